@@ -1,0 +1,58 @@
+"""config.json: read, validated against our schema, checked for what a schema cannot say, and
+exposed as a typed model (oci_runtime.config.model).  Only create, run and exec import this."""
+import os
+
+from oci_runtime import fastjson
+from oci_runtime.config.model import Config
+from oci_runtime.errors import OCIError
+
+__all__ = ["Config", "load_bundle_config", "parse_config"]
+
+
+def _line_and_column(text, offset):
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return line, column
+
+
+def _char_offset(message):
+    # fastjson/_json messages end with "char N" or carry it as ": line 1 column 2 (char 1)".
+    digits = ""
+    for ch in reversed(message.rstrip(")")):
+        if not ch.isdigit():
+            break
+        digits = ch + digits
+    return int(digits) if digits else None
+
+
+def parse_config(text, source="config.json"):
+    """Parse and check config JSON text; raises OCIError naming the position or the field."""
+    try:
+        document = fastjson.loads(text)
+    except ValueError as exc:
+        offset = _char_offset(str(exc))
+        where = ""
+        if offset is not None:
+            where = " at line %d column %d" % _line_and_column(text, offset)
+        raise OCIError(f"{source}: invalid JSON{where}: {exc}") from None
+    if not isinstance(document, dict):
+        raise OCIError(f"{source}: must be a JSON object")
+    from oci_runtime.validate import validate_config
+
+    validate_config(document)
+    return Config(document, source)
+
+
+def load_bundle_config(bundle):
+    """The bundle's config.json as a Config, with root.path resolved against the bundle."""
+    path = os.path.join(bundle, "config.json")
+    try:
+        with open(path, "rb") as config_file:
+            text = config_file.read().decode()
+    except FileNotFoundError:
+        raise OCIError(f"{path}: no such file (is {bundle!r} an OCI bundle?)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise OCIError(f"{path}: cannot read: {exc}") from None
+    config = parse_config(text)
+    config.resolve_paths(bundle)
+    return config

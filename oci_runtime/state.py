@@ -1,0 +1,175 @@
+"""The state store: one directory per container under the runtime root.
+
+Layout of ``<root>/<id>/``:
+  state.json   what ``state`` reports plus what later calls need (pid start time, cgroup manager);
+               written atomically (temp file + rename) so readers never see half a file.
+  config.json  the config as it was at create: the spec says later edits of the bundle's copy
+               must not affect the container, so exec/delete read this one.
+  start.sock   the listening socket the container's init blocks on until ``start``; its presence
+               is what distinguishes ``created`` from ``running`` (runc uses its exec fifo alike).
+
+This module is on the hot path of ``state``, ``start`` and ``kill``: it imports only os and
+fastjson.  Status is derived from the kernel every time, never trusted from the file: a pid whose
+start time differs from the recorded one is a reused pid, and the container is ``stopped``.
+"""
+import os
+
+from oci_runtime import fastjson
+from oci_runtime.errors import ContainerNotFound, OCIError
+
+STATE_FILE = "state.json"
+CONFIG_FILE = "config.json"
+START_SOCKET = "start.sock"
+
+# Container ids as runc accepts them: letters, digits, and _ + - . (never '/', never '.' or '..').
+_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+-.")
+_MAX_ID_LENGTH = 1024
+
+
+def default_root():
+    """/run/oci-runtime for root; $XDG_RUNTIME_DIR/oci-runtime otherwise (podman calls `state`
+    without --root, so the default must be where a rootless create put it)."""
+    if os.geteuid() == 0:
+        return "/run/oci-runtime"
+    runtime_dir = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime_dir:
+        return runtime_dir + "/oci-runtime"
+    return f"/tmp/oci-runtime-{os.geteuid()}"
+
+
+def check_container_id(container_id):
+    if not container_id:
+        raise OCIError("container id cannot be empty")
+    if (
+        container_id in (".", "..")
+        or len(container_id) > _MAX_ID_LENGTH
+        or not _ID_CHARS.issuperset(container_id)
+    ):
+        raise OCIError(
+            f"invalid container id {container_id!r}: use letters, digits and _ + - . only"
+        )
+
+
+def process_start_time(pid):
+    """(state letter, start time in clock ticks) from /proc/<pid>/stat, or None if gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat_file:
+            stat = stat_file.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    # The command name may contain spaces and parentheses: fields start after the last ')'.
+    fields = stat[stat.rindex(b")") + 2 :].split()
+    return fields[0].decode(), int(fields[19])
+
+
+class StateStore:
+    def __init__(self, root=None):
+        self.root = os.path.abspath(root or default_root())
+
+    def container_dir(self, container_id):
+        check_container_id(container_id)
+        return f"{self.root}/{container_id}"
+
+    def reserve(self, container_id):
+        """Make the container's directory; fails if the id is taken.  Returns its path."""
+        path = self.container_dir(container_id)
+        os.makedirs(self.root, mode=0o700, exist_ok=True)
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            raise OCIError(f"container {container_id!r} already exists") from None
+        return path
+
+    def load(self, container_id):
+        """The container's saved record; ContainerNotFound if there is none."""
+        path = self.container_dir(container_id)
+        try:
+            with open(f"{path}/{STATE_FILE}", "rb") as state_file:
+                return fastjson.loads(state_file.read())
+        except FileNotFoundError:
+            if os.path.isdir(path):
+                # create is still running (or died before writing state): report it as creating.
+                return {"id": container_id, "status": "creating", "pid": 0, "bundle": ""}
+            raise ContainerNotFound(container_id) from None
+
+    def save(self, container_id, record):
+        path = self.container_dir(container_id)
+        write_atomically(f"{path}/{STATE_FILE}", fastjson.dumps(record).encode())
+
+    def list_ids(self):
+        try:
+            names = os.listdir(self.root)
+        except FileNotFoundError:
+            return []
+        return sorted(n for n in names if os.path.isdir(f"{self.root}/{n}"))
+
+    def lock(self, container_id):
+        """An exclusive flock on the container's directory, released by closing the returned fd.
+
+        Serialises start/kill/delete/update on one id; ``state`` reads without it."""
+        import fcntl
+
+        path = self.container_dir(container_id)
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            raise ContainerNotFound(container_id) from None
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        return fd
+
+    def remove(self, container_id):
+        path = self.container_dir(container_id)
+        for name in os.listdir(path):
+            os.unlink(f"{path}/{name}")
+        os.rmdir(path)
+
+
+def write_atomically(path, data, mode=0o600):
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a part."""
+    temporary = f"{path}.tmp.{os.getpid()}"
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+    os.rename(temporary, path)
+
+
+def derive_status(record, container_dir):
+    """The container's status from the kernel's view of its init process."""
+    pid = record.get("pid") or 0
+    if record.get("status") == "creating" and not pid:
+        return "creating"
+    seen = process_start_time(pid) if pid else None
+    if seen is None or seen[1] != record.get("init_start_time") or seen[0] in ("Z", "X"):
+        return "stopped"
+    if os.path.exists(f"{container_dir}/{START_SOCKET}"):
+        return "created"
+    freezer_state = record.get("freezer_state_file")
+    if freezer_state:
+        try:
+            with open(freezer_state, "rb") as state_file:
+                frozen = state_file.read().strip()
+        except OSError:
+            frozen = b""
+        # v1 freezer.state says FROZEN; v2 cgroup.freeze holds 1.
+        if frozen in (b"FROZEN", b"1"):
+            return "paused"
+    return "running"
+
+
+def public_state(record, status):
+    """The state as `state` prints it: the runtime-spec fields plus runc's rootfs/created/owner."""
+    shown = {
+        "ociVersion": record.get("ociVersion", "1.3.0"),
+        "id": record["id"],
+        "status": status,
+        "pid": record.get("pid", 0) if status in ("created", "running", "paused") else 0,
+        "bundle": record.get("bundle", ""),
+        "rootfs": record.get("rootfs", ""),
+        "created": record.get("created", ""),
+        "owner": record.get("owner", ""),
+    }
+    if record.get("annotations"):
+        shown["annotations"] = record["annotations"]
+    return shown
