@@ -1,0 +1,162 @@
+"""Generate the BPF program for a validated profile with libseccomp, through cffi in ABI mode.
+
+ABI mode (``ffi.dlopen``) needs only libseccomp.so.2 at run time, not its headers or a compiler,
+so the declarations below are copied from seccomp.h (libseccomp >= 2.5).  Only this module imports
+cffi; a compile served from the cache never imports it.
+
+libseccomp is used purely as a compiler: we export the program and load it ourselves with seccomp(2)
+(see ``_kernel.py``), which keeps installation independent of libseccomp's own loading policy
+(no_new_privs attribute, TSYNC handling) and lets a cached program be installed unchanged.
+"""
+
+import errno
+import os
+
+from oci_runtime.errors import OCIError
+from oci_runtime.seccomp import constants as C
+from oci_runtime.seccomp._library import SONAME
+
+_DECLARATIONS = """
+typedef void *scmp_filter_ctx;
+struct scmp_version { unsigned int major; unsigned int minor; unsigned int micro; };
+struct scmp_arg_cmp { unsigned int arg; int op; uint64_t datum_a; uint64_t datum_b; };
+
+const struct scmp_version *seccomp_version(void);
+scmp_filter_ctx seccomp_init(uint32_t def_action);
+void seccomp_release(scmp_filter_ctx ctx);
+uint32_t seccomp_arch_resolve_name(const char *arch_name);
+int seccomp_arch_add(scmp_filter_ctx ctx, uint32_t arch_token);
+int seccomp_attr_set(scmp_filter_ctx ctx, int attr, uint32_t value);
+int seccomp_syscall_resolve_name(const char *name);
+int seccomp_rule_add_array(scmp_filter_ctx ctx, uint32_t action, int syscall,
+                           unsigned int arg_cnt, const struct scmp_arg_cmp *arg_array);
+int seccomp_export_bpf(const scmp_filter_ctx ctx, int fd);
+"""
+
+_SCMP_FLTATR_CTL_OPTIMIZE = 8
+_OPTIMIZE_BINARY_TREE = 2
+# Same threshold as runc: a binary tree only pays off for long rule lists, and libseccomp <= 2.5.4
+# generates a broken program when the tree optimisation is on and there are no rules at all.
+_BINARY_TREE_MIN_RULES = 32
+_NR_SCMP_ERROR = -1  # seccomp_syscall_resolve_name(): name unknown to libseccomp
+
+_loaded = None  # (ffi, lib), loaded once per process
+
+
+def _load(library_path):
+    global _loaded
+    if _loaded is None:
+        import cffi  # deferred: the cache-hit path and plain imports must not pay for cffi
+
+        ffi = cffi.FFI()
+        ffi.cdef(_DECLARATIONS)
+        try:
+            lib = ffi.dlopen(library_path or SONAME)
+        except OSError as exc:
+            raise OCIError(f"seccomp: cannot load {library_path or SONAME}: {exc}") from exc
+        _loaded = ffi, lib
+    return _loaded
+
+
+def library_version(library_path=None):
+    """libseccomp's version as 'major.minor.micro'."""
+    ffi, lib = _load(library_path)
+    version = lib.seccomp_version()
+    return f"{version.major}.{version.minor}.{version.micro}"
+
+
+def architecture_token(config_name, library_path=None):
+    """The SCMP_ARCH_* token for a config.json architecture name, or 0 if libseccomp lacks it."""
+    _, lib = _load(library_path)
+    return lib.seccomp_arch_resolve_name(C.ARCHITECTURE_LIBSECCOMP_NAMES[config_name].encode())
+
+
+def _check(rc, what):
+    # libseccomp returns -errno on failure.
+    if rc < 0:
+        raise OCIError(f"{what}: {os.strerror(-rc)}", -rc)
+
+
+def _fail(pointer, message, error_number=0):
+    return OCIError(f"config.json: {C.CONFIG_POINTER}{pointer}: {message}", error_number)
+
+
+def generate_bpf(profile, library_path=None):
+    """Compile ``profile`` (a :class:`~oci_runtime.seccomp.profile.Profile`).
+
+    Returns ``(bpf_bytes, warnings)``; warnings name syscalls this libseccomp does not know, which
+    are skipped like runc does (the profile may target a newer kernel than libseccomp knows).
+    """
+    ffi, lib = _load(library_path)
+    context = lib.seccomp_init(profile.default_action)
+    if context == ffi.NULL:
+        raise OCIError("seccomp: seccomp_init failed (out of memory or default action unsupported by the kernel)")
+    try:
+        for position, arch in enumerate(profile.architectures):
+            token = architecture_token(arch, library_path)
+            if token == 0:
+                raise _fail(f"/architectures/{position}",
+                            f'architecture "{arch}" is not supported by libseccomp {library_version(library_path)}')
+            rc = lib.seccomp_arch_add(context, token)
+            # The native architecture is always in the filter already; listing it is not an error.
+            if rc != -errno.EEXIST:
+                _check(rc, f"config.json: {C.CONFIG_POINTER}/architectures/{position}: adding architecture {arch}")
+
+        warnings = []
+        rules_added = 0
+        for rule in profile.rules:
+            if rule.action == profile.default_action:
+                # libseccomp rejects a rule that repeats the default action (EACCES); it would not
+                # change the program anyway, so skip it silently as runc does.
+                continue
+            arrays = [_condition_array(ffi, conditions) for conditions in rule.condition_sets]
+            for position, name in enumerate(rule.names):
+                number = lib.seccomp_syscall_resolve_name(name.encode())
+                if number == _NR_SCMP_ERROR:
+                    warnings.append(f'{C.CONFIG_POINTER}{rule.pointer}/names/{position}: '
+                                    f'unknown seccomp syscall "{name}" ignored')
+                    continue
+                for conditions, array in zip(rule.condition_sets, arrays):
+                    rc = lib.seccomp_rule_add_array(context, rule.action, number, len(conditions), array)
+                    if rc < 0:
+                        raise _fail(f"{rule.pointer}/names/{position}",
+                                    f'adding seccomp rule for syscall "{name}": {os.strerror(-rc)}', -rc)
+                    rules_added += 1
+
+        if rules_added > _BINARY_TREE_MIN_RULES:
+            # Not fatal if unsupported: only the lookup speed of the program changes.
+            lib.seccomp_attr_set(context, _SCMP_FLTATR_CTL_OPTIMIZE, _OPTIMIZE_BINARY_TREE)
+
+        return _export(lib, context), warnings
+    finally:
+        lib.seccomp_release(context)
+
+
+def _condition_array(ffi, conditions):
+    if not conditions:
+        return ffi.NULL
+    array = ffi.new("struct scmp_arg_cmp[]", len(conditions))
+    for slot, condition in zip(array, conditions):
+        slot.arg = condition.index
+        slot.op = condition.operator
+        slot.datum_a = condition.value
+        slot.datum_b = condition.value_two
+    return array
+
+
+def _export(lib, context):
+    # A memfd rather than a pipe: a big program would fill a pipe buffer and deadlock the export.
+    memfd = os.memfd_create("oci-runtime-seccomp-bpf", os.MFD_CLOEXEC)
+    try:
+        _check(lib.seccomp_export_bpf(context, memfd), "seccomp: exporting the BPF program")
+        size = os.fstat(memfd).st_size
+        program = bytearray()
+        while len(program) < size:
+            chunk = os.pread(memfd, size - len(program), len(program))
+            if not chunk:
+                break
+            program += chunk
+        return bytes(program)
+    finally:
+        os.close(memfd)
+

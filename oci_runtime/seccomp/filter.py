@@ -1,0 +1,204 @@
+"""Compile a ``linux.seccomp`` profile to BPF and install it in the calling process."""
+
+import os
+
+from oci_runtime.errors import OCIError
+from oci_runtime.seccomp import constants as C
+from oci_runtime.seccomp.profile import parse_profile
+
+
+class CompiledFilter:
+    """A BPF program ready for seccomp(2), plus what install() and the caller need to know about it.
+
+    Attributes: ``bpf`` (struct sock_filter[] in native byte order), ``flags`` (the seccomp(2) filter
+    flags the profile requested) and ``flag_names``, ``uses_notify`` (some rule is SCMP_ACT_NOTIFY, so
+    install() creates a listener fd), ``listener_path``, ``listener_metadata``, ``warnings`` (skipped
+    unknown syscalls and cache problems: log them at debug level) and ``from_cache``.
+    """
+
+    # A plain class rather than a dataclass: dataclasses imports inspect and re, and importing this
+    # package is meant to stay cheap.
+    __slots__ = ("bpf", "flags", "flag_names", "uses_notify", "listener_path", "listener_metadata",
+                 "warnings", "from_cache")
+
+    def __init__(self, *, bpf, flags, flag_names, uses_notify, listener_path, listener_metadata,
+                 warnings, from_cache):
+        self.bpf = bpf
+        self.flags = flags
+        self.flag_names = flag_names
+        self.uses_notify = uses_notify
+        self.listener_path = listener_path
+        self.listener_metadata = listener_metadata
+        self.warnings = warnings
+        self.from_cache = from_cache
+
+    @property
+    def instruction_count(self):
+        return len(self.bpf) // C.BPF_INSTRUCTION_SIZE
+
+    def __repr__(self):
+        return (f"CompiledFilter({self.instruction_count} instructions, flags={self.flag_names}, "
+                f"uses_notify={self.uses_notify}, warnings={len(self.warnings)}, from_cache={self.from_cache})")
+
+
+def compile_filter(seccomp, cache_dir=None):
+    """Compile ``seccomp`` (the raw ``linux.seccomp`` dict of config.json) to a :class:`CompiledFilter`.
+
+    Raises :class:`OCIError` naming the config field (as a JSON pointer) for an unknown action,
+    operator, architecture or flag, an errnoRet on an action without one, and other invalid values.
+    Syscall names libseccomp does not know are skipped and reported in ``warnings``.
+
+    With ``cache_dir`` the program is looked up in, and stored to, that directory (created 0700 if
+    missing; ignored with a warning if others can write to it).  A hit neither loads libseccomp nor
+    imports cffi.  The directory must be reachable from the calling process's mount namespace.
+    """
+    profile = parse_profile(seccomp)
+    warnings = []
+    cache_key = None
+    library_path = None
+    if cache_dir is not None:
+        from oci_runtime.seccomp import cache
+        from oci_runtime.seccomp._library import locate_libseccomp
+
+        problem = cache.directory_problem(cache_dir)
+        library = locate_libseccomp() if problem is None else None
+        if problem is None and library is None:
+            problem = "seccomp cache unused: cannot tell which libseccomp.so.2 the loader would pick"
+        if problem is not None:
+            warnings.append(problem)
+        else:
+            library_path = library.path
+            cache_key = cache.cache_key(seccomp, library.identity)
+            cached = cache.read(cache_dir, cache_key)
+            if cached is not None:
+                bpf, cached_warnings = cached
+                return _compiled(profile, bpf, warnings + cached_warnings, from_cache=True)
+
+    from oci_runtime.seccomp._libseccomp import generate_bpf
+
+    bpf, compile_warnings = generate_bpf(profile, library_path)
+    if cache_key is not None:
+        # Only the profile-dependent warnings are cached; cache-directory warnings belong to this call.
+        cache.write(cache_dir, cache_key, bpf, compile_warnings)
+    return _compiled(profile, bpf, warnings + compile_warnings, from_cache=False)
+
+
+def _compiled(profile, bpf, warnings, from_cache):
+    return CompiledFilter(
+        bpf=bpf,
+        flags=profile.flags,
+        flag_names=profile.flag_names,
+        uses_notify=profile.uses_notify,
+        listener_path=profile.listener_path,
+        listener_metadata=profile.listener_metadata,
+        warnings=tuple(warnings),
+        from_cache=from_cache,
+    )
+
+
+def install(compiled, *, want_listener):
+    """Load ``compiled`` into the calling thread with seccomp(SECCOMP_SET_MODE_FILTER).
+
+    Returns the notification listener fd (O_CLOEXEC, owned by the caller) when ``want_listener`` is
+    true or the filter uses SCMP_ACT_NOTIFY (a notify filter without a listener would make those
+    syscalls fail with ENOSYS), else None.
+
+    Privileges: the kernel accepts a filter only if no_new_privs is set on the calling thread, or the
+    thread has CAP_SYS_ADMIN in its user namespace.  The container init therefore either sets
+    no_new_privs first (process.noNewPrivileges) or installs the filter while still holding
+    CAP_SYS_ADMIN, i.e. before dropping capabilities, in which case every syscall made between here and
+    execve() must be allowed by the profile.
+    """
+    from oci_runtime.seccomp import _kernel
+
+    if not compiled.bpf or len(compiled.bpf) % C.BPF_INSTRUCTION_SIZE:
+        raise OCIError(f"seccomp: invalid BPF program of {len(compiled.bpf)} bytes")
+    if compiled.instruction_count > C.BPF_MAX_INSTRUCTIONS:
+        raise OCIError(f"seccomp: the filter has {compiled.instruction_count} BPF instructions, "
+                       f"the kernel accepts at most {C.BPF_MAX_INSTRUCTIONS}; shorten the profile")
+
+    with_listener = want_listener or compiled.uses_notify
+    flags = compiled.flags
+    if with_listener:
+        flags |= C.SECCOMP_FILTER_FLAG_NEW_LISTENER
+        if flags & C.SECCOMP_FILTER_FLAG_TSYNC:
+            # The kernel refuses TSYNC with NEW_LISTENER unless a sync failure is reported as ESRCH
+            # (the success return value is the listener fd, so it cannot also be a thread id).
+            flags |= C.SECCOMP_FILTER_FLAG_TSYNC_ESRCH
+    else:
+        # WAIT_KILLABLE_RECV only changes how a notified task waits for the agent; the kernel
+        # rejects it without a listener, and without a listener there is nothing to wait for.
+        flags &= ~C.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+
+    result, error = _kernel.load_filter(compiled.bpf, flags, C.SECCOMP_SET_MODE_FILTER)
+    if result < 0:
+        raise _install_error(error, flags)
+    if flags & C.SECCOMP_FILTER_FLAG_TSYNC and not with_listener and result > 0:
+        # TSYNC's failure mode: nothing was installed; the result is the thread that blocked it.
+        raise OCIError(f"seccomp: SECCOMP_FILTER_FLAG_TSYNC failed: thread {result} has a diverging "
+                       f"seccomp filter")
+    return result if with_listener else None
+
+
+def _install_error(error, flags):
+    import errno
+
+    what = "seccomp: loading the filter"
+    if error == errno.EACCES:
+        return OCIError(f"{what}: permission denied: the calling process needs no_new_privs set "
+                        f"or CAP_SYS_ADMIN (set process.noNewPrivileges or load it before dropping "
+                        f"capabilities)", error)
+    if error == errno.EINVAL:
+        unsupported = [C.FLAG_NAMES.get(bit, hex(bit)) for bit in _flag_bits(flags) if not kernel_supports_flag(bit)]
+        if unsupported:
+            return OCIError(f"{what}: the kernel does not support {', '.join(unsupported)}", error)
+        return OCIError(f"{what}: the kernel rejected the BPF program as invalid", error)
+    if error == errno.EBUSY:
+        return OCIError(f"{what}: a seccomp filter with a notification listener is already installed "
+                        f"in this process; the kernel allows one listener per filter chain", error)
+    if error == errno.ESRCH:
+        return OCIError(f"{what}: SECCOMP_FILTER_FLAG_TSYNC failed: another thread has a diverging "
+                        f"seccomp filter", error)
+    if error == errno.ENOMEM:
+        return OCIError(f"{what}: the filters of this process would exceed the kernel's total "
+                        f"size limit", error)
+    return OCIError(f"{what}: {os.strerror(error)}", error)
+
+
+def _flag_bits(flags):
+    return [1 << shift for shift in range(flags.bit_length()) if flags & (1 << shift)]
+
+
+def kernel_supports_flag(flag):
+    """Whether the running kernel knows seccomp filter flag ``flag`` (a SECCOMP_FILTER_FLAG_* bit).
+
+    Probed like libseccomp does: seccomp(SET_MODE_FILTER, flag, NULL) fails with EFAULT (reading the
+    program) for a known flag and EINVAL for an unknown one; nothing is installed either way.
+    """
+    import errno
+
+    from oci_runtime.seccomp import _kernel
+
+    if flag == C.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV:
+        flag |= C.SECCOMP_FILTER_FLAG_NEW_LISTENER  # only valid together
+    _, error = _kernel.seccomp(C.SECCOMP_SET_MODE_FILTER, flag, None)
+    return error == errno.EFAULT
+
+
+def supported_architectures():
+    from oci_runtime.seccomp._libseccomp import architecture_token
+
+    return [name for name in C.ARCHITECTURE_LIBSECCOMP_NAMES if architecture_token(name)]
+
+
+def features():
+    """The ``linux.seccomp`` object of ``oci-runtime features`` (features-linux.md)."""
+    return {
+        "enabled": True,
+        "actions": list(C.ACTION_VALUES),
+        "operators": list(C.OPERATOR_VALUES),
+        # Only architectures the installed libseccomp can compile for; others fail compile_filter().
+        "archs": supported_architectures(),
+        "knownFlags": list(C.FLAG_VALUES),
+        "supportedFlags": [name for name, bit in C.FLAG_VALUES.items() if kernel_supports_flag(bit)],
+    }

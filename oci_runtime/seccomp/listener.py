@@ -1,0 +1,62 @@
+"""Hand the seccomp notification fd to the agent at ``linux.seccomp.listenerPath``.
+
+runtime-spec config-linux.md "The Container Process State": one JSON document per connection over an
+AF_UNIX SOCK_STREAM socket, the fd in SCM_RIGHTS on the first sendmsg(), then the connection is
+closed.  Like runc, this runs in the runtime process outside the container (runc's parent takes the fd
+from its init with pidfd_getfd() and sends it from there): the init, after pivot_root, can no longer
+reach a host socket path.
+"""
+
+import os
+
+from oci_runtime import OCI_VERSION
+from oci_runtime.errors import OCIError
+
+SECCOMP_FD_NAME = "seccompFd"  # specs-go SeccompFdName
+_SUN_PATH_MAX = 107  # sizeof(sockaddr_un.sun_path) - 1 for the terminating NUL
+
+
+def container_process_state(state, metadata=""):
+    """The message for ``state`` (the container's runtime state dict, as ``oci-runtime state`` prints)."""
+    if not isinstance(state.get("pid"), int):
+        raise OCIError("seccomp: the container state has no pid to send to the seccomp agent")
+    message = {"ociVersion": OCI_VERSION, "fds": [SECCOMP_FD_NAME], "pid": state["pid"], "state": state}
+    if metadata:
+        # specs-go marks metadata omitempty; listenerMetadata unset means no field, not "".
+        message["metadata"] = metadata
+    return message
+
+
+def send_listener_fd(listener_path, listener_fd, state, metadata="", *, timeout=30.0):
+    """Send ``listener_fd`` and the container process state for ``state`` to ``listener_path``.
+
+    ``timeout`` bounds connecting and sending, so a wedged agent fails container creation with an
+    error instead of hanging it.  Any failure raises OCIError (the spec requires the runtime to fail).
+    """
+    import array
+    import json
+    import socket
+
+    payload = json.dumps(container_process_state(state, metadata)).encode()
+    directory_fd = None
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC) as connection:
+            connection.settimeout(timeout)
+            address = listener_path
+            if len(os.fsencode(listener_path)) > _SUN_PATH_MAX:
+                # sun_path is 108 bytes; reach deeper sockets through their directory's fd instead.
+                directory, name = os.path.split(listener_path)
+                directory_fd = os.open(directory or ".", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+                address = f"/proc/self/fd/{directory_fd}/{name}"
+            connection.connect(address)
+            fds = array.array("i", [listener_fd]).tobytes()
+            sent = connection.sendmsg([payload], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
+            if sent < len(payload):
+                # A stream socket may take a large document in several writes; the spec allows
+                # that as long as the fd went with the first one.
+                connection.sendall(payload[sent:])
+    except OSError as exc:
+        raise OCIError.from_os(f"seccomp: sending the listener fd to {listener_path}", exc) from exc
+    finally:
+        if directory_fd is not None:
+            os.close(directory_fd)
