@@ -1,0 +1,5 @@
+import sys
+
+from oci_runtime.cli import main
+
+sys.exit(main())

@@ -1,0 +1,136 @@
+"""The `oci-runtime` command: global options, then one small module per command.
+
+runc-compatible: `oci-runtime [--root DIR] [--log FILE] [--log-format text|json] [--debug]
+[--systemd-cgroup] COMMAND ...`.  Errors are printed once, as one line, on stderr and (for
+containerd's shim, which reads the last error of log.json) in the log file; the exit status is 1.
+"""
+import os
+import sys
+
+from oci_runtime.errors import OCIError
+
+COMMANDS = {
+    "create": "create a container from a bundle, ready to start",
+    "start": "run the user process of a created container",
+    "state": "print the state of a container as JSON",
+    "kill": "send a signal to the container's init (or --all processes)",
+    "delete": "delete a stopped container (--force: any container)",
+    "run": "create, start and wait for a container",
+    "list": "list containers",
+    "spec": "write a default config.json",
+    "features": "print what this runtime implements (runtime-spec features document)",
+    "exec": "run a new process inside a running container",
+    "ps": "list the processes of a container",
+    "pause": "freeze every process of a container",
+    "resume": "thaw a paused container",
+    "update": "change the resource limits of a container",
+    "events": "print container events and statistics",
+}
+
+GLOBAL_OPTIONS = {
+    "--root": (None, True),
+    "--log": (None, True),
+    "--log-format": (None, True),
+    "--debug": (None, False),
+    "--systemd-cgroup": (None, False),
+    "--rootless": (None, True),  # accepted for runc compatibility; detected, not configured
+    "--criu": (None, True),
+    "--version": ("-v", False),
+    "--help": ("-h", False),
+}
+
+
+class Context:
+    """What every command receives: global options and the logger."""
+
+    def __init__(self, values):
+        self.root = values.get("root")
+        self.log_path = values.get("log")
+        self.log_format = values.get("log_format", "text")
+        self.debug = bool(values.get("debug"))
+        self.systemd_cgroup = bool(values.get("systemd_cgroup"))
+        self._store = None
+
+    @property
+    def store(self):
+        if self._store is None:
+            from oci_runtime.state import StateStore
+
+            self._store = StateStore(self.root)
+        return self._store
+
+    def log(self, level, message):
+        if self.log_path:
+            from oci_runtime.cli.logging import write_log
+
+            write_log(self.log_path, self.log_format, level, message)
+
+    def warn(self, message):
+        self.log("warning", message)
+        sys.stderr.write(f"oci-runtime: warning: {message}\n")
+
+    def debug_log(self, message):
+        if self.debug:
+            self.log("debug", message)
+
+
+def _split_global(argv):
+    """Global options come before the command name."""
+    index = 0
+    while index < len(argv) and argv[index].startswith("-"):
+        name = argv[index].partition("=")[0]
+        takes_value = GLOBAL_OPTIONS.get(name, GLOBAL_OPTIONS.get("-" + name, (None, False)))[1]
+        index += 1
+        if takes_value and "=" not in argv[index - 1]:
+            index += 1
+    return argv[:index], argv[index:]
+
+
+def usage():
+    lines = ["usage: oci-runtime [global options] COMMAND [options] [args]", "", "commands:"]
+    lines += [f"  {name:<10} {text}" for name, text in COMMANDS.items()]
+    lines += ["", "global options: --root DIR, --log FILE, --log-format text|json, --debug, "
+              "--systemd-cgroup, --version"]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    from oci_runtime.cli.args import parse
+
+    argv = sys.argv[1:] if argv is None else argv
+    context = None
+    try:
+        global_argv, rest = _split_global(argv)
+        values, _ = parse(global_argv, GLOBAL_OPTIONS)
+        context = Context(values)
+        if values.get("version"):
+            from oci_runtime import OCI_VERSION, __version__
+
+            sys.stdout.write(f"oci-runtime version {__version__}\nspec: {OCI_VERSION}\n")
+            return 0
+        if values.get("help") or not rest:
+            sys.stdout.write(usage())
+            return 0 if values.get("help") else 2
+        command, command_args = rest[0], rest[1:]
+        if command not in COMMANDS:
+            raise OCIError(f"unknown command {command!r} (see oci-runtime --help)")
+        module = __import__(f"oci_runtime.cli.cmd_{command}", fromlist=["run"])
+        return module.run(context, command_args) or 0
+    except OCIError as exc:
+        _report(context, str(exc))
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 1
+    except OSError as exc:
+        # An unexpected system error: still one line, with what failed.
+        _report(context, f"{exc.filename + ': ' if exc.filename else ''}{exc.strerror or exc}")
+        return 1
+
+
+def _report(context, message):
+    if context is not None:
+        context.log("error", message)
+    sys.stderr.write(f"oci-runtime: {message}\n")
+    sys.stderr.flush()

@@ -1,0 +1,14 @@
+"""kill [--all] ID [SIGNAL]: signal the container (runtime.md "Kill"); default SIGTERM."""
+from oci_runtime.cli.args import UsageError, parse
+from oci_runtime.container import Container
+from oci_runtime.signals import parse_signal
+
+OPTIONS = {"--all": ("-a", False)}
+
+
+def run(context, argv):
+    values, positionals = parse(argv, OPTIONS)
+    if len(positionals) not in (1, 2):
+        raise UsageError("usage: oci-runtime kill [--all] CONTAINER_ID [SIGNAL]")
+    signal_number = parse_signal(positionals[1] if len(positionals) == 2 else "TERM")
+    Container.load(context.store, positionals[0]).kill(signal_number, values.get("all", False))

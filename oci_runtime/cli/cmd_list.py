@@ -1,0 +1,31 @@
+"""list [--format table|json] [-q]: the containers under the root."""
+import sys
+
+from oci_runtime.cli.args import UsageError, parse
+from oci_runtime.container import list_containers
+from oci_runtime.fastjson import dumps
+
+OPTIONS = {"--format": ("-f", True), "--quiet": ("-q", False)}
+
+
+def run(context, argv):
+    values, positionals = parse(argv, OPTIONS)
+    if positionals:
+        raise UsageError("usage: oci-runtime list [--format table|json] [-q]")
+    containers = list_containers(context.store)
+    if values.get("quiet"):
+        sys.stdout.write("".join(c.id + "\n" for c in containers))
+        return
+    states = [c.state() for c in containers]
+    output_format = values.get("format", "table")
+    if output_format == "json":
+        sys.stdout.write(dumps(states) + "\n")
+    elif output_format == "table":
+        rows = [("ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER")]
+        rows += [(s["id"], str(s["pid"]), s["status"], s["bundle"], s["created"], s["owner"])
+                 for s in states]
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+        for row in rows:
+            sys.stdout.write("   ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() + "\n")
+    else:
+        raise UsageError(f"--format: unknown format {output_format!r} (table or json)")

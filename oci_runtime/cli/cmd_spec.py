@@ -1,0 +1,24 @@
+"""spec [--bundle DIR] [--rootless]: write a default config.json (like `runc spec`)."""
+import json
+import os
+
+from oci_runtime.cli.args import UsageError, parse
+from oci_runtime.default_spec import default_config
+from oci_runtime.errors import OCIError
+
+OPTIONS = {"--bundle": ("-b", True), "--rootless": (None, False)}
+
+
+def run(context, argv):
+    values, positionals = parse(argv, OPTIONS)
+    if positionals:
+        raise UsageError("usage: oci-runtime spec [--bundle DIR] [--rootless]")
+    path = os.path.join(values.get("bundle", "."), "config.json")
+    if os.path.exists(path):
+        raise OCIError(f"{path} already exists; remove it first")
+    try:
+        with open(path, "x") as config_file:
+            json.dump(default_config(values.get("rootless", False)), config_file, indent=2)
+            config_file.write("\n")
+    except OSError as exc:
+        raise OCIError.from_os(f"writing {path}", exc) from exc

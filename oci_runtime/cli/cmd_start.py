@@ -1,0 +1,10 @@
+"""start ID: run the user program of a created container (runtime.md "Start")."""
+from oci_runtime.cli.args import UsageError, parse
+from oci_runtime.container import Container
+
+
+def run(context, argv):
+    _, positionals = parse(argv, {})
+    if len(positionals) != 1:
+        raise UsageError("usage: oci-runtime start CONTAINER_ID")
+    Container.load(context.store, positionals[0]).start()

@@ -1,0 +1,25 @@
+"""state ID: the container's state as JSON (runtime.md "Query State")."""
+import sys
+
+from oci_runtime.cli.args import UsageError, parse
+from oci_runtime.container import Container
+from oci_runtime.fastjson import dumps
+
+
+def run(context, argv):
+    _, positionals = parse(argv, {})
+    if len(positionals) != 1:
+        raise UsageError("usage: oci-runtime state CONTAINER_ID")
+    container = Container.load(context.store, positionals[0])
+    sys.stdout.write(pretty(container.state()) + "\n")
+
+
+def pretty(state):
+    """Indented like runc's output (one key per line), from the compact encoder."""
+    lines = ["{"]
+    items = list(state.items())
+    for index, (key, value) in enumerate(items):
+        comma = "," if index < len(items) - 1 else ""
+        lines.append(f"  {dumps(key)}: {dumps(value)}{comma}")
+    lines.append("}")
+    return "\n".join(lines)

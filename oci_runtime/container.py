@@ -1,0 +1,190 @@
+"""Containers as objects: the Python API, and what every CLI command calls.
+
+`state`, `start` and `kill` are the hot path (callers make them for every container): they use
+only the state store and os-level calls.  `create` and `delete` import the heavier layers (config
+validation, rootfs, cgroups, hooks) inside the methods that need them.
+"""
+import os
+
+from oci_runtime.errors import OCIError
+from oci_runtime.state import START_SOCKET, StateStore, derive_status, public_state
+
+
+class Container:
+    def __init__(self, store, container_id, record):
+        self.store = store
+        self.id = container_id
+        self.record = record
+        self.dir = store.container_dir(container_id)
+
+    @classmethod
+    def load(cls, store, container_id):
+        return cls(store, container_id, store.load(container_id))
+
+    @property
+    def status(self):
+        return derive_status(self.record, self.dir)
+
+    @property
+    def pid(self):
+        return self.record.get("pid") or 0
+
+    def state(self):
+        return public_state(self.record, self.status)
+
+    # -- start ---------------------------------------------------------------------------------
+
+    def start(self):
+        """Release the init blocked in create; returns once the user program is executing."""
+        import _socket
+
+        lock = self.store.lock(self.id)
+        try:
+            status = self.status
+            if status != "created":
+                raise OCIError(f"cannot start a container that is {status} "
+                               f"(only a created container can be started)")
+            connection = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+            try:
+                connection.connect(f"{self.dir}/{START_SOCKET}")
+                connection.sendall(b"start")
+                # The init closes this connection by exec'ing (close-on-exec), or sends why not.
+                reply = b""
+                while True:
+                    chunk = connection.recv(4096)
+                    if not chunk:
+                        break
+                    reply += chunk
+            finally:
+                connection.close()
+            os.unlink(f"{self.dir}/{START_SOCKET}")
+            if reply:
+                raise OCIError(reply.decode(errors="replace"))
+            hooks = self.record.get("hooks") or {}
+            if hooks.get("poststart"):
+                from oci_runtime.hooks import hook_state, run_hooks
+
+                state = hook_state(self.id, "running", self.pid, self.record["bundle"],
+                                   self.record.get("annotations"))
+                try:
+                    run_hooks(hooks, "poststart", state)
+                except OCIError:
+                    # Spec: a failing poststart hook stops the container; delete does the rest.
+                    self._signal_init(9)
+                    raise
+        finally:
+            os.close(lock)
+
+    # -- kill ----------------------------------------------------------------------------------
+
+    def kill(self, signal_number, all_processes=False):
+        status = self.status
+        if status not in ("created", "running", "paused"):
+            raise OCIError(f"container {self.id!r} is not running (status {status})")
+        if all_processes:
+            manager = self._cgroup_manager()
+            if manager is not None:
+                manager.kill_all(signal_number)
+                return
+        self._signal_init(signal_number)
+
+    def _signal_init(self, signal_number):
+        """Signal the init through a pidfd checked against the recorded start time, so a pid
+        reused by another process after the container exited is never signalled."""
+        import _signal
+
+        from oci_runtime.state import process_start_time
+
+        try:
+            pidfd = os.pidfd_open(self.pid)
+        except ProcessLookupError:
+            raise OCIError(f"container {self.id!r}: no such process") from None
+        try:
+            seen = process_start_time(self.pid)
+            if seen is None or seen[1] != self.record.get("init_start_time"):
+                raise OCIError(f"container {self.id!r}: no such process")
+            _signal.pidfd_send_signal(pidfd, signal_number)
+        except ProcessLookupError:
+            raise OCIError(f"container {self.id!r}: no such process") from None
+        finally:
+            os.close(pidfd)
+
+    # -- delete --------------------------------------------------------------------------------
+
+    def delete(self, force=False, warn=None):
+        lock = self.store.lock(self.id)
+        try:
+            status = self.status
+            if status in ("running", "paused") and not force:
+                raise OCIError(f"cannot delete container {self.id!r} that is {status}: "
+                               "stop it first or use --force")
+            manager = self._cgroup_manager()
+            if status != "stopped":
+                # created (runc deletes those without --force), or forced: nothing may survive.
+                if manager is not None:
+                    if status == "paused":
+                        manager.thaw()
+                    manager.kill_all(9)
+                else:
+                    try:
+                        self._signal_init(9)
+                    except OCIError:
+                        pass
+                self._wait_for_init_exit()
+            elif manager is not None and manager.pids():
+                manager.kill_all(9)  # stragglers of a shared pid namespace
+            if manager is not None:
+                manager.destroy()
+            hooks = self.record.get("hooks") or {}
+            if hooks.get("poststop"):
+                from oci_runtime.hooks import hook_state, run_hooks
+
+                state = hook_state(self.id, "stopped", 0, self.record.get("bundle", ""),
+                                   self.record.get("annotations"))
+                run_hooks(hooks, "poststop", state, warn=warn or (lambda message: None))
+            self.store.remove(self.id)
+        finally:
+            os.close(lock)
+
+    def _wait_for_init_exit(self, timeout=10.0):
+        import time
+
+        deadline = time.monotonic() + timeout
+        while derive_status(self.record, self.dir) != "stopped":
+            if time.monotonic() > deadline:
+                raise OCIError(f"container {self.id!r}: init {self.pid} did not exit after SIGKILL")
+            time.sleep(0.002)
+
+    def _cgroup_manager(self):
+        saved = self.record.get("cgroup")
+        if not saved:
+            return None
+        from oci_runtime.cgroups import manager_from_dict
+
+        return manager_from_dict(saved)
+
+
+def create(store, container_id, bundle, *, pid_file=None, console_socket=None, no_pivot=False,
+           no_new_keyring=False, preserve_fds=0, systemd_cgroup=False, subreaper=False):
+    """Create a container from the bundle; returns it in the `created` state.
+
+    With ``subreaper`` the calling process stays the init's parent (for `run`)."""
+    from oci_runtime.creation import create_container
+
+    return create_container(
+        store, container_id, bundle, pid_file=pid_file, console_socket=console_socket,
+        no_pivot=no_pivot, no_new_keyring=no_new_keyring, preserve_fds=preserve_fds,
+        systemd_cgroup=systemd_cgroup, subreaper=subreaper)
+
+
+def list_containers(store):
+    containers = []
+    for container_id in store.list_ids():
+        try:
+            containers.append(Container.load(store, container_id))
+        except OCIError:
+            continue  # removed while listing
+    return containers
+
+
+__all__ = ["Container", "StateStore", "create", "list_containers"]

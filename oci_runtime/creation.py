@@ -1,0 +1,144 @@
+"""`create`: from a bundle to a container whose init waits for `start`.
+
+Steps, each undone if a later one fails: reserve the state directory -> read and check
+config.json -> create the cgroup and set its limits -> fork the init (oci_runtime.init.launch) ->
+record state -> write the pid file.
+"""
+import os
+import time
+
+from oci_runtime import OCI_VERSION, fastjson
+from oci_runtime.config import load_bundle_config
+from oci_runtime.container import Container
+from oci_runtime.errors import OCIError
+from oci_runtime.init.launch import become_subreaper, launch
+from oci_runtime.init.plan import LaunchPlan
+from oci_runtime.state import CONFIG_FILE, process_start_time, write_atomically
+
+# Hooks the later CLI calls run; kept in state.json so they need not parse config.json again.
+_LATER_HOOKS = ("poststart", "poststop")
+
+
+def create_container(store, container_id, bundle, *, pid_file=None, console_socket=None,
+                     no_pivot=False, no_new_keyring=False, preserve_fds=0, systemd_cgroup=False,
+                     subreaper=False):
+    bundle = os.path.abspath(bundle)
+    config = load_bundle_config(bundle)
+    if config.process is None:
+        raise OCIError("config.json: /process: is required to create a container")
+    if "mount" not in config.linux.namespaces:
+        raise OCIError("config.json: /linux/namespaces: a mount namespace is required")
+    if config.process.terminal and console_socket is None and not subreaper:
+        raise OCIError("config.json: /process/terminal is true: pass --console-socket")
+    state_dir = store.reserve(container_id)
+    cgroup = None
+    try:
+        with open(f"{bundle}/config.json", "rb") as original:
+            write_atomically(f"{state_dir}/{CONFIG_FILE}", original.read())
+        cgroup = _make_cgroup(config, container_id, systemd_cgroup)
+        plan = LaunchPlan(container_id, config, bundle, state_dir, no_pivot=no_pivot,
+                          no_new_keyring=no_new_keyring, preserve_fds=preserve_fds,
+                          console_socket=console_socket)
+        plan.cgroup_mounts = _cgroup_mounts(cgroup) if _has_cgroup_mount(config) else None
+        become_subreaper()
+        init = launch(plan, cgroup)
+        seen = process_start_time(init.pid)
+        record = {
+            "ociVersion": OCI_VERSION,
+            "id": container_id,
+            "pid": init.pid,
+            "init_start_time": seen[1] if seen else 0,
+            "bundle": bundle,
+            "rootfs": config.root_path,
+            "created": _rfc3339_now(),
+            "owner": "",
+            "annotations": config.annotations,
+            "hooks": {k: v for k, v in config.hooks.items() if k in _LATER_HOOKS and v},
+            "cgroup": cgroup.to_dict() if cgroup is not None else None,
+            "freezer_state_file": _freezer_state_file(cgroup),
+            "namespaces": {n.type: n.path for n in config.linux.namespaces.values()},
+        }
+        store.save(container_id, record)
+        if pid_file:
+            write_atomically(os.path.abspath(pid_file), f"{init.pid}".encode(), 0o644)
+        container = Container(store, container_id, record)
+        container.warnings = init.warnings
+        return container
+    except BaseException:
+        if cgroup is not None:
+            try:
+                cgroup.destroy()
+            except OCIError:
+                pass
+        store.remove(container_id)
+        raise
+
+
+def _make_cgroup(config, container_id, systemd_cgroup):
+    from oci_runtime.cgroups import open_manager
+
+    manager = open_manager(config.linux.cgroups_path, container_id, systemd=systemd_cgroup)
+    manager.create()
+    try:
+        manager.set(config.linux.resources)
+    except BaseException:
+        manager.destroy()
+        raise
+    return manager
+
+
+def _freezer_state_file(cgroup):
+    if cgroup is None:
+        return None
+    try:
+        freezer = cgroup.path_for("freezer")
+    except Exception:  # noqa: BLE001 - a manager without a freezer simply has no paused state
+        return None
+    if not freezer:
+        return None
+    if os.path.exists(f"{freezer}/freezer.state"):
+        return f"{freezer}/freezer.state"
+    return f"{freezer}/cgroup.freeze"
+
+
+def _has_cgroup_mount(config):
+    return any(m.type in ("cgroup", "cgroup2") for m in config.mounts)
+
+
+def _cgroup_mounts(cgroup):
+    """For a cgroup mount on a v1/hybrid host: one (name, fstype, data, host path) per hierarchy,
+    from /proc/self/mountinfo.  None on a pure v2 host (one cgroup2 mount is enough)."""
+    hierarchies = []
+    with open("/proc/self/mountinfo") as mountinfo:
+        for line in mountinfo:
+            pre, _, post = line.partition(" - ")
+            fstype, _source, super_options = post.split()[:3]
+            mount_point = pre.split()[4]
+            if fstype not in ("cgroup", "cgroup2") or not mount_point.startswith("/sys/fs/cgroup"):
+                continue
+            if mount_point == "/sys/fs/cgroup" and fstype == "cgroup2":
+                return None
+            name = mount_point.rsplit("/", 1)[1]
+            if fstype == "cgroup":
+                data = ",".join(o for o in super_options.split(",") if o not in ("rw", "ro"))
+                controller = name
+            else:
+                data, controller = None, "unified"
+            try:
+                host_path = cgroup.path_for(controller) if cgroup is not None else mount_point
+            except Exception:  # noqa: BLE001 - controller unknown to the manager: show its root
+                host_path = mount_point
+            hierarchies.append((name, fstype, data, host_path or mount_point))
+    return hierarchies
+
+
+def _rfc3339_now():
+    now = time.time()
+    seconds = int(now)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{int((now - seconds) * 1e9):09d}Z"
+
+
+def saved_config(store, container_id):
+    """The config.json as it was at create (exec and update read this one)."""
+    with open(f"{store.container_dir(container_id)}/{CONFIG_FILE}", "rb") as saved:
+        return fastjson.loads(saved.read())

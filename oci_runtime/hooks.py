@@ -1,0 +1,58 @@
+"""POSIX-platform hooks (config.md "POSIX-platform Hooks"): each hook gets the container state
+as JSON on stdin, its own args/env, and an optional timeout in seconds."""
+from oci_runtime import fastjson
+from oci_runtime.errors import OCIError
+
+# Hook kinds in lifecycle order; poststop failures only warn, every other kind is fatal.
+HOOK_KINDS = ("prestart", "createRuntime", "createContainer", "startContainer", "poststart",
+              "poststop")
+
+
+def run_hooks(hooks, kind, state, warn=None):
+    """Run every hook of ``kind`` in order.  A failure raises OCIError naming the hook, or, when
+    ``warn`` is given (poststop), is reported through it and the rest still run."""
+    import subprocess
+
+    payload = fastjson.dumps(state).encode()
+    for index, hook in enumerate(hooks.get(kind) or ()):
+        path = hook["path"]
+        args = hook.get("args") or [path]
+        env = {}
+        for entry in hook.get("env") or ():
+            key, sep, value = entry.partition("=")
+            if sep:
+                env[key] = value
+        timeout = hook.get("timeout")
+        where = f"hooks.{kind}[{index}] ({path})"
+        try:
+            result = subprocess.run(
+                args, executable=path, input=payload, env=env, timeout=timeout,
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, close_fds=True,
+            )
+            if result.returncode != 0:
+                detail = result.stderr.decode(errors="replace").strip().splitlines()
+                reason = f"exit status {result.returncode}"
+                if result.returncode < 0:
+                    reason = f"killed by signal {-result.returncode}"
+                problem = f"{where} failed: {reason}" + (f": {detail[-1]}" if detail else "")
+            else:
+                continue
+        except subprocess.TimeoutExpired:
+            problem = f"{where} timed out after {timeout} s"
+        except OSError as exc:
+            problem = f"{where} could not run: {exc.strerror}"
+        if warn is None:
+            raise OCIError(problem)
+        warn(problem)
+
+
+def has_hooks(hooks, *kinds):
+    return any(hooks.get(kind) for kind in kinds)
+
+
+def hook_state(container_id, status, pid, bundle, annotations):
+    state = {"ociVersion": "1.3.0", "id": container_id, "status": status, "pid": pid,
+             "bundle": bundle}
+    if annotations:
+        state["annotations"] = annotations
+    return state

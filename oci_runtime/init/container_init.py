@@ -1,0 +1,169 @@
+"""The container's init: pid 1 of the container until it execs the user's program.
+
+Order (crun's init_container / runc's standard_init, adapted):
+  rootfs: mounts in order, devices, /dev links -> createRuntime (parent) and createContainer hooks
+  -> pivot_root -> sysctl, readonlyPaths, maskedPaths, root.readonly -> hostname -> oomScoreAdj,
+  rlimits, keyring -> check args[0] -> "created" -> block until `start` -> startContainer hooks
+  -> credentials (user, groups, capabilities), cwd, no_new_privs, seccomp -> execve.
+Seccomp comes last so the runtime's own syscalls are not filtered, except without no_new_privs,
+where loading it needs CAP_SYS_ADMIN and so happens before the capabilities are dropped.
+"""
+import os
+
+from oci_runtime import kernel
+from oci_runtime.errors import OCIError
+from oci_runtime.hooks import has_hooks, hook_state, run_hooks
+from oci_runtime.process import (
+    CapabilityPlan, apply_rlimits, apply_user_and_capabilities, find_executable,
+    mark_fds_for_exec, set_no_new_privileges, set_oom_score_adj,
+)
+from oci_runtime.rootfs import devices, mounts
+from oci_runtime.rootfs.mount_options import propagation_flags
+
+
+def run(plan, channel, go_fd):
+    # Once pivot_root has run, nothing of the host's Python installation can be imported:
+    # everything the init will need is loaded before (see also plan.seccomp_program).
+    if plan.config.hooks.get("startContainer"):
+        import subprocess  # noqa: F401
+    os.read(go_fd, 1)
+    os.close(go_fd)
+    config = plan.config
+    linux = config.linux
+    process = config.process
+    os.setsid()
+    if linux.has_new("network"):
+        from oci_runtime.init.network import bring_up_loopback
+
+        bring_up_loopback()
+    _build_rootfs(plan)
+    if has_hooks(config.hooks, "prestart", "createRuntime"):
+        channel.send("hooks", stage="createRuntime")
+        channel.receive("ok")
+    if config.hooks.get("createContainer"):
+        state = hook_state(plan.container_id, "created", 1, plan.bundle, config.annotations)
+        run_hooks(config.hooks, "createContainer", state)
+    if plan.no_pivot:
+        mounts.move_into(config.root_path)
+    else:
+        mounts.pivot_into(config.root_path)
+    if linux.rootfs_propagation:
+        kernel.mount(None, "/", None,
+                     propagation_flags(linux.rootfs_propagation, "/linux/rootfsPropagation"))
+    _finish_rootfs(config)
+    if config.hostname:
+        kernel.sethostname(config.hostname)
+    if config.domainname:
+        kernel.setdomainname(config.domainname)
+    if process.oom_score_adj is not None:
+        set_oom_score_adj(process.oom_score_adj)
+    apply_rlimits(process.rlimits)
+    if not plan.no_new_keyring:
+        try:
+            kernel.join_session_keyring(f"_ses.{plan.container_id}")
+        except OSError as exc:
+            if exc.errno != 38:  # ENOSYS: kernel without keyrings; runc ignores it too
+                raise OCIError.from_os("joining a new session keyring", exc) from exc
+    capabilities = CapabilityPlan(process.capabilities, "/process/capabilities", plan.warnings)
+    executable = find_executable(process.args[0], process.env, process.cwd)
+    channel.send("created", warnings=plan.warnings)
+    channel.close()
+    _wait_for_start_and_exec(plan, executable, capabilities)
+
+
+def _build_rootfs(plan):
+    config = plan.config
+    linux = config.linux
+    rootfs = config.root_path
+    propagation = 0
+    if linux.rootfs_propagation:
+        propagation = propagation_flags(linux.rootfs_propagation, "/linux/rootfsPropagation")
+    mounts.prepare_root(rootfs, propagation)
+    root_fd = os.open(rootfs, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        context = mounts.MountContext(
+            rootfs, linux.has_new("network"), linux.has_new("cgroup"), plan.cgroup_mounts,
+            linux.mount_label)
+        mounts.mount_all(root_fd, config.mounts, context)
+        dev_is_host_bind = any(
+            m.destination == "/dev" and ("bind" in m.options or "rbind" in m.options)
+            for m in config.mounts)
+        if not dev_is_host_bind:
+            devices.create_devices(root_fd, linux.devices, bind_from_host="user" in linux.namespaces)
+        has_devpts = any(m.destination == "/dev/pts" and m.type == "devpts" for m in config.mounts)
+        devices.create_dev_symlinks(root_fd, with_ptmx=has_devpts)
+    finally:
+        os.close(root_fd)
+
+
+def _finish_rootfs(config):
+    linux = config.linux
+    for key, value in linux.sysctl.items():
+        path = "/proc/sys/" + key.replace(".", "/")
+        try:
+            with open(path, "w") as sysctl:
+                sysctl.write(value)
+        except OSError as exc:
+            raise OCIError.from_os(f"config.json: /linux/sysctl/{key}: writing {value!r} to {path}",
+                                   exc) from exc
+    root_fd = os.open("/", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        mounts.make_readonly(root_fd, linux.readonly_paths)
+        mounts.mask_paths(root_fd, linux.masked_paths)
+    finally:
+        os.close(root_fd)
+    if config.root_readonly:
+        mounts.make_root_readonly()
+
+
+def _wait_for_start_and_exec(plan, executable, capabilities):
+    config = plan.config
+    process = config.process
+    listener = plan.start_listener
+    while True:
+        connection, _ = listener.accept()
+        request = connection.recv(64)
+        if request == b"start":
+            break
+        connection.close()  # a stray connection: keep waiting for a real `start`
+    try:
+        if config.hooks.get("startContainer"):
+            state = hook_state(plan.container_id, "created", 1, plan.bundle, config.annotations)
+            run_hooks(config.hooks, "startContainer", state)
+        seccomp = config.linux.seccomp
+        if seccomp and not process.no_new_privileges:
+            _load_seccomp(plan, seccomp)
+        apply_user_and_capabilities(process.user, capabilities)
+        try:
+            os.chdir(process.cwd)
+        except OSError as exc:
+            raise OCIError.from_os(f"config.json: /process/cwd: {process.cwd}", exc) from exc
+        if process.no_new_privileges:
+            set_no_new_privileges()
+        environment = _environment(process.env)
+        mark_fds_for_exec(plan.preserve_fds)
+        if seccomp and process.no_new_privileges:
+            _load_seccomp(plan, seccomp)
+        os.execve(executable, process.args, environment)
+    except OSError as exc:
+        error = OCIError.from_os(f"exec {process.args[0]!r}", exc)
+    except OCIError as exc:
+        error = exc
+    connection.send(str(error).encode())
+    os._exit(127)
+
+
+def _load_seccomp(plan, seccomp):
+    from oci_runtime import seccomp as seccomp_support
+
+    compiled = seccomp_support.compile_filter(seccomp)
+    seccomp_support.install(compiled, want_listener=bool(seccomp.get("listenerPath")))
+
+
+def _environment(entries):
+    environment = {}
+    for entry in entries:
+        key, sep, value = entry.partition("=")
+        if sep and key:
+            environment[key] = value
+    return environment
