@@ -7,7 +7,9 @@ validation, rootfs, cgroups, hooks) inside the methods that need them.
 import os
 
 from oci_runtime.errors import OCIError
-from oci_runtime.state import START_SOCKET, StateStore, derive_status, public_state
+from oci_runtime.state import (
+    SECCOMP_LISTENER_MESSAGE, START_SOCKET, StateStore, derive_status, public_state,
+)
 
 
 class Container:
@@ -49,12 +51,7 @@ class Container:
                 connection.connect(f"{self.dir}/{START_SOCKET}")
                 connection.sendall(b"start")
                 # The init closes this connection by exec'ing (close-on-exec), or sends why not.
-                reply = b""
-                while True:
-                    chunk = connection.recv(4096)
-                    if not chunk:
-                        break
-                    reply += chunk
+                reply = self._receive_start_reply(connection)
             finally:
                 connection.close()
             os.unlink(f"{self.dir}/{START_SOCKET}")
@@ -74,6 +71,34 @@ class Container:
                     raise
         finally:
             os.close(lock)
+
+    def _receive_start_reply(self, connection):
+        listener = self.record.get("seccomp_listener")
+        if listener:
+            import socket
+
+            data, ancillary, _, _ = connection.recvmsg(4096, socket.CMSG_SPACE(4))
+            if data.startswith(SECCOMP_LISTENER_MESSAGE) and ancillary:
+                listener_fd = int.from_bytes(ancillary[0][2][:4], "little")
+                self._send_seccomp_listener(listener, listener_fd)
+                data = data[len(SECCOMP_LISTENER_MESSAGE):]
+            reply = data
+        else:
+            reply = b""
+        while True:
+            chunk = connection.recv(4096)
+            if not chunk:
+                return reply
+            reply += chunk
+
+    def _send_seccomp_listener(self, listener, listener_fd):
+        from oci_runtime.seccomp import send_listener_fd
+
+        try:
+            state = public_state(self.record, "running")
+            send_listener_fd(listener["path"], listener_fd, state, listener.get("metadata", ""))
+        finally:
+            os.close(listener_fd)
 
     # -- kill ----------------------------------------------------------------------------------
 

@@ -40,6 +40,8 @@ def create_container(store, container_id, bundle, *, pid_file=None, console_sock
                           no_new_keyring=no_new_keyring, preserve_fds=preserve_fds,
                           console_socket=console_socket)
         plan.cgroup_mounts = _cgroup_mounts(cgroup) if _has_cgroup_mount(config) else None
+        if config.linux.seccomp:
+            plan.seccomp_program = _compile_seccomp(config.linux.seccomp, store.root, plan.warnings)
         become_subreaper()
         init = launch(plan, cgroup)
         seen = process_start_time(init.pid)
@@ -57,6 +59,7 @@ def create_container(store, container_id, bundle, *, pid_file=None, console_sock
             "cgroup": cgroup.to_dict() if cgroup is not None else None,
             "freezer_state_file": _freezer_state_file(cgroup),
             "namespaces": {n.type: n.path for n in config.linux.namespaces.values()},
+            "seccomp_listener": _listener_record(config.linux.seccomp),
         }
         store.save(container_id, record)
         if pid_file:
@@ -74,17 +77,58 @@ def create_container(store, container_id, bundle, *, pid_file=None, console_sock
         raise
 
 
+# Device rules appended after the config's own, as runc and crun do: the devices the runtime must
+# create (config-linux.md "Default Devices") and the container's ptys stay usable whatever the
+# config denies.
+_DEFAULT_DEVICE_RULES = [
+    {"allow": True, "type": "c", "major": major, "minor": minor, "access": "rwm"}
+    for major, minor in ((1, 3), (1, 5), (1, 7), (1, 8), (1, 9), (5, 0), (5, 1), (5, 2), (136, -1))
+]
+
+
+def cgroup_resources(config):
+    """linux.resources with the device rules the container needs to function appended."""
+    resources = dict(config.linux.resources)
+    if "devices" in resources:
+        rules = list(resources["devices"]) + _DEFAULT_DEVICE_RULES
+        for device in config.linux.devices:
+            rules.append({"allow": True, "type": "c" if device["type"] == "u" else device["type"],
+                          "major": device.get("major"), "minor": device.get("minor"),
+                          "access": "rwm"})
+        resources["devices"] = [
+            {k: v for k, v in rule.items() if not (k == "minor" and v == -1)} for rule in rules]
+    return resources
+
+
 def _make_cgroup(config, container_id, systemd_cgroup):
     from oci_runtime.cgroups import open_manager
 
     manager = open_manager(config.linux.cgroups_path, container_id, systemd=systemd_cgroup)
     manager.create()
     try:
-        manager.set(config.linux.resources)
+        manager.set(cgroup_resources(config))
     except BaseException:
         manager.destroy()
         raise
     return manager
+
+
+def _compile_seccomp(seccomp, root, warnings):
+    """Compile before forking: errors surface before anything is made, libseccomp cannot be
+    reached after pivot_root anyway, and a profile seen before is served from the cache."""
+    from oci_runtime import seccomp as seccomp_support
+    from oci_runtime.seccomp import _kernel
+
+    compiled = seccomp_support.compile_filter(seccomp, cache_dir=f"{root}/.seccomp-cache")
+    warnings.extend(compiled.warnings)
+    _kernel._libc()  # load libc's syscall() through cffi now, while the host's / is visible
+    return compiled
+
+
+def _listener_record(seccomp):
+    if not seccomp or not seccomp.get("listenerPath"):
+        return None
+    return {"path": seccomp["listenerPath"], "metadata": seccomp.get("listenerMetadata", "")}
 
 
 def _freezer_state_file(cgroup):

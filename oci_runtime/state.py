@@ -20,6 +20,8 @@ from oci_runtime.errors import ContainerNotFound, OCIError
 STATE_FILE = "state.json"
 CONFIG_FILE = "config.json"
 START_SOCKET = "start.sock"
+# What the init sends `start` ahead of a seccomp listener fd (SCM_RIGHTS) before it execs.
+SECCOMP_LISTENER_MESSAGE = b"\0seccomp-listener\0"
 
 # Container ids as runc accepts them: letters, digits, and _ + - . (never '/', never '.' or '..').
 _ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+-.")

@@ -9,6 +9,8 @@ Seccomp comes last so the runtime's own syscalls are not filtered, except withou
 where loading it needs CAP_SYS_ADMIN and so happens before the capabilities are dropped.
 """
 import os
+import socket
+from array import array
 
 from oci_runtime import kernel
 from oci_runtime.errors import OCIError
@@ -18,6 +20,7 @@ from oci_runtime.process import (
     mark_fds_for_exec, set_no_new_privileges, set_oom_score_adj,
 )
 from oci_runtime.rootfs import devices, mounts
+from oci_runtime.state import SECCOMP_LISTENER_MESSAGE
 from oci_runtime.rootfs.mount_options import propagation_flags
 
 
@@ -130,9 +133,9 @@ def _wait_for_start_and_exec(plan, executable, capabilities):
         if config.hooks.get("startContainer"):
             state = hook_state(plan.container_id, "created", 1, plan.bundle, config.annotations)
             run_hooks(config.hooks, "startContainer", state)
-        seccomp = config.linux.seccomp
+        seccomp = plan.seccomp_program
         if seccomp and not process.no_new_privileges:
-            _load_seccomp(plan, seccomp)
+            _load_seccomp(seccomp, connection)
         apply_user_and_capabilities(process.user, capabilities)
         try:
             os.chdir(process.cwd)
@@ -143,7 +146,7 @@ def _wait_for_start_and_exec(plan, executable, capabilities):
         environment = _environment(process.env)
         mark_fds_for_exec(plan.preserve_fds)
         if seccomp and process.no_new_privileges:
-            _load_seccomp(plan, seccomp)
+            _load_seccomp(seccomp, connection)
         os.execve(executable, process.args, environment)
     except OSError as exc:
         error = OCIError.from_os(f"exec {process.args[0]!r}", exc)
@@ -153,11 +156,16 @@ def _wait_for_start_and_exec(plan, executable, capabilities):
     os._exit(127)
 
 
-def _load_seccomp(plan, seccomp):
-    from oci_runtime import seccomp as seccomp_support
+def _load_seccomp(compiled, connection):
+    """Install the filter; a notify listener fd goes to `start` over its connection, which hands
+    it to the agent at listenerPath (a host path the init can no longer reach)."""
+    from oci_runtime.seccomp import install
 
-    compiled = seccomp_support.compile_filter(seccomp)
-    seccomp_support.install(compiled, want_listener=bool(seccomp.get("listenerPath")))
+    listener_fd = install(compiled, want_listener=bool(compiled.listener_path))
+    if listener_fd is not None:
+        connection.sendmsg([SECCOMP_LISTENER_MESSAGE],
+                           [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array("i", [listener_fd]))])
+        os.close(listener_fd)
 
 
 def _environment(entries):

@@ -17,4 +17,5 @@ class LaunchPlan:
         self.console_socket = console_socket
         self.start_listener = None  # socket the init accepts `start` on
         self.cgroup_mounts = None  # see rootfs.mounts.MountContext
+        self.seccomp_program = None  # compiled by the parent; installed just before execve
         self.warnings = []

@@ -1,0 +1,135 @@
+"""Fixtures shared by tests/ and conformance/: real containers from a busybox bundle.
+
+Every container a test makes lives under the test's own state root and cgroup parent
+(/oci-runtime-test-<pid>/...), and is force-deleted at teardown; the cgroup parents are removed too.
+"""
+import copy
+import json
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+
+import pytest
+
+REPO = os.path.dirname(os.path.abspath(__file__))
+BUSYBOX = shutil.which("busybox") or "/bin/busybox"
+CGROUP_PARENT = f"oci-runtime-test-{os.getpid()}"
+
+
+def runtime_command():
+    """How tests call the runtime: $OCI_RUNTIME if set, else this interpreter's -m oci_runtime."""
+    if os.environ.get("OCI_RUNTIME"):
+        return [os.environ["OCI_RUNTIME"]]
+    return [sys.executable, "-m", "oci_runtime"]
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.geteuid() != 0:
+        skip = pytest.mark.skip(reason="real containers need root")
+        for item in items:
+            if "needs_root" in item.keywords:
+                item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def rootfs_template(tmp_path_factory):
+    """A busybox-static rootfs, built once per session."""
+    if not os.path.exists(BUSYBOX):
+        pytest.skip("busybox is not installed (apt-get install busybox-static)")
+    root = tmp_path_factory.mktemp("rootfs-template")
+    for directory in ("bin", "proc", "sys", "dev", "etc", "tmp", "root"):
+        (root / directory).mkdir()
+    shutil.copy(BUSYBOX, root / "bin" / "busybox")
+    listing = subprocess.run([BUSYBOX, "--list"], capture_output=True, text=True, check=True)
+    for applet in listing.stdout.split():
+        if applet != "busybox":
+            os.symlink("busybox", root / "bin" / applet)
+    (root / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534::/:/bin/sh\n")
+    (root / "etc" / "group").write_text("root:x:0:\nnogroup:x:65534:\n")
+    return root
+
+
+class Runtime:
+    """Runs the runtime CLI against one test's private state root."""
+
+    def __init__(self, root):
+        self.root = str(root)
+
+    def __call__(self, *args, check=False, timeout=60, **kwargs):
+        kwargs.setdefault("capture_output", True)
+        kwargs.setdefault("text", True)
+        result = subprocess.run(runtime_command() + ["--root", self.root, *args],
+                                timeout=timeout, **kwargs)
+        if check and result.returncode != 0:
+            raise AssertionError(f"{args} exited {result.returncode}: {result.stderr}")
+        return result
+
+    def state(self, container_id):
+        return json.loads(self("state", container_id, check=True).stdout)
+
+    def cleanup(self):
+        if not os.path.isdir(self.root):
+            return
+        for container_id in os.listdir(self.root):
+            if os.path.isdir(os.path.join(self.root, container_id)) and not container_id.startswith("."):
+                self("delete", "--force", container_id)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+@pytest.fixture
+def oci(tmp_path):
+    runtime = Runtime(tmp_path / "state")
+    yield runtime
+    runtime.cleanup()
+
+
+def _remove_cgroup_parents():
+    for base in ("/sys/fs/cgroup", "/sys/fs/cgroup/unified"):
+        if not os.path.isdir(base):
+            continue
+        for controller in [base] + [os.path.join(base, c) for c in os.listdir(base)]:
+            parent = os.path.join(controller, CGROUP_PARENT)
+            if os.path.isdir(parent):
+                for dirpath, _, _ in sorted(os.walk(parent), key=lambda w: -len(w[0])):
+                    try:
+                        os.rmdir(dirpath)
+                    except OSError:
+                        pass
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cgroup_parent_cleanup():
+    yield
+    _remove_cgroup_parents()
+
+
+@pytest.fixture
+def make_bundle(tmp_path, rootfs_template):
+    """make_bundle(args, **changes) -> (bundle path, container id).  ``changes`` is a function
+    or dict applied to the default config (terminal off, a unique cgroupsPath)."""
+    made = []
+
+    def factory(args=("true",), edit=None):
+        from oci_runtime.default_spec import default_config
+
+        container_id = "t" + uuid.uuid4().hex[:10]
+        bundle = tmp_path / f"bundle-{container_id}"
+        bundle.mkdir()
+        rootfs = bundle / "rootfs"
+        shutil.copytree(rootfs_template, rootfs, symlinks=True)
+        config = copy.deepcopy(default_config())
+        config["process"]["terminal"] = False
+        config["process"]["args"] = list(args)
+        config["root"]["readonly"] = False
+        config["linux"]["cgroupsPath"] = f"/{CGROUP_PARENT}/{container_id}"
+        if callable(edit):
+            edit(config)
+        elif edit:
+            config.update(edit)
+        (bundle / "config.json").write_text(json.dumps(config, indent=2))
+        made.append(bundle)
+        return bundle, container_id
+
+    return factory
