@@ -4,21 +4,30 @@ Why not the ``jsonschema`` library: importing it costs ~100 ms and ``create`` mu
 interprets just the subset of JSON Schema (draft 2020-12 spelling) that ``schemas/*.schema.json`` use --
 see ``SUPPORTED_KEYWORDS`` -- and words its errors for users: one line, a JSON pointer, the problem.
 
-One deliberate difference from JSON Schema: an ``integer`` must be a JSON integer; ``1.0`` is rejected
-(JSON Schema accepts it) because every consumer of these values passes them to int-only system interfaces.
+Neither ``json`` nor ``re`` is imported on the way to a verdict: with ``python -S`` importing them costs
+~10 ms and ~8 ms, and compiling the SemVer regex another ~1.5 ms.  Schemas are read with
+``oci_runtime.fastjson``; every ``pattern`` our schemas use has a plain-Python predicate in
+``_PATTERN_PREDICATES`` (tests check each one against ``re``); ``re`` remains only as the fallback for a
+pattern without one.
 
-Measured on a 2-vCPU x86-64 VM, CPython 3.11.7, a fresh interpreter per run (200 runs, min / median),
+Deliberate differences from JSON Schema as the ``jsonschema`` library implements it:
+  * an ``integer`` must be a JSON integer: ``1.0`` is rejected, because every consumer of these values
+    passes them to int-only system interfaces;
+  * ``$`` in our patterns means end of string, as in ECMA-262 (which JSON Schema specifies); Python's
+    ``re`` also lets it match before a final newline, so "1.0.0\\n" passes ``jsonschema`` but not us.
+
+Measured on a 2-vCPU x86-64 VM, CPython 3.11.7, a fresh interpreter per run (300 runs, min / median),
 module installed with its .pyc as pyproject lays it out (schemas in oci_runtime/schemas):
-    import oci_runtime.validate (oci_runtime.errors already imported):       0.22 / 0.33 ms   (budget 1 ms)
+    import oci_runtime.validate (oci_runtime.errors already imported):       0.22 / 0.30 ms   (budget 1 ms)
     first validate_config() of the default `runc spec` config, including
-      reading config.schema.json (0.2-0.3 ms) and compiling its regexes:   0.76 / 1.16 ms   (budget 3 ms)
-    further validate_config() calls of the same document:                    0.13 / 0.21 ms
-Without a .pyc (e.g. a checkout run with PYTHONDONTWRITEBYTECODE=1) the import costs ~4-5 ms of source
-compilation; the validation figures do not change.  The fixture is ``runc_spec_config()`` in
-tests/unit/test_validate.py; time it the same way after changing the schemas or this interpreter.
+      reading and parsing config.schema.json (0.2-0.3 ms of it):            0.33 / 0.44 ms   (budget 3 ms)
+    further validate_config() calls of the same document:                    0.13 / 0.18 ms
+Under ``python -S`` the numbers are the same except that the first schema load also pays a one-time
+``import os`` (~1 ms) that the rest of the runtime needs anyway.  Without a .pyc (a checkout run with
+PYTHONDONTWRITEBYTECODE=1) the import costs ~4 ms of source compilation.  The fixture is
+``runc_spec_config()`` in tests/unit/test_validate.py; time it the same way after changing the schemas or
+this interpreter.
 """
-
-import os
 
 from oci_runtime.errors import OCIError
 
@@ -43,7 +52,7 @@ _SCHEMA_FILE_NAMES = {
 _DOCUMENT_NAMES = {"config": "config.json", "state": "state.json", "features": "features.json"}
 
 _loaded_schemas = {}      # schema name -> (root schema, {"#/$defs/...": resolved sub-schema})
-_compiled_patterns = {}   # regex source -> compiled regex; compiled on first use to keep `re` off import
+_compiled_patterns = {}   # regex source -> compiled regex, only for patterns without a predicate
 
 _JSON_TYPE_NAMES = {dict: "object", list: "array", str: "string", bool: "boolean",
                     int: "integer", float: "number", type(None): "null"}
@@ -54,6 +63,8 @@ _EXPECTED_TYPE_WORDING = {"object": "an object", "array": "an array", "string": 
 
 def _schema_directories():
     """Installed package first (pyproject maps oci_runtime.schemas to schemas/), then a source checkout."""
+    import os      # here, not at module level: without site (python -S) even `os` is not preloaded
+
     package_dir = os.path.dirname(os.path.abspath(__file__))
     return (os.path.join(package_dir, "schemas"), os.path.join(os.path.dirname(package_dir), "schemas"))
 
@@ -66,17 +77,21 @@ def load_schema(schema_name):
     file_name = _SCHEMA_FILE_NAMES.get(schema_name)
     if file_name is None:
         raise ValueError(f"unknown schema {schema_name!r} (known: {', '.join(sorted(_SCHEMA_FILE_NAMES))})")
-    import json
+    from oci_runtime import fastjson
 
     searched = []
     for directory in _schema_directories():
-        path = os.path.join(directory, file_name)
+        path = f"{directory}/{file_name}"
         try:
             with open(path, "rb") as schema_file:
-                schema = json.load(schema_file)
+                schema = fastjson.loads(schema_file.read())
         except FileNotFoundError:
             searched.append(path)
             continue
+        except OSError as exc:
+            raise OCIError.from_os(f"reading schema {path}", exc) from exc
+        except ValueError as exc:      # fastjson's parse errors; a broken installation, not a user error
+            raise OCIError(f"schema {path}: invalid JSON: {exc}") from exc
         _loaded_schemas[schema_name] = (schema, {})
         return schema
     raise OCIError(f"schema {file_name} not found (looked in {', '.join(searched)})")
@@ -91,17 +106,18 @@ def errors(document, schema_name):
 
 
 def validate_config(document):
-    """Raise OCIError naming the first problem of a parsed config.json; return None when it is usable.
+    """Raise OCIError naming the first problem of a parsed config.json; return None when it passes.
 
-    Checks, in order: that this runtime supports the declared ociVersion (a newer major or minor may use
-    fields we would silently ignore), the schema, then spec MUSTs a schema cannot express.
+    Checks that this runtime supports the declared ociVersion first (a newer major or minor may use fields
+    we would silently ignore), then the schema.  Rules a schema cannot express (duplicate namespaces or
+    rlimits, cross-field constraints) are checked by oci_runtime.config.model.
     """
     version = document.get("ociVersion") if type(document) is dict else None
     if type(version) is str:
         version_problem = _unsupported_version_problem(version)
         if version_problem is not None:
             raise OCIError(f"config.json: /ociVersion: {version_problem}")
-    _raise_first("config", errors(document, "config") or _config_semantic_problems(document))
+    _raise_first("config", errors(document, "config"))
 
 
 def validate_state(document):
@@ -144,37 +160,24 @@ def _unsupported_version_problem(version):
     return f"unsupported version {_quote(version)} (supported: {oldest} to {newest})"
 
 
-def _config_semantic_problems(document):
-    """Spec MUSTs beyond JSON Schema: namespace and rlimit types must not repeat (the runtime MUST
-    generate an error).  Only called on schema-valid documents, so shapes are known."""
-    problems = []
-    linux = document.get("linux") or {}
-    for list_pointer, entries, what in (
-        ("/linux/namespaces", linux.get("namespaces") or (), "namespace type"),
-        ("/process/rlimits", (document.get("process") or {}).get("rlimits") or (), "rlimit type"),
-    ):
-        first_index_by_type = {}
-        for index, entry in enumerate(entries):
-            kind = entry["type"]
-            if kind in first_index_by_type:
-                problems.append((f"{list_pointer}/{index}/type",
-                                 f"duplicate {what} {_quote(kind)} "
-                                 f"(already at {list_pointer}/{first_index_by_type[kind]})"))
-            else:
-                first_index_by_type[kind] = index
-    return problems
+_JSON_STRING_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
 def _quote(value, limit=60):
     """A JSON rendering of a scalar for messages, shortened so one bad value cannot flood the line."""
-    import json
-
-    text = json.dumps(value, ensure_ascii=False)
-    if len(text) <= limit:
+    if type(value) is str:
+        text = '"' + "".join(
+            _JSON_STRING_ESCAPES.get(char) or (char if char >= " " else f"\\u{ord(char):04x}") for char in value
+        ) + '"'
+        if len(text) > limit:
+            return text[:limit - 4] + '..."'      # keep it recognisable as a (cut) string
         return text
-    if text[0] == '"':
-        return text[:limit - 4] + '..."'      # keep it recognisable as a (cut) string
-    return text[:limit] + "..."
+    if value is None:
+        return "null"
+    if type(value) is bool:
+        return "true" if value else "false"
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _describe(value):
@@ -195,13 +198,69 @@ def _has_type(value, json_type):
     return _JSON_TYPE_NAMES.get(value_type) == json_type
 
 
-def _compiled(pattern):
+def _is_ascii_number(text):
+    return text.isascii() and text.isdigit()
+
+
+def _is_semver_number(text):
+    """SemVer numeric identifier: digits without a leading zero."""
+    return _is_ascii_number(text) and (text == "0" or text[0] != "0")
+
+
+def _is_semver_identifier_text(text):
+    """Non-empty run of [0-9A-Za-z-]."""
+    return text != "" and text.isascii() and text.replace("-", "a").isalnum()
+
+
+def _is_semver(text):
+    """SemVer 2.0.0: MAJOR.MINOR.PATCH, optional -pre.release (numeric parts without leading zeros) and
+    optional +build.metadata.  Equivalent to the SemVer pattern in our schemas."""
+    version, has_build, build = text.partition("+")
+    if has_build and not all(_is_semver_identifier_text(part) for part in build.split(".")):
+        return False
+    core, has_prerelease, prerelease = version.partition("-")
+    if has_prerelease:
+        for part in prerelease.split("."):
+            if not _is_semver_identifier_text(part) or (part.isdigit() and not _is_semver_number(part)):
+                return False
+    numbers = core.split(".")
+    return len(numbers) == 3 and all(_is_semver_number(number) for number in numbers)
+
+
+def _is_hugepage_size(text):
+    """<size><K|M|G|T|P|E>B with a size that has no leading zero, e.g. 64KB, 2MB, 1GB."""
+    size = text[:-2]
+    return (text.endswith("B") and len(text) >= 3 and text[-2] in "KMGTPE"
+            and _is_ascii_number(size) and size[0] != "0")
+
+
+SEMVER_PATTERN = (
+    "^(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)"
+    "(-(0|[1-9][0-9]*|[0-9]*[a-zA-Z-][0-9a-zA-Z-]*)(\\.(0|[1-9][0-9]*|[0-9]*[a-zA-Z-][0-9a-zA-Z-]*))*)?"
+    "(\\+[0-9a-zA-Z-]+(\\.[0-9a-zA-Z-]+)*)?$"
+)
+
+# Pattern text exactly as written in schemas/*.json -> equivalent predicate (ECMA-262 '$' semantics).
+_PATTERN_PREDICATES = {
+    "^/": lambda text: text.startswith("/"),
+    SEMVER_PATTERN: _is_semver,
+    "^[1-9][0-9]*[KMGTPE]B$": _is_hugepage_size,
+    "^[rwm]*$": lambda text: not text.strip("rwm"),
+    "^MB:[^\\n]*$": lambda text: text.startswith("MB:") and "\n" not in text,
+    "^[^\\n]*$": lambda text: "\n" not in text,
+}
+
+
+def _matches(pattern, text):
+    predicate = _PATTERN_PREDICATES.get(pattern)
+    if predicate is not None:
+        return predicate(text)
     regex = _compiled_patterns.get(pattern)
     if regex is None:
-        import re
+        import re      # only for a pattern without a predicate; see the module docstring
 
         regex = _compiled_patterns[pattern] = re.compile(pattern)
-    return regex
+    return regex.search(text) is not None
 
 
 def _child(pointer, key):
@@ -332,7 +391,7 @@ class _SchemaChecker:
                        else f"must be at least {minimum_length} characters long")
             self.problems.append((pointer, message))
         pattern = schema.get("pattern")
-        if pattern is not None and _compiled(pattern).search(value) is None:
+        if pattern is not None and not _matches(pattern, value):
             expected = schema.get("x-expected")
             requirement = expected if expected is not None else f"a string matching {pattern}"
             self.problems.append((pointer, f"must be {requirement} (got {_quote(value)})"))
