@@ -1,0 +1,59 @@
+"""Cgroup management for containers: one interface (CgroupManager), four implementations.
+
+    open_manager(cgroups_path, container_id, *, systemd=False, root="/sys/fs/cgroup") -> CgroupManager
+    manager_from_dict(d) -> CgroupManager          # rebuild from CgroupManager.to_dict() (saved state)
+    detect_mode(root="/sys/fs/cgroup") -> "v1" | "v2" | "hybrid"
+
+Implementations: V1Manager (cgroupfs v1, and hybrid = v1 controllers plus membership of the cgroup2
+hierarchy, as runc does), V2Manager (cgroupfs v2), SystemdManager (transient unit over D-Bus, then
+cgroupfs for the rest).  The mode is detected from the mount table (the mounts under ``root`` in
+/proc/self/mountinfo), never assumed.
+
+cgroupsPath resolution (runc-compatible, cgroupfs driver):
+  * absolute "/a/b": relative to the root of every hierarchy (<mount>/a/b);
+  * relative "a/b": cgroup v1 (and the unified part of hybrid) -> below the runtime's own cgroup for
+    each controller (from /proc/self/cgroup); cgroup v2 -> below the *parent* of the runtime's own
+    cgroup (the own one usually has processes, so it cannot have controllers for children);
+  * absent: the relative path "<container_id>" (that is what runc does).
+  '..' cannot escape upwards (runc CleanPath).
+systemd driver: "slice:prefix:name" -> unit "prefix-name.scope" in "slice" (empty slice = system.slice,
+a name ending in ".slice" makes a slice unit); absent -> "system.slice:oci-runtime:<id>" (runc uses
+the prefix "runc").
+
+Importing this package is cheap: implementation modules load on first use.
+"""
+
+DEFAULT_ROOT = "/sys/fs/cgroup"
+
+
+def detect_mode(root=DEFAULT_ROOT, *, mountinfo="/proc/self/mountinfo"):
+    """'v1', 'v2' or 'hybrid', from the cgroup mounts at/under root."""
+    from ._open import detect_mode
+    return detect_mode(root, mountinfo=mountinfo)
+
+
+def open_manager(cgroups_path, container_id, *, systemd=False, root=DEFAULT_ROOT,
+                 mountinfo="/proc/self/mountinfo", proc_cgroup="/proc/self/cgroup"):
+    """Resolve cgroupsPath for this host and return the CgroupManager (nothing is created yet)."""
+    from ._open import open_manager
+    return open_manager(cgroups_path, container_id, systemd=systemd, root=root, mountinfo=mountinfo,
+                        proc_cgroup=proc_cgroup)
+
+
+def manager_from_dict(d):
+    """Rebuild a manager from CgroupManager.to_dict() (no config.json and no mount scan needed)."""
+    from ._open import manager_from_dict
+    return manager_from_dict(d)
+
+
+def __getattr__(name):
+    if name == "CgroupManager":
+        from .base import CgroupManager
+        return CgroupManager
+    if name in ("V1Manager", "V2Manager", "SystemdManager"):
+        from . import systemd, v1, v2
+        return getattr({"V1Manager": v1, "V2Manager": v2, "SystemdManager": systemd}[name], name)
+    raise AttributeError(name)
+
+
+__all__ = ["open_manager", "manager_from_dict", "detect_mode", "CgroupManager", "DEFAULT_ROOT"]

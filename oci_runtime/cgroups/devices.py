@@ -1,0 +1,165 @@
+"""Device access rules: a model of the cgroup v1 devices controller (the same "emulator" idea runc uses
+so v1 and v2 behave identically) and the BPF_PROG_TYPE_CGROUP_DEVICE program for cgroup v2.
+
+Pure code: building the program does not touch the kernel (see _bpf.py for loading/attaching).
+"""
+
+from .convert import normalize_device_rule
+
+# struct bpf_cgroup_dev_ctx { u32 access_type /* (access << 16) | type */; u32 major; u32 minor; }
+BPF_DEVCG_DEV_BLOCK = 1
+BPF_DEVCG_DEV_CHAR = 2
+BPF_DEVCG_ACC_MKNOD = 1
+BPF_DEVCG_ACC_READ = 2
+BPF_DEVCG_ACC_WRITE = 4
+
+# eBPF opcodes used
+_LDXW = 0x61        # BPF_LDX | BPF_MEM | BPF_W
+_AND32_K = 0x54     # BPF_ALU | BPF_AND | BPF_K
+_RSH32_K = 0x74     # BPF_ALU | BPF_RSH | BPF_K
+_MOV32_K = 0xB4     # BPF_ALU | BPF_MOV | BPF_K
+_MOV32_X = 0xBC     # BPF_ALU | BPF_MOV | BPF_X
+_JNE_K = 0x55       # BPF_JMP | BPF_JNE | BPF_K
+_JNE_X = 0x5D       # BPF_JMP | BPF_JNE | BPF_X
+_EXIT = 0x95        # BPF_JMP | BPF_EXIT
+
+LICENSE = "Apache"
+
+
+class DeviceRules:
+    """State of a v1 devices cgroup after applying rules in order (kernel semantics).
+
+    ``default_allow`` is the behaviour for unmatched devices; ``exceptions`` are (type, major, minor,
+    access) entries that flip it.  A type-'a' rule resets everything; a rule of the opposite polarity
+    to the default adds an exception; one of the same polarity removes access bits from the exception
+    with exactly the same type/major/minor.
+    """
+
+    def __init__(self, default_allow=True):
+        self.default_allow = default_allow
+        self.exceptions = []   # [ [type, major, minor, access(str)] ]
+
+    def apply(self, rule):
+        allow, typ, major, minor, access = rule
+        if typ == "a":
+            self.default_allow = allow
+            self.exceptions = []
+            return
+        for ex in self.exceptions:
+            if ex[0] == typ and ex[1] == major and ex[2] == minor:
+                if allow != self.default_allow:
+                    ex[3] = "".join(c for c in "rwm" if c in ex[3] or c in access)
+                else:
+                    ex[3] = "".join(c for c in ex[3] if c not in access)
+                    if not ex[3]:
+                        self.exceptions.remove(ex)
+                return
+        if allow != self.default_allow:
+            self.exceptions.append([typ, major, minor, access])
+
+    def allows(self, typ, major, minor, acc):
+        """Model check used by tests: is access ``acc`` (one of r/w/m) to a device allowed?"""
+        for ex in self.exceptions:
+            if ex[0] == typ and ex[1] in (-1, major) and ex[2] in (-1, minor) and acc in ex[3]:
+                return not self.default_allow
+        return self.default_allow
+
+
+def compile_rules(rules, field="linux.resources.devices"):
+    """OCI device entries -> DeviceRules (starting from allow-all, the state of a fresh cgroup)."""
+    state = DeviceRules(default_allow=True)
+    for i, r in enumerate(rules):
+        state.apply(normalize_device_rule(r, f"{field}[{i}]"))
+    return state
+
+
+def _insn(code, dst=0, src=0, off=0, imm=0):
+    return (code, dst, src, off, imm)
+
+
+def build_program(rules, field="linux.resources.devices"):
+    """Build the eBPF program (list of (code, dst, src, off, imm)) for the given OCI device rules.
+
+    Layout as runc's devicefilter: a prologue loads type/access/major/minor into R2..R5, then one
+    block per exception (last rule first, so later rules win), each returning allow/deny on a match,
+    and a final block returning the default.
+    """
+    state = compile_rules(rules, field)
+    insns = [
+        _insn(_LDXW, 2, 1, 0), _insn(_AND32_K, 2, imm=0xFFFF),     # R2 = type
+        _insn(_LDXW, 3, 1, 0), _insn(_RSH32_K, 3, imm=16),         # R3 = access
+        _insn(_LDXW, 4, 1, 4),                                     # R4 = major
+        _insn(_LDXW, 5, 1, 8),                                     # R5 = minor
+    ]
+    verdict = 0 if state.default_allow else 1
+    for typ, major, minor, access in reversed(state.exceptions):
+        block = []   # (insn, is_jump_to_next)
+        btype = BPF_DEVCG_DEV_CHAR if typ == "c" else BPF_DEVCG_DEV_BLOCK
+        block.append(_insn(_JNE_K, 2, imm=btype))
+        bacc = 0
+        for ch in access:
+            bacc |= {"r": BPF_DEVCG_ACC_READ, "w": BPF_DEVCG_ACC_WRITE, "m": BPF_DEVCG_ACC_MKNOD}[ch]
+        if bacc != 7:
+            block.append(_insn(_MOV32_X, 1, 3))
+            block.append(_insn(_AND32_K, 1, imm=bacc))
+            block.append(_insn(_JNE_X, 1, 3))
+        if major >= 0:
+            block.append(_insn(_JNE_K, 4, imm=major))
+        if minor >= 0:
+            block.append(_insn(_JNE_K, 5, imm=minor))
+        block.append(_insn(_MOV32_K, 0, imm=verdict))
+        block.append(_insn(_EXIT))
+        n = len(block)
+        for j, (code, dst, src, off, imm) in enumerate(block):
+            if code in (_JNE_K, _JNE_X):
+                block[j] = (code, dst, src, n - (j + 1), imm)
+        insns.extend(block)
+    insns.append(_insn(_MOV32_K, 0, imm=1 if state.default_allow else 0))
+    insns.append(_insn(_EXIT))
+    return insns
+
+
+def encode_program(insns):
+    """Serialise to struct bpf_insn[] bytes (little endian: code u8, dst:4|src:4 u8, off s16, imm s32)."""
+    out = bytearray()
+    for code, dst, src, off, imm in insns:
+        out += bytes((code, (dst & 0xF) | ((src & 0xF) << 4)))
+        out += int(off).to_bytes(2, "little", signed=True)
+        out += int(imm).to_bytes(4, "little", signed=True)
+    return bytes(out)
+
+
+def run_program(insns, dev_type, access, major, minor):
+    """A tiny interpreter for the subset of eBPF build_program emits (for tests and debugging).
+
+    dev_type: 'c' or 'b'; access: one of 'r', 'w', 'm'.  Returns True when the device is allowed.
+    """
+    t = BPF_DEVCG_DEV_CHAR if dev_type == "c" else BPF_DEVCG_DEV_BLOCK
+    a = {"r": BPF_DEVCG_ACC_READ, "w": BPF_DEVCG_ACC_WRITE, "m": BPF_DEVCG_ACC_MKNOD}[access]
+    ctx = [(a << 16) | t, major & 0xFFFFFFFF, minor & 0xFFFFFFFF]
+    reg = [0] * 11
+    pc = 0
+    m32 = 0xFFFFFFFF
+    while True:
+        code, dst, src, off, imm = insns[pc]
+        pc += 1
+        if code == _LDXW:
+            reg[dst] = ctx[off // 4]
+        elif code == _AND32_K:
+            reg[dst] = (reg[dst] & imm) & m32
+        elif code == _RSH32_K:
+            reg[dst] = ((reg[dst] & m32) >> imm)
+        elif code == _MOV32_K:
+            reg[dst] = imm & m32
+        elif code == _MOV32_X:
+            reg[dst] = reg[src] & m32
+        elif code == _JNE_K:
+            if reg[dst] != (imm & ((1 << 64) - 1) if imm >= 0 else imm + (1 << 64)):
+                pc += off
+        elif code == _JNE_X:
+            if reg[dst] != reg[src]:
+                pc += off
+        elif code == _EXIT:
+            return reg[0] == 1
+        else:
+            raise ValueError(f"unknown opcode {code:#x}")
