@@ -1,8 +1,9 @@
 """The few raw system calls this package needs: seccomp(2) and prctl(2)'s no_new_privs.
 
 Neither has a Python wrapper, and glibc has no seccomp() function, so we go through libc's generic
-``syscall()`` with cffi in ABI mode (no compiler or headers at run time).  Kept private and small so
-a later refactor can move it into the runtime's kernel layer.
+``syscall()`` with cffi in ABI mode (no compiler or headers at run time; the declarations are in
+``_cffi_build``).  Kept private and small so a later refactor can move it into the runtime's kernel
+layer.
 """
 
 import os
@@ -31,23 +32,16 @@ _UNAME_TO_MULTIARCH = {"i686": "i386", "ppc64le": "powerpc64", "ppc64": "powerpc
 PR_SET_NO_NEW_PRIVS = 38
 PR_GET_NO_NEW_PRIVS = 39
 
-_DECLARATIONS = """
-long syscall(long number, ...);
-int prctl(int option, ...);
-struct sock_filter { uint16_t code; uint8_t jt; uint8_t jf; uint32_t k; };
-struct sock_fprog { unsigned short len; struct sock_filter *filter; };
-"""
-
 _loaded = None
 
 
 def _libc():
     global _loaded
     if _loaded is None:
-        import cffi  # deferred so importing the package stays cheap
+        # Deferred so importing the package stays cheap; see _cffi_build for why it is pre-generated.
+        from oci_runtime.seccomp._cffi_build import KERNEL_MODULE, load_ffi
 
-        ffi = cffi.FFI()
-        ffi.cdef(_DECLARATIONS)
+        ffi = load_ffi(KERNEL_MODULE)
         _loaded = ffi, ffi.dlopen(None)  # None: the C library the interpreter is linked against
     return _loaded
 

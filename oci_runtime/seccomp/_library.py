@@ -9,6 +9,7 @@ and the code that generated the cached bytes always agree.
 """
 
 import os
+import struct
 import sys
 
 SONAME = "libseccomp.so.2"
@@ -58,16 +59,21 @@ def _ld_so_cache_candidates():
     if base < 0 or len(data) < base + _LD_SO_CACHE_HEADER_SIZE:
         return []
     entry_count = int.from_bytes(data[base + 20:base + 24], sys.byteorder)
-    wanted = SONAME.encode()
+    # ldconfig merges string suffixes, so the key "libseccomp.so.2" may sit inside a path string:
+    # find every place the name occurs, then pick the entries whose key points at one of them.
+    wanted = SONAME.encode() + b"\0"
+    name_offsets = set()
+    found = data.find(wanted, base)
+    while found >= 0:
+        name_offsets.add(found - base)
+        found = data.find(wanted, found + 1)
+    entries_start = base + _LD_SO_CACHE_HEADER_SIZE
+    entries_end = min(entries_start + entry_count * _LD_SO_CACHE_ENTRY_SIZE, len(data))
+    entries_end -= (entries_end - entries_start) % _LD_SO_CACHE_ENTRY_SIZE
     candidates = []
-    for number in range(entry_count):
-        offset = base + _LD_SO_CACHE_HEADER_SIZE + number * _LD_SO_CACHE_ENTRY_SIZE
-        if offset + _LD_SO_CACHE_ENTRY_SIZE > len(data):
-            break
-        key = base + int.from_bytes(data[offset + 4:offset + 8], sys.byteorder)
-        value = base + int.from_bytes(data[offset + 8:offset + 12], sys.byteorder)
-        if data[key:data.find(b"\0", key)] == wanted:
-            candidates.append(data[value:data.find(b"\0", value)].decode(errors="replace"))
+    for _, key, value, _, _ in struct.iter_unpack("=iIIIQ", data[entries_start:entries_end]):
+        if key in name_offsets:
+            candidates.append(data[base + value:data.find(b"\0", base + value)].decode(errors="replace"))
     return candidates
 
 

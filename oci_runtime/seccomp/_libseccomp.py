@@ -1,8 +1,8 @@
 """Generate the BPF program for a validated profile with libseccomp, through cffi in ABI mode.
 
-ABI mode (``ffi.dlopen``) needs only libseccomp.so.2 at run time, not its headers or a compiler,
-so the declarations below are copied from seccomp.h (libseccomp >= 2.5).  Only this module imports
-cffi; a compile served from the cache never imports it.
+ABI mode (``ffi.dlopen``) needs only libseccomp.so.2 at run time, not its headers or a compiler;
+the declarations, copied from seccomp.h (libseccomp >= 2.5), live in ``_cffi_build``.  A compile
+served from the cache never gets here.
 
 libseccomp is used purely as a compiler: we export the program and load it ourselves with seccomp(2)
 (see ``_kernel.py``), which keeps installation independent of libseccomp's own loading policy
@@ -15,23 +15,6 @@ import os
 from oci_runtime.errors import OCIError
 from oci_runtime.seccomp import constants as C
 from oci_runtime.seccomp._library import SONAME
-
-_DECLARATIONS = """
-typedef void *scmp_filter_ctx;
-struct scmp_version { unsigned int major; unsigned int minor; unsigned int micro; };
-struct scmp_arg_cmp { unsigned int arg; int op; uint64_t datum_a; uint64_t datum_b; };
-
-const struct scmp_version *seccomp_version(void);
-scmp_filter_ctx seccomp_init(uint32_t def_action);
-void seccomp_release(scmp_filter_ctx ctx);
-uint32_t seccomp_arch_resolve_name(const char *arch_name);
-int seccomp_arch_add(scmp_filter_ctx ctx, uint32_t arch_token);
-int seccomp_attr_set(scmp_filter_ctx ctx, int attr, uint32_t value);
-int seccomp_syscall_resolve_name(const char *name);
-int seccomp_rule_add_array(scmp_filter_ctx ctx, uint32_t action, int syscall,
-                           unsigned int arg_cnt, const struct scmp_arg_cmp *arg_array);
-int seccomp_export_bpf(const scmp_filter_ctx ctx, int fd);
-"""
 
 _SCMP_FLTATR_CTL_OPTIMIZE = 8
 _OPTIMIZE_BINARY_TREE = 2
@@ -46,10 +29,10 @@ _loaded = None  # (ffi, lib), loaded once per process
 def _load(library_path):
     global _loaded
     if _loaded is None:
-        import cffi  # deferred: the cache-hit path and plain imports must not pay for cffi
+        # Deferred: the cache-hit path and plain imports must not pay for this.
+        from oci_runtime.seccomp._cffi_build import LIBSECCOMP_MODULE, load_ffi
 
-        ffi = cffi.FFI()
-        ffi.cdef(_DECLARATIONS)
+        ffi = load_ffi(LIBSECCOMP_MODULE)
         try:
             lib = ffi.dlopen(library_path or SONAME)
         except OSError as exc:

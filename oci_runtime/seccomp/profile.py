@@ -106,9 +106,10 @@ def _condition(arg, pointer):
 def _condition_sets(conditions):
     """Group an entry's conditions into rules the way runc does.
 
-    libseccomp cannot AND two comparisons of the same argument inside one rule (it rejects the rule),
-    so when any argument index repeats, runc falls back to its historical behaviour: one rule per
-    condition, i.e. the conditions are ORed.  Otherwise all conditions form one rule and are ANDed.
+    When any argument index repeats, runc adds one rule per condition, so the conditions are ORed:
+    that is the historical meaning profiles rely on (e.g. "arg0 == A" and "arg0 == B" listed in one
+    entry means either value), and ANDing two equalities on the same argument could never match.
+    Otherwise all conditions form one rule and are ANDed.
     """
     if not conditions:
         return ((),)
