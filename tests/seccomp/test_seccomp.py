@@ -82,12 +82,16 @@ def run_in_child(body, *, before_wait=None):
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0 or not select.select([read_fd], [], [], remaining)[0]:
-                os.kill(pid, signal.SIGKILL)
                 pytest.fail(f"child {pid} did not finish within {CHILD_TIMEOUT}s")
             chunk = os.read(read_fd, 65536)
             if not chunk:
                 break
             output += chunk
+    except BaseException:
+        # The child may be blocked for good (e.g. on a notified syscall nobody answers): kill it so
+        # the waitpid() below cannot hang.
+        os.kill(pid, signal.SIGKILL)
+        raise
     finally:
         os.close(read_fd)
         _, status = os.waitpid(pid, 0)
