@@ -105,8 +105,13 @@ def find_executable(arg0, env, cwd="/"):
     for candidate in candidates:
         if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
             return candidate
-    raise OCIError(f"exec: {arg0!r}: executable file not found in $PATH"
-                   if "/" not in arg0 else f"exec: {arg0!r}: no such executable file")
+    # runc's phrases: podman maps "no such file or directory" / "executable file not found in"
+    # to exit status 127 and "permission denied" to 126, as docker does.
+    if "/" not in arg0:
+        raise OCIError(f"exec: {arg0!r}: executable file not found in $PATH")
+    if os.path.exists(candidates[0]):
+        raise OCIError(f"exec: {arg0!r}: permission denied")
+    raise OCIError(f"exec: {arg0!r}: stat {candidates[0]}: no such file or directory")
 
 
 def drop_bounding_set(bounding):

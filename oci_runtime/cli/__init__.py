@@ -114,7 +114,12 @@ def main(argv=None):
         command, command_args = rest[0], rest[1:]
         if command not in COMMANDS:
             raise OCIError(f"unknown command {command!r} (see oci-runtime --help)")
-        module = __import__(f"oci_runtime.cli.cmd_{command}", fromlist=["run"])
+        try:
+            module = __import__(f"oci_runtime.cli.cmd_{command}", fromlist=["run"])
+        except ModuleNotFoundError as exc:
+            if exc.name != f"oci_runtime.cli.cmd_{command}":
+                raise
+            raise OCIError(f"{command}: not implemented by this version of oci-runtime") from None
         return module.run(context, command_args) or 0
     except OCIError as exc:
         _report(context, str(exc))

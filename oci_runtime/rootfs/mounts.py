@@ -182,11 +182,10 @@ def _mount_cgroup(root_fd, mount, plan, context):
                 kernel.mount("cgroup", fd_path(sub_fd), fstype, flags, data)
             else:
                 kernel.mount(host_path, fd_path(sub_fd), None, kernel.MS_BIND | kernel.MS_REC)
-                if flags & kernel.MS_RDONLY:
-                    kernel.mount(None, fd_path(sub_fd), None,
-                                 kernel.MS_BIND | kernel.MS_REMOUNT | (flags & ~kernel.MS_BIND))
         finally:
             os.close(sub_fd)
+        if not context.new_cgroup_ns:
+            _finish_bind(root_fd, sub, plan)  # reopens: sub_fd names the directory underneath
     if flags & kernel.MS_RDONLY:
         fd = open_in_root(root_fd, mount.destination)
         try:
