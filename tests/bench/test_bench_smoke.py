@@ -1,0 +1,44 @@
+"""Smoke test of the benchmark: `bench/run.py --quick` on oci-runtime alone (runc/crun are
+measured too when present; the benchmark skips them when missing), into a temporary directory."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+LAUNCHER = os.path.join(REPO, ".venv", "bin", "oci-runtime")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="real containers need root")
+@pytest.mark.skipif(not shutil.which("busybox"), reason="busybox is not installed")
+@pytest.mark.skipif(not shutil.which("unshare"), reason="unshare (util-linux) is not installed")
+def test_quick_bench_produces_sane_results(tmp_path):
+    runtime = os.environ.get("OCI_RUNTIME") or (LAUNCHER if os.path.exists(LAUNCHER) else None)
+    if runtime is None:
+        pytest.skip("no oci-runtime launcher (.venv/bin/oci-runtime or $OCI_RUNTIME)")
+    result = subprocess.run(
+        [sys.executable, os.path.join(REPO, "bench", "run.py"), "--quick",
+         "--runtimes", "oci-runtime", "--oci-runtime", runtime, "--output", str(tmp_path)],
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = json.loads((tmp_path / "results-quick.json").read_text())
+    assert (tmp_path / "results-quick.md").read_text().startswith("| measurement |")
+    assert results["runtimes"] == ["oci-runtime"]
+    summary = results["summary"]
+    assert 0.5 < summary["floor_ms"] < 1000
+    for row in summary["rows"]:
+        value = row["median"]["oci-runtime"]
+        limit = 60.0 if row["unit"] == "s" else 10_000.0
+        assert 0 < value < limit, row
+    for row in summary["rss_rows"]:
+        assert 0.5 < row["median"]["oci-runtime"] < 512, row
+    assert set(summary["vs_floor"]) == {"state", "start", "kill"}
+    assert results["raw"]["many"]["listed"]["oci-runtime"] == results["raw"]["counts"]["many"]
+    # The benchmark cleans up after itself: no cgroup parent left behind.
+    for hierarchy in os.listdir("/sys/fs/cgroup"):
+        path = os.path.join("/sys/fs/cgroup", hierarchy)
+        if os.path.isdir(path):
+            assert not [n for n in os.listdir(path) if n.startswith("oci-bench-")], path
