@@ -1,0 +1,240 @@
+"""containerd 1.6 with its runc v2 shim driving oci-runtime, end to end, through ctr.
+
+A private containerd (root, state, gRPC/ttrpc sockets under a temp dir; CRI disabled) is started
+by the fixture and stopped by pid afterwards.  The image is an OCI layout tar written by hand from
+the busybox rootfs (tests/e2e/images.py), imported with `ctr images import`.  The shim is pointed
+at our binary with `ctr run --runc-binary` (which sets the shim's BinaryName option, the same option containerd's config.toml
+takes for CRI runtimes; see docs/integration.md)."""
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from tests.e2e import images
+
+RUNTIME = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                       ".venv", "bin", "oci-runtime")
+IMAGE = "docker.io/library/oci-e2e-busybox:latest"
+NAMESPACE = "oci-e2e"
+
+pytestmark = [
+    pytest.mark.skipif(shutil.which("containerd") is None or shutil.which("ctr") is None,
+                       reason="containerd/ctr are not installed"),
+    pytest.mark.skipif(shutil.which("containerd-shim-runc-v2") is None,
+                       reason="containerd-shim-runc-v2 is not installed"),
+    pytest.mark.skipif(not images.busybox_available(), reason="busybox-static is not installed"),
+    pytest.mark.skipif(os.geteuid() != 0, reason="needs root"),
+]
+
+CONFIG = """\
+version = 2
+root = "{base}/root"
+state = "{base}/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+
+[grpc]
+  address = "{base}/containerd.sock"
+
+[ttrpc]
+  address = "{base}/containerd.sock.ttrpc"
+
+[debug]
+  address = "{base}/debug.sock"
+"""
+
+# A --runc-binary: records each call the shim makes, then is our runtime.
+TRACER = """\
+#!/bin/sh
+echo "$*" >> {base}/calls.log
+exec {runtime} "$@"
+"""
+
+
+class Ctr:
+    def __init__(self, base):
+        self.base = base
+        self.address = f"{base}/containerd.sock"
+        self.tracer = f"{base}/oci-runtime-traced"
+
+    def command(self, *args):
+        return ["ctr", "--address", self.address, "--namespace", NAMESPACE] + list(args)
+
+    def __call__(self, *args, check=True, timeout=60, input=None):
+        result = subprocess.run(self.command(*args), capture_output=True, text=True,
+                                timeout=timeout, input=input)
+        if check and result.returncode != 0:
+            raise AssertionError(f"ctr {' '.join(args)} -> {result.returncode}\n"
+                                 f"stdout: {result.stdout}\nstderr: {result.stderr}")
+        return result
+
+    def run(self, *args, traced=False, **kwargs):
+        """`ctr run` through the runc v2 shim with our binary as the shim's BinaryName."""
+        binary = self.tracer if traced else RUNTIME
+        return self("run", "--runc-binary", binary, *args, **kwargs)
+
+    def task_status(self, name):
+        for line in self("task", "ls").stdout.splitlines()[1:]:
+            fields = line.split()
+            if fields and fields[0] == name:
+                return fields[2]
+        return None
+
+    def wait_status(self, name, wanted, timeout=10):
+        deadline = time.monotonic() + timeout
+        status = None
+        while time.monotonic() < deadline:
+            status = self.task_status(name)
+            if status == wanted:
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"task {name}: status {status!r}, wanted {wanted!r}")
+
+    def remove(self, name):
+        self("task", "kill", "-s", "SIGKILL", name, check=False)
+        deadline = time.monotonic() + 10
+        while self.task_status(name) not in (None, "STOPPED") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self("task", "delete", name, check=False)
+        self("container", "delete", name, check=False)
+
+
+@pytest.fixture(scope="module")
+def ctr():
+    base = tempfile.mkdtemp(prefix="oci-e2e-containerd-")
+    with open(f"{base}/config.toml", "w") as config:
+        config.write(CONFIG.format(base=base))
+    with open(f"{base}/oci-runtime-traced", "w") as tracer:
+        tracer.write(TRACER.format(runtime=RUNTIME, base=base))
+    os.chmod(f"{base}/oci-runtime-traced", 0o755)
+    log = open(f"{base}/containerd.log", "w")
+    daemon = subprocess.Popen(["containerd", "--config", f"{base}/config.toml"],
+                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    client = Ctr(base)
+    try:
+        deadline = time.monotonic() + 30
+        while client("version", check=False).returncode != 0:
+            if daemon.poll() is not None or time.monotonic() > deadline:
+                with open(f"{base}/containerd.log") as output:
+                    raise RuntimeError("containerd did not start:\n" + output.read()[-3000:])
+            time.sleep(0.1)
+        archive = images.oci_archive(f"{base}/busybox-oci.tar", IMAGE, base)
+        client("images", "import", archive)
+        yield client
+    finally:
+        for name in client("containers", "ls", "-q", check=False).stdout.split():
+            client.remove(name)
+        client("images", "rm", IMAGE, check=False)
+        daemon.send_signal(signal.SIGTERM)
+        try:
+            daemon.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            daemon.kill()
+            daemon.wait()
+        log.close()
+        images.unmount_under(base)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_image_imported(ctr):
+    assert IMAGE in ctr("images", "ls", "-q").stdout.split()
+
+
+def test_run_output_and_exit_code(ctr):
+    try:
+        result = ctr.run("--rm", IMAGE, "out", "sh", "-c", "echo hello from ctr; exit 7",
+                         check=False)
+        assert result.stdout.replace("\r", "") == "hello from ctr\n", result.stderr
+        assert result.returncode == 7
+    finally:
+        ctr.remove("out")
+
+
+def test_shim_calls(ctr):
+    try:
+        result = ctr.run("--rm", IMAGE, "viaopts", "sh", "-c", "echo traced", traced=True)
+        assert result.stdout == "traced\n"
+        with open(f"{ctr.base}/calls.log") as calls:
+            called = calls.read()
+        assert "--log-format json create" in called, called
+        assert " start viaopts" in called and " delete" in called, called
+    finally:
+        ctr.remove("viaopts")
+
+
+def test_detached_task_kill_delete(ctr):
+    ctr.run("-d", IMAGE, "bg", "sleep", "1000")
+    try:
+        ctr.wait_status("bg", "RUNNING")
+        pid = int(ctr("task", "ls").stdout.split("bg", 1)[1].split()[0])
+        assert os.path.exists(f"/proc/{pid}")
+        ctr("task", "kill", "-s", "SIGKILL", "bg")
+        ctr.wait_status("bg", "STOPPED")
+        ctr("task", "delete", "bg")
+        assert ctr.task_status("bg") is None
+        ctr("container", "delete", "bg")
+    finally:
+        ctr.remove("bg")
+
+
+def test_sigterm_with_handler(ctr):
+    attached = subprocess.Popen(
+        ctr.command("run", "--runc-binary", RUNTIME, "--rm", IMAGE, "term", "sh", "-c",
+                    "trap 'exit 42' TERM; while true; do sleep 0.1; done"),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        ctr.wait_status("term", "RUNNING")
+        time.sleep(0.2)  # let sh install its trap
+        ctr("task", "kill", "term")  # SIGTERM
+        _, err = attached.communicate(timeout=15)
+        assert attached.returncode == 42, err
+    finally:
+        if attached.poll() is None:
+            attached.kill()
+            attached.wait()
+        ctr.remove("term")
+
+
+@pytest.mark.skipif(not images.runtime_has_command("exec"), reason="oci-runtime exec is not implemented yet")
+def test_task_exec(ctr):
+    ctr.run("-d", IMAGE, "ex", "sleep", "1000")
+    try:
+        ctr.wait_status("ex", "RUNNING")
+        result = ctr("task", "exec", "--exec-id", "e1", "ex", "sh", "-c", "echo in exec; exit 3",
+                     check=False)
+        assert result.stdout == "in exec\n", result.stderr
+        assert result.returncode == 3
+    finally:
+        ctr.remove("ex")
+
+
+@pytest.mark.skipif(not images.runtime_has_command("pause") or not images.runtime_has_command("resume"),
+                    reason="oci-runtime pause/resume are not implemented yet")
+def test_pause_resume(ctr):
+    ctr.run("-d", IMAGE, "pz", "sleep", "1000")
+    try:
+        ctr.wait_status("pz", "RUNNING")
+        ctr("task", "pause", "pz")
+        ctr.wait_status("pz", "PAUSED")
+        ctr("task", "resume", "pz")
+        ctr.wait_status("pz", "RUNNING")
+    finally:
+        ctr.remove("pz")
+
+
+def test_create_error_reaches_ctr(ctr):
+    try:
+        result = ctr.run("--rm", IMAGE, "broken", "/no/such/program", check=False)
+        assert result.returncode != 0
+        # the shim reads the last error line of our log.json (--log, --log-format json)
+        assert "/no/such/program" in result.stderr, result.stderr
+        assert "no such file or directory" in result.stderr
+    finally:
+        ctr.remove("broken")
+
+
+def test_no_leftover_tasks(ctr):
+    assert ctr("task", "ls", "-q").stdout.split() == []
