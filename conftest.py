@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import uuid
 
 import pytest
@@ -41,6 +42,8 @@ def rootfs_template(tmp_path_factory):
     root = tmp_path_factory.mktemp("rootfs-template")
     for directory in ("bin", "proc", "sys", "dev", "etc", "tmp", "root"):
         (root / directory).mkdir()
+    root.chmod(0o755)  # mktemp makes it 0700: a non-root container user could not traverse /
+    (root / "tmp").chmod(0o1777)
     shutil.copy(BUSYBOX, root / "bin" / "busybox")
     listing = subprocess.run([BUSYBOX, "--list"], capture_output=True, text=True, check=True)
     for applet in listing.stdout.split():
@@ -58,10 +61,17 @@ class Runtime:
         self.root = str(root)
 
     def __call__(self, *args, check=False, timeout=60, **kwargs):
-        kwargs.setdefault("capture_output", True)
-        kwargs.setdefault("text", True)
-        result = subprocess.run(runtime_command() + ["--root", self.root, *args],
-                                timeout=timeout, **kwargs)
+        # Output goes to files, not pipes: a created container's init inherits the caller's
+        # stdio (as with runc), so a pipe would not reach EOF until the container exits.
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            kwargs.setdefault("stdin", subprocess.DEVNULL)
+            completed = subprocess.run(runtime_command() + ["--root", self.root, *args],
+                                       timeout=timeout, stdout=out, stderr=err, **kwargs)
+            out.seek(0)
+            err.seek(0)
+            result = subprocess.CompletedProcess(completed.args, completed.returncode,
+                                                 out.read().decode(errors="replace"),
+                                                 err.read().decode(errors="replace"))
         if check and result.returncode != 0:
             raise AssertionError(f"{args} exited {result.returncode}: {result.stderr}")
         return result

@@ -14,10 +14,10 @@ from array import array
 
 from oci_runtime import kernel
 from oci_runtime.errors import OCIError
+from oci_runtime.init import network
 from oci_runtime.hooks import has_hooks, hook_state, run_hooks
 from oci_runtime.process import (
-    CapabilityPlan, apply_rlimits, apply_user_and_capabilities, find_executable,
-    mark_fds_for_exec, set_no_new_privileges, set_oom_score_adj,
+    CapabilityPlan, apply_rlimits, finalize_and_exec, find_executable, set_oom_score_adj,
 )
 from oci_runtime.rootfs import devices, mounts
 from oci_runtime.state import SECCOMP_LISTENER_MESSAGE
@@ -25,8 +25,8 @@ from oci_runtime.rootfs.mount_options import propagation_flags
 
 
 def run(plan, channel, go_fd):
-    # Once pivot_root has run, nothing of the host's Python installation can be imported:
-    # everything the init will need is loaded before (see also plan.seccomp_program).
+    # Once in a user namespace or after pivot_root, the host's Python installation may be out of
+    # reach: everything the init needs is imported before the fork (see plan.seccomp_program).
     if plan.config.hooks.get("startContainer"):
         import subprocess  # noqa: F401
     os.read(go_fd, 1)
@@ -36,9 +36,7 @@ def run(plan, channel, go_fd):
     process = config.process
     os.setsid()
     if linux.has_new("network"):
-        from oci_runtime.init.network import bring_up_loopback
-
-        bring_up_loopback()
+        network.bring_up_loopback()
     _build_rootfs(plan)
     if has_hooks(config.hooks, "prestart", "createRuntime"):
         channel.send("hooks", stage="createRuntime")
@@ -133,21 +131,10 @@ def _wait_for_start_and_exec(plan, executable, capabilities):
         if config.hooks.get("startContainer"):
             state = hook_state(plan.container_id, "created", 1, plan.bundle, config.annotations)
             run_hooks(config.hooks, "startContainer", state)
-        seccomp = plan.seccomp_program
-        if seccomp and not process.no_new_privileges:
-            _load_seccomp(seccomp, connection)
-        apply_user_and_capabilities(process.user, capabilities)
-        try:
-            os.chdir(process.cwd)
-        except OSError as exc:
-            raise OCIError.from_os(f"config.json: /process/cwd: {process.cwd}", exc) from exc
-        if process.no_new_privileges:
-            set_no_new_privileges()
-        environment = _environment(process.env)
-        mark_fds_for_exec(plan.preserve_fds)
-        if seccomp and process.no_new_privileges:
-            _load_seccomp(seccomp, connection)
-        os.execve(executable, process.args, environment)
+        finalize_and_exec(
+            process, executable, capabilities, seccomp_program=plan.seccomp_program,
+            preserve_fds=plan.preserve_fds,
+            hand_over_listener=lambda fd: _send_listener_to_start(fd, connection))
     except OSError as exc:
         error = OCIError.from_os(f"exec {process.args[0]!r}", exc)
     except OCIError as exc:
@@ -156,22 +143,8 @@ def _wait_for_start_and_exec(plan, executable, capabilities):
     os._exit(127)
 
 
-def _load_seccomp(compiled, connection):
-    """Install the filter; a notify listener fd goes to `start` over its connection, which hands
-    it to the agent at listenerPath (a host path the init can no longer reach)."""
-    from oci_runtime.seccomp import install
-
-    listener_fd = install(compiled, want_listener=bool(compiled.listener_path))
-    if listener_fd is not None:
-        connection.sendmsg([SECCOMP_LISTENER_MESSAGE],
-                           [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array("i", [listener_fd]))])
-        os.close(listener_fd)
-
-
-def _environment(entries):
-    environment = {}
-    for entry in entries:
-        key, sep, value = entry.partition("=")
-        if sep and key:
-            environment[key] = value
-    return environment
+def _send_listener_to_start(listener_fd, connection):
+    """A seccomp notify listener fd goes to `start` over its connection, which hands it to the
+    agent at listenerPath (a host path the init can no longer reach)."""
+    connection.sendmsg([SECCOMP_LISTENER_MESSAGE],
+                       [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array("i", [listener_fd]))])

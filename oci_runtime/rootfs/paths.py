@@ -28,8 +28,15 @@ def _split(path):
     return [part for part in path.split("/") if part and part != "."]
 
 
-def make_dirs_in_root(root_fd, path, mode=0o755):
-    """mkdir -p inside the root; returns an O_PATH fd of the final directory."""
+_MAX_SYMLINKS = 40  # as the kernel's own limit on nested links
+
+
+def make_dirs_in_root(root_fd, path, mode=0o755, _depth=0):
+    """mkdir -p inside the root; returns an O_PATH fd of the final directory.  A symlink on the
+    way that points nowhere yet is followed as if the root were `/`: its target is created
+    inside the root, never outside."""
+    if _depth > _MAX_SYMLINKS:
+        raise OSError(40, os.strerror(40), path)  # ELOOP
     current = os.dup(root_fd)
     try:
         walked = ""
@@ -45,9 +52,14 @@ def make_dirs_in_root(root_fd, path, mode=0o755):
                 except FileNotFoundError:
                     try:
                         os.mkdir(part, mode, dir_fd=current)
+                        next_fd = open_in_root(root_fd, walked, O_PATH | os.O_DIRECTORY)
                     except FileExistsError:
-                        pass  # a dangling symlink or a race: the open below decides
-                    next_fd = open_in_root(root_fd, walked, O_PATH | os.O_DIRECTORY)
+                        # A dangling symlink: create what it points to, resolved in the root.
+                        target = os.readlink(part, dir_fd=current)
+                        parent = walked.rsplit("/", 1)[0]
+                        resolved = target if target.startswith("/") else f"{parent}/{target}"
+                        os.close(make_dirs_in_root(root_fd, resolved, mode, _depth + 1))
+                        next_fd = open_in_root(root_fd, walked, O_PATH | os.O_DIRECTORY)
             os.close(current)
             current = next_fd
         return current

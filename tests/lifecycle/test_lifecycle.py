@@ -1,0 +1,183 @@
+"""create -> start -> state -> kill -> delete with real containers, and the error cases."""
+import json
+import os
+import time
+
+import pytest
+
+
+def wait_for_status(oci, container_id, wanted, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = oci.state(container_id)["status"]
+        if status == wanted:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"{container_id} never became {wanted} (last: {status})")
+
+
+def test_run_prints_pid_1_and_hostname_and_exits_with_the_code(oci, make_bundle):
+    bundle, cid = make_bundle(["sh", "-c", "echo $$; hostname; exit 3"],
+                              lambda c: c.update(hostname="box-one"))
+    result = oci("run", "--bundle", str(bundle), cid)
+    assert result.returncode == 3, result.stderr
+    assert result.stdout.split() == ["1", "box-one"]
+    assert not os.path.exists(os.path.join(oci.root, cid))
+
+
+def test_full_lifecycle(oci, make_bundle, tmp_path):
+    bundle, cid = make_bundle(["sleep", "30"])
+    pid_file = tmp_path / "init.pid"
+    oci("create", "--bundle", str(bundle), "--pid-file", str(pid_file), cid, check=True)
+    state = oci.state(cid)
+    assert state["status"] == "created"
+    assert state["id"] == cid and state["bundle"] == str(bundle)
+    assert int(pid_file.read_text()) == state["pid"]
+    # created: the init exists but has not executed the user program yet
+    with open(f"/proc/{state['pid']}/cmdline", "rb") as cmdline:
+        assert b"sleep" not in cmdline.read()
+    oci("start", cid, check=True)
+    assert oci.state(cid)["status"] == "running"
+    with open(f"/proc/{state['pid']}/cmdline", "rb") as cmdline:
+        assert cmdline.read().split(b"\0")[0] == b"sleep"
+    oci("kill", cid, "KILL", check=True)
+    wait_for_status(oci, cid, "stopped")
+    oci("delete", cid, check=True)
+    result = oci("state", cid)
+    assert result.returncode != 0 and "does not exist" in result.stderr
+
+
+def test_state_json_has_spec_fields(oci, make_bundle):
+    bundle, cid = make_bundle(["sleep", "30"], lambda c: c.update(annotations={"k": "v"}))
+    oci("create", "--bundle", str(bundle), cid, check=True)
+    state = oci.state(cid)
+    for key in ("ociVersion", "id", "status", "pid", "bundle", "annotations", "rootfs", "created"):
+        assert key in state
+    assert state["annotations"] == {"k": "v"}
+    assert state["rootfs"] == str(bundle / "rootfs")
+
+
+def test_duplicate_id_is_refused_and_keeps_the_first(oci, make_bundle):
+    bundle, cid = make_bundle(["sleep", "30"])
+    oci("create", "--bundle", str(bundle), cid, check=True)
+    first_pid = oci.state(cid)["pid"]
+    result = oci("create", "--bundle", str(bundle), cid)
+    assert result.returncode != 0 and "already exists" in result.stderr
+    assert oci.state(cid)["pid"] == first_pid
+
+
+def test_start_twice_is_an_error(oci, make_bundle):
+    bundle, cid = make_bundle(["sleep", "30"])
+    oci("create", "--bundle", str(bundle), cid, check=True)
+    oci("start", cid, check=True)
+    result = oci("start", cid)
+    assert result.returncode != 0 and "running" in result.stderr
+
+
+def test_kill_of_stopped_container_is_an_error(oci, make_bundle):
+    bundle, cid = make_bundle(["true"])
+    oci("create", "--bundle", str(bundle), cid, check=True)
+    oci("start", cid, check=True)
+    wait_for_status(oci, cid, "stopped")
+    result = oci("kill", cid, "TERM")
+    assert result.returncode != 0 and "not running" in result.stderr
+
+
+def test_delete_running_needs_force(oci, make_bundle):
+    bundle, cid = make_bundle(["sleep", "30"])
+    oci("create", "--bundle", str(bundle), cid, check=True)
+    oci("start", cid, check=True)
+    pid = oci.state(cid)["pid"]
+    result = oci("delete", cid)
+    assert result.returncode != 0 and "running" in result.stderr
+    assert oci.state(cid)["status"] == "running"
+    oci("delete", "--force", cid, check=True)
+    assert not os.path.exists(f"/proc/{pid}/stat") or open(f"/proc/{pid}/stat").read().split()[2] in "ZX"
+
+
+def test_unknown_container_errors(oci):
+    for args in (("state", "nope"), ("start", "nope"), ("kill", "nope"), ("delete", "nope")):
+        result = oci(*args)
+        assert result.returncode != 0
+        assert "does not exist" in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_invalid_ids_are_refused(oci, make_bundle):
+    bundle, _ = make_bundle(["true"])
+    for bad in ("../escape", "a/b", ".."):
+        result = oci("create", "--bundle", str(bundle), bad)
+        assert result.returncode != 0 and "invalid container id" in result.stderr
+
+
+def test_signal_names_and_numbers(oci, make_bundle):
+    bundle, cid = make_bundle(["sh", "-c", "trap 'exit 42' USR1; while true; do sleep 0.1; done"])
+    oci("create", "--bundle", str(bundle), cid, check=True)
+    oci("start", cid, check=True)
+    time.sleep(0.3)
+    oci("kill", cid, "SIGUSR1", check=True)
+    wait_for_status(oci, cid, "stopped")
+    result = oci("kill", cid, "9")
+    assert result.returncode != 0
+
+
+def test_malformed_config_names_the_field_and_leaves_nothing(oci, make_bundle):
+    bundle, cid = make_bundle(["true"], lambda c: c["process"].update(args=[]))
+    result = oci("create", "--bundle", str(bundle), cid)
+    assert result.returncode != 0
+    assert "/process/args" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not os.path.exists(os.path.join(oci.root, cid))
+
+
+def test_invalid_json_reports_position(oci, make_bundle):
+    bundle, cid = make_bundle(["true"])
+    (bundle / "config.json").write_text('{"ociVersion": "1.0.2",\n "process": }')
+    result = oci("create", "--bundle", str(bundle), cid)
+    assert result.returncode != 0 and "line 2" in result.stderr
+
+
+def test_missing_rootfs(oci, make_bundle):
+    bundle, cid = make_bundle(["true"], lambda c: c["root"].update(path="nowhere"))
+    result = oci("create", "--bundle", str(bundle), cid)
+    assert result.returncode != 0 and "/root/path" in result.stderr and "nowhere" in result.stderr
+    assert not os.path.exists(os.path.join(oci.root, cid))
+
+
+def test_missing_executable_fails_create_cleanly(oci, make_bundle):
+    bundle, cid = make_bundle(["no-such-program"])
+    result = oci("create", "--bundle", str(bundle), cid)
+    assert result.returncode != 0 and "no-such-program" in result.stderr
+    assert not os.path.exists(os.path.join(oci.root, cid))
+
+
+def test_list_shows_containers(oci, make_bundle):
+    bundle, cid = make_bundle(["sleep", "30"])
+    oci("create", "--bundle", str(bundle), cid, check=True)
+    listed = json.loads(oci("list", "--format", "json", check=True).stdout)
+    assert [(c["id"], c["status"]) for c in listed] == [(cid, "created")]
+    assert oci("list", "-q", check=True).stdout.split() == [cid]
+
+
+def test_run_detach(oci, make_bundle):
+    bundle, cid = make_bundle(["sleep", "30"])
+    oci("run", "--detach", "--bundle", str(bundle), cid, check=True)
+    assert oci.state(cid)["status"] == "running"
+
+
+def test_log_json_records_the_error(oci, make_bundle, tmp_path):
+    bundle, cid = make_bundle(["no-such-program"])
+    log = tmp_path / "log.json"
+    result = oci("--log", str(log), "--log-format", "json", "create", "--bundle", str(bundle), cid)
+    assert result.returncode != 0
+    last = json.loads(log.read_text().strip().splitlines()[-1])
+    assert last["level"] == "error" and "no-such-program" in last["msg"] and "time" in last
+
+
+@pytest.mark.parametrize("signal_name", ["TERM", "SIGTERM", "15"])
+def test_kill_default_and_forms(oci, make_bundle, signal_name):
+    # pid 1 of a pid namespace only receives signals it handles: trap TERM.
+    bundle, cid = make_bundle(["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.1; done"])
+    oci("run", "--detach", "--bundle", str(bundle), cid, check=True)
+    oci("kill", cid, signal_name, check=True)
+    wait_for_status(oci, cid, "stopped")
