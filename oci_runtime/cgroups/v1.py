@@ -184,6 +184,11 @@ class V1Manager(CgroupManager):
                     usage = read_int(os.path.join(p, "memory.usage_in_bytes"))
                     peak = read_int(os.path.join(p, "memory.max_usage_in_bytes"))
                     raise OCIError(f"{exc} (current usage: {usage}, peak usage: {peak})", exc.errno) from None
+                if exc.errno == errno.EINVAL and have_swap and swap is None:
+                    memsw = read_int(swap_file)
+                    if 0 <= memsw < limit:
+                        raise OCIError(f"{exc} (the memory+swap limit is {memsw}, lower than the new limit; "
+                                       f"set {f}.swap too)", exc.errno) from None
                 raise
 
         def set_swap():

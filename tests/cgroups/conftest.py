@@ -20,6 +20,7 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "v2: needs a pure cgroup v2 host (run in the v2bed VM)")
     config.addinivalue_line("markers", "systemd: needs systemd as PID 1 on a cgroup v2 host (v2bed --systemd)")
     config.addinivalue_line("markers", "hybrid: needs this kind of cgroup v1/hybrid host")
+    config.addinivalue_line("markers", "common: real cgroup test that runs on every mode (v1, hybrid, v2)")
 
 
 def host_mode():
