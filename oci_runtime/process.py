@@ -156,3 +156,53 @@ def mark_fds_for_exec(preserved_fds):
         except OSError:
             pass  # not open: nothing to pass
     kernel.close_range(first_closed, 0xFFFFFFFF, kernel.CLOSE_RANGE_CLOEXEC)
+
+
+def environment_dict(entries):
+    """config.md env entries ("KEY=value") as execve's mapping; malformed entries are skipped."""
+    environment = {}
+    for entry in entries:
+        key, sep, value = entry.partition("=")
+        if sep and key:
+            environment[key] = value
+    return environment
+
+
+def finalize_and_exec(process, executable, capabilities, *, seccomp_program=None,
+                      preserve_fds=0, hand_over_listener=None):
+    """The last steps shared by the container's init and by `exec`, in runc's order: seccomp
+    before the capabilities are dropped when no_new_privs is off (loading it then needs
+    CAP_SYS_ADMIN), user and capabilities, cwd, no_new_privs, fds, seccomp as late as possible
+    otherwise (so the runtime's own syscalls are not filtered), execve.  Never returns; raises
+    OCIError (or OSError from execve) for the caller to report.
+
+    ``hand_over_listener(fd)`` receives a seccomp notify listener fd when the profile asks for one.
+    """
+    if seccomp_program and not process.no_new_privileges:
+        _load_seccomp(seccomp_program, hand_over_listener)
+    apply_user_and_capabilities(process.user, capabilities)
+    try:
+        os.chdir(process.cwd)
+    except OSError as exc:
+        raise OCIError.from_os(f"config.json: /process/cwd: {process.cwd}", exc) from exc
+    if process.no_new_privileges:
+        set_no_new_privileges()
+    environment = environment_dict(process.env)
+    mark_fds_for_exec(preserve_fds)
+    if seccomp_program and process.no_new_privileges:
+        _load_seccomp(seccomp_program, hand_over_listener)
+    os.execve(executable, process.args, environment)
+
+
+def _load_seccomp(compiled, hand_over_listener):
+    # Imported here, not at the top: containers without seccomp never load it.  With a profile,
+    # the parent imported it already (compiling), so it is in sys.modules even after pivot_root.
+    from oci_runtime.seccomp import install
+
+    listener_fd = install(compiled, want_listener=bool(compiled.listener_path))
+    if listener_fd is not None:
+        try:
+            if hand_over_listener is not None:
+                hand_over_listener(listener_fd)
+        finally:
+            os.close(listener_fd)

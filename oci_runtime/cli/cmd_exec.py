@@ -1,0 +1,92 @@
+"""exec [--process FILE] [--detach] [--pid-file F] [--tty] [--console-socket S] [--cwd D]
+[--env K=V]... [--user uid[:gid]] [--additional-gids G]... [--cap CAP]... [--no-new-privs]
+[--preserve-fds N] ID [CMD ARGS...]: run a new process in a running container (runc's options).
+
+Without --process, the process starts as the container's own (config.json at create) with the
+command line's overrides.  Not detached, exits with the process's status (128+N if killed by
+signal N); detached, returns once it runs."""
+from oci_runtime.cli.args import UsageError, parse
+
+OPTIONS = {
+    "--process": ("-p", True),
+    "--detach": ("-d", False),
+    "--pid-file": (None, True),
+    "--tty": ("-t", False),
+    "--console-socket": (None, True),
+    "--cwd": (None, True),
+    "--env": ("-e", True),
+    "--user": ("-u", True),
+    "--additional-gids": ("-g", True),
+    "--cap": ("-c", True),
+    "--no-new-privs": (None, False),
+    "--preserve-fds": (None, True),
+    "--process-label": (None, True),
+    "--apparmor": (None, True),
+    "--ignore-paused": (None, False),
+    "--cgroup": (None, True),
+}
+_REPEATABLE = ("--env", "--additional-gids", "--cap", "--cgroup")
+_USAGE = "usage: oci-runtime exec [options] CONTAINER_ID [COMMAND [ARGS...]]"
+
+
+def run(context, argv):
+    from oci_runtime import fastjson
+    from oci_runtime.container import Container
+    from oci_runtime.creation import saved_config
+    from oci_runtime.errors import OCIError
+    from oci_runtime.exec_process import ExecRequest, exec_in_container, process_from_options
+
+    values, positionals = parse(argv, OPTIONS, repeatable=_REPEATABLE, stop_after=2)
+    if not positionals:
+        raise UsageError(_USAGE)
+    container_id, command = positionals[0], positionals[1:]
+    preserve = values.get("preserve_fds", "0")
+    if not preserve.isdigit():
+        raise UsageError(f"--preserve-fds: not a number: {preserve!r}")
+    _check_preserved_fds_are_open(int(preserve))
+    container = Container.load(context.store, container_id)
+    config = saved_config(context.store, container_id)
+    if values.get("process"):
+        if command:
+            raise UsageError("exec: give either --process or a command, not both")
+        try:
+            with open(values["process"], "rb") as process_file:
+                process = fastjson.loads(process_file.read())
+        except OSError as exc:
+            raise OCIError.from_os(f"--process {values['process']}", exc) from exc
+        except ValueError as exc:
+            raise OCIError(f"--process {values['process']}: invalid JSON: {exc}") from None
+        if not isinstance(process, dict):
+            raise OCIError(f"--process {values['process']}: must be a JSON object")
+    else:
+        if not command:
+            raise UsageError(_USAGE + " (a command, or --process FILE, is required)")
+        process = process_from_options(
+            config.get("process") or {}, args=command, cwd=values.get("cwd"),
+            env=values.get("env", ()), user=values.get("user"),
+            additional_gids=values.get("additional_gids"), capabilities=values.get("cap", ()),
+            no_new_privileges=values.get("no_new_privs", False), tty=values.get("tty", False))
+    if values.get("apparmor"):
+        process["apparmorProfile"] = values["apparmor"]
+    if values.get("process_label"):
+        process["selinuxLabel"] = values["process_label"]
+    request = ExecRequest(process, detach=values.get("detach", False),
+                          pid_file=values.get("pid_file"),
+                          console_socket=values.get("console_socket"),
+                          preserve_fds=int(preserve))
+    result = exec_in_container(container, config, request, warn=context.debug_log)
+    return 0 if request.detach else result
+
+
+def _check_preserved_fds_are_open(count):
+    """Every fd --preserve-fds names must be one the caller gave us: a closed one would be
+    reused by the runtime's own sockets and passed on into the container instead."""
+    import os
+
+    from oci_runtime.errors import OCIError
+
+    for fd in range(3, 3 + count):
+        try:
+            os.fstat(fd)
+        except OSError:
+            raise OCIError(f"--preserve-fds {count}: fd {fd} is not open") from None

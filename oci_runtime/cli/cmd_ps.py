@@ -1,0 +1,61 @@
+"""ps [--format table|json] ID [ps options]: the processes in the container's cgroup.
+
+json: a JSON array of their host pids (what containerd and podman read).  table: the host's
+`ps` output (default `-ef`, or the options given) cut down to those pids, header kept, as runc."""
+from oci_runtime.cli.args import UsageError, parse
+
+OPTIONS = {"--format": ("-f", True)}
+
+
+def run(context, argv):
+    import sys
+
+    from oci_runtime.container import Container
+    from oci_runtime.errors import OCIError
+
+    values, positionals = parse(argv, OPTIONS, stop_after=1)
+    if not positionals:
+        raise UsageError("usage: oci-runtime ps [--format table|json] CONTAINER_ID [ps options]")
+    container_id, ps_options = positionals[0], positionals[1:]
+    output_format = values.get("format", "table")
+    if output_format not in ("table", "json"):
+        raise UsageError(f"--format {output_format!r}: expected table or json")
+    container = Container.load(context.store, container_id)
+    manager = container._cgroup_manager()
+    if manager is None:
+        raise OCIError(f"container {container_id!r} has no cgroup to list processes from")
+    pids = sorted(manager.pids())
+    if output_format == "json":
+        from oci_runtime import fastjson
+
+        sys.stdout.write(fastjson.dumps(pids) + "\n")
+        return 0
+    sys.stdout.write(_ps_table(set(pids), ps_options or ["-ef"]))
+    return 0
+
+
+def _ps_table(pids, ps_options):
+    import subprocess
+
+    from oci_runtime.errors import OCIError
+
+    try:
+        result = subprocess.run(["ps", *ps_options], capture_output=True, text=True)
+    except OSError as exc:
+        raise OCIError.from_os("running ps", exc) from exc
+    if result.returncode != 0:
+        raise OCIError(f"ps {' '.join(ps_options)} failed: {result.stderr.strip()}")
+    lines = result.stdout.splitlines()
+    if not lines:
+        return ""
+    header = lines[0].split()
+    if "PID" not in header:
+        raise OCIError(f"ps {' '.join(ps_options)}: no PID column in its output")
+    pid_column = header.index("PID")
+    kept = [lines[0]]
+    for line in lines[1:]:
+        fields = line.split(None, pid_column + 1)
+        if len(fields) > pid_column and fields[pid_column].isdigit() \
+                and int(fields[pid_column]) in pids:
+            kept.append(line)
+    return "\n".join(kept) + "\n"

@@ -1,0 +1,321 @@
+"""`exec`: start one more process inside a running container.
+
+    parent (the CLI)                      joiner (fork 1)                     process (fork 2)
+    compiles seccomp, reads the
+    saved config, forks            ->     non-dumpable, opens the init's
+                                          /proc/<pid>/ns/* while they are
+                                          host paths; "setup" {pid}
+    puts the joiner in the cgroup  <-
+    "ok"                           ->     joins user ns first, then the
+                                          rest (mnt last); forks, because a
+                                          pid namespace applies to children  ->  setsid, pty, rlimits,
+                                          "started" {pid}; exits                 keyring, user, caps,
+    reaps the joiner                                                             seccomp, execve
+    waits for EOF (execve closed
+    the channel: success) or an "error" line
+
+The process inherits the joiner's cgroup, so the cgroup is joined before any namespace: joining
+the cgroup namespace afterwards then shows the container's cgroup as its root.  After setns into
+the mount namespace the kernel sets root and cwd to that namespace's root, which is the
+container's pivoted rootfs: no chroot is needed (checked by tests/exec).
+"""
+import os
+import socket
+
+from oci_runtime import kernel
+from oci_runtime.config.model import Process
+from oci_runtime.errors import OCIError
+from oci_runtime.init.protocol import Channel, child_main
+from oci_runtime.process import (
+    CapabilityPlan, apply_rlimits, finalize_and_exec, find_executable, set_oom_score_adj,
+)
+from oci_runtime.process_attributes import (
+    apply_personality, apply_process_attributes, check_process_attributes, set_cpu_affinity,
+)
+from oci_runtime import terminal
+
+# /proc/<pid>/ns/ entry -> CLONE_NEW* flag, in the order they are joined: the user namespace
+# first (it owns the others and grants the capabilities to join them), the mount namespace last.
+_NAMESPACE_ORDER = (
+    ("user", kernel.CLONE_NEWUSER), ("cgroup", kernel.CLONE_NEWCGROUP),
+    ("ipc", kernel.CLONE_NEWIPC), ("uts", kernel.CLONE_NEWUTS), ("net", kernel.CLONE_NEWNET),
+    ("pid", kernel.CLONE_NEWPID), ("time", kernel.CLONE_NEWTIME), ("mnt", kernel.CLONE_NEWNS),
+)
+
+
+class ExecRequest:
+    """What to run: the process section (config.md shape) plus runtime-side options."""
+
+    def __init__(self, process, *, detach=False, pid_file=None, console_socket=None,
+                 preserve_fds=0):
+        self.process = process
+        self.detach = detach
+        self.pid_file = pid_file
+        self.console_socket = console_socket
+        self.preserve_fds = preserve_fds
+
+
+def process_from_options(saved_process, *, args, cwd=None, env=(), user=None,
+                         additional_gids=None, capabilities=(), no_new_privileges=False,
+                         tty=False):
+    """runc's exec without --process: start from the container's own process section and
+    override what the command line gives (env entries are appended, capabilities added to every
+    set)."""
+    process = dict(saved_process)
+    process["args"] = list(args)
+    process.pop("commandLine", None)
+    process["terminal"] = bool(tty)
+    if not tty:
+        process.pop("consoleSize", None)
+    if cwd:
+        process["cwd"] = cwd
+    if env:
+        process["env"] = list(process.get("env") or ()) + list(env)
+    user_section = dict(process.get("user") or {})
+    if user:
+        uid, _, gid = user.partition(":")
+        if not uid.isdigit() or (gid and not gid.isdigit()):
+            raise OCIError(f"--user {user!r}: expected uid[:gid] as numbers")
+        user_section["uid"] = int(uid)
+        user_section["gid"] = int(gid) if gid else 0
+    if additional_gids:
+        for gid in additional_gids:
+            if not gid.isdigit():
+                raise OCIError(f"--additional-gids {gid!r}: not a number")
+        user_section["additionalGids"] = [int(gid) for gid in additional_gids]
+    process["user"] = user_section
+    if capabilities:
+        sets = dict(process.get("capabilities") or {})
+        for key in ("bounding", "effective", "permitted", "inheritable", "ambient"):
+            if key == "ambient" and key not in sets:
+                continue
+            sets[key] = list(sets.get(key) or ()) + [c for c in capabilities
+                                                      if c not in (sets.get(key) or ())]
+        process["capabilities"] = sets
+    if no_new_privileges:
+        process["noNewPrivileges"] = True
+    return process
+
+
+def exec_in_container(container, saved_config, request, warn=None):
+    """Run ``request`` in ``container``.  Detached: return the process's host pid once it has
+    exec'd.  Otherwise wait for it and return its exit status (128+N when killed by signal N)."""
+    status = container.status
+    if status != "running":
+        raise OCIError(f"container {container.id} is not running (status {status})")
+    process = Process(request.process, "/process (exec)")
+    if process.terminal and request.console_socket is None and request.detach:
+        raise OCIError("exec --detach with a terminal needs --console-socket")
+    personality = (saved_config.get("linux") or {}).get("personality")
+    check_process_attributes(process, personality)
+    warnings = []
+    capabilities = CapabilityPlan(process.capabilities, "/process/capabilities", warnings)
+    seccomp_program = None
+    seccomp = (saved_config.get("linux") or {}).get("seccomp")
+    if seccomp:
+        from oci_runtime.creation import _compile_seccomp
+
+        seccomp_program = _compile_seccomp(seccomp, container.store.root, warnings)
+    for warning in warnings:
+        if warn is not None:
+            warn(warning)
+    manager = container._cgroup_manager()
+    namespace_fds = _open_namespaces_to_join(container.pid)
+    console = None
+    try:
+        if process.terminal:
+            console = terminal.ConsoleEndpoint(request.console_socket)
+        if not request.detach:
+            from oci_runtime.init.launch import become_subreaper
+
+            become_subreaper()  # the process is re-parented here when the joiner exits
+        pid = _fork_and_join(container, process, capabilities, seccomp_program, request,
+                             namespace_fds, manager, console, personality)
+    except BaseException:
+        if console is not None:
+            console.close()
+        raise
+    finally:
+        for _, fd in namespace_fds:
+            os.close(fd)
+    if request.pid_file:
+        from oci_runtime.state import write_atomically
+
+        write_atomically(os.path.abspath(request.pid_file), f"{pid}".encode(), 0o644)
+    if request.detach:
+        if console is not None:
+            console.close()
+        return pid
+    if console is not None and console.relays:
+        return console.relay_until_exit(pid, _wait_for)
+    if console is not None:
+        console.close()
+    return _wait_with_forwarding(pid)
+
+
+def _open_namespaces_to_join(init_pid):
+    """(flag, fd) for each namespace of the init that differs from ours.  Opened now, while
+    /proc is the host's; a namespace we already share is skipped (setns into one's own user
+    namespace is EINVAL)."""
+    opened = []
+    try:
+        for name, flag in _NAMESPACE_ORDER:
+            theirs = f"/proc/{init_pid}/ns/{name}"
+            try:
+                their_stat = os.stat(theirs)
+            except FileNotFoundError:
+                continue  # a namespace type this kernel does not have
+            ours = os.stat(f"/proc/self/ns/{name}")
+            if (their_stat.st_dev, their_stat.st_ino) == (ours.st_dev, ours.st_ino):
+                continue
+            opened.append((flag, os.open(theirs, os.O_RDONLY | os.O_CLOEXEC)))
+    except OSError as exc:
+        for _, fd in opened:
+            os.close(fd)
+        raise OCIError.from_os(f"opening the namespaces of the container's init {init_pid}",
+                               exc) from exc
+    return opened
+
+
+def _fork_and_join(container, process, capabilities, seccomp_program, request, namespace_fds,
+                   manager, console, personality):
+    parent_channel, child_channel = Channel.pair()
+    joiner_pid = os.fork()
+    if joiner_pid == 0:
+        parent_channel.close()
+        child_main(child_channel, lambda: _joiner(
+            container.id, process, capabilities, seccomp_program, request, namespace_fds,
+            child_channel, console, personality))
+    child_channel.close()
+    if console is not None:
+        console.after_fork()
+    process_pid = 0
+    try:
+        setup = parent_channel.receive("setup")
+        if manager is not None:
+            manager.apply(setup["pid"])
+        parent_channel.send("ok")
+        process_pid = parent_channel.receive("started")["pid"]
+        os.waitpid(joiner_pid, 0)
+        joiner_pid = 0
+        _wait_for_exec(parent_channel, container)
+        if console is not None:
+            console.receive_master()
+        return process_pid
+    except BaseException:
+        for pid in (joiner_pid, process_pid):
+            if pid:
+                try:
+                    os.kill(pid, 9)
+                    os.waitpid(pid, 0)
+                except (ProcessLookupError, ChildProcessError):
+                    pass
+        raise
+    finally:
+        parent_channel.close()
+
+
+def _wait_for_exec(channel, container):
+    """The channel is close-on-exec: EOF means execve succeeded; otherwise one line saying why
+    not, or a seccomp listener fd to pass to its agent first."""
+    while True:
+        data, ancillary, _, _ = channel.sock.recvmsg(1 << 16, socket.CMSG_SPACE(4))
+        if not data:
+            return
+        if ancillary:
+            listener_fd = int.from_bytes(ancillary[0][2][:4], "little")
+            container._send_seccomp_listener(container.record["seccomp_listener"], listener_fd)
+            continue
+        from oci_runtime import fastjson
+
+        message = fastjson.loads(data)
+        if message.get("type") == "error":
+            raise OCIError(message.get("message", "exec failed"), message.get("errno", 0))
+
+
+def _joiner(container_id, process, capabilities, seccomp_program, request, namespace_fds,
+            channel, console, personality):
+    # Before joining anything the container controls: its processes must not be able to ptrace
+    # or open /proc/<pid>/mem of a process that still holds the runtime's privileges and fds.
+    kernel.prctl(kernel.PR_SET_DUMPABLE, 0)
+    # config.md: "initial" is where the runtime's process runs before it enters the cgroup.
+    set_cpu_affinity((process.exec_cpu_affinity or {}).get("initial"),
+                     "/process/execCPUAffinity/initial")
+    channel.send("setup", pid=os.getpid())
+    channel.receive("ok")
+    for flag, fd in namespace_fds:
+        try:
+            kernel.setns(fd, flag)
+        except OSError as exc:
+            raise OCIError.from_os(f"joining the container's namespace (flag {flag:#x})",
+                                   exc) from exc
+    pid = os.fork()
+    if pid == 0:
+        child_main(channel, lambda: _run_process(
+            container_id, process, capabilities, seccomp_program, request, channel, console,
+            personality))
+    channel.send("started", pid=pid)
+
+
+def _run_process(container_id, process, capabilities, seccomp_program, request, channel,
+                 console, personality):
+    os.setsid()
+    if console is not None:
+        console.setup_in_container(process.console_size)
+    if process.oom_score_adj is not None:
+        set_oom_score_adj(process.oom_score_adj)
+    apply_rlimits(process.rlimits)
+    try:
+        # runc's exec too gets a fresh session keyring: it must not share the caller's.
+        kernel.join_session_keyring(f"_ses.{container_id}")
+    except OSError as exc:
+        if exc.errno != 38:  # ENOSYS: kernel without keyrings
+            raise OCIError.from_os("joining a new session keyring", exc) from exc
+    apply_personality(personality)
+    apply_process_attributes(process)
+    set_cpu_affinity((process.exec_cpu_affinity or {}).get("final"),
+                     "/process/execCPUAffinity/final")
+    executable = find_executable(process.args[0], process.env, process.cwd)
+
+    def hand_over_listener(listener_fd):
+        channel.sock.sendmsg([b"listener"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+                                               listener_fd.to_bytes(4, "little"))])
+
+    try:
+        finalize_and_exec(process, executable, capabilities, seccomp_program=seccomp_program,
+                          preserve_fds=request.preserve_fds, hand_over_listener=hand_over_listener)
+    except OSError as exc:
+        raise OCIError.from_os(f"exec {process.args[0]!r}", exc) from exc
+
+
+_FORWARDED = ("SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM", "SIGUSR1", "SIGUSR2", "SIGWINCH",
+              "SIGCONT")
+
+
+def _wait_with_forwarding(pid):
+    import signal
+
+    def forward(signum, _frame):
+        try:
+            os.kill(pid, signum)
+        except ProcessLookupError:
+            pass
+
+    for name in _FORWARDED:
+        signal.signal(getattr(signal, name), forward)
+    return _wait_for(pid)
+
+
+def _wait_for(pid):
+    """Reap children (we are the subreaper) until ``pid`` exits; return its exit status."""
+    while True:
+        try:
+            reaped, status = os.waitpid(-1, 0)
+        except InterruptedError:
+            continue
+        except ChildProcessError:
+            return 255
+        if reaped == pid:
+            if os.WIFSIGNALED(status):
+                return 128 + os.WTERMSIG(status)
+            return os.WEXITSTATUS(status)
