@@ -244,3 +244,19 @@ def test_unified_rejected_on_pure_v1(mgr):
         pytest.skip("hybrid host: covered by test_unified_on_hybrid")
     with pytest.raises(OCIError, match="cannot use unified"):
         mgr.set({"unified": {"pids.max": "1"}})
+
+
+def test_raising_limit_above_memsw_hints_at_swap(mgr):
+    m = mgr
+    if not os.path.exists(os.path.join(m.path_for("memory"), "memory.memsw.limit_in_bytes")):
+        pytest.skip("no swap accounting")
+    m.set({"memory": {"limit": 256 << 20, "swap": 256 << 20}})
+    with pytest.raises(OCIError, match=r"set linux.resources.memory.swap too"):
+        m.update({"memory": {"limit": 512 << 20}})
+
+
+def test_oom_notifier_times_out_without_oom(mgr):
+    with mgr.oom_notifier() as n:
+        assert n.fileno() >= 0
+        assert n.wait(timeout=0.2) is False
+    assert mgr.oom_events() == 0
