@@ -134,6 +134,43 @@ class Container:
         finally:
             os.close(pidfd)
 
+    # -- pause / resume / update / stats (the cgroup's side of a container) -------------------
+
+    def pause(self):
+        self._freeze(True)
+
+    def resume(self):
+        self._freeze(False)
+
+    def _freeze(self, freeze):
+        lock = self.store.lock(self.id)
+        try:
+            status = self.status
+            wanted, verb = ("running", "pause") if freeze else ("paused", "resume")
+            if status != wanted:
+                raise OCIError(f"cannot {verb} container {self.id!r}: it is {status}, not {wanted}")
+            manager = self._cgroup_manager()
+            if manager is None:
+                raise OCIError(f"cannot {verb} container {self.id!r}: it has no cgroup")
+            manager.freeze() if freeze else manager.thaw()
+        finally:
+            os.close(lock)
+
+    def update(self, resources):
+        status = self.status
+        if status not in ("created", "running", "paused"):
+            raise OCIError(f"cannot update container {self.id!r}: it is {status}")
+        manager = self._cgroup_manager()
+        if manager is None:
+            raise OCIError(f"cannot update container {self.id!r}: it has no cgroup")
+        manager.update(resources)
+
+    def stats(self):
+        manager = self._cgroup_manager()
+        if manager is None or self.status == "stopped":
+            raise OCIError(f"container {self.id!r} is not running")
+        return manager.stats()
+
     # -- delete --------------------------------------------------------------------------------
 
     def delete(self, force=False, warn=None):

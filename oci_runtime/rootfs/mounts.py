@@ -74,6 +74,9 @@ def mount_all(root_fd, mounts, context):
 
 def mount_one(root_fd, mount, context):
     plan = plan_mount_options(mount.options)
+    if plan.idmap or mount.uid_mappings:
+        # features reports mountExtensions.idmap disabled; the spec wants an error, not silence.
+        raise OCIError(f"config.json: {mount.pointer}: idmapped mounts are not supported yet")
     if mount.type == "cgroup" or mount.type == "cgroup2":
         return _mount_cgroup(root_fd, mount, plan, context)
     if _is_bind(mount, plan):

@@ -1,0 +1,45 @@
+"""features: the runtime-spec features document (features.md), saying only what is implemented."""
+import sys
+
+from oci_runtime import OCI_VERSION
+from oci_runtime.cli.args import UsageError, parse
+from oci_runtime.config.model import NAMESPACE_TYPES
+from oci_runtime.fastjson import dumps
+from oci_runtime.hooks import HOOK_KINDS
+from oci_runtime.process import CAPABILITY_NUMBERS
+from oci_runtime.rootfs.mount_options import (
+    _FLAG_OPTIONS, _PROPAGATION_OPTIONS, _RECURSIVE_ATIME_OPTIONS, _RECURSIVE_OPTIONS,
+)
+
+
+def features_document():
+    from oci_runtime import seccomp
+
+    mount_options = sorted(set(_FLAG_OPTIONS) | set(_PROPAGATION_OPTIONS) | set(_RECURSIVE_OPTIONS)
+                           | set(_RECURSIVE_ATIME_OPTIONS) | {"tmpcopyup"})
+    return {
+        "ociVersionMin": "1.0.0",
+        "ociVersionMax": OCI_VERSION,
+        "hooks": list(HOOK_KINDS),
+        "mountOptions": mount_options,
+        "linux": {
+            "namespaces": sorted(NAMESPACE_TYPES),
+            "capabilities": sorted(CAPABILITY_NUMBERS, key=CAPABILITY_NUMBERS.get),
+            "cgroup": {"v1": True, "v2": True, "systemd": True, "systemdUser": False,
+                       "rdma": True},
+            "seccomp": seccomp.features(),
+            "apparmor": {"enabled": False},
+            "selinux": {"enabled": False},
+            "intelRdt": {"enabled": False},
+            "mountExtensions": {"idmap": {"enabled": False}},
+            "netDevices": {"enabled": False},
+        },
+        "annotations": {"org.opencontainers.runc.checkpoint.enabled": "false"},
+    }
+
+
+def run(context, argv):
+    _, positionals = parse(argv, {})
+    if positionals:
+        raise UsageError("usage: oci-runtime features")
+    sys.stdout.write(dumps(features_document()) + "\n")

@@ -1,0 +1,61 @@
+"""pause / resume / update / events / kill --all through the container's cgroup (issue 4 ops)."""
+import json
+import os
+
+from test_lifecycle import wait_for_status
+
+
+def cgroup_file(config_path, controller, name):
+    cgroups_path = json.loads(config_path.read_text())["linux"]["cgroupsPath"]
+    return f"/sys/fs/cgroup/{controller}{cgroups_path}/{name}"
+
+
+def test_pause_and_resume(oci, make_bundle):
+    bundle, cid = make_bundle(["sleep", "30"])
+    oci("run", "--detach", "--bundle", str(bundle), cid, check=True)
+    oci("pause", cid, check=True)
+    assert oci.state(cid)["status"] == "paused"
+    with open(cgroup_file(bundle / "config.json", "freezer", "freezer.state")) as state:
+        assert state.read().strip() == "FROZEN"
+    assert oci("pause", cid).returncode != 0  # already paused
+    oci("resume", cid, check=True)
+    assert oci.state(cid)["status"] == "running"
+
+
+def test_update_memory_and_pids(oci, make_bundle, tmp_path):
+    bundle, cid = make_bundle(["sleep", "30"])
+    oci("run", "--detach", "--bundle", str(bundle), cid, check=True)
+    oci("update", "--memory", "96m", "--pids-limit", "40", cid, check=True)
+    with open(cgroup_file(bundle / "config.json", "memory", "memory.limit_in_bytes")) as limit:
+        assert int(limit.read()) == 96 << 20
+    with open(cgroup_file(bundle / "config.json", "pids", "pids.max")) as limit:
+        assert limit.read().strip() == "40"
+    resources = tmp_path / "resources.json"
+    resources.write_text(json.dumps({"pids": {"limit": 41}}))
+    oci("update", "--resources", str(resources), cid, check=True)
+    with open(cgroup_file(bundle / "config.json", "pids", "pids.max")) as limit:
+        assert limit.read().strip() == "41"
+
+
+def test_events_stats_once(oci, make_bundle):
+    bundle, cid = make_bundle(["sleep", "30"], lambda c: c["linux"]["resources"].update(
+        memory={"limit": 64 << 20}))
+    oci("run", "--detach", "--bundle", str(bundle), cid, check=True)
+    event = json.loads(oci("events", "--stats", cid, check=True).stdout)
+    assert event["type"] == "stats" and event["id"] == cid
+    assert event["data"]["memory"]["usage"]["limit"] == 64 << 20
+    assert event["data"]["pids"]["current"] >= 1
+
+
+def test_ps_and_kill_all(oci, make_bundle):
+    bundle, cid = make_bundle(["sh", "-c", "sleep 30 & sleep 30 & wait"], lambda c: c["linux"]["namespaces"].remove({"type": "pid"}))
+    oci("run", "--detach", "--bundle", str(bundle), cid, check=True)
+    for _ in range(100):
+        pids = json.loads(oci("ps", "--format", "json", cid, check=True).stdout)
+        if len(pids) == 3:
+            break
+    assert len(pids) == 3 and oci.state(cid)["pid"] in pids
+    oci("kill", "--all", cid, "KILL", check=True)
+    wait_for_status(oci, cid, "stopped")
+    for pid in pids:
+        assert not os.path.exists(f"/proc/{pid}/cmdline") or open(f"/proc/{pid}/stat").read().split()[2] in "ZX"
