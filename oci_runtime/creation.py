@@ -29,9 +29,14 @@ def create_container(store, container_id, bundle, *, pid_file=None, console_sock
     if "mount" not in config.linux.namespaces:
         raise OCIError("config.json: /linux/namespaces: a mount namespace is required")
     if config.process.terminal and console_socket is None and not subreaper:
+        # Only an attached `run` (the subreaper) is there to relay a terminal itself.
         raise OCIError("config.json: /process/terminal is true: pass --console-socket")
+    from oci_runtime.process_attributes import check_process_attributes
+
+    check_process_attributes(config.process, config.linux.personality)
     state_dir = store.reserve(container_id)
     cgroup = None
+    console = None
     try:
         with open(f"{bundle}/config.json", "rb") as original:
             write_atomically(f"{state_dir}/{CONFIG_FILE}", original.read())
@@ -39,6 +44,10 @@ def create_container(store, container_id, bundle, *, pid_file=None, console_sock
         plan = LaunchPlan(container_id, config, bundle, state_dir, no_pivot=no_pivot,
                           no_new_keyring=no_new_keyring, preserve_fds=preserve_fds,
                           console_socket=console_socket)
+        if config.process.terminal:
+            from oci_runtime.terminal import ConsoleEndpoint
+
+            console = plan.console = ConsoleEndpoint(console_socket)
         plan.cgroup_mounts = _cgroup_mounts(cgroup) if _has_cgroup_mount(config) else None
         if config.linux.seccomp:
             plan.seccomp_program = _compile_seccomp(config.linux.seccomp, store.root, plan.warnings)
@@ -66,8 +75,14 @@ def create_container(store, container_id, bundle, *, pid_file=None, console_sock
             write_atomically(os.path.abspath(pid_file), f"{init.pid}".encode(), 0o644)
         container = Container(store, container_id, record)
         container.warnings = init.warnings
+        # Without --console-socket, `run` receives the pty master here and relays it.
+        container.console = console if console is not None and console.relays else None
+        if console is not None and not console.relays:
+            console.close()
         return container
     except BaseException:
+        if console is not None:
+            console.close()
         if cgroup is not None:
             try:
                 cgroup.destroy()

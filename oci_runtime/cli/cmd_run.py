@@ -31,6 +31,16 @@ def run(context, argv):
     if detach:
         return 0
     pid = container.pid
+    console = getattr(container, "console", None)
+    if console is not None:
+        try:
+            console.receive_master()
+            status = console.relay_until_exit(pid, _wait_for)
+        finally:
+            console.close()
+        if not values.get("keep"):
+            container.delete(force=True, warn=context.warn)
+        return status
 
     def forward(signum, _frame):
         try:

@@ -16,6 +16,7 @@ from oci_runtime import kernel
 from oci_runtime.errors import OCIError
 from oci_runtime.init import network
 from oci_runtime.hooks import has_hooks, hook_state, run_hooks
+from oci_runtime.process_attributes import apply_personality, apply_process_attributes
 from oci_runtime.process import (
     CapabilityPlan, apply_rlimits, finalize_and_exec, find_executable, set_oom_score_adj,
 )
@@ -52,6 +53,9 @@ def run(plan, channel, go_fd):
         kernel.mount(None, "/", None,
                      propagation_flags(linux.rootfs_propagation, "/linux/rootfsPropagation"))
     _finish_rootfs(config)
+    if plan.console is not None:
+        # After pivot_root and the mounts: the pty comes from the container's own devpts.
+        plan.console.setup_in_container(process.console_size)
     if config.hostname:
         kernel.sethostname(config.hostname)
     if config.domainname:
@@ -65,6 +69,8 @@ def run(plan, channel, go_fd):
         except OSError as exc:
             if exc.errno != 38:  # ENOSYS: kernel without keyrings; runc ignores it too
                 raise OCIError.from_os("joining a new session keyring", exc) from exc
+    apply_personality(linux.personality)
+    apply_process_attributes(process)
     capabilities = CapabilityPlan(process.capabilities, "/process/capabilities", plan.warnings)
     executable = find_executable(process.args[0], process.env, process.cwd)
     channel.send("created", warnings=plan.warnings)

@@ -35,6 +35,8 @@ def launch(plan, cgroup):
         child_main(child_channel, lambda: stage1.run(plan, child_channel))
     child_channel.close()
     listener.close()
+    if plan.console is not None:
+        plan.console.after_fork()
     try:
         setup = parent_channel.receive("setup")
         if cgroup is not None:

@@ -15,6 +15,7 @@ class LaunchPlan:
         self.no_new_keyring = no_new_keyring
         self.preserve_fds = preserve_fds
         self.console_socket = console_socket
+        self.console = None  # terminal.ConsoleEndpoint when process.terminal is true
         self.start_listener = None  # socket the init accepts `start` on
         self.cgroup_mounts = None  # see rootfs.mounts.MountContext
         self.seccomp_program = None  # compiled by the parent; installed just before execve

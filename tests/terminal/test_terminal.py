@@ -1,0 +1,128 @@
+"""process.terminal: the pty is made inside the container and its master reaches the
+--console-socket receiver (runc's protocol), or `run`/`exec` relay it themselves."""
+import array
+import fcntl
+import os
+import select
+import socket
+import struct
+import time
+
+import pytest
+
+
+def terminal_config(rows=40, columns=120):
+    def edit(config):
+        config["process"]["terminal"] = True
+        config["process"]["consoleSize"] = {"height": rows, "width": columns}
+    return edit
+
+
+class ConsoleReceiver:
+    """A --console-socket listener that takes the pty master as runc's callers do."""
+
+    def __init__(self, directory):
+        self.path = str(directory / "console.sock")
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(self.path)
+        self.listener.listen(1)
+        self.master = None
+        self.name = None
+
+    def receive(self, timeout=10):
+        self.listener.settimeout(timeout)
+        connection, _ = self.listener.accept()
+        with connection:
+            data, ancillary, _, _ = connection.recvmsg(4096, socket.CMSG_SPACE(4))
+        self.name = data.decode()
+        fds = array.array("i")
+        for level, kind, payload in ancillary:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                fds.frombytes(payload[:4])
+        self.master = fds[0]
+        return self.master
+
+    def converse(self, text, until, timeout=10):
+        """Type ``text`` on the terminal, read until ``until`` shows up; return what was read."""
+        os.write(self.master, text.encode())
+        output = b""
+        deadline = time.monotonic() + timeout
+        while until.encode() not in output and time.monotonic() < deadline:
+            ready, _, _ = select.select([self.master], [], [], 0.2)
+            if ready:
+                try:
+                    output += os.read(self.master, 4096)
+                except OSError:
+                    break
+        return output.decode(errors="replace")
+
+    def close(self):
+        if self.master is not None:
+            os.close(self.master)
+        self.listener.close()
+
+
+@pytest.fixture
+def receiver(tmp_path):
+    console = ConsoleReceiver(tmp_path)
+    yield console
+    console.close()
+
+
+def test_console_socket_receives_a_working_pty(oci, make_bundle, receiver):
+    bundle, cid = make_bundle(["sh"], terminal_config(rows=33, columns=101))
+    oci("create", "--console-socket", receiver.path, "--bundle", str(bundle), cid, check=True)
+    receiver.receive()
+    assert receiver.name.startswith("/dev/pts/")
+    oci("start", cid, check=True)
+    output = receiver.converse("stty size; tty; echo do''ne\n", "done")
+    assert "33 101" in output
+    assert receiver.name in output  # the slave is the shell's terminal, as the container names it
+    # The shell is the session leader of its controlling terminal: ^C reaches it, exit works.
+    receiver.converse("exit 3\n", "exit")
+    deadline = time.monotonic() + 10
+    while oci.state(cid)["status"] != "stopped" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert oci.state(cid)["status"] == "stopped"
+
+
+def test_window_size_follows_the_master(oci, make_bundle, receiver):
+    bundle, cid = make_bundle(["sh"], terminal_config())
+    oci("create", "--console-socket", receiver.path, "--bundle", str(bundle), cid, check=True)
+    master = receiver.receive()
+    oci("start", cid, check=True)
+    fcntl.ioctl(master, 0x5414, struct.pack("HHHH", 12, 34, 0, 0))  # TIOCSWINSZ
+    assert "12 34" in receiver.converse("stty size\n", "12 34")
+
+
+def test_run_relays_the_terminal_without_console_socket(oci, make_bundle):
+    bundle, cid = make_bundle(["sh", "-c", "stty size; tty; exit 5"], terminal_config(20, 70))
+    result = oci("run", "--bundle", str(bundle), cid)
+    assert result.returncode == 5, result.stderr
+    assert "20 70" in result.stdout
+    assert "/dev/pts/" in result.stdout
+
+
+def test_exec_tty_with_console_socket(oci, make_bundle, receiver):
+    bundle, cid = make_bundle(["sleep", "1000"])
+    oci("run", "--detach", "--bundle", str(bundle), cid, check=True)
+    oci("exec", "--tty", "--detach", "--console-socket", receiver.path, cid, "sh", check=True)
+    receiver.receive()
+    output = receiver.converse("tty; echo $$; echo fi''nished\n", "finished")
+    assert receiver.name in output
+    receiver.converse("exit\n", "exit")
+
+
+def test_exec_tty_relayed(oci, make_bundle):
+    bundle, cid = make_bundle(["sleep", "1000"])
+    oci("run", "--detach", "--bundle", str(bundle), cid, check=True)
+    result = oci("exec", "--tty", cid, "sh", "-c", "tty; exit 4")
+    assert result.returncode == 4, result.stderr
+    assert "/dev/pts/" in result.stdout
+
+
+def test_terminal_without_console_socket_is_refused_by_create(oci, make_bundle):
+    bundle, cid = make_bundle(["sh"], terminal_config())
+    result = oci("create", "--bundle", str(bundle), cid)
+    assert result.returncode == 1
+    assert "--console-socket" in result.stderr
