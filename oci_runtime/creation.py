@@ -11,6 +11,7 @@ from oci_runtime import OCI_VERSION, fastjson
 from oci_runtime.config import load_bundle_config
 from oci_runtime.container import Container
 from oci_runtime.errors import OCIError
+from oci_runtime.hooks import HookError, hook_state, run_hooks
 from oci_runtime.init.launch import become_subreaper, launch
 from oci_runtime.init.plan import LaunchPlan
 from oci_runtime.state import CONFIG_FILE, process_start_time, write_atomically
@@ -21,7 +22,7 @@ _LATER_HOOKS = ("poststart", "poststop")
 
 def create_container(store, container_id, bundle, *, pid_file=None, console_socket=None,
                      no_pivot=False, no_new_keyring=False, preserve_fds=0, systemd_cgroup=False,
-                     subreaper=False):
+                     subreaper=False, warn=None):
     bundle = os.path.abspath(bundle)
     config = load_bundle_config(bundle)
     if config.process is None:
@@ -80,7 +81,7 @@ def create_container(store, container_id, bundle, *, pid_file=None, console_sock
         if console is not None and not console.relays:
             console.close()
         return container
-    except BaseException:
+    except BaseException as exc:
         if console is not None:
             console.close()
         if cgroup is not None:

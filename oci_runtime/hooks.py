@@ -3,6 +3,11 @@ as JSON on stdin, its own args/env, and an optional timeout in seconds."""
 from oci_runtime import fastjson
 from oci_runtime.errors import OCIError
 
+
+class HookError(OCIError):
+    """A hook failed: create then destroys the container and still runs the poststop hooks
+    (runtime.md lifecycle, steps 3-5 continue at 12-13)."""
+
 # Hook kinds in lifecycle order; poststop failures only warn, every other kind is fatal.
 HOOK_KINDS = ("prestart", "createRuntime", "createContainer", "startContainer", "poststart",
               "poststop")
@@ -42,7 +47,7 @@ def run_hooks(hooks, kind, state, warn=None):
         except OSError as exc:
             problem = f"{where} could not run: {exc.strerror}"
         if warn is None:
-            raise OCIError(problem)
+            raise HookError(problem)
         warn(problem)
 
 

@@ -32,6 +32,7 @@ def run(context, argv):
     if len(positionals) != 1:
         raise UsageError("usage: oci-runtime create [--bundle DIR] CONTAINER_ID")
     container = create(context.store, positionals[0], values.get("bundle", "."),
-                       systemd_cgroup=context.systemd_cgroup, **creation_options(values))
+                       systemd_cgroup=context.systemd_cgroup, warn=context.warn,
+                       **creation_options(values))
     for warning in getattr(container, "warnings", ()):
         context.debug_log(warning)

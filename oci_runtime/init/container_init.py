@@ -30,7 +30,7 @@ def run(plan, channel, go_fd):
     # reach: everything the init needs is imported before the fork (see plan.seccomp_program).
     if plan.config.hooks.get("startContainer"):
         import subprocess  # noqa: F401
-    os.read(go_fd, 1)
+    host_pid = int(os.read(go_fd, 32))
     os.close(go_fd)
     config = plan.config
     linux = config.linux
@@ -43,7 +43,8 @@ def run(plan, channel, go_fd):
         channel.send("hooks", stage="createRuntime")
         channel.receive("ok")
     if config.hooks.get("createContainer"):
-        state = hook_state(plan.container_id, "created", 1, plan.bundle, config.annotations)
+        state = hook_state(plan.container_id, "creating", host_pid, plan.bundle,
+                           config.annotations)
         run_hooks(config.hooks, "createContainer", state)
     if plan.no_pivot:
         mounts.move_into(config.root_path)
@@ -75,7 +76,7 @@ def run(plan, channel, go_fd):
     executable = find_executable(process.args[0], process.env, process.cwd)
     channel.send("created", warnings=plan.warnings)
     channel.close()
-    _wait_for_start_and_exec(plan, executable, capabilities)
+    _wait_for_start_and_exec(plan, executable, capabilities, host_pid)
 
 
 def _build_rootfs(plan):
@@ -123,7 +124,7 @@ def _finish_rootfs(config):
         mounts.make_root_readonly()
 
 
-def _wait_for_start_and_exec(plan, executable, capabilities):
+def _wait_for_start_and_exec(plan, executable, capabilities, host_pid):
     config = plan.config
     process = config.process
     listener = plan.start_listener
@@ -135,7 +136,8 @@ def _wait_for_start_and_exec(plan, executable, capabilities):
         connection.close()  # a stray connection: keep waiting for a real `start`
     try:
         if config.hooks.get("startContainer"):
-            state = hook_state(plan.container_id, "created", 1, plan.bundle, config.annotations)
+            state = hook_state(plan.container_id, "created", host_pid, plan.bundle,
+                               config.annotations)
             run_hooks(config.hooks, "startContainer", state)
         finalize_and_exec(
             process, executable, capabilities, seccomp_program=plan.seccomp_program,

@@ -49,7 +49,8 @@ def launch(plan, cgroup):
         stage1_pid = 0
         message = parent_channel.receive("hooks", "created")
         if message["type"] == "hooks":
-            state = hook_state(plan.container_id, "created", init_pid, plan.bundle,
+            # runtime.md: the container is "creating" until create has finished.
+            state = hook_state(plan.container_id, "creating", init_pid, plan.bundle,
                                plan.config.annotations)
             try:
                 run_hooks(plan.config.hooks, "prestart", state)

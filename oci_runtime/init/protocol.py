@@ -41,8 +41,10 @@ class Channel:
     def send_error(self, exc):
         message = str(exc) if isinstance(exc, OCIError) else f"{type(exc).__name__}: {exc}"
         errno = getattr(exc, "errno", 0) or 0
+        from oci_runtime.hooks import HookError
+
         try:
-            self.send("error", message=message, errno=errno)
+            self.send("error", message=message, errno=errno, hook=isinstance(exc, HookError))
         except OSError:
             pass  # the parent is gone; nobody is left to tell
 
@@ -52,6 +54,10 @@ class Channel:
             raise OCIError("container init exited during create without reporting an error")
         message = fastjson.loads(data)
         if message.get("type") == "error":
+            if message.get("hook"):
+                from oci_runtime.hooks import HookError
+
+                raise HookError(message.get("message", "a hook failed"))
             raise OCIError(message.get("message", "unknown error"), message.get("errno", 0))
         if expected and message.get("type") not in expected:
             raise OCIError(f"internal: expected {'/'.join(expected)} from the container init, "

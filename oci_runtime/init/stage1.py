@@ -59,8 +59,9 @@ def run(plan, channel):
         child_main(channel, lambda: container_init.run(plan, channel, go_read))
     os.close(go_read)
     channel.send("init", pid=pid)
-    # Only now may the init talk on the channel: the parent must learn its pid first.
-    os.write(go_write, b"1")
+    # Only now may the init talk on the channel: the parent must learn its pid first.  The init
+    # learns its host pid here too (it sees itself as 1): hooks report the pid as the host sees it.
+    os.write(go_write, str(pid).encode())
     os.close(go_write)
 
 

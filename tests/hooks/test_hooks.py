@@ -1,0 +1,148 @@
+"""POSIX hooks against real containers: each kind runs at its moment of the lifecycle, in the
+right namespace, with the container's state on stdin; a failing hook has runtime.md's effect."""
+import json
+import os
+import time
+
+import pytest
+
+HOST_KINDS = ("prestart", "createRuntime", "createContainer", "poststart", "poststop")
+
+
+def recorder(log_dir, kind, exit_status=0):
+    """A host hook that saves its stdin and mount namespace, appends its kind to a shared log,
+    then exits with ``exit_status``."""
+    return {"path": "/bin/sh", "args": ["sh", "-c", (
+        f'cat > {log_dir}/{kind}.json; readlink /proc/self/ns/mnt > {log_dir}/{kind}.mnt; '
+        f'echo {kind} >> {log_dir}/order; echo {kind} hook says no >&2; exit {exit_status}')]}
+
+
+def in_container_recorder(kind, exit_status=0):
+    """startContainer runs after pivot_root: its path resolves in the container (busybox)."""
+    return {"path": "/bin/sh", "args": ["sh", "-c", (
+        f"cat > /tmp/{kind}.json; readlink /proc/self/ns/mnt > /tmp/{kind}.mnt; "
+        f"echo {kind} hook says no >&2; exit {exit_status}")]}
+
+
+def with_hooks(log_dir, failing=None):
+    def edit(config):
+        hooks = {kind: [recorder(log_dir, kind, 1 if kind == failing else 0)]
+                 for kind in HOST_KINDS}
+        hooks["startContainer"] = [in_container_recorder("startContainer",
+                                                         1 if failing == "startContainer" else 0)]
+        config["hooks"] = hooks
+    return edit
+
+
+def read_state(path):
+    with open(path) as saved:
+        return json.load(saved)
+
+
+def order(log_dir):
+    path = log_dir / "order"
+    return path.read_text().split() if path.exists() else []
+
+
+def wait_stopped(oci, cid):
+    deadline = time.monotonic() + 10
+    while oci.state(cid)["status"] != "stopped" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return oci.state(cid)["status"]
+
+
+def test_each_hook_runs_at_its_moment_with_the_state(oci, make_bundle, tmp_path):
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    bundle, cid = make_bundle(["sleep", "1000"], with_hooks(logs))
+    rootfs_tmp = bundle / "rootfs" / "tmp"
+    oci("create", "--bundle", str(bundle), cid, check=True)
+    assert order(logs) == ["prestart", "createRuntime", "createContainer"]
+    assert not (rootfs_tmp / "startContainer.json").exists()
+    pid = oci.state(cid)["pid"]
+    host_mnt = os.readlink("/proc/self/ns/mnt")
+    container_mnt = os.readlink(f"/proc/{pid}/ns/mnt")
+    for kind in ("prestart", "createRuntime", "createContainer"):
+        state = read_state(logs / f"{kind}.json")
+        assert (state["id"], state["status"], state["pid"]) == (cid, "creating", pid), kind
+        assert state["bundle"] == str(bundle)
+    # prestart and createRuntime run in the runtime's namespaces, createContainer in the container's.
+    assert (logs / "prestart.mnt").read_text().strip() == host_mnt
+    assert (logs / "createRuntime.mnt").read_text().strip() == host_mnt
+    assert (logs / "createContainer.mnt").read_text().strip() == container_mnt
+
+    oci("start", cid, check=True)
+    started = read_state(rootfs_tmp / "startContainer.json")
+    assert (started["status"], started["pid"]) == ("created", pid)
+    assert (rootfs_tmp / "startContainer.mnt").read_text().strip() == container_mnt
+    assert order(logs)[3:] == ["poststart"]
+    poststart = read_state(logs / "poststart.json")
+    assert (poststart["status"], poststart["pid"]) == ("running", pid)
+
+    oci("kill", cid, "KILL", check=True)
+    assert wait_stopped(oci, cid) == "stopped"
+    assert "poststop" not in order(logs)  # not before delete
+    oci("delete", cid, check=True)
+    assert order(logs)[-1] == "poststop"
+    assert read_state(logs / "poststop.json")["status"] == "stopped"
+
+
+@pytest.mark.parametrize("failing", ["prestart", "createRuntime", "createContainer"])
+def test_failing_create_hook_destroys_the_container_then_runs_poststop(
+        oci, make_bundle, tmp_path, failing):
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    bundle, cid = make_bundle(["sleep", "1000"], with_hooks(logs, failing=failing))
+    result = oci("create", "--bundle", str(bundle), cid)
+    assert result.returncode == 1
+    assert f"hooks.{failing}[0]" in result.stderr and "hook says no" in result.stderr
+    assert oci("state", cid).returncode != 0  # destroyed: no trace of it is left
+    ran = order(logs)
+    assert ran[-1] == "poststop" and ran[-2] == failing
+    assert "startContainer" not in ran and "poststart" not in ran
+
+
+def test_failing_start_container_hook_fails_start_and_stops_the_container(
+        oci, make_bundle, tmp_path):
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    bundle, cid = make_bundle(["sleep", "1000"], with_hooks(logs, failing="startContainer"))
+    oci("create", "--bundle", str(bundle), cid, check=True)
+    result = oci("start", cid)
+    assert result.returncode == 1
+    assert "hooks.startContainer[0]" in result.stderr
+    assert wait_stopped(oci, cid) == "stopped"
+    assert "poststart" not in order(logs)  # the user program never ran
+    oci("delete", cid, check=True)
+    assert order(logs)[-1] == "poststop"
+
+
+def test_failing_poststart_hook_fails_start_and_stops_the_container(oci, make_bundle, tmp_path):
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    bundle, cid = make_bundle(["sleep", "1000"], with_hooks(logs, failing="poststart"))
+    oci("create", "--bundle", str(bundle), cid, check=True)
+    result = oci("start", cid)
+    assert result.returncode == 1
+    assert "hooks.poststart[0]" in result.stderr
+    assert wait_stopped(oci, cid) == "stopped"
+
+
+def test_failing_poststop_hook_only_warns(oci, make_bundle, tmp_path):
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    bundle, cid = make_bundle(["true"], with_hooks(logs, failing="poststop"))
+    result = oci("run", "--bundle", str(bundle), cid)
+    assert result.returncode == 0, result.stderr
+    assert "warning" in result.stderr and "hooks.poststop[0]" in result.stderr
+    assert oci("state", cid).returncode != 0  # deleted all the same
+
+
+def test_hook_timeout_is_a_failure(oci, make_bundle):
+    bundle, cid = make_bundle(["true"], lambda c: c.update(hooks={"prestart": [
+        {"path": "/bin/sh", "args": ["sh", "-c", "sleep 30"], "timeout": 1}]}))
+    started = time.monotonic()
+    result = oci("create", "--bundle", str(bundle), cid)
+    assert result.returncode == 1
+    assert "timed out after 1 s" in result.stderr
+    assert time.monotonic() - started < 15
