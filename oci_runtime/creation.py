@@ -90,6 +90,11 @@ def create_container(store, container_id, bundle, *, pid_file=None, console_sock
             except OCIError:
                 pass
         store.remove(container_id)
+        if isinstance(exc, HookError) and config.hooks.get("poststop"):
+            # runtime.md: a failing prestart/createRuntime/createContainer hook continues the
+            # lifecycle at "destroy" and then the poststop hooks, whose failures only warn.
+            state = hook_state(container_id, "stopped", 0, bundle, config.annotations)
+            run_hooks(config.hooks, "poststop", state, warn=warn or (lambda message: None))
         raise
 
 
