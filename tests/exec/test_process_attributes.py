@@ -1,0 +1,74 @@
+"""scheduler, ioPriority, execCPUAffinity, personality and LSM labels, seen from inside."""
+import os
+
+import pytest
+
+
+def process_edit(**fields):
+    def edit(config):
+        config["process"].update(fields)
+    return edit
+
+
+def stat_policy(stat_line):
+    # /proc/<pid>/stat: the policy is field 41; fields after the ")" of comm start at field 3.
+    return int(stat_line.rsplit(")", 1)[1].split()[38])
+
+
+def test_scheduler_policy_and_nice(oci, make_bundle):
+    bundle, cid = make_bundle(["sh", "-c", "cat /proc/self/stat; true"],
+                              process_edit(scheduler={"policy": "SCHED_BATCH", "nice": 7}))
+    result = oci("run", "--bundle", str(bundle), cid)
+    assert result.returncode == 0, result.stderr
+    stat = result.stdout.strip()
+    assert stat_policy(stat) == 3  # SCHED_BATCH
+    assert int(stat.rsplit(")", 1)[1].split()[16]) == 7  # nice (field 19)
+
+
+def test_io_priority(oci, make_bundle):
+    bundle, cid = make_bundle(["ionice", "-p", "1"],
+                              process_edit(ioPriority={"class": "IOPRIO_CLASS_BE", "priority": 6}))
+    result = oci("run", "--bundle", str(bundle), cid)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["best-effort:", "prio", "6"]
+
+
+def test_personality_linux32(oci, make_bundle):
+    bundle, cid = make_bundle(["uname", "-m"], lambda c: c["linux"].update(
+        personality={"domain": "LINUX32"}))
+    result = oci("run", "--bundle", str(bundle), cid)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() in ("i686", "armv8l", "armv7l")
+
+
+def test_exec_cpu_affinity_final(oci, make_bundle, tmp_path):
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("needs two CPUs")
+    cpu = max(os.sched_getaffinity(0))
+    bundle, cid = make_bundle(["sleep", "1000"])
+    oci("run", "--detach", "--bundle", str(bundle), cid, check=True)
+    process = tmp_path / "process.json"
+    process.write_text('{"args": ["sh", "-c", "grep Cpus_allowed_list /proc/self/status"], '
+                       '"cwd": "/", "execCPUAffinity": {"initial": "0", "final": "%d"}}' % cpu)
+    result = oci("exec", "--process", str(process), cid)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-1] == str(cpu)
+
+
+@pytest.mark.skipif(os.path.exists("/sys/module/apparmor/parameters/enabled"),
+                    reason="AppArmor is available here: the refusal cannot be observed")
+def test_apparmor_profile_without_apparmor_is_a_clear_error(oci, make_bundle):
+    bundle, cid = make_bundle(["true"], process_edit(apparmorProfile="docker-default"))
+    result = oci("run", "--bundle", str(bundle), cid)
+    assert result.returncode == 1
+    assert "AppArmor is not enabled on this host" in result.stderr
+    assert oci("state", cid).returncode != 0
+
+
+@pytest.mark.skipif(os.path.exists("/sys/fs/selinux/enforce"),
+                    reason="SELinux is available here: the refusal cannot be observed")
+def test_selinux_label_without_selinux_is_a_clear_error(oci, make_bundle):
+    bundle, cid = make_bundle(["true"], process_edit(selinuxLabel="system_u:system_r:container_t:s0"))
+    result = oci("run", "--bundle", str(bundle), cid)
+    assert result.returncode == 1
+    assert "SELinux is not enabled on this host" in result.stderr
