@@ -59,6 +59,7 @@ class Runtime:
 
     def __init__(self, root):
         self.root = str(root)
+        self.command = runtime_command()  # for tests that must spawn the runtime themselves
 
     def __call__(self, *args, check=False, timeout=60, **kwargs):
         # Output goes to files, not pipes: a created container's init inherits the caller's

@@ -98,26 +98,13 @@ def create_container(store, container_id, bundle, *, pid_file=None, console_sock
         raise
 
 
-# Device rules appended after the config's own, as runc and crun do: the devices the runtime must
-# create (config-linux.md "Default Devices") and the container's ptys stay usable whatever the
-# config denies.
-_DEFAULT_DEVICE_RULES = [
-    {"allow": True, "type": "c", "major": major, "minor": minor, "access": "rwm"}
-    for major, minor in ((1, 3), (1, 5), (1, 7), (1, 8), (1, 9), (5, 0), (5, 1), (5, 2), (136, -1))
-]
-
-
 def cgroup_resources(config):
-    """linux.resources with the device rules the container needs to function appended."""
+    """linux.resources with runc's effective device rules: deny all, the config's rules, then
+    the devices a container needs (config-linux.md "Default Devices", ptys) and linux.devices."""
+    from oci_runtime.cgroups.convert import runc_device_rules
+
     resources = dict(config.linux.resources)
-    if "devices" in resources:
-        rules = list(resources["devices"]) + _DEFAULT_DEVICE_RULES
-        for device in config.linux.devices:
-            rules.append({"allow": True, "type": "c" if device["type"] == "u" else device["type"],
-                          "major": device.get("major"), "minor": device.get("minor"),
-                          "access": "rwm"})
-        resources["devices"] = [
-            {k: v for k, v in rule.items() if not (k == "minor" and v == -1)} for rule in rules]
+    resources["devices"] = runc_device_rules(resources.get("devices"), config.linux.devices)
     return resources
 
 

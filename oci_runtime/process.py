@@ -133,8 +133,11 @@ def apply_user_and_capabilities(user, caps):
         kernel.capset(caps.effective, caps.permitted, caps.inheritable)
         kernel.prctl(kernel.PR_SET_KEEPCAPS, 0)
         kernel.prctl(kernel.PR_CAP_AMBIENT, kernel.PR_CAP_AMBIENT_CLEAR_ALL)
+        # Ambient capabilities must also be permitted and inheritable; runc skips the others
+        # (its default spec lists ambient ones without inheritable), and so do we.
+        raisable = caps.ambient & caps.permitted & caps.inheritable
         for number in range(64):
-            if caps.ambient & (1 << number):
+            if raisable & (1 << number):
                 kernel.prctl(kernel.PR_CAP_AMBIENT, kernel.PR_CAP_AMBIENT_RAISE, number)
     except OSError as exc:
         raise OCIError.from_os(

@@ -106,8 +106,6 @@ def test_exec_capabilities_and_no_new_privs(oci, running):
 
 def run_with_fds_from_3(oci, fds, *args):
     """Run the runtime with ``fds`` as its fds 3, 4, ... (what --preserve-fds passes on)."""
-    from conftest import runtime_command
-
     # A tiny Python trampoline: sh cannot redirect fds above 9, and subprocess would close them.
     trampoline = ("import os, sys\n"
                   "fds = [int(fd) for fd in sys.argv[1].split(',')]\n"
@@ -118,7 +116,7 @@ def run_with_fds_from_3(oci, fds, *args):
                   "os.closerange(3 + len(fds), 1024)\n"
                   "os.execvp(sys.argv[2], sys.argv[2:])\n")
     return subprocess.run(
-        [sys.executable, "-c", trampoline, ",".join(map(str, fds)), *runtime_command(),
+        [sys.executable, "-c", trampoline, ",".join(map(str, fds)), *oci.command,
          "--root", oci.root, *args],
         pass_fds=fds, capture_output=True, text=True, timeout=60)
 
