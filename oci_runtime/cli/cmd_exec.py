@@ -22,10 +22,8 @@ OPTIONS = {
     "--preserve-fds": (None, True),
     "--process-label": (None, True),
     "--apparmor": (None, True),
-    "--ignore-paused": (None, False),
-    "--cgroup": (None, True),
 }
-_REPEATABLE = ("--env", "--additional-gids", "--cap", "--cgroup")
+_REPEATABLE = ("--env", "--additional-gids", "--cap")
 _USAGE = "usage: oci-runtime exec [options] CONTAINER_ID [COMMAND [ARGS...]]"
 
 
