@@ -101,21 +101,3 @@ def unmount_under(directory):
         os.system(f"umount -l '{point}' 2>/dev/null")
 
 
-def runtime_has_command(name):
-    import oci_runtime.cli as cli
-
-    return os.path.exists(os.path.join(os.path.dirname(cli.__file__), f"cmd_{name}.py"))
-
-
-def runtime_has_console_socket():
-    """Whether create's --console-socket is implemented (a pty sent to the socket)."""
-    import oci_runtime
-
-    root = os.path.dirname(oci_runtime.__file__)
-    for directory, _, files in os.walk(root):
-        for name in files:
-            if name.endswith(".py") and name != "plan.py" and "init" in directory:
-                with open(os.path.join(directory, name)) as source:
-                    if "console_socket" in source.read():
-                        return True
-    return False

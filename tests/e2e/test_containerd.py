@@ -215,7 +215,6 @@ def test_sigterm_with_handler(ctr):
         ctr.remove("term")
 
 
-@pytest.mark.skipif(not images.runtime_has_command("exec"), reason="oci-runtime exec is not implemented yet")
 def test_task_exec(ctr):
     ctr.run("-d", IMAGE, "ex", "sleep", "1000")
     try:
@@ -228,8 +227,6 @@ def test_task_exec(ctr):
         ctr.remove("ex")
 
 
-@pytest.mark.skipif(not images.runtime_has_command("pause") or not images.runtime_has_command("resume"),
-                    reason="oci-runtime pause/resume are not implemented yet")
 def test_pause_resume(ctr):
     ctr.run("-d", IMAGE, "pz", "sleep", "1000")
     try:

@@ -152,7 +152,6 @@ def test_stop_with_sigterm_handler(podman):
         podman("rm", "-f", "-t", "0", "graceful", check=False)
 
 
-@pytest.mark.skipif(not images.runtime_has_command("exec"), reason="oci-runtime exec is not implemented yet")
 def test_exec(podman):
     podman("run", "-d", "--name", "execme", IMAGE, "sleep", "1000")
     try:
@@ -167,8 +166,6 @@ def test_exec(podman):
         podman("rm", "-f", "-t", "0", "execme", check=False)
 
 
-@pytest.mark.skipif(not images.runtime_has_command("pause") or not images.runtime_has_command("resume"),
-                    reason="oci-runtime pause/resume are not implemented yet")
 def test_pause_unpause(podman):
     podman("run", "-d", "--name", "pauseme", IMAGE, "sleep", "1000")
     try:
@@ -230,8 +227,6 @@ def test_resource_limits_seen_inside(podman):
 
 
 @pytest.mark.skipif(shutil.which("script") is None, reason="script (util-linux) is not installed")
-@pytest.mark.skipif(not images.runtime_has_console_socket(),
-                    reason="oci-runtime create --console-socket is not implemented yet")
 def test_run_interactive_tty(podman):
     command = " ".join(f"'{part}'" for part in podman.command(
         "run", "-it", "--rm", IMAGE, "sh", "-c", "tty; test -t 0 && echo stdin-is-a-tty; exit 5"))
