@@ -44,15 +44,97 @@ _NAMESPACE_ORDER = (
 
 
 class ExecRequest:
-    """What to run: the process section (config.md shape) plus runtime-side options."""
+    """What to run: the process section (config.md shape) plus runtime-side options.
+
+    ``sub_cgroups`` is parse_sub_cgroup_arguments()'s result ({controller: path}, '' = every
+    hierarchy); ``ignore_paused`` allows exec into a paused container (the process then stays
+    frozen with the others until `resume`)."""
 
     def __init__(self, process, *, detach=False, pid_file=None, console_socket=None,
-                 preserve_fds=0):
+                 preserve_fds=0, ignore_paused=False, sub_cgroups=None):
         self.process = process
         self.detach = detach
         self.pid_file = pid_file
         self.console_socket = console_socket
         self.preserve_fds = preserve_fds
+        self.ignore_paused = ignore_paused
+        self.sub_cgroups = sub_cgroups or {}
+
+
+def parse_sub_cgroup_arguments(arguments):
+    """runc's `exec --cgroup [controller[,controller...]:]path` values as {controller: path}.
+
+    A path without a controller prefix applies to every hierarchy (the only form that makes sense
+    on cgroup v2) and must then be the only --cgroup given; the key for it is ''."""
+    paths = {}
+    for argument in arguments or ():
+        parts = argument.split(":")
+        if len(parts) > 2:
+            raise OCIError(f"invalid --cgroup argument {argument!r}: expected [controller:]path")
+        if len(parts) == 1:
+            if len(arguments) != 1:
+                raise OCIError(f"invalid --cgroup argument {argument!r}: a path without a "
+                               "controller: prefix must be the only --cgroup")
+            paths[""] = argument
+            continue
+        controllers, path = parts
+        for controller in controllers.split(","):
+            if not controller:
+                raise OCIError(f"invalid --cgroup argument {argument!r}: empty controller name")
+            if controller in paths:
+                raise OCIError(f"invalid --cgroup arguments: controller {controller} is given "
+                               "more than once")
+            paths[controller] = path
+    return paths
+
+
+def cgroup_directories(manager):
+    """{controller: directory} of the container's cgroup on every hierarchy, '' for the cgroup v2
+    one, as runc keeps them in its state (so --cgroup's controller names are runc's)."""
+    filesystem = getattr(manager, "fs", manager)  # systemd: the cgroupfs view of its unit
+    if filesystem.mode == "v2":
+        return {"": filesystem.path}
+    directories = dict(filesystem.paths)
+    if filesystem.unified:
+        directories[""] = filesystem.unified
+    return directories
+
+
+def sub_cgroup_directories(directories, sub_cgroups):
+    """The directories the exec'd process joins: each hierarchy's container cgroup, or the
+    sub-cgroup below it that --cgroup names.  A path is relative to the container's cgroup even
+    with a leading '/', and may not climb out of it (runc: "is not a sub cgroup path")."""
+    joined = dict(directories)
+    if "" in sub_cgroups:
+        wanted = {controller: sub_cgroups[""] for controller in directories}
+    else:
+        unknown = sorted(set(sub_cgroups) - set(directories))
+        if unknown:
+            raise OCIError(f"exec --cgroup: unknown controller {', '.join(unknown)} (this "
+                           f"container has: {', '.join(sorted(c for c in directories if c))})")
+        wanted = sub_cgroups
+    for controller, sub_path in wanted.items():
+        base = directories[controller]
+        candidate = os.path.normpath(f"{base}/{sub_path.lstrip('/')}")
+        if candidate != base and not candidate.startswith(base + "/"):
+            raise OCIError(f"exec --cgroup: {sub_path} is not a sub cgroup path")
+        joined[controller] = candidate
+    return sorted(set(joined.values()))
+
+
+def _join_sub_cgroups(directories, pid):
+    """Move ``pid`` into existing cgroup directories; unlike the container's own cgroup, a
+    sub-cgroup is never created here (runc neither): a typo must not make a new cgroup."""
+    for directory in directories:
+        try:
+            with open(f"{directory}/cgroup.procs", "w") as procs:
+                procs.write(str(pid))
+        except OSError as exc:
+            hint = ""
+            if exc.errno == 28 and os.path.exists(f"{directory}/cpuset.cpus"):  # ENOSPC
+                hint = " (a new cgroup v1 cpuset has no cpuset.cpus/cpuset.mems until they are set)"
+            raise OCIError(f"exec --cgroup: adding pid {pid} to {directory}/cgroup.procs: "
+                           f"{exc.strerror}{hint}", exc.errno) from exc
 
 
 def process_from_options(saved_process, *, args, cwd=None, env=(), user=None,
@@ -101,8 +183,13 @@ def exec_in_container(container, saved_config, request, warn=None):
     """Run ``request`` in ``container``.  Detached: return the process's host pid once it has
     exec'd.  Otherwise wait for it and return its exit status (128+N when killed by signal N)."""
     status = container.status
-    if status != "running":
-        raise OCIError(f"container {container.id} is not running (status {status})")
+    # runc's rule: a created container (its init waits for `start`, namespaces all made) takes
+    # exec like a running one; a paused one only when asked, since the process freezes too.
+    if status == "paused" and not request.ignore_paused:
+        raise OCIError(f"cannot exec in container {container.id}: it is paused "
+                       "(use --ignore-paused to override)")
+    if status not in ("created", "running", "paused"):
+        raise OCIError(f"cannot exec in container {container.id}: it is {status}")
     process = Process(request.process, "/process (exec)")
     if process.terminal and request.console_socket is None and request.detach:
         raise OCIError("exec --detach with a terminal needs --console-socket")
@@ -120,6 +207,16 @@ def exec_in_container(container, saved_config, request, warn=None):
         if warn is not None:
             warn(warning)
     manager = container._cgroup_manager()
+    cgroup_join = None
+    if request.sub_cgroups:
+        if manager is None:
+            raise OCIError(f"exec --cgroup: container {container.id} has no cgroup")
+        directories = sub_cgroup_directories(cgroup_directories(manager), request.sub_cgroups)
+
+        def cgroup_join(pid):
+            _join_sub_cgroups(directories, pid)
+    elif manager is not None:
+        cgroup_join = manager.apply
     namespace_fds = _open_namespaces_to_join(container.pid)
     console = None
     try:
@@ -130,7 +227,7 @@ def exec_in_container(container, saved_config, request, warn=None):
 
             become_subreaper()  # the process is re-parented here when the joiner exits
         pid = _fork_and_join(container, process, capabilities, seccomp_program, request,
-                             namespace_fds, manager, console, personality)
+                             namespace_fds, cgroup_join, console, personality)
     except BaseException:
         if console is not None:
             console.close()
@@ -178,7 +275,7 @@ def _open_namespaces_to_join(init_pid):
 
 
 def _fork_and_join(container, process, capabilities, seccomp_program, request, namespace_fds,
-                   manager, console, personality):
+                   cgroup_join, console, personality):
     parent_channel, child_channel = Channel.pair()
     joiner_pid = os.fork()
     if joiner_pid == 0:
@@ -192,13 +289,13 @@ def _fork_and_join(container, process, capabilities, seccomp_program, request, n
     process_pid = 0
     try:
         setup = parent_channel.receive("setup")
-        if manager is not None:
-            manager.apply(setup["pid"])
+        if cgroup_join is not None:
+            cgroup_join(setup["pid"])
         parent_channel.send("ok")
         process_pid = parent_channel.receive("started")["pid"]
         os.waitpid(joiner_pid, 0)
         joiner_pid = 0
-        _wait_for_exec(parent_channel, container)
+        _wait_for_exec(parent_channel, container, process_pid)
         if console is not None:
             console.receive_master()
         return process_pid
@@ -215,7 +312,7 @@ def _fork_and_join(container, process, capabilities, seccomp_program, request, n
         parent_channel.close()
 
 
-def _wait_for_exec(channel, container):
+def _wait_for_exec(channel, container, process_pid):
     """The channel is close-on-exec: EOF means execve succeeded; otherwise one line saying why
     not, or a seccomp listener fd to pass to its agent first."""
     while True:
@@ -224,7 +321,8 @@ def _wait_for_exec(channel, container):
             return
         if ancillary:
             listener_fd = int.from_bytes(ancillary[0][2][:4], "little")
-            container._send_seccomp_listener(container.record["seccomp_listener"], listener_fd)
+            container._send_seccomp_listener(container.record["seccomp_listener"], listener_fd,
+                                             process_pid)
             continue
         from oci_runtime import fastjson
 

@@ -1,10 +1,15 @@
 """exec [--process FILE] [--detach] [--pid-file F] [--tty] [--console-socket S] [--cwd D]
 [--env K=V]... [--user uid[:gid]] [--additional-gids G]... [--cap CAP]... [--no-new-privs]
-[--preserve-fds N] ID [CMD ARGS...]: run a new process in a running container (runc's options).
+[--preserve-fds N] [--cgroup [CONTROLLER[,...]:]PATH]... [--ignore-paused] ID [CMD ARGS...]: run
+a new process in a created or running container (runc's options).
 
 Without --process, the process starts as the container's own (config.json at create) with the
 command line's overrides.  Not detached, exits with the process's status (128+N if killed by
-signal N); detached, returns once it runs."""
+signal N); detached, returns once it runs.  --cgroup puts the process in an existing sub-cgroup of
+the container's; --ignore-paused lets it join a paused container (it runs once resumed).
+
+The runtime sets no LISTEN_FDS/LISTEN_PID of its own (nor does runc's exec): socket activation
+variables reach the process only through --env or --process, with the fds via --preserve-fds."""
 from oci_runtime.cli.args import UsageError, parse
 
 OPTIONS = {
@@ -22,8 +27,10 @@ OPTIONS = {
     "--preserve-fds": (None, True),
     "--process-label": (None, True),
     "--apparmor": (None, True),
+    "--cgroup": (None, True),
+    "--ignore-paused": (None, False),
 }
-_REPEATABLE = ("--env", "--additional-gids", "--cap")
+_REPEATABLE = ("--env", "--additional-gids", "--cap", "--cgroup")
 _USAGE = "usage: oci-runtime exec [options] CONTAINER_ID [COMMAND [ARGS...]]"
 
 
@@ -32,7 +39,9 @@ def run(context, argv):
     from oci_runtime.container import Container
     from oci_runtime.creation import saved_config
     from oci_runtime.errors import OCIError
-    from oci_runtime.exec_process import ExecRequest, exec_in_container, process_from_options
+    from oci_runtime.exec_process import (
+        ExecRequest, exec_in_container, parse_sub_cgroup_arguments, process_from_options,
+    )
 
     values, positionals = parse(argv, OPTIONS, repeatable=_REPEATABLE, stop_after=2)
     if not positionals:
@@ -42,6 +51,7 @@ def run(context, argv):
     if not preserve.isdigit():
         raise UsageError(f"--preserve-fds: not a number: {preserve!r}")
     _check_preserved_fds_are_open(int(preserve))
+    sub_cgroups = parse_sub_cgroup_arguments(values.get("cgroup"))
     container = Container.load(context.store, container_id)
     config = saved_config(context.store, container_id)
     if values.get("process"):
@@ -71,7 +81,9 @@ def run(context, argv):
     request = ExecRequest(process, detach=values.get("detach", False),
                           pid_file=values.get("pid_file"),
                           console_socket=values.get("console_socket"),
-                          preserve_fds=int(preserve))
+                          preserve_fds=int(preserve),
+                          ignore_paused=values.get("ignore_paused", False),
+                          sub_cgroups=sub_cgroups)
     result = exec_in_container(container, config, request, warn=context.debug_log)
     return 0 if request.detach else result
 

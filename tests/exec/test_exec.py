@@ -92,7 +92,7 @@ def test_exec_into_a_stopped_container_fails(oci, make_bundle):
         time.sleep(0.05)
     result = oci("exec", cid, "true")
     assert result.returncode == 1
-    assert f"container {cid} is not running" in result.stderr
+    assert f"cannot exec in container {cid}: it is stopped" in result.stderr
 
 
 def test_exec_capabilities_and_no_new_privs(oci, running):
