@@ -91,12 +91,14 @@ class Container:
                 return reply
             reply += chunk
 
-    def _send_seccomp_listener(self, listener, listener_fd):
+    def _send_seccomp_listener(self, listener, listener_fd, process_pid=None):
+        """Forward a listener fd to the agent; ``process_pid`` is an exec'd process's host pid."""
         from oci_runtime.seccomp import send_listener_fd
 
         try:
             state = public_state(self.record, "running")
-            send_listener_fd(listener["path"], listener_fd, state, listener.get("metadata", ""))
+            send_listener_fd(listener["path"], listener_fd, state, listener.get("metadata", ""),
+                             process_pid=process_pid)
         finally:
             os.close(listener_fd)
 

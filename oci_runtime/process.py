@@ -202,7 +202,9 @@ def _load_seccomp(compiled, hand_over_listener):
     # the parent imported it already (compiling), so it is in sys.modules even after pivot_root.
     from oci_runtime.seccomp import install
 
-    listener_fd = install(compiled, want_listener=bool(compiled.listener_path))
+    # Only a profile with an SCMP_ACT_NOTIFY rule gets a listener: without one, the spec says
+    # listenerPath is ignored, so nothing may be sent there (no agent need be listening).
+    listener_fd = install(compiled, want_listener=compiled.uses_notify)
     if listener_fd is not None:
         try:
             if hand_over_listener is not None:

@@ -54,6 +54,15 @@ def architecture_token(config_name, library_path=None):
     return lib.seccomp_arch_resolve_name(C.ARCHITECTURE_LIBSECCOMP_NAMES[config_name].encode())
 
 
+def syscall_number(name, library_path=None):
+    """The native architecture's number for syscall ``name``, or None if libseccomp does not know it.
+
+    For seccomp agents, which see only numbers in a notification."""
+    _, lib = _load(library_path)
+    number = lib.seccomp_syscall_resolve_name(name.encode())
+    return None if number == _NR_SCMP_ERROR else number
+
+
 def _check(rc, what):
     # libseccomp returns -errno on failure.
     if rc < 0:

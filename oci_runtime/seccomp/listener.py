@@ -16,19 +16,26 @@ SECCOMP_FD_NAME = "seccompFd"  # specs-go SeccompFdName
 _SUN_PATH_MAX = 107  # sizeof(sockaddr_un.sun_path) - 1 for the terminating NUL
 
 
-def container_process_state(state, metadata=""):
-    """The message for ``state`` (the container's runtime state dict, as ``oci-runtime state`` prints)."""
+def container_process_state(state, metadata="", process_pid=None):
+    """The message for ``state`` (the container's runtime state dict, as ``oci-runtime state`` prints).
+
+    ``process_pid`` is the process the filter is on when that is not the init (an `exec`'d one):
+    like runc, the message's "pid" names it, so the agent can inspect the caller's /proc entry,
+    while ``state.pid`` stays the init's.
+    """
     if not isinstance(state.get("pid"), int):
         raise OCIError("seccomp: the container state has no pid to send to the seccomp agent")
-    message = {"ociVersion": OCI_VERSION, "fds": [SECCOMP_FD_NAME], "pid": state["pid"], "state": state}
+    pid = state["pid"] if process_pid is None else process_pid
+    message = {"ociVersion": OCI_VERSION, "fds": [SECCOMP_FD_NAME], "pid": pid, "state": state}
     if metadata:
         # specs-go marks metadata omitempty; listenerMetadata unset means no field, not "".
         message["metadata"] = metadata
     return message
 
 
-def send_listener_fd(listener_path, listener_fd, state, metadata="", *, timeout=30.0):
-    """Send ``listener_fd`` and the container process state for ``state`` to ``listener_path``.
+def send_listener_fd(listener_path, listener_fd, state, metadata="", *, process_pid=None, timeout=30.0):
+    """Send ``listener_fd`` and the container process state for ``state`` to ``listener_path``
+    (``process_pid``: see :func:`container_process_state`).
 
     ``timeout`` bounds connecting and sending, so a wedged agent fails container creation with an
     error instead of hanging it.  Any failure raises OCIError (the spec requires the runtime to fail).
@@ -37,7 +44,7 @@ def send_listener_fd(listener_path, listener_fd, state, metadata="", *, timeout=
     import json
     import socket
 
-    payload = json.dumps(container_process_state(state, metadata)).encode()
+    payload = json.dumps(container_process_state(state, metadata, process_pid)).encode()
     directory_fd = None
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC) as connection:
