@@ -11,9 +11,15 @@ SIGNALS = {
 _SIGRTMIN, _SIGRTMAX = 34, 64
 
 
+def _is_number(text):
+    # str.isdigit alone also accepts non-ASCII digits ('９', '²') that int() reads differently
+    # or not at all.
+    return text.isascii() and text.isdigit()
+
+
 def parse_signal(text):
     """'TERM', 'SIGTERM', 'sigterm', '15', 'RTMIN+3' -> signal number."""
-    if text.isdigit():
+    if _is_number(text):
         number = int(text)
         if 0 < number <= _SIGRTMAX:
             return number
@@ -26,7 +32,7 @@ def parse_signal(text):
     for base, start, sign in (("RTMIN", _SIGRTMIN, 1), ("RTMAX", _SIGRTMAX, -1)):
         if name == base:
             return start
-        if name.startswith(base + ("+" if sign > 0 else "-")) and name[6:].isdigit():
+        if name.startswith(base + ("+" if sign > 0 else "-")) and _is_number(name[6:]):
             number = start + sign * int(name[6:])
             if _SIGRTMIN <= number <= _SIGRTMAX:
                 return number
