@@ -14,7 +14,13 @@ from oci_runtime.rootfs.mount_options import (
 
 def features_document():
     from oci_runtime import seccomp
+    from oci_runtime.seccomp.filter import libseccomp_version
 
+    seccomp_features = seccomp.features()
+    annotations = {"org.opencontainers.runc.checkpoint.enabled": "false"}
+    if seccomp_features["enabled"]:
+        # runc's annotation: tells callers which syscall names and actions profiles can rely on.
+        annotations["io.github.seccomp.libseccomp.version"] = libseccomp_version()
     mount_options = sorted(set(_FLAG_OPTIONS) | set(_PROPAGATION_OPTIONS) | set(_RECURSIVE_OPTIONS)
                            | set(_RECURSIVE_ATIME_OPTIONS) | {"tmpcopyup"})
     return {
@@ -27,14 +33,14 @@ def features_document():
             "capabilities": sorted(CAPABILITY_NUMBERS, key=CAPABILITY_NUMBERS.get),
             "cgroup": {"v1": True, "v2": True, "systemd": True, "systemdUser": False,
                        "rdma": True},
-            "seccomp": seccomp.features(),
+            "seccomp": seccomp_features,
             "apparmor": {"enabled": False},
             "selinux": {"enabled": False},
             "intelRdt": {"enabled": False},
             "mountExtensions": {"idmap": {"enabled": False}},
             "netDevices": {"enabled": False},
         },
-        "annotations": {"org.opencontainers.runc.checkpoint.enabled": "false"},
+        "annotations": annotations,
     }
 
 

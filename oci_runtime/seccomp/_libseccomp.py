@@ -63,6 +63,28 @@ def syscall_number(name, library_path=None):
     return None if number == _NR_SCMP_ERROR else number
 
 
+def addable_architectures(config_names, library_path=None):
+    """The names in ``config_names`` that a filter for this process can include.
+
+    libseccomp knowing an architecture is not enough: one filter holds architectures of a single
+    byte order only (adding s390x to an x86_64 filter fails with EDOM), so each is tried on a
+    scratch filter.
+    """
+    ffi, lib = _load(library_path)
+    context = lib.seccomp_init(C.SCMP_ACT_ALLOW)
+    if context == ffi.NULL:
+        raise OCIError("seccomp: seccomp_init failed")
+    try:
+        addable = []
+        for name in config_names:
+            token = architecture_token(name, library_path)
+            if token and lib.seccomp_arch_add(context, token) in (0, -errno.EEXIST):
+                addable.append(name)
+        return addable
+    finally:
+        lib.seccomp_release(context)
+
+
 def _check(rc, what):
     # libseccomp returns -errno on failure.
     if rc < 0:

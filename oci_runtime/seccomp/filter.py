@@ -186,19 +186,36 @@ def kernel_supports_flag(flag):
 
 
 def supported_architectures():
-    from oci_runtime.seccomp._libseccomp import architecture_token
+    """The config.json architecture names a profile compiled here may list."""
+    from oci_runtime.seccomp._libseccomp import addable_architectures
 
-    return [name for name in C.ARCHITECTURE_LIBSECCOMP_NAMES if architecture_token(name)]
+    return addable_architectures(C.ARCHITECTURE_LIBSECCOMP_NAMES)
+
+
+def libseccomp_version():
+    """The version of the libseccomp that compiles profiles ('2.5.4'), or None if it cannot be loaded."""
+    from oci_runtime.seccomp._libseccomp import library_version
+
+    try:
+        return library_version()
+    except OCIError:
+        return None
 
 
 def features():
     """The ``linux.seccomp`` object of ``oci-runtime features`` (features-linux.md)."""
+    try:
+        # Only architectures the installed libseccomp can compile for; others fail compile_filter().
+        architectures = supported_architectures()
+    except OCIError:
+        # No loadable libseccomp.so.2: no profile can be compiled (a cached program is only trusted
+        # when its key names the library that would compile it), so seccomp is not supported.
+        return {"enabled": False}
     return {
         "enabled": True,
         "actions": list(C.ACTION_VALUES),
         "operators": list(C.OPERATOR_VALUES),
-        # Only architectures the installed libseccomp can compile for; others fail compile_filter().
-        "archs": supported_architectures(),
+        "archs": architectures,
         "knownFlags": list(C.FLAG_VALUES),
         "supportedFlags": [name for name, bit in C.FLAG_VALUES.items() if kernel_supports_flag(bit)],
     }

@@ -510,6 +510,37 @@ def test_all_filter_flags_are_known_to_this_kernel_and_install():
     assert run_in_child(body).report == {"second": None, "getpriority": errno.EXDEV}
 
 
+def test_features_report_seccomp_and_the_libseccomp_version():
+    document = json.loads(subprocess.run([sys.executable, "-m", "oci_runtime", "features"],
+                                         capture_output=True, text=True, check=True).stdout)
+    reported = document["linux"]["seccomp"]
+    assert reported["enabled"] is True
+    assert set(reported["actions"]) == {"SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD",
+                                        "SCMP_ACT_TRAP", "SCMP_ACT_ERRNO", "SCMP_ACT_TRACE",
+                                        "SCMP_ACT_ALLOW", "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY"}
+    # Every architecture reported must compile: features may not claim what compile_filter refuses.
+    for arch in reported["archs"]:
+        seccomp.compile_filter({"defaultAction": "SCMP_ACT_ALLOW", "architectures": [arch]})
+    from oci_runtime.seccomp._libseccomp import library_version
+
+    assert document["annotations"]["io.github.seccomp.libseccomp.version"] == library_version()
+
+
+def test_features_without_a_loadable_libseccomp_say_disabled(monkeypatch):
+    from oci_runtime.seccomp import _libseccomp
+
+    def no_library(library_path=None):
+        raise OCIError("seccomp: cannot load libseccomp.so.2: not found")
+
+    monkeypatch.setattr(_libseccomp, "_load", no_library)
+    assert seccomp.features() == {"enabled": False}
+    from oci_runtime.cli.cmd_features import features_document
+
+    document = features_document()
+    assert document["linux"]["seccomp"] == {"enabled": False}
+    assert "io.github.seccomp.libseccomp.version" not in document["annotations"]
+
+
 # --- SCMP_ACT_NOTIFY ----------------------------------------------------------------------------
 
 def test_notify_listener_fd_reaches_the_agent_which_answers_the_syscalls(tmp_path):
