@@ -230,16 +230,17 @@ class Container:
 
 def create(store, container_id, bundle, *, pid_file=None, console_socket=None, no_pivot=False,
            no_new_keyring=False, preserve_fds=0, systemd_cgroup=False, subreaper=False,
-           warn=None):
+           warn=None, debug=None):
     """Create a container from the bundle; returns it in the `created` state.
 
-    With ``subreaper`` the calling process stays the init's parent (for `run`)."""
+    With ``subreaper`` the calling process stays the init's parent (for `run`); ``debug`` is
+    --debug's DebugLog or None."""
     from oci_runtime.creation import create_container
 
     return create_container(
         store, container_id, bundle, pid_file=pid_file, console_socket=console_socket,
         no_pivot=no_pivot, no_new_keyring=no_new_keyring, preserve_fds=preserve_fds,
-        systemd_cgroup=systemd_cgroup, subreaper=subreaper, warn=warn)
+        systemd_cgroup=systemd_cgroup, subreaper=subreaper, warn=warn, debug=debug)
 
 
 def list_containers(store):

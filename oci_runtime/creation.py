@@ -22,9 +22,15 @@ _LATER_HOOKS = ("poststart", "poststop")
 
 def create_container(store, container_id, bundle, *, pid_file=None, console_socket=None,
                      no_pivot=False, no_new_keyring=False, preserve_fds=0, systemd_cgroup=False,
-                     subreaper=False, warn=None):
+                     subreaper=False, warn=None, debug=None):
+    # ``debug``: None, or --debug's DebugLog (oci_runtime.cli.logging).  Every use is behind
+    # `if debug is not None`, so without --debug nothing is formatted or timed.
     bundle = os.path.abspath(bundle)
+    if debug is not None:
+        debug.begin(f"create {container_id}: bundle {bundle}")
     config = load_bundle_config(bundle)
+    if debug is not None:
+        debug.config_loaded(bundle, config)
     if config.process is None:
         raise OCIError("config.json: /process: is required to create a container")
     if "mount" not in config.linux.namespaces:
@@ -41,7 +47,11 @@ def create_container(store, container_id, bundle, *, pid_file=None, console_sock
     try:
         with open(f"{bundle}/config.json", "rb") as original:
             write_atomically(f"{state_dir}/{CONFIG_FILE}", original.read())
+        if debug is not None:
+            debug.stage("state directory", state_dir)
         cgroup = _make_cgroup(config, container_id, systemd_cgroup)
+        if debug is not None:
+            debug.cgroup_ready(cgroup)
         plan = LaunchPlan(container_id, config, bundle, state_dir, no_pivot=no_pivot,
                           no_new_keyring=no_new_keyring, preserve_fds=preserve_fds,
                           console_socket=console_socket)
@@ -52,8 +62,12 @@ def create_container(store, container_id, bundle, *, pid_file=None, console_sock
         plan.cgroup_mounts = _cgroup_mounts(cgroup) if _has_cgroup_mount(config) else None
         if config.linux.seccomp:
             plan.seccomp_program = _compile_seccomp(config.linux.seccomp, store.root, plan.warnings)
+            if debug is not None:
+                debug.seccomp_compiled(plan.seccomp_program)
         become_subreaper()
         init = launch(plan, cgroup)
+        if debug is not None:
+            debug.init_created(init.pid)
         seen = process_start_time(init.pid)
         record = {
             "ociVersion": OCI_VERSION,
@@ -74,6 +88,9 @@ def create_container(store, container_id, bundle, *, pid_file=None, console_sock
         store.save(container_id, record)
         if pid_file:
             write_atomically(os.path.abspath(pid_file), f"{init.pid}".encode(), 0o644)
+        if debug is not None:
+            debug.stage("state", "state.json and pid file written")
+            debug.total(f"create {container_id}")
         container = Container(store, container_id, record)
         container.warnings = init.warnings
         # Without --console-socket, `run` receives the pty master here and relays it.

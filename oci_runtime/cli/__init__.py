@@ -50,6 +50,7 @@ class Context:
         self.debug = bool(values.get("debug"))
         self.systemd_cgroup = bool(values.get("systemd_cgroup"))
         self._store = None
+        self._debugger = None
 
     @property
     def store(self):
@@ -69,9 +70,21 @@ class Context:
         self.log("warning", message)
         sys.stderr.write(f"oci-runtime: warning: {message}\n")
 
+    @property
+    def debugger(self):
+        """--debug's DebugLog (to the --log file, else stderr, as runc), or None without --debug:
+        then nothing is imported and callers format nothing."""
+        if not self.debug:
+            return None
+        if self._debugger is None:
+            from oci_runtime.cli.logging import DebugLog
+
+            self._debugger = DebugLog(self.log_path, self.log_format)
+        return self._debugger
+
     def debug_log(self, message):
         if self.debug:
-            self.log("debug", message)
+            self.debugger(message)
 
 
 def _split_global(argv):

@@ -33,6 +33,7 @@ def run(context, argv):
         raise UsageError("usage: oci-runtime create [--bundle DIR] CONTAINER_ID")
     container = create(context.store, positionals[0], values.get("bundle", "."),
                        systemd_cgroup=context.systemd_cgroup, warn=context.warn,
+                       debug=context.debugger,
                        **creation_options(values))
     for warning in getattr(container, "warnings", ()):
         context.debug_log(warning)

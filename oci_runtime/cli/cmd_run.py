@@ -22,7 +22,7 @@ def run(context, argv):
     detach = values.get("detach", False)
     container = create(context.store, positionals[0], values.get("bundle", "."),
                        systemd_cgroup=context.systemd_cgroup, subreaper=not detach,
-                       warn=context.warn,
+                       warn=context.warn, debug=context.debugger,
                        **creation_options(values))
     try:
         container.start()
