@@ -179,9 +179,11 @@ def process_from_options(saved_process, *, args, cwd=None, env=(), user=None,
     return process
 
 
-def exec_in_container(container, saved_config, request, warn=None):
+def exec_in_container(container, saved_config, request, warn=None, debug=None):
     """Run ``request`` in ``container``.  Detached: return the process's host pid once it has
-    exec'd.  Otherwise wait for it and return its exit status (128+N when killed by signal N)."""
+    exec'd.  Otherwise wait for it and return its exit status (128+N when killed by signal N).
+
+    ``debug`` is --debug's DebugLog or None (then nothing is formatted)."""
     status = container.status
     # runc's rule: a created container (its init waits for `start`, namespaces all made) takes
     # exec like a running one; a paused one only when asked, since the process freezes too.
@@ -218,6 +220,14 @@ def exec_in_container(container, saved_config, request, warn=None):
     elif manager is not None:
         cgroup_join = manager.apply
     namespace_fds = _open_namespaces_to_join(container.pid)
+    if debug is not None:
+        flag_names = {flag: name for name, flag in _NAMESPACE_ORDER}
+        debug(f"exec in {container.id} ({status}, init {container.pid}): args {process.args!r}, "
+              f"joining namespaces {', '.join(flag_names[f] for f, _ in namespace_fds) or 'none'}")
+        if manager is not None:
+            joined = (directories if request.sub_cgroups
+                      else sorted(set(cgroup_directories(manager).values())))
+            debug(f"exec cgroup: {', '.join(joined)}")
     console = None
     try:
         if process.terminal:
@@ -235,6 +245,8 @@ def exec_in_container(container, saved_config, request, warn=None):
     finally:
         for _, fd in namespace_fds:
             os.close(fd)
+    if debug is not None:
+        debug(f"exec: process {pid} is running")
     if request.pid_file:
         from oci_runtime.state import write_atomically
 

@@ -84,7 +84,8 @@ def run(context, argv):
                           preserve_fds=int(preserve),
                           ignore_paused=values.get("ignore_paused", False),
                           sub_cgroups=sub_cgroups)
-    result = exec_in_container(container, config, request, warn=context.debug_log)
+    result = exec_in_container(container, config, request, warn=context.debug_log,
+                               debug=context.debugger)
     return 0 if request.detach else result
 
 

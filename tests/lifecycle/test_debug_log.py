@@ -71,7 +71,13 @@ def test_exec_debug_reports_its_warnings_to_the_log(oci, make_bundle, tmp_path):
     log = tmp_path / "exec.log"
     result = oci("--debug", "--log", str(log), "exec", "--cap", "CAP_NOT_A_THING", cid, "true")
     assert result.returncode == 0, result.stderr
-    assert "ignoring capability 'CAP_NOT_A_THING'" in log.read_text()
+    logged = log.read_text()
+    assert "ignoring capability 'CAP_NOT_A_THING'" in logged
+    # ...and what it joins: the init's namespaces and the container's cgroup.
+    init_pid = oci.state(cid)["pid"]
+    assert f"exec in {cid} (running, init {init_pid}): args ['true'], joining namespaces " in logged
+    assert re.search(r"exec cgroup: .*/oci-runtime-test-\d+/" + cid, logged)
+    assert re.search(r"exec: process \d+ is running", logged)
 
 
 def test_without_debug_nothing_is_logged(oci, make_bundle, tmp_path):
