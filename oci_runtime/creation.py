@@ -144,7 +144,9 @@ def _compile_seccomp(seccomp, root, warnings):
     from oci_runtime import seccomp as seccomp_support
     from oci_runtime.seccomp import _kernel
 
-    compiled = seccomp_support.compile_filter(seccomp, cache_dir=f"{root}/.seccomp-cache")
+    from oci_runtime.state import SECCOMP_CACHE_DIRECTORY
+
+    compiled = seccomp_support.compile_filter(seccomp, cache_dir=f"{root}/{SECCOMP_CACHE_DIRECTORY}")
     warnings.extend(compiled.warnings)
     _kernel._libc()  # load libc's syscall() through cffi now, while the host's / is visible
     return compiled

@@ -26,6 +26,9 @@ SECCOMP_LISTENER_MESSAGE = b"\0seccomp-listener\0"
 # Container ids as runc accepts them: letters, digits, and _ + - . (never '/', never '.' or '..').
 _ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+-.")
 _MAX_ID_LENGTH = 1024
+# The compiled seccomp filter cache lives in the state root beside the containers (so each root
+# has its own, as crun's <root>/.cache): that one name is therefore not a container id.
+SECCOMP_CACHE_DIRECTORY = ".seccomp-cache"
 
 
 def default_root():
@@ -43,7 +46,7 @@ def check_container_id(container_id):
     if not container_id:
         raise OCIError("container id cannot be empty")
     if (
-        container_id in (".", "..")
+        container_id in (".", "..", SECCOMP_CACHE_DIRECTORY)
         or len(container_id) > _MAX_ID_LENGTH
         or not _ID_CHARS.issuperset(container_id)
     ):
@@ -103,7 +106,8 @@ class StateStore:
             names = os.listdir(self.root)
         except FileNotFoundError:
             return []
-        return sorted(n for n in names if os.path.isdir(f"{self.root}/{n}"))
+        return sorted(n for n in names
+                      if n != SECCOMP_CACHE_DIRECTORY and os.path.isdir(f"{self.root}/{n}"))
 
     def lock(self, container_id):
         """An exclusive flock on the container's directory, released by closing the returned fd.

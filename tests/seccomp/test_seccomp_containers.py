@@ -320,3 +320,16 @@ def test_listener_path_without_a_notify_rule_is_ignored(oci, make_bundle, tmp_pa
     result = oci("run", "--bundle", str(bundle), cid)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "denied"
+
+
+def test_the_filter_cache_in_the_state_root_is_not_a_container(oci, make_bundle):
+    bundle, cid = make_bundle(["true"], with_seccomp(allow_all_but(
+        {"names": MKDIR_SYSCALLS, "action": "SCMP_ACT_ERRNO"})))
+    oci("run", "--bundle", str(bundle), cid, check=True)
+    cache = Path(oci.root) / ".seccomp-cache"
+    assert len(list(cache.iterdir())) == 1  # the compiled profile
+    assert json.loads(oci("list", "--format", "json", check=True).stdout or "[]") == []
+    other_bundle, _ = make_bundle(["true"])
+    refused = oci("create", "--bundle", str(other_bundle), ".seccomp-cache")
+    assert refused.returncode != 0 and "invalid container id" in refused.stderr
+    assert len(list(cache.iterdir())) == 1
