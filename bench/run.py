@@ -4,8 +4,10 @@
     .venv/bin/python bench/run.py            # full run (a few minutes), writes bench/results/
     .venv/bin/python bench/run.py --quick    # CI smoke: small counts, < 2 minutes
     .venv/bin/python bench/run.py --write-docs   # also rewrites docs/performance.md (+ PNG plot)
+    .venv/bin/python bench/run.py --only seccomp --write-docs   # just the seccomp section
 
-Options: --runtimes oci-runtime,runc,crun  --oci-runtime PATH  --output DIR.  Needs root.
+Options: --runtimes oci-runtime,runc,crun  --oci-runtime PATH  --output DIR  --only seccomp.
+Needs root.
 
 Fairness: crun refuses a cgroup "hybrid" host, so the whole benchmark re-executes itself once in a
 private mount namespace (``unshare -m``) where /sys/fs/cgroup/unified is unmounted, and every
@@ -30,13 +32,18 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
+DOCKER_SECCOMP_PROFILE = os.path.join(REPO, "tests", "data", "seccomp", "docker-default.json")
+# Where each runtime keeps compiled seccomp filters between containers, relative to its --root:
+# emptied before every "cold" create.  runc compiles every time; crun's is only used by some
+# versions (the results record whether one appeared).
+SECCOMP_CACHES = {"oci-runtime": ".seccomp-cache", "crun": os.path.join(".cache", "seccomp")}
 BUSYBOX = shutil.which("busybox") or "/bin/busybox"
 CGROUP_ROOT = "/sys/fs/cgroup"
 
 FULL = dict(rounds=15, sequential=100, concurrent=20, many=1000, cmd_rounds=15, floor_rounds=30,
-            memory_rounds=5)
+            memory_rounds=5, seccomp_rounds=30)
 QUICK = dict(rounds=3, sequential=5, concurrent=4, many=50, cmd_rounds=3, floor_rounds=5,
-             memory_rounds=2)
+             memory_rounds=2, seccomp_rounds=3)
 
 
 # -- process spawning with timing and rusage ------------------------------------------------------
@@ -107,8 +114,9 @@ class Runtime:
             raise RuntimeError(f"{self.name} {' '.join(args)} exited {code}: {detail.strip()}")
         return elapsed, code, maxrss, output
 
-    def new_container(self, process_args):
-        """A fresh id and bundle (config.json only: root.path is the shared read-only rootfs)."""
+    def new_container(self, process_args, seccomp=None):
+        """A fresh id and bundle (config.json only: root.path is the shared read-only rootfs),
+        with ``seccomp`` as linux.seccomp if given."""
         with self.lock:
             self.counter += 1
             container_id = f"b{os.getpid()}-{self.counter}"
@@ -116,6 +124,8 @@ class Runtime:
         os.mkdir(bundle)
         config = base_config(self.rootfs, process_args,
                              f"/{self.cgroup_parent}/{self.name}-{container_id}")
+        if seccomp is not None:
+            config["linux"]["seccomp"] = seccomp
         with open(os.path.join(bundle, "config.json"), "w") as config_file:
             json.dump(config, config_file)
         return container_id, bundle
@@ -133,6 +143,19 @@ class Runtime:
             if json.loads(output)["status"] == "stopped":
                 return spent
         raise RuntimeError(f"{self.name}: {container_id} did not stop")
+
+    @property
+    def seccomp_cache(self):
+        relative = SECCOMP_CACHES.get(self.name)
+        return os.path.join(self.root, relative) if relative else None
+
+    def seccomp_cache_entries(self):
+        cache = self.seccomp_cache
+        return len(os.listdir(cache)) if cache and os.path.isdir(cache) else 0
+
+    def clear_seccomp_cache(self):
+        if self.seccomp_cache:
+            shutil.rmtree(self.seccomp_cache, ignore_errors=True)
 
     def cleanup(self):
         if os.path.isdir(self.root):
@@ -257,8 +280,8 @@ def bench_lifecycle(runtimes, count):
     return times
 
 
-def _create_start_delete(runtime):
-    container_id, bundle = runtime.new_container(["/bin/true"])
+def _create_start_delete(runtime, seccomp=None):
+    container_id, bundle = runtime.new_container(["/bin/true"], seccomp)
     runtime.call("create", "--bundle", bundle, container_id)
     runtime.call("start", container_id)
     runtime.call("delete", "--force", container_id)
@@ -297,6 +320,32 @@ def bench_concurrent(runtimes, count, repeats):
         if errors:
             raise errors[0]
     return times
+
+
+def bench_seccomp(runtimes, count):
+    """(f) create+start+delete --force of /bin/true with Docker's default seccomp profile (~380
+    syscall names, defaultAction ERRNO), the compile cache emptied first ("cold") and then
+    populated ("warm"); and without a profile, the baseline the profile's cost is measured
+    against.  Only create and start change: the filter is compiled in create, loaded in start."""
+    with open(DOCKER_SECCOMP_PROFILE) as profile_file:
+        profile = json.load(profile_file)
+    phases = ("none", "cold", "warm")
+    times = {phase: {r.name: [0.0] * count for r in runtimes} for phase in phases}
+    cache_entries = {r.name: 0 for r in runtimes}
+    for runtime in runtimes:
+        # Untimed: fills the cache (and the page cache) so "warm" is warm even when it comes first.
+        _create_start_delete(runtime, profile)
+    for index, runtime in rounds(runtimes, count):
+        # The phase order rotates too, so no phase always follows the same one.
+        shift = index % len(phases)
+        for phase in phases[shift:] + phases[:shift]:
+            if phase == "cold":
+                runtime.clear_seccomp_cache()
+            start = time.perf_counter()
+            _create_start_delete(runtime, None if phase == "none" else profile)
+            times[phase][runtime.name][index] = time.perf_counter() - start
+        cache_entries[runtime.name] = max(cache_entries[runtime.name], runtime.seccomp_cache_entries())
+    return {"times": times, "cache_entries": cache_entries}
 
 
 def vm_rss_kib(pid):
@@ -434,6 +483,48 @@ def summarise(raw, runtime_names):
     return {"rows": rows, "rss_rows": rss_rows, "floor_ms": floor, "vs_floor": vs_floor}
 
 
+def summarise_seccomp(seccomp, runtime_names):
+    """Rows for the seccomp table: medians of each phase, and the profile's cost as the median of
+    the per-round differences to the same round's run without a profile."""
+    times = seccomp["times"]
+    rows = []
+
+    def add(label, samples):
+        row = {"label": label, "median": {n: median(samples[n]) * 1000 for n in runtime_names}}
+        for other in ("runc", "crun"):
+            value = ratio(samples, "oci-runtime", other)
+            if value is not None:
+                row["vs_" + other] = value
+        rows.append(row)
+
+    add("no profile", times["none"])
+    add("Docker default profile, cold cache", times["cold"])
+    add("Docker default profile, warm cache", times["warm"])
+    for phase in ("cold", "warm"):
+        differences = {n: [a - b for a, b in zip(times[phase][n], times["none"][n])]
+                       for n in runtime_names}
+        rows.append({"label": f"cost of the profile, {phase} cache",
+                     "median": {n: median(differences[n]) * 1000 for n in runtime_names}})
+    return {"rows": rows, "cache_entries": seccomp["cache_entries"]}
+
+
+def seccomp_markdown(results):
+    names = results["runtimes"]
+    summary = results["seccomp_summary"]
+    out = ["| create+start+delete of /bin/true | " + " | ".join(names)
+           + " | oci-runtime ÷ runc | oci-runtime ÷ crun |",
+           "|" + "---|" * (len(names) + 3)]
+    for row in summary["rows"]:
+        cells = [f"{row['median'][n]:.1f} ms" for n in names]
+        cells.append(f"{row['vs_runc']:.2f}" if "vs_runc" in row else "–")
+        cells.append(f"{row['vs_crun']:.2f}" if "vs_crun" in row else "–")
+        out.append(f"| {row['label']} | " + " | ".join(cells) + " |")
+    out.append("")
+    out.append("Compiled filters found in the runtime's cache after the warm runs: " + ", ".join(
+        f"{n} {summary['cache_entries'][n]}" for n in names) + ".")
+    return "\n".join(out) + "\n"
+
+
 def targets(summary):
     by_label = {row["label"]: row for row in summary["rows"]}
     run = by_label["run /bin/true"]
@@ -562,6 +653,7 @@ def launcher_python(binary):
 
 def measure(args):
     counts = QUICK if args.quick else FULL
+    everything = args.only is None
     found = find_runtimes(args)
     if not found:
         raise SystemExit("bench: no runtime to measure")
@@ -577,22 +669,25 @@ def measure(args):
     started = time.time()
     try:
         log = lambda text: print(f"bench: [{time.time() - started:5.1f}s] {text}", file=sys.stderr)
-        log("floor")
-        raw["floor"] = bench_floor(python, counts["floor_rounds"])
-        log("run")
-        raw["run"] = bench_run(runtimes, counts["rounds"])
-        log("lifecycle")
-        raw["lifecycle"] = bench_lifecycle(runtimes, counts["rounds"])
-        log("commands")
-        raw["commands"] = bench_commands(runtimes, counts["cmd_rounds"])
-        log("memory")
-        raw["rss"], raw["waiting_rss"] = bench_memory(runtimes, counts["memory_rounds"])
-        log("sequential")
-        raw["sequential"] = bench_sequential(runtimes, counts["sequential"], 1 if args.quick else 3)
-        log("concurrent")
-        raw["concurrent"] = bench_concurrent(runtimes, counts["concurrent"], 1 if args.quick else 3)
-        log("many")
-        raw["many"] = bench_many(runtimes, counts["many"], counts["rounds"])
+        if everything:
+            log("floor")
+            raw["floor"] = bench_floor(python, counts["floor_rounds"])
+            log("run")
+            raw["run"] = bench_run(runtimes, counts["rounds"])
+            log("lifecycle")
+            raw["lifecycle"] = bench_lifecycle(runtimes, counts["rounds"])
+            log("commands")
+            raw["commands"] = bench_commands(runtimes, counts["cmd_rounds"])
+            log("memory")
+            raw["rss"], raw["waiting_rss"] = bench_memory(runtimes, counts["memory_rounds"])
+            log("sequential")
+            raw["sequential"] = bench_sequential(runtimes, counts["sequential"], 1 if args.quick else 3)
+            log("concurrent")
+            raw["concurrent"] = bench_concurrent(runtimes, counts["concurrent"], 1 if args.quick else 3)
+            log("many")
+            raw["many"] = bench_many(runtimes, counts["many"], counts["rounds"])
+        log("seccomp")
+        raw["seccomp"] = bench_seccomp(runtimes, counts["seccomp_rounds"])
         log("done")
     finally:
         for runtime in runtimes:
@@ -606,8 +701,9 @@ def measure(args):
                "versions": versions, "python": python, "kernel": os.uname().release,
                "cpus": os.cpu_count(), "date": time.strftime("%Y-%m-%d %H:%M:%S"), "raw": raw,
                "duration_s": time.time() - started}
-    results["summary"] = summarise(raw, names)
-    results["targets"] = targets(results["summary"]) if "oci-runtime" in names else []
+    results["summary"] = summarise(raw, names) if everything else None
+    results["targets"] = targets(results["summary"]) if everything and "oci-runtime" in names else []
+    results["seccomp_summary"] = summarise_seccomp(raw["seccomp"], names)
     return results
 
 
@@ -618,7 +714,9 @@ def main():
     parser.add_argument("--oci-runtime", default=os.path.join(REPO, ".venv", "bin", "oci-runtime"))
     parser.add_argument("--output", default=os.path.join(HERE, "results"))
     parser.add_argument("--write-docs", action="store_true",
-                        help="rewrite docs/performance.md's results section and its plot")
+                        help="rewrite docs/performance.md's results sections (and plot) measured")
+    parser.add_argument("--only", choices=["seccomp"], default=None,
+                        help="measure only this group (results-<mode>-<group>.*)")
     parser.add_argument("--in-namespace", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--cgroup-parent", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -640,15 +738,19 @@ def main():
         subprocess.run(["umount", os.path.join(CGROUP_ROOT, "unified")], check=True)
     results = measure(args)
     os.makedirs(args.output, exist_ok=True)
-    base = os.path.join(args.output, f"results-{results['mode']}")
+    suffix = f"-{args.only}" if args.only else ""
+    base = os.path.join(args.output, f"results-{results['mode']}{suffix}")
     with open(base + ".json", "w") as handle:
         json.dump(results, handle, indent=1)
-    table = markdown(results)
+    table = markdown(results) if results["summary"] else ""
+    seccomp_table = seccomp_markdown(results)
     with open(base + ".md", "w") as handle:
-        handle.write(table)
-    print(table)
+        handle.write(table + ("\n" if table else "") + seccomp_table)
+    print(table + seccomp_table)
     if args.write_docs:
-        write_docs(results, table)
+        if results["summary"]:
+            write_docs(results, table)
+        write_seccomp_docs(results, seccomp_table)
     print(f"bench: results in {base}.json and {base}.md", file=sys.stderr)
 
 
@@ -670,6 +772,28 @@ def write_docs(results, table):
     _, _, tail = rest.partition(end)
     with open(path, "w") as handle:
         handle.write(head + "\n".join(block) + tail)
+
+
+def write_seccomp_docs(results, table):
+    """Rewrite only the seccomp block of docs/performance.md (appended as its own section the
+    first time), leaving every other section as it is."""
+    path = os.path.join(REPO, "docs", "performance.md")
+    begin, end = "<!-- bench-seccomp:begin -->", "<!-- bench-seccomp:end -->"
+    block = "\n".join([
+        begin, "",
+        f"Run of {results['date']} ({results['mode']} mode, "
+        f"{results['raw']['counts']['seccomp_rounds']} rounds), Linux {results['kernel']}, "
+        f"{results['cpus']} CPUs; " + ", ".join(f"{n}: {v}" for n, v in results["versions"].items())
+        + ".", "", table, end])
+    text = open(path).read()
+    if begin in text:
+        head, _, rest = text.partition(begin)
+        _, _, tail = rest.partition(end)
+        text = head + block + tail
+    else:
+        text = text.rstrip("\n") + "\n\n## Cost of a seccomp profile\n\n" + block + "\n"
+    with open(path, "w") as handle:
+        handle.write(text)
 
 
 if __name__ == "__main__":

@@ -37,6 +37,13 @@ def test_quick_bench_produces_sane_results(tmp_path):
         assert 0.5 < row["median"]["oci-runtime"] < 512, row
     assert set(summary["vs_floor"]) == {"state", "start", "kill"}
     assert results["raw"]["many"]["listed"]["oci-runtime"] == results["raw"]["counts"]["many"]
+    seccomp = results["seccomp_summary"]
+    assert [row["label"] for row in seccomp["rows"]][:3] == [
+        "no profile", "Docker default profile, cold cache", "Docker default profile, warm cache"]
+    for row in seccomp["rows"][:3]:
+        assert 0 < row["median"]["oci-runtime"] < 10_000.0, row
+    assert seccomp["cache_entries"]["oci-runtime"] == 1  # the profile, compiled once and cached
+    assert "| Docker default profile, warm cache |" in (tmp_path / "results-quick.md").read_text()
     # The benchmark cleans up after itself: no cgroup parent left behind.
     for hierarchy in os.listdir("/sys/fs/cgroup"):
         path = os.path.join("/sys/fs/cgroup", hierarchy)
