@@ -1,6 +1,7 @@
 """Building the container's filesystem view: config.json's mounts, in order, then pivot_root,
 then maskedPaths / readonlyPaths / root.readonly.  Runs in the container's init, inside its mount
 namespace, as root of its user namespace."""
+import errno
 import os
 import stat
 
@@ -159,17 +160,22 @@ def _copy_up(source_fd, root_fd, destination):
 
 def _mount_cgroup(root_fd, mount, plan, context):
     """cgroup mounts: cgroup2 as one filesystem; on v1/hybrid hosts a tmpfs with one mount per
-    controller, as runc does.  Without a cgroup namespace the container's own cgroup directories
-    are bind-mounted, so the container cannot see its siblings."""
+    controller, as runc does.  Without a cgroup namespace, on v1/hybrid the container's own cgroup
+    directories are bind-mounted, so the container cannot see its siblings; on v2 cgroup2 is
+    mounted all the same (the host's hierarchy, as runc does: `docker --cgroupns=host` relies on it)."""
     flags = plan.flags & ~kernel.MS_REMOUNT
     target_fd = ensure_mountpoint(root_fd, mount.destination, True)
     try:
         if context.cgroup_mounts is None:  # pure v2
-            if context.new_cgroup_ns:
+            try:
                 kernel.mount("cgroup2", fd_path(target_fd), "cgroup2", flags)
-            else:
-                raise OCIError(f"config.json: {mount.pointer}: a cgroup2 mount needs a new "
-                               "cgroup namespace in /linux/namespaces")
+            except OSError as exc:
+                if context.new_cgroup_ns or exc.errno not in (errno.EPERM, errno.EBUSY):
+                    raise
+                # A user namespace without its own cgroup namespace may not mount cgroup2:
+                # bind the host's hierarchy instead (runc's fallback).
+                kernel.mount("/sys/fs/cgroup", fd_path(target_fd), None, kernel.MS_BIND)
+                _finish_bind(root_fd, mount.destination, plan)
         else:
             kernel.mount("tmpfs", fd_path(target_fd), "tmpfs",
                          kernel.MS_NOSUID | kernel.MS_NODEV | kernel.MS_NOEXEC, "mode=755")

@@ -219,6 +219,21 @@ def test_the_container_sees_its_own_cgroup_at_sys_fs_cgroup(oci, make_bundle):
     assert output[-1] == str(96 * MiB)
 
 
+def test_without_a_cgroup_namespace_the_cgroup_mount_still_shows_the_limits(oci, make_bundle):
+    # v2: cgroup2 is mounted all the same (the host's hierarchy, as runc); v1/hybrid: the
+    # container's own directories are bound at /sys/fs/cgroup/<controller>.
+    def no_cgroup_namespace(config):
+        config["linux"]["namespaces"].remove({"type": "cgroup"})
+        config["linux"]["resources"]["memory"] = {"limit": 96 * MiB}
+    bundle, cid = make_bundle(["true"], no_cgroup_namespace)
+    limit_file = f"/sys/fs/cgroup{cgroups_path(bundle)}/memory.max" if MODE == "v2" else \
+        "/sys/fs/cgroup/memory/memory.limit_in_bytes"
+    config = json.loads((bundle / "config.json").read_text())
+    config["process"]["args"] = ["cat", limit_file]
+    (bundle / "config.json").write_text(json.dumps(config))
+    assert oci("run", "--bundle", str(bundle), cid, check=True).stdout.strip() == str(96 * MiB)
+
+
 @pytest.mark.v2
 def test_memory_high_throttles_without_killing(oci, make_bundle):
     # 128M wanted under memory.high=64M without swap: reclaim cannot keep up, so the kernel

@@ -212,14 +212,33 @@ def test_other_errors_of_sysfs_are_not_papered_over(fake_kernel, rootfs, root_fd
 # -- cgroup mounts ----------------------------------------------------------------------------
 
 
-def test_cgroup2_needs_a_cgroup_namespace(fake_kernel, rootfs, root_fd):
+def test_cgroup2_is_mounted_with_or_without_a_cgroup_namespace(fake_kernel, rootfs, root_fd):
+    # runc mounts cgroup2 either way; without a namespace the container sees the host hierarchy.
     cgroup = entry("/sys/fs/cgroup", "cgroup", "cgroup", ["ro", "nosuid"])
-    with pytest.raises(OCIError, match="a cgroup2 mount needs a new cgroup namespace"):
-        mounts.mount_all(root_fd, [cgroup], context(rootfs, new_cgroup_ns=False))
-    mounts.mount_all(root_fd, [cgroup], context(rootfs, new_cgroup_ns=True))
-    assert mount_calls(fake_kernel)[-1] == (
-        "cgroup2", str(rootfs / "sys" / "fs" / "cgroup"), "cgroup2",
-        k.MS_RDONLY | k.MS_NOSUID, None)
+    for new_cgroup_ns in (True, False):
+        mounts.mount_all(root_fd, [cgroup], context(rootfs, new_cgroup_ns=new_cgroup_ns))
+        assert mount_calls(fake_kernel)[-1] == (
+            "cgroup2", str(rootfs / "sys" / "fs" / "cgroup"), "cgroup2",
+            k.MS_RDONLY | k.MS_NOSUID, None)
+
+
+def test_cgroup2_refused_without_a_cgroup_namespace_binds_the_host_hierarchy(fake_kernel, rootfs,
+                                                                             root_fd):
+    fake_kernel.fail("mount", 1, when=lambda call: call.args[2] == "cgroup2")  # EPERM: userns
+    mounts.mount_all(root_fd, [entry("/sys/fs/cgroup", "cgroup", "cgroup", ["ro", "nosuid"])],
+                     context(rootfs, new_cgroup_ns=False))
+    target = str(rootfs / "sys" / "fs" / "cgroup")
+    assert mount_calls(fake_kernel)[-2:] == [
+        ("/sys/fs/cgroup", target, None, k.MS_BIND, None),
+        (None, target, None, BIND_REMOUNT | k.MS_RDONLY | k.MS_NOSUID, None),
+    ]
+
+
+def test_cgroup2_refused_inside_its_own_cgroup_namespace_is_an_error(fake_kernel, rootfs, root_fd):
+    fake_kernel.fail("mount", 1, when=lambda call: call.args[2] == "cgroup2")
+    with pytest.raises(OCIError, match="Operation not permitted"):
+        mounts.mount_all(root_fd, [entry("/sys/fs/cgroup", "cgroup", "cgroup", ["ro"])],
+                         context(rootfs, new_cgroup_ns=True))
 
 
 def test_v1_cgroup_mounts_without_a_namespace_bind_the_container_s_own_cgroups(
