@@ -9,8 +9,9 @@ Seccomp comes last so the runtime's own syscalls are not filtered, except withou
 where loading it needs CAP_SYS_ADMIN and so happens before the capabilities are dropped.
 """
 import os
-import socket
 from array import array
+
+import _socket
 
 from oci_runtime import kernel
 from oci_runtime.errors import OCIError
@@ -26,10 +27,6 @@ from oci_runtime.rootfs.mount_options import propagation_flags
 
 
 def run(plan, channel, go_fd):
-    # Once in a user namespace or after pivot_root, the host's Python installation may be out of
-    # reach: everything the init needs is imported before the fork (see plan.seccomp_program).
-    if plan.config.hooks.get("startContainer"):
-        import subprocess  # noqa: F401
     host_pid = int(os.read(go_fd, 32))
     os.close(go_fd)
     config = plan.config
@@ -129,7 +126,8 @@ def _wait_for_start_and_exec(plan, executable, capabilities, host_pid):
     process = config.process
     listener = plan.start_listener
     while True:
-        connection, _ = listener.accept()
+        connection_fd, _ = listener._accept()  # _socket's accept: a close-on-exec fd
+        connection = _socket.socket(fileno=connection_fd)
         request = connection.recv(64)
         if request == b"start":
             break
@@ -155,4 +153,4 @@ def _send_listener_to_start(listener_fd, connection):
     """A seccomp notify listener fd goes to `start` over its connection, which hands it to the
     agent at listenerPath (a host path the init can no longer reach)."""
     connection.sendmsg([SECCOMP_LISTENER_MESSAGE],
-                       [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array("i", [listener_fd]))])
+                       [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, array("i", [listener_fd]))])

@@ -1,8 +1,7 @@
 """The parent side of create: fork the stages, answer their requests, and undo everything if
 any step fails (the spec: a failed create leaves the host as if it was never attempted)."""
 import os
-import signal
-import socket
+import _socket
 
 from oci_runtime import kernel
 from oci_runtime.errors import OCIError
@@ -22,8 +21,12 @@ def launch(plan, cgroup):
     """Fork the container's init, set up as far as `create` goes.  The caller must be the
     child subreaper (the init is re-parented to it when stage 1 exits) so that a failed init can
     be reaped here.  On failure everything made is undone and OCIError raised."""
+    if plan.config.hooks.get("createContainer") or plan.config.hooks.get("startContainer"):
+        # The init runs these hooks from inside the container's namespaces, where the host's
+        # Python installation may be out of reach (user namespace, pivot_root): import now.
+        import subprocess  # noqa: F401
     start_path = f"{plan.state_dir}/{START_SOCKET}"
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     listener.bind(start_path)
     listener.listen(1)
     plan.start_listener = listener
@@ -93,7 +96,7 @@ def _reap(pid):
 
 def _kill_and_reap(pid):
     try:
-        os.kill(pid, signal.SIGKILL)
+        os.kill(pid, 9)  # SIGKILL
         os.waitpid(pid, 0)
     except (ProcessLookupError, ChildProcessError):
         pass
