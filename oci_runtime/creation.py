@@ -61,7 +61,7 @@ def create_container(store, container_id, bundle, *, pid_file=None, console_sock
             console = plan.console = ConsoleEndpoint(console_socket)
         plan.cgroup_mounts = _cgroup_mounts(cgroup) if _has_cgroup_mount(config) else None
         if config.linux.seccomp:
-            plan.seccomp_program = _compile_seccomp(config.linux.seccomp, store.root, plan.warnings)
+            plan.seccomp_program = compile_seccomp(config.linux.seccomp, store.root, plan.warnings)
             if debug is not None:
                 debug.seccomp_compiled(plan.seccomp_program)
         become_subreaper()
@@ -138,7 +138,7 @@ def _make_cgroup(config, container_id, systemd_cgroup):
     return manager
 
 
-def _compile_seccomp(seccomp, root, warnings):
+def compile_seccomp(seccomp, root, warnings):
     """Compile before forking: errors surface before anything is made, libseccomp cannot be
     reached after pivot_root anyway, and a profile seen before is served from the cache."""
     from oci_runtime import seccomp as seccomp_support

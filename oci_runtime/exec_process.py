@@ -24,6 +24,7 @@ import socket
 
 from oci_runtime import kernel
 from oci_runtime.config.model import Process
+from oci_runtime.children import kill_and_reap, wait_for_exit, wait_with_forwarding
 from oci_runtime.errors import OCIError
 from oci_runtime.init.protocol import Channel, child_main
 from oci_runtime.process import (
@@ -202,9 +203,9 @@ def exec_in_container(container, saved_config, request, warn=None, debug=None):
     seccomp_program = None
     seccomp = (saved_config.get("linux") or {}).get("seccomp")
     if seccomp:
-        from oci_runtime.creation import _compile_seccomp
+        from oci_runtime.creation import compile_seccomp
 
-        seccomp_program = _compile_seccomp(seccomp, container.store.root, warnings)
+        seccomp_program = compile_seccomp(seccomp, container.store.root, warnings)
     for warning in warnings:
         if warn is not None:
             warn(warning)
@@ -256,10 +257,10 @@ def exec_in_container(container, saved_config, request, warn=None, debug=None):
             console.close()
         return pid
     if console is not None and console.relays:
-        return console.relay_until_exit(pid, _wait_for)
+        return console.relay_until_exit(pid, wait_for_exit)
     if console is not None:
         console.close()
-    return _wait_with_forwarding(pid)
+    return wait_with_forwarding(pid)
 
 
 def _open_namespaces_to_join(init_pid):
@@ -314,11 +315,7 @@ def _fork_and_join(container, process, capabilities, seccomp_program, request, n
     except BaseException:
         for pid in (joiner_pid, process_pid):
             if pid:
-                try:
-                    os.kill(pid, 9)
-                    os.waitpid(pid, 0)
-                except (ProcessLookupError, ChildProcessError):
-                    pass
+                kill_and_reap(pid)
         raise
     finally:
         parent_channel.close()
@@ -396,36 +393,3 @@ def _run_process(container_id, process, capabilities, seccomp_program, request, 
                           preserve_fds=request.preserve_fds, hand_over_listener=hand_over_listener)
     except OSError as exc:
         raise OCIError.from_os(f"exec {process.args[0]!r}", exc) from exc
-
-
-_FORWARDED = ("SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM", "SIGUSR1", "SIGUSR2", "SIGWINCH",
-              "SIGCONT")
-
-
-def _wait_with_forwarding(pid):
-    import signal
-
-    def forward(signum, _frame):
-        try:
-            os.kill(pid, signum)
-        except ProcessLookupError:
-            pass
-
-    for name in _FORWARDED:
-        signal.signal(getattr(signal, name), forward)
-    return _wait_for(pid)
-
-
-def _wait_for(pid):
-    """Reap children (we are the subreaper) until ``pid`` exits; return its exit status."""
-    while True:
-        try:
-            reaped, status = os.waitpid(-1, 0)
-        except InterruptedError:
-            continue
-        except ChildProcessError:
-            return 255
-        if reaped == pid:
-            if os.WIFSIGNALED(status):
-                return 128 + os.WTERMSIG(status)
-            return os.WEXITSTATUS(status)

@@ -4,7 +4,6 @@ runc-compatible: `oci-runtime [--root DIR] [--log FILE] [--log-format text|json]
 [--systemd-cgroup] COMMAND ...`.  Errors are printed once, as one line, on stderr and (for
 containerd's shim, which reads the last error of log.json) in the log file; the exit status is 1.
 """
-import os
 import sys
 
 from oci_runtime.errors import OCIError

@@ -4,6 +4,7 @@ import os
 import _socket
 
 from oci_runtime import kernel
+from oci_runtime.children import kill_and_reap
 from oci_runtime.errors import OCIError
 from oci_runtime.hooks import hook_state, run_hooks
 from oci_runtime.init import stage1
@@ -67,7 +68,7 @@ def launch(plan, cgroup):
     except BaseException:
         for pid in (stage1_pid, init_pid):
             if pid:
-                _kill_and_reap(pid)
+                kill_and_reap(pid)
         try:
             os.unlink(start_path)
         except FileNotFoundError:
@@ -92,14 +93,6 @@ def _write_id_maps(pid, linux):
 def _reap(pid):
     _, status = os.waitpid(pid, 0)
     return status
-
-
-def _kill_and_reap(pid):
-    try:
-        os.kill(pid, 9)  # SIGKILL
-        os.waitpid(pid, 0)
-    except (ProcessLookupError, ChildProcessError):
-        pass
 
 
 def become_subreaper():
