@@ -96,12 +96,13 @@ def oci(tmp_path):
     runtime.cleanup()
 
 
-def _remove_cgroup_parents():
+def remove_cgroup_tree(name):
+    """Remove /<name> and everything below it from every cgroup hierarchy (v1, v2, hybrid)."""
     for base in ("/sys/fs/cgroup", "/sys/fs/cgroup/unified"):
         if not os.path.isdir(base):
             continue
         for controller in [base] + [os.path.join(base, c) for c in os.listdir(base)]:
-            parent = os.path.join(controller, CGROUP_PARENT)
+            parent = os.path.join(controller, name)
             if os.path.isdir(parent):
                 for dirpath, _, _ in sorted(os.walk(parent), key=lambda w: -len(w[0])):
                     try:
@@ -110,10 +111,16 @@ def _remove_cgroup_parents():
                         pass
 
 
+@pytest.fixture(scope="session")
+def cgroup_tree_remover():
+    """For tests whose clients (containerd, podman) choose cgroup parents themselves."""
+    return remove_cgroup_tree
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _cgroup_parent_cleanup():
     yield
-    _remove_cgroup_parents()
+    remove_cgroup_tree(CGROUP_PARENT)
 
 
 @pytest.fixture

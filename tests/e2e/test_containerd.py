@@ -103,7 +103,7 @@ class Ctr:
 
 
 @pytest.fixture(scope="module")
-def ctr():
+def ctr(cgroup_tree_remover):
     base = tempfile.mkdtemp(prefix="oci-e2e-containerd-")
     with open(f"{base}/config.toml", "w") as config:
         config.write(CONFIG.format(base=base))
@@ -137,23 +137,9 @@ def ctr():
         log.close()
         images.unmount_under(base)
         shutil.rmtree(base, ignore_errors=True)
-        _remove_namespace_cgroups()
+        # containerd puts containers under /<namespace>/<id>; our delete removes the leaves.
+        cgroup_tree_remover(NAMESPACE)
 
-
-def _remove_namespace_cgroups():
-    """containerd puts containers under /<namespace>/<id>: our delete removes the leaf, the
-    namespace's parent directory is the test's to remove."""
-    for top in ("/sys/fs/cgroup", "/sys/fs/cgroup/unified"):
-        if not os.path.isdir(top):
-            continue
-        for controller in [top] + [os.path.join(top, name) for name in os.listdir(top)]:
-            parent = os.path.join(controller, NAMESPACE)
-            if os.path.isdir(parent):
-                for directory, _, _ in sorted(os.walk(parent), key=lambda w: -len(w[0])):
-                    try:
-                        os.rmdir(directory)
-                    except OSError:
-                        pass
 
 
 def test_image_imported(ctr):
