@@ -20,9 +20,13 @@ CGROUP_PARENT = f"oci-runtime-test-{os.getpid()}"
 
 
 def runtime_command():
-    """How tests call the runtime: $OCI_RUNTIME if set, else this interpreter's -m oci_runtime."""
+    """How tests call the runtime: $OCI_RUNTIME if set, else the `oci-runtime` command installed
+    beside this interpreter (what callers run), else this interpreter's -m oci_runtime."""
     if os.environ.get("OCI_RUNTIME"):
         return [os.environ["OCI_RUNTIME"]]
+    installed = os.path.join(os.path.dirname(sys.executable), "oci-runtime")
+    if os.access(installed, os.X_OK):
+        return [installed]
     return [sys.executable, "-m", "oci_runtime"]
 
 

@@ -4,7 +4,7 @@
 only the state store and os-level calls.  `create` and `delete` import the heavier layers (config
 validation, rootfs, cgroups, hooks) inside the methods that need them.
 """
-import os
+import posix  # not os: see oci_runtime/state.py on the hot path
 
 from oci_runtime.errors import OCIError
 from oci_runtime.state import (
@@ -54,7 +54,7 @@ class Container:
                 reply = self._receive_start_reply(connection)
             finally:
                 connection.close()
-            os.unlink(f"{self.dir}/{START_SOCKET}")
+            posix.unlink(f"{self.dir}/{START_SOCKET}")
             if reply:
                 raise OCIError(reply.decode(errors="replace"))
             hooks = self.record.get("hooks") or {}
@@ -70,7 +70,7 @@ class Container:
                     self._signal_init(9)
                     raise
         finally:
-            os.close(lock)
+            posix.close(lock)
 
     def _receive_start_reply(self, connection):
         listener = self.record.get("seccomp_listener")
@@ -100,7 +100,7 @@ class Container:
             send_listener_fd(listener["path"], listener_fd, state, listener.get("metadata", ""),
                              process_pid=process_pid)
         finally:
-            os.close(listener_fd)
+            posix.close(listener_fd)
 
     # -- kill ----------------------------------------------------------------------------------
 
@@ -123,7 +123,7 @@ class Container:
         from oci_runtime.state import process_start_time
 
         try:
-            pidfd = os.pidfd_open(self.pid)
+            pidfd = posix.pidfd_open(self.pid)
         except ProcessLookupError:
             raise OCIError(f"container {self.id!r}: no such process") from None
         try:
@@ -134,7 +134,7 @@ class Container:
         except ProcessLookupError:
             raise OCIError(f"container {self.id!r}: no such process") from None
         finally:
-            os.close(pidfd)
+            posix.close(pidfd)
 
     # -- pause / resume / update / stats (the cgroup's side of a container) -------------------
 
@@ -156,7 +156,7 @@ class Container:
                 raise OCIError(f"cannot {verb} container {self.id!r}: it has no cgroup")
             manager.freeze() if freeze else manager.thaw()
         finally:
-            os.close(lock)
+            posix.close(lock)
 
     def update(self, resources):
         status = self.status
@@ -208,7 +208,7 @@ class Container:
                 run_hooks(hooks, "poststop", state, warn=warn or (lambda message: None))
             self.store.remove(self.id)
         finally:
-            os.close(lock)
+            posix.close(lock)
 
     def _wait_for_init_exit(self, timeout=10.0):
         import time

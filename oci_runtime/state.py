@@ -8,11 +8,13 @@ Layout of ``<root>/<id>/``:
   start.sock   the listening socket the container's init blocks on until ``start``; its presence
                is what distinguishes ``created`` from ``running`` (runc uses its exec fifo alike).
 
-This module is on the hot path of ``state``, ``start`` and ``kill``: it imports only os and
-fastjson.  Status is derived from the kernel every time, never trusted from the file: a pid whose
-start time differs from the recorded one is a reused pid, and the container is ``stopped``.
+This module is on the hot path of ``state``, ``start`` and ``kill``, so it calls ``posix`` (the C
+module behind ``os``) directly: under ``python -S`` nothing has imported ``os`` yet, and importing
+it (with ``_collections_abc`` and ``posixpath``) costs about a quarter of a whole ``state`` call.
+Status is derived from the kernel every time, never trusted from the file: a pid whose start time
+differs from the recorded one is a reused pid, and the container is ``stopped``.
 """
-import os
+import posix
 
 from oci_runtime import fastjson
 from oci_runtime.errors import ContainerNotFound, OCIError
@@ -34,12 +36,41 @@ SECCOMP_CACHE_DIRECTORY = ".seccomp-cache"
 def default_root():
     """/run/oci-runtime for root; $XDG_RUNTIME_DIR/oci-runtime otherwise (podman calls `state`
     without --root, so the default must be where a rootless create put it)."""
-    if os.geteuid() == 0:
+    if posix.geteuid() == 0:
         return "/run/oci-runtime"
-    runtime_dir = os.environ.get("XDG_RUNTIME_DIR")
+    runtime_dir = posix.environ.get(b"XDG_RUNTIME_DIR")
     if runtime_dir:
-        return runtime_dir + "/oci-runtime"
-    return f"/tmp/oci-runtime-{os.geteuid()}"
+        return runtime_dir.decode() + "/oci-runtime"
+    return f"/tmp/oci-runtime-{posix.geteuid()}"
+
+
+def absolute_path(path):
+    """Like os.path.abspath (without importing os): absolute, '.', '..' and '//' folded."""
+    if not path.startswith("/"):
+        path = posix.getcwd() + "/" + path
+    parts = []
+    for part in path.split("/"):
+        if part == "..":
+            if parts:
+                parts.pop()
+        elif part and part != ".":
+            parts.append(part)
+    return "/" + "/".join(parts)
+
+
+def _exists(path):
+    try:
+        posix.stat(path)
+    except OSError:
+        return False
+    return True
+
+
+def _is_directory(path):
+    try:
+        return posix.stat(path).st_mode & 0o170000 == 0o040000
+    except OSError:
+        return False
 
 
 def check_container_id(container_id):
@@ -69,7 +100,7 @@ def process_start_time(pid):
 
 class StateStore:
     def __init__(self, root=None):
-        self.root = os.path.abspath(root or default_root())
+        self.root = absolute_path(root or default_root())
 
     def container_dir(self, container_id):
         check_container_id(container_id)
@@ -78,9 +109,9 @@ class StateStore:
     def reserve(self, container_id):
         """Make the container's directory; fails if the id is taken.  Returns its path."""
         path = self.container_dir(container_id)
-        os.makedirs(self.root, mode=0o700, exist_ok=True)
+        _make_directories(self.root, 0o700)
         try:
-            os.mkdir(path, 0o700)
+            posix.mkdir(path, 0o700)
         except FileExistsError:
             raise OCIError(f"container {container_id!r} already exists") from None
         return path
@@ -92,7 +123,7 @@ class StateStore:
             with open(f"{path}/{STATE_FILE}", "rb") as state_file:
                 return fastjson.loads(state_file.read())
         except FileNotFoundError:
-            if os.path.isdir(path):
+            if _is_directory(path):
                 # create is still running (or died before writing state): report it as creating.
                 return {"id": container_id, "status": "creating", "pid": 0, "bundle": ""}
             raise ContainerNotFound(container_id) from None
@@ -103,11 +134,11 @@ class StateStore:
 
     def list_ids(self):
         try:
-            names = os.listdir(self.root)
+            names = posix.listdir(self.root)
         except FileNotFoundError:
             return []
         return sorted(n for n in names
-                      if n != SECCOMP_CACHE_DIRECTORY and os.path.isdir(f"{self.root}/{n}"))
+                      if n != SECCOMP_CACHE_DIRECTORY and _is_directory(f"{self.root}/{n}"))
 
     def lock(self, container_id):
         """An exclusive flock on the container's directory, released by closing the returned fd.
@@ -117,7 +148,7 @@ class StateStore:
 
         path = self.container_dir(container_id)
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            fd = posix.open(path, posix.O_RDONLY | posix.O_DIRECTORY | posix.O_CLOEXEC)
         except FileNotFoundError:
             raise ContainerNotFound(container_id) from None
         fcntl.flock(fd, fcntl.LOCK_EX)
@@ -125,20 +156,34 @@ class StateStore:
 
     def remove(self, container_id):
         path = self.container_dir(container_id)
-        for name in os.listdir(path):
-            os.unlink(f"{path}/{name}")
-        os.rmdir(path)
+        for name in posix.listdir(path):
+            posix.unlink(f"{path}/{name}")
+        posix.rmdir(path)
+
+
+def _make_directories(path, mode):
+    """mkdir -p, like os.makedirs."""
+    if _is_directory(path):
+        return
+    parent = path.rsplit("/", 1)[0]
+    if parent and parent != path:
+        _make_directories(parent, mode)
+    try:
+        posix.mkdir(path, mode)
+    except FileExistsError:
+        pass
 
 
 def write_atomically(path, data, mode=0o600):
     """Write ``data`` to ``path`` so that readers see the old file or the new one, never a part."""
-    temporary = f"{path}.tmp.{os.getpid()}"
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
+    temporary = f"{path}.tmp.{posix.getpid()}"
+    fd = posix.open(temporary, posix.O_WRONLY | posix.O_CREAT | posix.O_TRUNC | posix.O_CLOEXEC,
+                    mode)
     try:
-        os.write(fd, data)
+        posix.write(fd, data)
     finally:
-        os.close(fd)
-    os.rename(temporary, path)
+        posix.close(fd)
+    posix.rename(temporary, path)
 
 
 def derive_status(record, container_dir):
@@ -149,7 +194,7 @@ def derive_status(record, container_dir):
     seen = process_start_time(pid) if pid else None
     if seen is None or seen[1] != record.get("init_start_time") or seen[0] in ("Z", "X"):
         return "stopped"
-    if os.path.exists(f"{container_dir}/{START_SOCKET}"):
+    if _exists(f"{container_dir}/{START_SOCKET}"):
         return "created"
     freezer_state = record.get("freezer_state_file")
     if freezer_state:
