@@ -24,7 +24,9 @@ def wait_for_exit(pid):
 
 def wait_with_forwarding(pid):
     """wait_for_exit, forwarding FORWARDED_SIGNALS received meanwhile to ``pid``."""
-    import signal
+    import _signal  # the C module: signal.py imports enum
+
+    from oci_runtime.signals import SIGNALS
 
     def forward(signum, _frame):
         try:
@@ -33,7 +35,7 @@ def wait_with_forwarding(pid):
             pass
 
     for name in FORWARDED_SIGNALS:
-        signal.signal(getattr(signal, name), forward)
+        _signal.signal(SIGNALS[name[3:]], forward)
     return wait_for_exit(pid)
 
 

@@ -2,7 +2,7 @@
 
 import errno
 import os
-import signal as _signal
+import _signal  # the C module: signal.py imports enum (~3 ms)
 
 from oci_runtime.errors import OCIError
 

@@ -9,7 +9,7 @@ Seccomp comes last so the runtime's own syscalls are not filtered, except withou
 where loading it needs CAP_SYS_ADMIN and so happens before the capabilities are dropped.
 """
 import os
-from array import array
+import sys
 
 import _socket
 
@@ -153,4 +153,4 @@ def _send_listener_to_start(listener_fd, connection):
     """A seccomp notify listener fd goes to `start` over its connection, which hands it to the
     agent at listenerPath (a host path the init can no longer reach)."""
     connection.sendmsg([SECCOMP_LISTENER_MESSAGE],
-                       [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, array("i", [listener_fd]))])
+                       [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, listener_fd.to_bytes(4, sys.byteorder))])
