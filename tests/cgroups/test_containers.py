@@ -247,8 +247,11 @@ def test_memory_high_throttles_without_killing(oci, make_bundle):
     time.sleep(2)
     assert not (bundle / "rootfs" / "dd-finished").exists(), "dd was not throttled"
     assert status(oci, cid) == "running"
-    # Throttled, not capped: usage may overshoot memory.high, but dd never gets its whole block.
-    assert int(read(cgroup_dir(bundle, "memory") + "/memory.current")) < 128 * MiB
+    # The throttling is the kernel's penalty sleep over memory.high, accounted as a memory stall.
+    pressure = cgroup_dir(bundle, "memory") + "/memory.pressure"
+    if os.path.exists(pressure):  # PSI is compiled in (and not disabled with psi=0)
+        some = dict(field.split("=") for field in read(pressure).splitlines()[0].split()[1:])
+        assert int(some["total"]) > 0, read(pressure)
     update = bundle / "lift-memory-high.json"
     update.write_text(json.dumps({"unified": {"memory.high": "max"}}))
     oci("update", "--resources", str(update), cid, check=True)
