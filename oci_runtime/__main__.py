@@ -1,5 +1,3 @@
-import sys
+from oci_runtime.cli import main_and_exit
 
-from oci_runtime.cli import main
-
-sys.exit(main())
+main_and_exit()

@@ -19,8 +19,8 @@ TEMPLATE = """#!{python} -IS
 # site (-S) and isolated (-I), so the package's location is given here instead of searched for.
 import sys
 sys.path[:0] = {paths!r}
-from oci_runtime.cli import main
-sys.exit(main())
+from oci_runtime.cli import main_and_exit
+main_and_exit()
 """
 
 

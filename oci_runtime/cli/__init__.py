@@ -146,6 +146,24 @@ def main(argv=None):
         return 1
 
 
+def main_and_exit():
+    """What the `oci-runtime` command runs: main(), then exit without the interpreter's
+    finalisation (module teardown and GC cost ~1.5 ms, a tenth of a `state` call).  Nothing is
+    lost: the runtime writes files whole and closes them, and stdio is flushed here."""
+    import posix
+
+    status = main()
+    try:
+        sys.stdout.flush()
+    except (BrokenPipeError, ValueError):
+        status = status or 1
+    try:
+        sys.stderr.flush()
+    except (BrokenPipeError, ValueError):
+        pass
+    posix._exit(status)
+
+
 def _report(context, message):
     if context is not None:
         context.log("error", message)
