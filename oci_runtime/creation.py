@@ -49,7 +49,7 @@ def create_container(store, container_id, bundle, *, pid_file=None, console_sock
             write_atomically(f"{state_dir}/{CONFIG_FILE}", original.read())
         if debug is not None:
             debug.stage("state directory", state_dir)
-        cgroup = _make_cgroup(config, container_id, systemd_cgroup)
+        cgroup = _open_cgroup(config, container_id, systemd_cgroup)
         if debug is not None:
             debug.cgroup_ready(cgroup)
         plan = LaunchPlan(container_id, config, bundle, state_dir, no_pivot=no_pivot,
@@ -65,7 +65,7 @@ def create_container(store, container_id, bundle, *, pid_file=None, console_sock
             if debug is not None:
                 debug.seccomp_compiled(plan.seccomp_program)
         become_subreaper()
-        init = launch(plan, cgroup)
+        init = launch(plan, cgroup, cgroup_resources(config) if cgroup is not None else None)
         if debug is not None:
             debug.init_created(init.pid)
         seen = process_start_time(init.pid)
@@ -125,17 +125,12 @@ def cgroup_resources(config):
     return resources
 
 
-def _make_cgroup(config, container_id, systemd_cgroup):
+def _open_cgroup(config, container_id, systemd_cgroup):
+    """The container's cgroup manager; launch() creates the cgroup and applies its limits while
+    the init sets itself up, and the error path here destroys it."""
     from oci_runtime.cgroups import open_manager
 
-    manager = open_manager(config.linux.cgroups_path, container_id, systemd=systemd_cgroup)
-    manager.create()
-    try:
-        manager.set(cgroup_resources(config))
-    except BaseException:
-        manager.destroy()
-        raise
-    return manager
+    return open_manager(config.linux.cgroups_path, container_id, systemd=systemd_cgroup)
 
 
 def compile_seccomp(seccomp, root, warnings):

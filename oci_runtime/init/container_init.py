@@ -35,7 +35,7 @@ def run(plan, channel, go_fd):
     os.setsid()
     if linux.has_new("network"):
         network.bring_up_loopback()
-    _build_rootfs(plan)
+    _build_rootfs(plan, channel)
     if has_hooks(config.hooks, "prestart", "createRuntime"):
         channel.send("hooks", stage="createRuntime")
         channel.receive("ok")
@@ -76,7 +76,15 @@ def run(plan, channel, go_fd):
     _wait_for_start_and_exec(plan, executable, capabilities, host_pid)
 
 
-def _build_rootfs(plan):
+def _enter_cgroup(plan, channel):
+    """Wait until the parent has placed us in the container's cgroup, then make that the root of
+    a new cgroup namespace if the config asks for one."""
+    channel.receive("cgroup-ready")
+    if plan.config.linux.has_new("cgroup"):
+        kernel.unshare(kernel.CLONE_NEWCGROUP)
+
+
+def _build_rootfs(plan, channel):
     config = plan.config
     linux = config.linux
     rootfs = config.root_path
@@ -89,7 +97,14 @@ def _build_rootfs(plan):
         context = mounts.MountContext(
             rootfs, linux.has_new("network"), linux.has_new("cgroup"), plan.cgroup_mounts,
             linux.mount_label)
-        mounts.mount_all(root_fd, config.mounts, context)
+        # The parent places us in the container's cgroup while we mount (a cgroup attach waits
+        # for an RCU grace period, ~5 ms); only the cgroup namespace, and so any cgroup mount,
+        # must wait for that.
+        first_cgroup_mount = next((index for index, mount in enumerate(config.mounts)
+                                   if mount.type in ("cgroup", "cgroup2")), len(config.mounts))
+        mounts.mount_all(root_fd, config.mounts[:first_cgroup_mount], context)
+        _enter_cgroup(plan, channel)
+        mounts.mount_all(root_fd, config.mounts[first_cgroup_mount:], context)
         dev_is_host_bind = any(
             m.destination == "/dev" and ("bind" in m.options or "rbind" in m.options)
             for m in config.mounts)

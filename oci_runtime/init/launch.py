@@ -18,10 +18,12 @@ class LaunchedInit:
         self.warnings = warnings
 
 
-def launch(plan, cgroup):
+def launch(plan, cgroup, resources):
     """Fork the container's init, set up as far as `create` goes.  The caller must be the
     child subreaper (the init is re-parented to it when stage 1 exits) so that a failed init can
-    be reaped here.  On failure everything made is undone and OCIError raised."""
+    be reaped here.  On failure the processes are killed and OCIError raised; the caller destroys
+    the cgroup.  ``cgroup`` (a manager, or None) is created and given ``resources`` here, while
+    the children create namespaces: none of that is on their path."""
     if plan.config.hooks.get("createContainer") or plan.config.hooks.get("startContainer"):
         # The init runs these hooks from inside the container's namespaces, where the host's
         # Python installation may be out of reach (user namespace, pivot_root): import now.
@@ -42,13 +44,19 @@ def launch(plan, cgroup):
     if plan.console is not None:
         plan.console.after_fork()
     try:
-        setup = parent_channel.receive("setup")
         if cgroup is not None:
-            cgroup.apply(setup["pid"])
+            cgroup.create()
+            cgroup.set(resources)
+        setup = parent_channel.receive("setup")
         if setup["user_namespace"]:
             _write_id_maps(setup["pid"], plan.config.linux)
         parent_channel.send("ok")
         init_pid = parent_channel.receive("init")["pid"]
+        # The init builds its rootfs meanwhile, and waits for this only before it creates its
+        # cgroup namespace: placing a process costs an RCU grace period on cgroup v1.
+        if cgroup is not None:
+            cgroup.apply(init_pid)
+        parent_channel.send("cgroup-ready")
         _reap(stage1_pid)
         stage1_pid = 0
         message = parent_channel.receive("hooks", "created")

@@ -5,11 +5,14 @@ merged.  Every message has a "type"; a child that fails sends {"type": "error", 
 "errno": N} and exits, and the parent re-raises it as OCIError (the _posixsubprocess pattern).
 
     stage 1 (namespaces)                         parent (create)
-      "setup" {pid, user_namespace}        ->     places pid in the cgroup, writes id maps
+      "setup" {pid, user_namespace}        ->     writes id maps (new user namespace)
                                            <-     "ok"
-      unshares, forks the init
-      "init" {pid: host pid of the init}   ->
+      joins/unshares namespaces (not cgroup), forks the init
+      "init" {pid: host pid of the init}   ->     places the init in the cgroup
     init (pid 1 of the container)
+      mounts up to the first cgroup mount
+                                           <-     "cgroup-ready"
+      unshares the cgroup namespace, mounts the rest, devices
       "hooks" {stage: "createRuntime"}     ->     runs prestart + createRuntime hooks
                                            <-     "ok" (or "error": init exits)
       runs createContainer hooks, pivots, applies process settings

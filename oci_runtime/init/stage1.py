@@ -43,7 +43,9 @@ def run(plan, channel):
     for namespace, fd in joined:
         if namespace.type != "user":
             _join(namespace, fd)
-    flags = linux.new_namespace_flags() & ~kernel.CLONE_NEWUSER
+    # The user namespace is new already; the cgroup namespace is made by the init once the
+    # parent has placed it in the container's cgroup (see container_init._enter_cgroup).
+    flags = linux.new_namespace_flags() & ~(kernel.CLONE_NEWUSER | kernel.CLONE_NEWCGROUP)
     if flags:
         try:
             kernel.unshare(flags)
