@@ -35,6 +35,8 @@ def launch(plan, cgroup, resources):
     plan.start_listener = listener
     parent_channel, child_channel = Channel.pair()
     init_pid = 0
+    if cgroup is not None:
+        cgroup.create()
     stage1_pid = os.fork()
     if stage1_pid == 0:
         parent_channel.close()
@@ -44,18 +46,16 @@ def launch(plan, cgroup, resources):
     if plan.console is not None:
         plan.console.after_fork()
     try:
-        if cgroup is not None:
-            cgroup.create()
-            cgroup.set(resources)
-        setup = parent_channel.receive("setup")
-        if setup["user_namespace"]:
+        if plan.config.linux.has_new("user"):
+            setup = parent_channel.receive("setup")
             _write_id_maps(setup["pid"], plan.config.linux)
-        parent_channel.send("ok")
+            parent_channel.send("ok")
         init_pid = parent_channel.receive("init")["pid"]
         # The init builds its rootfs meanwhile, and waits for this only before it creates its
-        # cgroup namespace: placing a process costs an RCU grace period on cgroup v1.
+        # cgroup namespace: placing a process costs an RCU grace period on cgroup v1 (~5 ms).
         if cgroup is not None:
             cgroup.apply(init_pid)
+            cgroup.set(resources)
         parent_channel.send("cgroup-ready")
         _reap(stage1_pid)
         stage1_pid = 0

@@ -5,7 +5,8 @@ merged.  Every message has a "type"; a child that fails sends {"type": "error", 
 "errno": N} and exits, and the parent re-raises it as OCIError (the _posixsubprocess pattern).
 
     stage 1 (namespaces)                         parent (create)
-      "setup" {pid, user_namespace}        ->     writes id maps (new user namespace)
+      with a new user namespace only:
+      "setup" {pid}                        ->     writes id maps
                                            <-     "ok"
       joins/unshares namespaces (not cgroup), forks the init
       "init" {pid: host pid of the init}   ->     places the init in the cgroup

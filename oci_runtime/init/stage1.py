@@ -35,8 +35,9 @@ def run(plan, channel):
     new_user = linux.has_new("user")
     if new_user:
         kernel.unshare(kernel.CLONE_NEWUSER)
-    channel.send("setup", pid=os.getpid(), user_namespace=new_user)
-    channel.receive("ok")
+        # Only the parent, outside, may write our id maps: wait for them.
+        channel.send("setup", pid=os.getpid())
+        channel.receive("ok")
     if new_user or "user" in linux.namespaces:
         os.setresgid(0, 0, 0)
         os.setresuid(0, 0, 0)
