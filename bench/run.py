@@ -166,48 +166,21 @@ class Runtime:
 
 
 def base_config(rootfs, process_args, cgroups_path):
-    """`runc spec` defaults (terminal false; no ambient set, as runc 1.2+ and `oci-runtime spec`), shared verbatim by all three runtimes."""
-    caps = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
-    return {
-        "ociVersion": "1.0.2",
-        "process": {
-            "terminal": False, "user": {"uid": 0, "gid": 0}, "args": process_args,
-            "env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                    "TERM=xterm"],
-            "cwd": "/",
-            "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
-            "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}],
-            "noNewPrivileges": True,
-        },
-        "root": {"path": rootfs, "readonly": True},
-        "hostname": "runc",
-        "mounts": [
-            {"destination": "/proc", "type": "proc", "source": "proc"},
-            {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
-             "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
-            {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
-             "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620",
-                         "gid=5"]},
-            {"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
-             "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]},
-            {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
-             "options": ["nosuid", "noexec", "nodev"]},
-            {"destination": "/sys", "type": "sysfs", "source": "sysfs",
-             "options": ["nosuid", "noexec", "nodev", "ro"]},
-            {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
-             "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]},
-        ],
-        "linux": {
-            "cgroupsPath": cgroups_path,
-            "resources": {"devices": [{"allow": False, "access": "rwm"}]},
-            "namespaces": [{"type": t} for t in ("pid", "network", "ipc", "uts", "mount")],
-            "maskedPaths": ["/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
-                            "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
-                            "/proc/sched_debug", "/sys/firmware", "/proc/scsi"],
-            "readonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
-                              "/proc/sysrq-trigger"],
-        },
-    }
+    """`oci-runtime spec`'s config (that is, `runc spec`'s defaults without ambient capabilities)
+    with terminal off and no cgroup namespace (runc 1.1's default), shared verbatim by all three
+    runtimes."""
+    from oci_runtime.default_spec import default_config
+
+    config = default_config()
+    config["ociVersion"] = "1.0.2"  # what all three runtimes accept
+    config["process"]["terminal"] = False
+    config["process"]["args"] = process_args
+    config["root"]["path"] = rootfs
+    config["hostname"] = "runc"
+    config["linux"]["cgroupsPath"] = cgroups_path
+    config["linux"]["namespaces"] = [
+        namespace for namespace in config["linux"]["namespaces"] if namespace["type"] != "cgroup"]
+    return config
 
 
 def make_rootfs(path):
