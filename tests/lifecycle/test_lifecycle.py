@@ -181,3 +181,46 @@ def test_kill_default_and_forms(oci, make_bundle, signal_name):
     oci("run", "--detach", "--bundle", str(bundle), cid, check=True)
     oci("kill", cid, signal_name, check=True)
     wait_for_status(oci, cid, "stopped")
+
+
+def test_concurrent_creates_of_one_id_make_one_container(oci, make_bundle, tmp_path):
+    import subprocess
+
+    bundle, cid = make_bundle(["sleep", "30"])
+    # stderr to files: the winner's init inherits it (a pipe would stay open while it sleeps)
+    logs = [open(tmp_path / f"racer-{index}.err", "w+") for index in range(4)]
+    racers = [subprocess.Popen(oci.command + ["--root", oci.root, "create", "--bundle", str(bundle), cid],
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log)
+              for log in logs]
+    codes = [racer.wait(timeout=60) for racer in racers]
+    errors = []
+    for log in logs:
+        log.seek(0)
+        errors.append(log.read())
+        log.close()
+    assert sorted(codes) == [0, 1, 1, 1]
+    assert all("already exists" in err for code, err in zip(codes, errors) if code)
+    assert oci.state(cid)["status"] == "created"
+
+
+def test_concurrent_kill_and_delete_are_serialised(oci, make_bundle):
+    import subprocess
+
+    bundle, cid = make_bundle(["sleep", "30"])
+    oci("run", "--detach", "--bundle", str(bundle), cid, check=True)
+    racers = [subprocess.Popen(oci.command + ["--root", oci.root, *args],
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+              for args in (("delete", "--force", cid), ("kill", cid, "KILL"), ("delete", "--force", cid))]
+    codes = [racer.wait(timeout=60) for racer in racers]
+    assert codes[0] == 0 or codes[2] == 0
+    assert "does not exist" in oci("state", cid).stderr
+
+
+def test_rootfs_propagation_is_applied(oci, make_bundle):
+    def edit(config):
+        config["linux"]["rootfsPropagation"] = "rshared"
+    bundle, cid = make_bundle(["awk", "$5 == \"/\"", "/proc/self/mountinfo"], edit)
+    result = oci("run", "--bundle", str(bundle), cid)
+    assert result.returncode == 0, result.stderr
+    assert "shared:" in result.stdout
