@@ -354,8 +354,8 @@ def _joiner(container_id, process, capabilities, seccomp_program, request, names
         try:
             kernel.setns(fd, flag)
         except OSError as exc:
-            raise OCIError.from_os(f"joining the container's namespace (flag {flag:#x})",
-                                   exc) from exc
+            name = next((n for n, f in _NAMESPACE_ORDER if f == flag), f"{flag:#x}")
+            raise OCIError.from_os(f"joining the container's {name} namespace", exc) from exc
     pid = os.fork()
     if pid == 0:
         child_main(channel, lambda: _run_process(
