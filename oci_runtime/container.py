@@ -8,7 +8,8 @@ import posix  # not os: see oci_runtime/state.py on the hot path
 
 from oci_runtime.errors import OCIError
 from oci_runtime.state import (
-    SECCOMP_LISTENER_MESSAGE, START_SOCKET, StateStore, derive_status, public_state,
+    SECCOMP_LISTENER_MESSAGE, START_RELEASED, START_SOCKET, StateStore, derive_status,
+    public_state,
 )
 
 
@@ -73,23 +74,33 @@ class Container:
             posix.close(lock)
 
     def _receive_start_reply(self, connection):
-        listener = self.record.get("seccomp_listener")
-        if listener:
-            import socket
+        """b"" once the init is past everything that can fail but execve, else why it failed.
 
-            data, ancillary, _, _ = connection.recvmsg(4096, socket.CMSG_SPACE(4))
-            if data.startswith(SECCOMP_LISTENER_MESSAGE) and ancillary:
-                listener_fd = int.from_bytes(ancillary[0][2][:4], "little")
-                self._send_seccomp_listener(listener, listener_fd)
-                data = data[len(SECCOMP_LISTENER_MESSAGE):]
-            reply = data
-        else:
-            reply = b""
+        The init sends START_RELEASED just before execve, or one line saying why not; the
+        connection is close-on-exec, so EOF alone also means it reached execve.  With a seccomp
+        notify listener its fd comes too (SCM_RIGHTS, before or after the release byte) and is
+        handed to the agent at listenerPath."""
+        listener = self.record.get("seccomp_listener")
+        reply = b""
         while True:
-            chunk = connection.recv(4096)
-            if not chunk:
-                return reply
-            reply += chunk
+            if listener:
+                import socket
+
+                data, ancillary, _, _ = connection.recvmsg(4096, socket.CMSG_SPACE(4))
+                if ancillary:
+                    listener_fd = int.from_bytes(ancillary[0][2][:4], "little")
+                    self._send_seccomp_listener(listener, listener_fd)
+                    data = data.replace(SECCOMP_LISTENER_MESSAGE, b"", 1)
+                    listener = None
+                elif not data:
+                    return b"" if reply.startswith(START_RELEASED) else reply
+            else:
+                data = connection.recv(4096)
+                if not data:
+                    return b"" if reply.startswith(START_RELEASED) else reply
+            reply += data
+            if reply.startswith(START_RELEASED) and not listener:
+                return b""
 
     def _send_seccomp_listener(self, listener, listener_fd, process_pid=None):
         """Forward a listener fd to the agent; ``process_pid`` is an exec'd process's host pid."""

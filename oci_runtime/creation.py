@@ -83,7 +83,9 @@ def create_container(store, container_id, bundle, *, pid_file=None, console_sock
             "cgroup": cgroup.to_dict() if cgroup is not None else None,
             "freezer_state_file": _freezer_state_file(cgroup),
             "namespaces": {n.type: n.path for n in config.linux.namespaces.values()},
-            "seccomp_listener": _listener_record(config.linux.seccomp),
+            # Only a filter with a NOTIFY rule makes a listener (see seccomp.install).
+            "seccomp_listener": _listener_record(config.linux.seccomp)
+            if plan.seccomp_program is not None and plan.seccomp_program.uses_notify else None,
         }
         store.save(container_id, record)
         if pid_file:

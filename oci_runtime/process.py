@@ -172,7 +172,7 @@ def environment_dict(entries):
 
 
 def finalize_and_exec(process, executable, capabilities, *, seccomp_program=None,
-                      preserve_fds=0, hand_over_listener=None):
+                      preserve_fds=0, hand_over_listener=None, release=None):
     """The last steps shared by the container's init and by `exec`, in runc's order: seccomp
     before the capabilities are dropped when no_new_privs is off (loading it then needs
     CAP_SYS_ADMIN), user and capabilities, cwd, no_new_privs, fds, seccomp as late as possible
@@ -180,6 +180,8 @@ def finalize_and_exec(process, executable, capabilities, *, seccomp_program=None
     OCIError (or OSError from execve) for the caller to report.
 
     ``hand_over_listener(fd)`` receives a seccomp notify listener fd when the profile asks for one.
+    ``release()`` runs once nothing but the last seccomp load and execve is left (see
+    container_init: `start` returns then, as runc's does before the exec).
     """
     if seccomp_program and not process.no_new_privileges:
         _load_seccomp(seccomp_program, hand_over_listener)
@@ -192,6 +194,8 @@ def finalize_and_exec(process, executable, capabilities, *, seccomp_program=None
         set_no_new_privileges()
     environment = environment_dict(process.env)
     mark_fds_for_exec(preserve_fds)
+    if release is not None:
+        release()
     if seccomp_program and process.no_new_privileges:
         _load_seccomp(seccomp_program, hand_over_listener)
     os.execve(executable, process.args, environment)

@@ -24,6 +24,8 @@ CONFIG_FILE = "config.json"
 START_SOCKET = "start.sock"
 # What the init sends `start` ahead of a seccomp listener fd (SCM_RIGHTS) before it execs.
 SECCOMP_LISTENER_MESSAGE = b"\0seccomp-listener\0"
+# What the init sends `start` when it is past every step that can fail but the exec itself.
+START_RELEASED = b"\0"
 
 # Container ids as runc accepts them: letters, digits, and _ + - . (never '/', never '.' or '..').
 _ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+-.")

@@ -22,7 +22,7 @@ from oci_runtime.process import (
     CapabilityPlan, apply_rlimits, finalize_and_exec, find_executable, set_oom_score_adj,
 )
 from oci_runtime.rootfs import devices, mounts
-from oci_runtime.state import SECCOMP_LISTENER_MESSAGE
+from oci_runtime.state import SECCOMP_LISTENER_MESSAGE, START_RELEASED
 from oci_runtime.rootfs.mount_options import propagation_flags
 
 
@@ -147,6 +147,16 @@ def _wait_for_start_and_exec(plan, executable, capabilities, host_pid):
         if request == b"start":
             break
         connection.close()  # a stray connection: keep waiting for a real `start`
+    released = []
+
+    def release():
+        # `start` returns on this byte, before execve, as runc's does: a caller may only be
+        # ready for the program's first output once `start` has returned (podman's attach
+        # loses output written earlier).  write(2), not send(2): a seccomp profile must allow
+        # write anyway.  What fails after this is reported on the container's stderr.
+        os.write(connection.fileno(), START_RELEASED)
+        released.append(True)
+
     try:
         if config.hooks.get("startContainer"):
             state = hook_state(plan.container_id, "created", host_pid, plan.bundle,
@@ -155,12 +165,16 @@ def _wait_for_start_and_exec(plan, executable, capabilities, host_pid):
         finalize_and_exec(
             process, executable, capabilities, seccomp_program=plan.seccomp_program,
             preserve_fds=plan.preserve_fds,
-            hand_over_listener=lambda fd: _send_listener_to_start(fd, connection))
+            hand_over_listener=lambda fd: _send_listener_to_start(fd, connection),
+            release=release)
     except OSError as exc:
         error = OCIError.from_os(f"exec {process.args[0]!r}", exc)
     except OCIError as exc:
         error = exc
-    connection.send(str(error).encode())
+    if released:
+        os.write(2, f"oci-runtime: {error}\n".encode(errors="replace"))
+    else:
+        connection.send(str(error).encode())
     os._exit(127)
 
 

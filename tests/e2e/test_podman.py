@@ -15,8 +15,10 @@ import pytest
 
 from tests.e2e import images
 
-RUNTIME = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-                       ".venv", "bin", "oci-runtime")
+# $OCI_RUNTIME (as for the other tests) runs these against another runtime, runc for comparison.
+RUNTIME = os.environ.get("OCI_RUNTIME") or os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+    ".venv", "bin", "oci-runtime")
 IMAGE = "localhost/oci-e2e-busybox:latest"
 
 pytestmark = [
