@@ -34,6 +34,9 @@ ffibuilder.cdef(
     int oci_mount_setattr(int, const char *, unsigned int, uint64_t, uint64_t, uint64_t, uint64_t);
     int oci_ioprio_set(int, int, int);
     int oci_sched_setattr(int, uint32_t, uint64_t, int32_t, uint32_t, uint64_t, uint64_t, uint64_t);
+    long oci_seccomp(unsigned int, unsigned int, void *);
+    long oci_seccomp_set_filter(unsigned int, unsigned int, const void *, unsigned int);
+    long oci_bpf(int, void *, unsigned int);
     """
 )
 with open(os.path.join(HERE, "kernel_shim.c")) as source:

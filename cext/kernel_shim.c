@@ -17,6 +17,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
 
 #ifndef SYS_openat2
 #define SYS_openat2 437
@@ -153,6 +154,25 @@ int oci_mount_setattr(int dirfd, const char *path, unsigned int flags, uint64_t 
 int oci_ioprio_set(int which, int who, int ioprio)
 {
     return (int)syscall(SYS_ioprio_set, which, who, ioprio);
+}
+
+/* seccomp(2) and bpf(2): glibc has no wrappers; the syscall numbers come from this build's headers. */
+long oci_seccomp(unsigned int operation, unsigned int flags, void *args)
+{
+    return syscall(SYS_seccomp, operation, flags, args);
+}
+
+/* SECCOMP_SET_MODE_FILTER with a program given as `count` struct sock_filter instructions. */
+long oci_seccomp_set_filter(unsigned int operation, unsigned int flags, const void *instructions,
+                            unsigned int count)
+{
+    struct sock_fprog program = {(unsigned short)count, (struct sock_filter *)instructions};
+    return syscall(SYS_seccomp, operation, flags, &program);
+}
+
+long oci_bpf(int command, void *attr, unsigned int size)
+{
+    return syscall(SYS_bpf, command, attr, size);
 }
 
 /* sched_setattr(2): glibc 2.36 has no wrapper; struct sched_attr as in the man page. */

@@ -139,13 +139,11 @@ def compile_seccomp(seccomp, root, warnings):
     """Compile before forking: errors surface before anything is made, libseccomp cannot be
     reached after pivot_root anyway, and a profile seen before is served from the cache."""
     from oci_runtime import seccomp as seccomp_support
-    from oci_runtime.seccomp import _kernel
-
+    from oci_runtime.seccomp import _kernel  # noqa: F401 - install() runs after pivot_root
     from oci_runtime.state import SECCOMP_CACHE_DIRECTORY
 
     compiled = seccomp_support.compile_filter(seccomp, cache_dir=f"{root}/{SECCOMP_CACHE_DIRECTORY}")
     warnings.extend(compiled.warnings)
-    _kernel._libc()  # load libc's syscall() through cffi now, while the host's / is visible
     return compiled
 
 

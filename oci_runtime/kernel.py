@@ -199,3 +199,35 @@ def ioprio_set(which, who, ioprio):
 def sched_setattr(pid, policy, flags=0, nice=0, priority=0, runtime=0, deadline=0, period=0):
     if lib.oci_sched_setattr(pid, policy, flags, nice, priority, runtime, deadline, period) < 0:
         _fail("sched_setattr")
+
+
+def seccomp(operation, flags):
+    """seccomp(2) without an argument (probing a flag, a mode); returns its result."""
+    result = lib.oci_seccomp(operation, flags, ffi.NULL)
+    if result < 0:
+        _fail("seccomp")
+    return result
+
+
+def seccomp_set_filter(operation, flags, program):
+    """Load ``program`` (bytes of struct sock_filter, 8 each); returns seccomp(2)'s result (a
+    listener fd with SECCOMP_FILTER_FLAG_NEW_LISTENER)."""
+    result = lib.oci_seccomp_set_filter(operation, flags, ffi.from_buffer(program),
+                                        len(program) // 8)
+    if result < 0:
+        _fail("seccomp(SECCOMP_SET_MODE_FILTER)")
+    return result
+
+
+def bpf(command, attr):
+    """bpf(2) with ``attr`` a bytearray holding union bpf_attr (the kernel may write into it)."""
+    result = lib.oci_bpf(command, ffi.from_buffer(attr), len(attr))
+    if result < 0:
+        _fail(f"bpf({command})")
+    return result
+
+
+def address_of(buffer):
+    """The address of a bytearray's memory, for the pointer fields of bpf_attr.  Valid while the
+    bytearray lives and is not resized."""
+    return int(ffi.cast("uintptr_t", ffi.from_buffer(buffer)))

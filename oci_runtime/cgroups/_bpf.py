@@ -1,21 +1,15 @@
-"""bpf(2) through cffi ABI mode on libc's syscall(): load a BPF_PROG_TYPE_CGROUP_DEVICE program and
+"""bpf(2), through the runtime's kernel seam: load a BPF_PROG_TYPE_CGROUP_DEVICE program and
 attach it to a cgroup v2 directory with BPF_F_ALLOW_MULTI, replacing (detaching) older programs.
 
 Imported only when device rules are set on cgroup v2 (keeps `import oci_runtime.cgroups` cheap).
+union bpf_attr is built by hand in a bytearray; its pointer fields hold the addresses of other
+bytearrays, which stay alive (and unresized) for the duration of each call.
 """
 
 import os
 
-from cffi import FFI
-
+from oci_runtime import kernel
 from oci_runtime.errors import OCIError
-
-_ffi = FFI()
-_ffi.cdef("long syscall(long number, ...);")
-_libc = _ffi.dlopen(None)
-
-_SYS_BPF = {"x86_64": 321, "aarch64": 280, "armv7l": 386, "ppc64le": 361, "s390x": 351,
-            "riscv64": 280, "i686": 357, "loongarch64": 280}.get(os.uname().machine, 321)
 
 BPF_PROG_LOAD = 5
 BPF_PROG_ATTACH = 8
@@ -26,16 +20,7 @@ BPF_PROG_TYPE_CGROUP_DEVICE = 15
 BPF_CGROUP_DEVICE = 6
 BPF_F_ALLOW_MULTI = 2
 _ATTR_SIZE = 128
-
-
-def _bpf(cmd, attr):
-    _ffi.errno = 0
-    ret = _libc.syscall(_ffi.cast("long", _SYS_BPF), _ffi.cast("int", cmd), attr,
-                        _ffi.cast("unsigned int", _ATTR_SIZE))
-    if ret < 0:
-        err = _ffi.errno
-        raise OSError(err, os.strerror(err))
-    return int(ret)
+_LOG_SIZE = 65536
 
 
 def _put(buf, off, size, value):
@@ -44,65 +29,54 @@ def _put(buf, off, size, value):
 
 def load_program(code_bytes, license="Apache"):
     """BPF_PROG_LOAD; returns the program fd.  On failure the verifier log is put in the message."""
-    n = len(code_bytes) // 8
-    insns = _ffi.new("char[]", code_bytes)
-    lic = _ffi.new("char[]", license.encode())
-    log = _ffi.new("char[]", 65536)
-    attr = _ffi.new("char[]", _ATTR_SIZE)
-    buf = _ffi.buffer(attr)
-    b = bytearray(_ATTR_SIZE)
-    _put(b, 0, 4, BPF_PROG_TYPE_CGROUP_DEVICE)
-    _put(b, 4, 4, n)
-    _put(b, 8, 8, int(_ffi.cast("uintptr_t", insns)))
-    _put(b, 16, 8, int(_ffi.cast("uintptr_t", lic)))
-    buf[:] = bytes(b)
+    insns = bytearray(code_bytes)
+    lic = bytearray(license.encode() + b"\0")
+    log = bytearray(_LOG_SIZE)
+    attr = bytearray(_ATTR_SIZE)
+    _put(attr, 0, 4, BPF_PROG_TYPE_CGROUP_DEVICE)
+    _put(attr, 4, 4, len(code_bytes) // 8)
+    _put(attr, 8, 8, kernel.address_of(insns))
+    _put(attr, 16, 8, kernel.address_of(lic))
     try:
-        return _bpf(BPF_PROG_LOAD, attr)
+        return kernel.bpf(BPF_PROG_LOAD, attr)
     except OSError:
-        # retry with the verifier log for a useful message
-        _put(b, 24, 4, 1)
-        _put(b, 28, 4, 65536)
-        _put(b, 32, 8, int(_ffi.cast("uintptr_t", log)))
-        buf[:] = bytes(b)
+        # again with the verifier's log, for a message that says why
+        _put(attr, 24, 4, 1)
+        _put(attr, 28, 4, _LOG_SIZE)
+        _put(attr, 32, 8, kernel.address_of(log))
         try:
-            return _bpf(BPF_PROG_LOAD, attr)
+            return kernel.bpf(BPF_PROG_LOAD, attr)
         except OSError as exc:
-            msg = _ffi.string(log).decode("utf-8", "replace").strip()
+            msg = bytes(log).split(b"\0", 1)[0].decode("utf-8", "replace").strip()
             raise OSError(exc.errno, f"{exc.strerror}{': ' + msg[-400:] if msg else ''}") from None
 
 
 def _attach_detach(cmd, cgroup_fd, prog_fd, flags=0):
-    attr = _ffi.new("char[]", _ATTR_SIZE)
-    b = bytearray(_ATTR_SIZE)
-    _put(b, 0, 4, cgroup_fd)
-    _put(b, 4, 4, prog_fd)
-    _put(b, 8, 4, BPF_CGROUP_DEVICE)
-    _put(b, 12, 4, flags)
-    _ffi.buffer(attr)[:] = bytes(b)
-    return _bpf(cmd, attr)
+    attr = bytearray(_ATTR_SIZE)
+    _put(attr, 0, 4, cgroup_fd)
+    _put(attr, 4, 4, prog_fd)
+    _put(attr, 8, 4, BPF_CGROUP_DEVICE)
+    _put(attr, 12, 4, flags)
+    return kernel.bpf(cmd, attr)
 
 
 def query_programs(cgroup_fd):
     """IDs of the device programs attached directly to the cgroup."""
-    ids = _ffi.new("unsigned int[]", 64)
-    attr = _ffi.new("char[]", _ATTR_SIZE)
-    b = bytearray(_ATTR_SIZE)
-    _put(b, 0, 4, cgroup_fd)
-    _put(b, 4, 4, BPF_CGROUP_DEVICE)
-    _put(b, 16, 8, int(_ffi.cast("uintptr_t", ids)))
-    _put(b, 24, 4, 64)
-    _ffi.buffer(attr)[:] = bytes(b)
-    _bpf(BPF_PROG_QUERY, attr)
-    cnt = int.from_bytes(_ffi.buffer(attr)[24:28], "little")
-    return [int(ids[i]) for i in range(min(cnt, 64))]
+    ids = bytearray(4 * 64)
+    attr = bytearray(_ATTR_SIZE)
+    _put(attr, 0, 4, cgroup_fd)
+    _put(attr, 4, 4, BPF_CGROUP_DEVICE)
+    _put(attr, 16, 8, kernel.address_of(ids))
+    _put(attr, 24, 4, 64)
+    kernel.bpf(BPF_PROG_QUERY, attr)
+    count = int.from_bytes(attr[24:28], "little")
+    return [int.from_bytes(ids[4 * i:4 * i + 4], "little") for i in range(min(count, 64))]
 
 
 def _prog_fd_by_id(prog_id):
-    attr = _ffi.new("char[]", _ATTR_SIZE)
-    b = bytearray(_ATTR_SIZE)
-    _put(b, 0, 4, prog_id)
-    _ffi.buffer(attr)[:] = bytes(b)
-    return _bpf(BPF_PROG_GET_FD_BY_ID, attr)
+    attr = bytearray(_ATTR_SIZE)
+    _put(attr, 0, 4, prog_id)
+    return kernel.bpf(BPF_PROG_GET_FD_BY_ID, attr)
 
 
 def attach_device_filter(cgroup_dir, code_bytes, field="linux.resources.devices"):

@@ -2,8 +2,8 @@
 
 cffi's in-line ABI mode parses C declarations with pycparser on every start, which costs ~25 ms:
 more than everything else a cached compile plus install does.  cffi's "out-of-line ABI mode" moves
-that parse to build time and emits a small pure-Python module (``_ffi_kernel.py``,
-``_ffi_libseccomp.py``) that only needs the ``_cffi_backend`` extension at run time; still no
+that parse to build time and emits a small pure-Python module
+(``_ffi_libseccomp.py``) that only needs the ``_cffi_backend`` extension at run time; still no
 compiler and no headers.  Those generated modules are committed; after editing a declaration below,
 regenerate them with::
 
@@ -14,14 +14,6 @@ whose backend rejects its format, the bindings fall back to parsing these same d
 """
 
 import os
-
-KERNEL_MODULE = "oci_runtime.seccomp._ffi_kernel"
-KERNEL_DECLARATIONS = """
-long syscall(long number, ...);
-int prctl(int option, ...);
-struct sock_filter { uint16_t code; uint8_t jt; uint8_t jf; uint32_t k; };
-struct sock_fprog { unsigned short len; struct sock_filter *filter; };
-"""
 
 # Copied from seccomp.h (libseccomp >= 2.5); enum arguments are passed as int, which is their ABI.
 LIBSECCOMP_MODULE = "oci_runtime.seccomp._ffi_libseccomp"
@@ -42,16 +34,13 @@ int seccomp_rule_add_array(scmp_filter_ctx ctx, uint32_t action, int syscall,
 int seccomp_export_bpf(const scmp_filter_ctx ctx, int fd);
 """
 
-MODULES = {KERNEL_MODULE: KERNEL_DECLARATIONS, LIBSECCOMP_MODULE: LIBSECCOMP_DECLARATIONS}
+MODULES = {LIBSECCOMP_MODULE: LIBSECCOMP_DECLARATIONS}
 
 
 def load_ffi(module_name):
     """The FFI object for ``module_name``: the pre-generated one, else one built in-line."""
     try:
-        if module_name == KERNEL_MODULE:
-            from oci_runtime.seccomp._ffi_kernel import ffi
-        else:
-            from oci_runtime.seccomp._ffi_libseccomp import ffi
+        from oci_runtime.seccomp._ffi_libseccomp import ffi
         return ffi
     except ImportError:
         import cffi

@@ -181,7 +181,7 @@ def kernel_supports_flag(flag):
 
     if flag == C.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV:
         flag |= C.SECCOMP_FILTER_FLAG_NEW_LISTENER  # only valid together
-    _, error = _kernel.seccomp(C.SECCOMP_SET_MODE_FILTER, flag, None)
+    _, error = _kernel.seccomp(C.SECCOMP_SET_MODE_FILTER, flag)
     return error == errno.EFAULT
 
 
