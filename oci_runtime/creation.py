@@ -38,6 +38,12 @@ def create_container(store, container_id, bundle, *, pid_file=None, console_sock
     if config.process.terminal and console_socket is None and not subreaper:
         # Only an attached `run` (the subreaper) is there to relay a terminal itself.
         raise OCIError("config.json: /process/terminal is true: pass --console-socket")
+    if config.linux.intel_rdt:
+        # config-linux.md: without a mounted resctrl the runtime MUST error; with one we must
+        # write the schemata, which this version does not do (features: intelRdt disabled).
+        raise OCIError("config.json: /linux/intelRdt: Intel RDT (resctrl) is not supported by "
+                       "this version of oci-runtime" + ("" if _resctrl_mounted() else
+                                                        "; no resctrl filesystem is mounted"))
     from oci_runtime.process_attributes import check_process_attributes
 
     check_process_attributes(config.process, config.linux.personality)
@@ -145,6 +151,11 @@ def compile_seccomp(seccomp, root, warnings):
     compiled = seccomp_support.compile_filter(seccomp, cache_dir=f"{root}/{SECCOMP_CACHE_DIRECTORY}")
     warnings.extend(compiled.warnings)
     return compiled
+
+
+def _resctrl_mounted():
+    with open("/proc/self/mounts") as mounts:
+        return any(line.split()[2] == "resctrl" for line in mounts)
 
 
 def _listener_record(seccomp):

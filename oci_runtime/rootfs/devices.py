@@ -66,11 +66,13 @@ def _make_node(root_fd, device):
             os.mknod(name, mode | kind, number, dir_fd=parent_fd)
         except FileExistsError:
             existing = os.stat(name, dir_fd=parent_fd, follow_symlinks=False)
-            if stat.S_IFMT(existing.st_mode) == kind and existing.st_rdev == number:
-                pass  # the image already has this very node
-            else:
-                os.unlink(name, dir_fd=parent_fd)
-                os.mknod(name, mode | kind, number, dir_fd=parent_fd)
+            if stat.S_IFMT(existing.st_mode) != kind or existing.st_rdev != number:
+                # config-linux.md: a file at the path that does not match the requested device
+                # MUST be an error (the image's file is not ours to replace).
+                where = device.get("pointer", "/linux/devices")
+                raise OCIError(f"config.json: {where}: {device['path']} exists in the rootfs "
+                               f"and is not the requested device ({device['type']} "
+                               f"{device.get('major', 0)}:{device.get('minor', 0)})")
         os.chmod(name, mode, dir_fd=parent_fd)
         os.chown(name, device.get("uid", 0), device.get("gid", 0), dir_fd=parent_fd,
                  follow_symlinks=False)

@@ -1,0 +1,111 @@
+"""config-linux.md: namespaces, devices, cgroups path, sysctl, masked/read-only paths, intelRdt."""
+import json
+import os
+
+from clause import clause
+
+
+def _run(oci, make_bundle, script, edit=None):
+    bundle, cid = make_bundle(["sh", "-c", script], edit)
+    return oci("run", "--bundle", str(bundle), cid)
+
+
+def _set_namespace_path(config, ns_type, path):
+    for namespace in config["linux"]["namespaces"]:
+        if namespace["type"] == ns_type:
+            namespace["path"] = path
+
+
+@clause("config-linux.md", "Namespaces", "the runtime MUST place the container process in the namespace at path")
+def test_namespace_path_is_joined(oci, make_bundle):
+    own = f"/proc/{os.getpid()}/ns/ipc"
+    result = _run(oci, make_bundle, "readlink /proc/self/ns/ipc",
+                  lambda c: _set_namespace_path(c, "ipc", own))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == os.readlink(own)
+
+
+@clause("config-linux.md", "Namespaces", "MUST generate an error if path is not a namespace of type")
+def test_namespace_path_of_wrong_type(oci, make_bundle):
+    result = _run(oci, make_bundle, "true", lambda c: _set_namespace_path(c, "network", f"/proc/{os.getpid()}/ns/ipc"))
+    assert result.returncode != 0 and "/linux/namespaces" in result.stderr
+
+
+@clause("config-linux.md", "Namespaces", "if path is not specified, MUST create a new namespace of type")
+def test_new_namespace_created(oci, make_bundle):
+    result = _run(oci, make_bundle, "readlink /proc/self/ns/uts")
+    assert result.returncode == 0 and result.stdout.strip() != os.readlink("/proc/self/ns/uts")
+
+
+@clause("config-linux.md", "Namespaces", "a type not in namespaces MUST be inherited from the runtime")
+def test_absent_namespace_inherited(oci, make_bundle):
+    def edit(config):
+        config["linux"]["namespaces"] = [n for n in config["linux"]["namespaces"] if n["type"] != "ipc"]
+    result = _run(oci, make_bundle, "readlink /proc/self/ns/ipc", edit)
+    assert result.returncode == 0 and result.stdout.strip() == os.readlink("/proc/self/ns/ipc")
+
+
+@clause("config-linux.md", "Namespaces", "duplicated namespace types MUST generate an error")
+def test_duplicate_namespaces(oci, make_bundle):
+    result = _run(oci, make_bundle, "true", lambda c: c["linux"]["namespaces"].append({"type": "uts"}))
+    assert result.returncode != 0 and "/linux/namespaces" in result.stderr
+
+
+@clause("config-linux.md", "Devices", "devices listed MUST be available in the container")
+def test_devices_available(oci, make_bundle):
+    def edit(config):
+        config["linux"]["devices"] = [{"path": "/dev/fuse-like", "type": "c", "major": 1, "minor": 5}]
+    result = _run(oci, make_bundle, "stat -c %t:%T /dev/fuse-like", edit)
+    assert result.returncode == 0 and result.stdout.strip() == "1:5"
+
+
+@clause("config-linux.md", "Devices", "a file at path not matching the device MUST generate an error")
+def test_device_path_conflict(oci, make_bundle):
+    def edit(config):
+        config["mounts"] = [m for m in config["mounts"] if m["destination"] != "/dev"]
+        config["linux"]["devices"] = [{"path": "/dev/clash", "type": "c", "major": 1, "minor": 5}]
+    bundle, cid = make_bundle(["true"], edit)
+    (bundle / "rootfs" / "dev" / "clash").write_text("not a device")
+    result = oci("run", "--bundle", str(bundle), cid)
+    assert result.returncode != 0 and "/dev/clash" in result.stderr and "/linux/devices/0" in result.stderr
+
+
+@clause("config-linux.md", "Default Devices", "the runtime MUST also supply the default devices")
+def test_default_devices(oci, make_bundle):
+    result = _run(oci, make_bundle, "for d in null zero full random urandom tty; do test -c /dev/$d || echo missing $d; done")
+    assert result.returncode == 0 and result.stdout == ""
+
+
+@clause("config-linux.md", "Control groups", "an absolute cgroupsPath is relative to the cgroups mount point")
+def test_absolute_cgroups_path(oci, make_bundle):
+    bundle, cid = make_bundle(["sleep", "30"])
+    oci("run", "--detach", "--bundle", str(bundle), cid, check=True)
+    path = json.loads((bundle / "config.json").read_text())["linux"]["cgroupsPath"]
+    with open(f"/sys/fs/cgroup/pids{path}/cgroup.procs") as procs:
+        assert str(oci.state(cid)["pid"]) in procs.read().split()
+
+
+@clause("config-linux.md", "Sysctl", "sysctl values are applied in the container")
+def test_sysctl(oci, make_bundle):
+    result = _run(oci, make_bundle, "cat /proc/sys/net/ipv4/ip_default_ttl",
+                  lambda c: c["linux"].update(sysctl={"net.ipv4.ip_default_ttl": "42"}))
+    assert result.returncode == 0 and result.stdout.strip() == "42"
+
+
+@clause("config-linux.md", "Masked Paths", "masked paths MUST be masked so they cannot be read")
+def test_masked_paths(oci, make_bundle):
+    result = _run(oci, make_bundle, "cat /proc/keys | wc -c; ls /proc/acpi 2>/dev/null | wc -l")
+    assert result.returncode == 0 and result.stdout.split() == ["0", "0"]
+
+
+@clause("config-linux.md", "Readonly Paths", "readonly paths MUST be read-only in the container")
+def test_readonly_paths(oci, make_bundle):
+    result = _run(oci, make_bundle, "echo 1 > /proc/sys/vm/overcommit_memory 2>/dev/null && echo rw || echo ro")
+    assert result.stdout.strip() == "ro"
+
+
+@clause("config-linux.md", "IntelRdt", "without a usable resctrl the runtime MUST generate an error")
+def test_intel_rdt_refused(oci, make_bundle):
+    result = _run(oci, make_bundle, "true", lambda c: c["linux"].update(intelRdt={"closID": "guaranteed"}))
+    assert result.returncode != 0 and "/linux/intelRdt" in result.stderr
+    assert not os.path.exists(os.path.join(oci.root, "x"))
