@@ -11,6 +11,7 @@ where loading it needs CAP_SYS_ADMIN and so happens before the capabilities are 
 import os
 import sys
 
+import _signal
 import _socket
 
 from oci_runtime import kernel
@@ -140,6 +141,11 @@ def _wait_for_start_and_exec(plan, executable, capabilities, host_pid):
     config = plan.config
     process = config.process
     listener = plan.start_listener
+    # As pid 1 of its pid namespace the init only receives the signals it handles; until the
+    # user's program runs, `kill` of a created container must end it, as with runc.  execve
+    # resets handled signals to their defaults, so the program starts as usual.
+    for signal_number in _TERMINATING_SIGNALS:
+        _signal.signal(signal_number, _exit_on_signal)
     while True:
         connection_fd, _ = listener._accept()  # _socket's accept: a close-on-exec fd
         connection = _socket.socket(fileno=connection_fd)
@@ -176,6 +182,14 @@ def _wait_for_start_and_exec(plan, executable, capabilities, host_pid):
     else:
         connection.send(str(error).encode())
     os._exit(127)
+
+
+# HUP INT QUIT USR1 USR2 ALRM TERM: the catchable signals whose default action ends a process.
+_TERMINATING_SIGNALS = (1, 2, 3, 10, 12, 14, 15)
+
+
+def _exit_on_signal(signal_number, _frame):
+    os._exit(128 + signal_number)
 
 
 def _send_listener_to_start(listener_fd, connection):

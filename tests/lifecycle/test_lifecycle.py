@@ -224,3 +224,11 @@ def test_rootfs_propagation_is_applied(oci, make_bundle):
     result = oci("run", "--bundle", str(bundle), cid)
     assert result.returncode == 0, result.stderr
     assert "shared:" in result.stdout
+
+
+def test_term_stops_a_created_container(oci, make_bundle):
+    # runc's created container dies on SIGTERM; pid 1 of a pid namespace only gets handled signals
+    bundle, cid = make_bundle(["sleep", "30"])
+    oci("create", "--bundle", str(bundle), cid, check=True)
+    oci("kill", cid, "TERM", check=True)
+    wait_for_status(oci, cid, "stopped")
