@@ -28,6 +28,8 @@ def launch(plan, cgroup, resources):
         # The init runs these hooks from inside the container's namespaces, where the host's
         # Python installation may be out of reach (user namespace, pivot_root): import now.
         import subprocess  # noqa: F401
+    if stage1.needs_init_preloaded(plan.config.linux):
+        from oci_runtime.init import container_init  # noqa: F401
     start_path = f"{plan.state_dir}/{START_SOCKET}"
     listener = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     listener.bind(start_path)

@@ -7,7 +7,6 @@ import os
 
 from oci_runtime import kernel
 from oci_runtime.errors import OCIError
-from oci_runtime.init import container_init
 from oci_runtime.init.protocol import child_main
 
 _TIME_CLOCKS = {"monotonic": 1, "boottime": 7}
@@ -55,6 +54,10 @@ def run(plan, channel):
                 n.type for n in linux.namespaces.values() if n.path is None), exc) from exc
     if linux.time_offsets:
         _write_time_offsets(linux.time_offsets)
+    # The init's modules (rootfs, process...) are imported here, off the parent's path, unless
+    # the parent had to (see needs_init_preloaded): the host's files are still visible to us.
+    from oci_runtime.init import container_init
+
     go_read, go_write = os.pipe()
     pid = os.fork()
     if pid == 0:
@@ -66,6 +69,14 @@ def run(plan, channel):
     # learns its host pid here too (it sees itself as 1): hooks report the pid as the host sees it.
     os.write(go_write, str(pid).encode())
     os.close(go_write)
+
+
+def needs_init_preloaded(linux):
+    """Whether the parent must import the init's modules before forking: inside a user namespace
+    (new or joined) the host's Python files may not be readable, and a joined mount namespace
+    need not contain them at all."""
+    mount = linux.namespaces.get("mount")
+    return "user" in linux.namespaces or (mount is not None and mount.path is not None)
 
 
 def _join(namespace, fd):
