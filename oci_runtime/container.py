@@ -190,11 +190,14 @@ class Container:
         lock = self.store.lock(self.id)
         try:
             status = self.status
+            if status == "creating" and (self.record.get("creator_pid") or not force):
+                # Its create is still at work (a dead creator reads as stopped, see state.py).
+                raise OCIError(f"cannot delete container {self.id!r}: it is being created")
             if status in ("running", "paused") and not force:
                 raise OCIError(f"cannot delete container {self.id!r} that is {status}: "
                                "stop it first or use --force")
             manager = self._cgroup_manager()
-            if status != "stopped":
+            if status != "stopped" and self.pid:
                 # created (runc deletes those without --force), or forced: nothing may survive.
                 if manager is not None:
                     if status == "paused":

@@ -56,6 +56,9 @@ def create_container(store, container_id, bundle, *, pid_file=None, console_sock
         if debug is not None:
             debug.stage("state directory", state_dir)
         cgroup = _open_cgroup(config, container_id, systemd_cgroup)
+        # Recorded before it is made: if this process dies half-way, `delete` removes it.
+        store.save(container_id, dict(store.load(container_id), bundle=bundle,
+                                      cgroup=cgroup.to_dict() if cgroup is not None else None))
         if debug is not None:
             debug.cgroup_ready(cgroup)
         plan = LaunchPlan(container_id, config, bundle, state_dir, no_pivot=no_pivot,

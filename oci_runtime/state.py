@@ -116,6 +116,13 @@ class StateStore:
             posix.mkdir(path, 0o700)
         except FileExistsError:
             raise OCIError(f"container {container_id!r} already exists") from None
+        # Who is creating it: if that process dies half-way (SIGKILL), the container reads as
+        # stopped and `delete` can remove what is left, instead of "creating" forever.
+        creator = posix.getpid()
+        seen = process_start_time(creator)
+        self.save(container_id, {"id": container_id, "status": "creating", "pid": 0,
+                                 "creator_pid": creator,
+                                 "creator_start_time": seen[1] if seen else 0})
         return path
 
     def load(self, container_id):
@@ -126,7 +133,7 @@ class StateStore:
                 return fastjson.loads(state_file.read())
         except FileNotFoundError:
             if _is_directory(path):
-                # create is still running (or died before writing state): report it as creating.
+                # A directory without state: a create that died before its first write.
                 return {"id": container_id, "status": "creating", "pid": 0, "bundle": ""}
             raise ContainerNotFound(container_id) from None
 
@@ -192,6 +199,11 @@ def derive_status(record, container_dir):
     """The container's status from the kernel's view of its init process."""
     pid = record.get("pid") or 0
     if record.get("status") == "creating" and not pid:
+        creator = record.get("creator_pid")
+        if creator:
+            seen = process_start_time(creator)
+            if seen is None or seen[1] != record.get("creator_start_time") or seen[0] in "ZX":
+                return "stopped"  # the create died half-way; `delete` removes what it left
         return "creating"
     seen = process_start_time(pid) if pid else None
     if seen is None or seen[1] != record.get("init_start_time") or seen[0] in ("Z", "X"):

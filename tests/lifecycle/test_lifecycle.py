@@ -232,3 +232,35 @@ def test_term_stops_a_created_container(oci, make_bundle):
     oci("create", "--bundle", str(bundle), cid, check=True)
     oci("kill", cid, "TERM", check=True)
     wait_for_status(oci, cid, "stopped")
+
+
+def test_a_create_killed_half_way_can_be_deleted(oci, make_bundle, tmp_path):
+    """A create that dies (SIGKILL) before finishing leaves a directory; it must read as stopped
+    and `delete` must remove it, not report 'creating' forever."""
+    import signal
+    import subprocess
+
+    bundle, cid = make_bundle(["true"])
+    # A createRuntime hook that never ends holds create half-way.
+    hold = {"createRuntime": [{"path": "/bin/sleep", "args": ["sleep", "60"]}]}
+    config = json.loads((bundle / "config.json").read_text())
+    config["hooks"] = hold
+    (bundle / "config.json").write_text(json.dumps(config))
+    creator = subprocess.Popen(oci.command + ["--root", oci.root, "create", "--bundle", str(bundle), cid],
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 10
+        while not os.path.exists(os.path.join(oci.root, cid, "state.json")):
+            assert time.monotonic() < deadline, "create never reserved the id"
+            time.sleep(0.01)
+        wait_for_status(oci, cid, "creating")
+        assert "being created" in oci("delete", cid).stderr
+        time.sleep(0.3)
+    finally:
+        os.killpg(creator.pid, signal.SIGKILL)  # the create, its hook and its forked init
+        creator.wait()
+    wait_for_status(oci, cid, "stopped")
+    oci("delete", cid, check=True)
+    assert "does not exist" in oci("state", cid).stderr
+    assert not os.path.exists(f"/sys/fs/cgroup/pids{config['linux']['cgroupsPath']}")
