@@ -84,11 +84,10 @@ class Container:
         reply = b""
         while True:
             if listener:
-                import socket
+                from oci_runtime.fdpass import receive_with_fd
 
-                data, ancillary, _, _ = connection.recvmsg(4096, socket.CMSG_SPACE(4))
-                if ancillary:
-                    listener_fd = int.from_bytes(ancillary[0][2][:4], "little")
+                data, listener_fd = receive_with_fd(connection, 4096)
+                if listener_fd is not None:
                     self._send_seccomp_listener(listener, listener_fd)
                     data = data.replace(SECCOMP_LISTENER_MESSAGE, b"", 1)
                     listener = None

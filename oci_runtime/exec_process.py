@@ -20,12 +20,12 @@ the mount namespace the kernel sets root and cwd to that namespace's root, which
 container's pivoted rootfs: no chroot is needed (checked by tests/exec).
 """
 import os
-import socket
 
 from oci_runtime import kernel
 from oci_runtime.config.model import Process
 from oci_runtime.children import kill_and_reap, wait_for_exit, wait_with_forwarding
 from oci_runtime.errors import OCIError
+from oci_runtime.fdpass import receive_with_fd, send_fd
 from oci_runtime.init.protocol import Channel, child_main
 from oci_runtime.process import (
     CapabilityPlan, apply_rlimits, finalize_and_exec, find_executable, set_oom_score_adj,
@@ -325,14 +325,13 @@ def _wait_for_exec(channel, container, process_pid):
     """The channel is close-on-exec: EOF means execve succeeded; otherwise one line saying why
     not, or a seccomp listener fd to pass to its agent first."""
     while True:
-        data, ancillary, _, _ = channel.sock.recvmsg(1 << 16, socket.CMSG_SPACE(4))
-        if not data:
-            return
-        if ancillary:
-            listener_fd = int.from_bytes(ancillary[0][2][:4], "little")
+        data, listener_fd = receive_with_fd(channel.sock, 1 << 16)
+        if listener_fd is not None:
             container._send_seccomp_listener(container.record["seccomp_listener"], listener_fd,
                                              process_pid)
             continue
+        if not data:
+            return
         from oci_runtime import fastjson
 
         message = fastjson.loads(data)
@@ -385,8 +384,7 @@ def _run_process(container_id, process, capabilities, seccomp_program, request, 
     executable = find_executable(process.args[0], process.env, process.cwd)
 
     def hand_over_listener(listener_fd):
-        channel.sock.sendmsg([b"listener"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
-                                               listener_fd.to_bytes(4, "little"))])
+        send_fd(channel.sock, b"listener", listener_fd)
 
     try:
         finalize_and_exec(process, executable, capabilities, seccomp_program=seccomp_program,

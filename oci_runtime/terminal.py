@@ -7,13 +7,14 @@ does for --console-socket.  The socket is connected by the runtime before the fo
 path is still reachable; without --console-socket (`run`, `exec` not detached), the runtime keeps
 the other end of a socketpair and relays the pty to its own stdio.
 """
-import array
 import errno
 import fcntl
 import os
 import select
 import socket
 import struct
+
+from oci_runtime.fdpass import receive_with_fd, send_fd
 
 _TIOCSCTTY = 0x540E
 _TIOCGWINSZ = 0x5413
@@ -65,8 +66,7 @@ class ConsoleEndpoint:
             if slave > 2:
                 os.close(slave)
             fcntl.ioctl(0, _TIOCSCTTY, 0)
-            self.sender.sendmsg([name.encode()], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
-                                                   array.array("i", [master]))])
+            send_fd(self.sender, name.encode(), master)
         finally:
             os.close(master)
             self.sender.close()
@@ -81,12 +81,9 @@ class ConsoleEndpoint:
     def receive_master(self):
         if self.receiver is None:
             return
-        data, ancillary, _, _ = self.receiver.recvmsg(4096, socket.CMSG_SPACE(4))
+        _, self.master = receive_with_fd(self.receiver, 4096)
         self.receiver.close()
         self.receiver = None
-        for level, kind, payload in ancillary:
-            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-                self.master = int.from_bytes(payload[:4], "little")
         if self.master is None:
             from oci_runtime.errors import OCIError
 

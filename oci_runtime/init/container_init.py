@@ -9,13 +9,13 @@ Seccomp comes last so the runtime's own syscalls are not filtered, except withou
 where loading it needs CAP_SYS_ADMIN and so happens before the capabilities are dropped.
 """
 import os
-import sys
 
 import _signal
 import _socket
 
 from oci_runtime import kernel
 from oci_runtime.errors import OCIError
+from oci_runtime.fdpass import send_fd
 from oci_runtime.init import network
 from oci_runtime.hooks import has_hooks, hook_state, run_hooks
 from oci_runtime.process_attributes import apply_personality, apply_process_attributes
@@ -195,5 +195,4 @@ def _exit_on_signal(signal_number, _frame):
 def _send_listener_to_start(listener_fd, connection):
     """A seccomp notify listener fd goes to `start` over its connection, which hands it to the
     agent at listenerPath (a host path the init can no longer reach)."""
-    connection.sendmsg([SECCOMP_LISTENER_MESSAGE],
-                       [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, listener_fd.to_bytes(4, sys.byteorder))])
+    send_fd(connection, SECCOMP_LISTENER_MESSAGE, listener_fd)

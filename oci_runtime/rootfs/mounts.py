@@ -118,14 +118,18 @@ def mount_one(root_fd, mount, context):
 def _finish_bind(root_fd, destination, plan):
     """A bind mount ignores flags other than MS_REC; a second remount applies them."""
     wanted = plan.flags & ~(kernel.MS_BIND | kernel.MS_REC | kernel.MS_REMOUNT)
-    if not wanted and not plan.cleared:
-        return
-    # Reopen: the fd taken before mounting names the directory underneath the new mount.
+    if wanted or plan.cleared:
+        _remount_bind(root_fd, destination, wanted, plan.cleared)
+
+
+def _remount_bind(root_fd, destination, flags, cleared=0):
+    """Remount the bind mount at ``destination`` with ``flags``, keeping the flags it has (in a
+    user namespace the kernel refuses to drop locked ones) except ``cleared``."""
+    # Reopen: an fd taken before mounting names the directory underneath the new mount.
     fd = open_in_root(root_fd, destination)
     try:
-        keep = _flags_of_mount(fd_path(fd)) & ~plan.cleared
-        kernel.mount(None, fd_path(fd), None,
-                     kernel.MS_BIND | kernel.MS_REMOUNT | wanted | keep)
+        keep = _flags_of_mount(fd_path(fd)) & ~cleared
+        kernel.mount(None, fd_path(fd), None, kernel.MS_BIND | kernel.MS_REMOUNT | flags | keep)
     finally:
         os.close(fd)
 
@@ -231,13 +235,23 @@ def move_into(rootfs):
     os.chdir("/")
 
 
-def mask_paths(root_fd, paths):
-    """maskedPaths: /dev/null over files, an empty read-only tmpfs over directories."""
+def _existing_paths(root_fd, paths):
+    """(path, O_PATH fd) for each of ``paths`` present in the root; the caller owns nothing:
+    each fd is closed when the next is taken.  maskedPaths/readonlyPaths skip absent ones."""
     for path in paths:
         try:
             fd = open_in_root(root_fd, path)
         except FileNotFoundError:
             continue
+        try:
+            yield path, fd
+        finally:
+            os.close(fd)
+
+
+def mask_paths(root_fd, paths):
+    """maskedPaths: /dev/null over files, an empty read-only tmpfs over directories."""
+    for path, fd in _existing_paths(root_fd, paths):
         try:
             if stat.S_ISDIR(os.fstat(fd).st_mode):
                 kernel.mount("tmpfs", fd_path(fd), "tmpfs", kernel.MS_RDONLY, None)
@@ -245,27 +259,16 @@ def mask_paths(root_fd, paths):
                 kernel.mount("/dev/null", fd_path(fd), None, kernel.MS_BIND)
         except OSError as exc:
             raise OCIError.from_os(f"config.json: /linux/maskedPaths: masking {path}", exc) from exc
-        finally:
-            os.close(fd)
 
 
 def make_readonly(root_fd, paths):
-    for path in paths:
-        try:
-            fd = open_in_root(root_fd, path)
-        except FileNotFoundError:
-            continue
+    """readonlyPaths: each bound onto itself, then remounted read-only."""
+    for path, fd in _existing_paths(root_fd, paths):
         try:
             kernel.mount(fd_path(fd), fd_path(fd), None, kernel.MS_BIND | kernel.MS_REC)
-            os.close(fd)
-            fd = open_in_root(root_fd, path)
-            kernel.mount(None, fd_path(fd), None,
-                         kernel.MS_BIND | kernel.MS_REMOUNT | kernel.MS_RDONLY |
-                         _flags_of_mount(fd_path(fd)))
+            _remount_bind(root_fd, path, kernel.MS_RDONLY)
         except OSError as exc:
             raise OCIError.from_os(f"config.json: /linux/readonlyPaths: {path}", exc) from exc
-        finally:
-            os.close(fd)
 
 
 def make_root_readonly():

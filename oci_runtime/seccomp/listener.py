@@ -40,9 +40,10 @@ def send_listener_fd(listener_path, listener_fd, state, metadata="", *, process_
     ``timeout`` bounds connecting and sending, so a wedged agent fails container creation with an
     error instead of hanging it.  Any failure raises OCIError (the spec requires the runtime to fail).
     """
-    import array
     import json
     import socket
+
+    from oci_runtime.fdpass import send_fd
 
     payload = json.dumps(container_process_state(state, metadata, process_pid)).encode()
     directory_fd = None
@@ -56,8 +57,7 @@ def send_listener_fd(listener_path, listener_fd, state, metadata="", *, process_
                 directory_fd = os.open(directory or ".", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
                 address = f"/proc/self/fd/{directory_fd}/{name}"
             connection.connect(address)
-            fds = array.array("i", [listener_fd]).tobytes()
-            sent = connection.sendmsg([payload], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
+            sent = send_fd(connection, payload, listener_fd)
             if sent < len(payload):
                 # A stream socket may take a large document in several writes; the spec allows
                 # that as long as the fd went with the first one.

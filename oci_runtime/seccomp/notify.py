@@ -103,23 +103,19 @@ def receive_listener_fd(connection):
     Returns ``(state_message: dict, listener_fd: int)``; the counterpart of
     :func:`oci_runtime.seccomp.listener.send_listener_fd`, which closes the connection when done.
     """
-    import array
     import json
-    import socket
 
-    fd_size = array.array("i").itemsize
+    from oci_runtime.fdpass import receive_with_fd
+
     chunks = []
     listener_fd = None
     while True:
-        data, ancillary, _, _ = connection.recvmsg(65536, socket.CMSG_SPACE(fd_size))
-        for level, kind, payload in ancillary:
-            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-                fds = array.array("i")
-                fds.frombytes(payload[: len(payload) - len(payload) % fd_size])
-                for extra in fds[1:]:
-                    os.close(extra)  # the spec sends exactly one fd; never leak surplus ones
-                if fds and listener_fd is None:
-                    listener_fd = fds[0]
+        data, fd = receive_with_fd(connection, 65536)
+        if fd is not None:
+            if listener_fd is None:
+                listener_fd = fd
+            else:
+                os.close(fd)  # the spec sends exactly one fd; never leak a surplus one
         if not data:
             break
         chunks.append(data)
