@@ -210,6 +210,10 @@ class Container:
                 self._wait_for_init_exit()
             elif manager is not None and manager.pids():
                 manager.kill_all(9)  # stragglers of a shared pid namespace
+            from oci_runtime import network
+
+            # CNI DEL; a failure stops a plain delete (to be retried), --force only warns.
+            network.detach(self.dir, warn=(warn or (lambda message: None)) if force else None)
             if manager is not None:
                 manager.destroy()
             hooks = self.record.get("hooks") or {}
@@ -222,6 +226,14 @@ class Container:
             self.store.remove(self.id)
         finally:
             posix.close(lock)
+
+    def check_networks(self):
+        """CNI CHECK of the networks the container was given; raises OCIError if one fails."""
+        from oci_runtime import network
+
+        if self.status == "stopped":
+            raise OCIError(f"container {self.id!r} is not running")
+        network.check(self.dir)
 
     def _wait_for_init_exit(self, timeout=10.0):
         import time
@@ -243,17 +255,19 @@ class Container:
 
 def create(store, container_id, bundle, *, pid_file=None, console_socket=None, no_pivot=False,
            no_new_keyring=False, preserve_fds=0, systemd_cgroup=False, subreaper=False,
-           warn=None, debug=None):
+           warn=None, debug=None, network_options=None):
     """Create a container from the bundle; returns it in the `created` state.
 
     With ``subreaper`` the calling process stays the init's parent (for `run`); ``debug`` is
-    --debug's DebugLog or None."""
+    --debug's DebugLog or None; ``network_options`` asks for CNI networks:
+    {"networks": [names], "cni_conf_dir": dir, "cni_bin_dir": "dir:dir"} (oci_runtime.network)."""
     from oci_runtime.creation import create_container
 
     return create_container(
         store, container_id, bundle, pid_file=pid_file, console_socket=console_socket,
         no_pivot=no_pivot, no_new_keyring=no_new_keyring, preserve_fds=preserve_fds,
-        systemd_cgroup=systemd_cgroup, subreaper=subreaper, warn=warn, debug=debug)
+        systemd_cgroup=systemd_cgroup, subreaper=subreaper, warn=warn, debug=debug,
+        network_options=network_options)
 
 
 def list_containers(store):

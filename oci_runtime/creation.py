@@ -7,7 +7,7 @@ record state -> write the pid file.
 import os
 import time
 
-from oci_runtime import OCI_VERSION, fastjson
+from oci_runtime import OCI_VERSION, fastjson, network
 from oci_runtime.config import load_bundle_config
 from oci_runtime.container import Container
 from oci_runtime.errors import OCIError
@@ -22,7 +22,8 @@ _LATER_HOOKS = ("poststart", "poststop")
 
 def create_container(store, container_id, bundle, *, pid_file=None, console_socket=None,
                      no_pivot=False, no_new_keyring=False, preserve_fds=0, systemd_cgroup=False,
-                     subreaper=False, warn=None, debug=None):
+                     subreaper=False, warn=None, debug=None, network_options=None):
+    # ``network_options``: {"networks": [CNI network names], "cni_conf_dir", "cni_bin_dir"}.
     # ``debug``: None, or --debug's DebugLog (oci_runtime.cli.logging).  Every use is behind
     # `if debug is not None`, so without --debug nothing is formatted or timed.
     bundle = os.path.abspath(bundle)
@@ -64,6 +65,8 @@ def create_container(store, container_id, bundle, *, pid_file=None, console_sock
         plan = LaunchPlan(container_id, config, bundle, state_dir, no_pivot=no_pivot,
                           no_new_keyring=no_new_keyring, preserve_fds=preserve_fds,
                           console_socket=console_socket)
+        plan.network_options = network_options
+        plan.attached_networks = None
         if config.process.terminal:
             from oci_runtime.terminal import ConsoleEndpoint
 
@@ -87,7 +90,7 @@ def create_container(store, container_id, bundle, *, pid_file=None, console_sock
             "rootfs": config.root_path,
             "created": _rfc3339_now(),
             "owner": "",
-            "annotations": config.annotations,
+            "annotations": network.state_annotations(config.annotations, plan.attached_networks),
             "hooks": {k: v for k, v in config.hooks.items() if k in _LATER_HOOKS and v},
             "cgroup": cgroup.to_dict() if cgroup is not None else None,
             "freezer_state_file": _freezer_state_file(cgroup),
@@ -117,6 +120,7 @@ def create_container(store, container_id, bundle, *, pid_file=None, console_sock
                 cgroup.destroy()
             except OCIError:
                 pass
+        network.detach(state_dir, warn=warn or (lambda message: None))
         store.remove(container_id)
         if isinstance(exc, HookError) and config.hooks.get("poststop"):
             # runtime.md: a failing prestart/createRuntime/createContainer hook continues the

@@ -6,6 +6,7 @@ from oci_runtime.cli.args import UsageError, parse
 from oci_runtime.config.model import NAMESPACE_TYPES
 from oci_runtime.fastjson import dumps
 from oci_runtime.hooks import HOOK_KINDS
+from oci_runtime.network import net_devices_supported
 from oci_runtime.process import CAPABILITY_NUMBERS
 from oci_runtime.rootfs.mount_options import (
     _FLAG_OPTIONS, _PROPAGATION_OPTIONS, _RECURSIVE_ATIME_OPTIONS, _RECURSIVE_OPTIONS,
@@ -38,7 +39,7 @@ def features_document():
             "selinux": {"enabled": False},
             "intelRdt": {"enabled": False},
             "mountExtensions": {"idmap": {"enabled": False}},
-            "netDevices": {"enabled": False},
+            "netDevices": {"enabled": net_devices_supported()},
         },
         "annotations": annotations,
     }

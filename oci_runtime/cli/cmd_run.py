@@ -1,7 +1,7 @@
 """run [create options] [--detach] ID: create, start, and (unless detached) wait for the
 container, forwarding signals; exits with the container's status (128+N if killed by signal N)."""
 from oci_runtime.cli.args import UsageError, parse
-from oci_runtime.cli.cmd_create import OPTIONS as CREATE_OPTIONS, creation_options
+from oci_runtime.cli.cmd_create import OPTIONS as CREATE_OPTIONS, REPEATABLE, creation_options
 from oci_runtime.errors import OCIError
 
 OPTIONS = dict(CREATE_OPTIONS, **{"--detach": ("-d", False), "--keep": (None, False)})
@@ -11,7 +11,7 @@ def run(context, argv):
     from oci_runtime.children import wait_for_exit, wait_with_forwarding
     from oci_runtime.container import create
 
-    values, positionals = parse(argv, OPTIONS)
+    values, positionals = parse(argv, OPTIONS, REPEATABLE)
     if len(positionals) != 1:
         raise UsageError("usage: oci-runtime run [--bundle DIR] [--detach] CONTAINER_ID")
     detach = values.get("detach", False)

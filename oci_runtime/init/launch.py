@@ -3,7 +3,7 @@ any step fails (the spec: a failed create leaves the host as if it was never att
 import os
 import _socket
 
-from oci_runtime import kernel
+from oci_runtime import kernel, network
 from oci_runtime.children import kill_and_reap
 from oci_runtime.errors import OCIError
 from oci_runtime.hooks import hook_state, run_hooks
@@ -58,6 +58,7 @@ def launch(plan, cgroup, resources):
         if cgroup is not None:
             cgroup.apply(init_pid)
             cgroup.set(resources)
+        plan.attached_networks = network.attach(plan, init_pid)
         parent_channel.send("cgroup-ready")
         _reap(stage1_pid)
         stage1_pid = 0
