@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 
 import pytest
@@ -155,3 +156,29 @@ def make_bundle(tmp_path, rootfs_template):
         return bundle, container_id
 
     return factory
+
+
+@pytest.fixture
+def veth_pair():
+    """veth_pair() -> (host end, other end): a veth pair with unique names (this kernel has no
+    dummy driver), both down, no address; deleted at teardown, also when a container took one."""
+    made = []
+
+    def factory():
+        tag = uuid.uuid4().hex[:8]
+        host_end, other_end = f"o{tag}h", f"o{tag}c"
+        subprocess.run(["ip", "link", "add", host_end, "type", "veth", "peer", "name", other_end],
+                       check=True)
+        made.append((host_end, other_end))
+        return host_end, other_end
+
+    yield factory
+    for host_end, other_end in made:
+        for name in (host_end, other_end):
+            if os.path.exists(f"/sys/class/net/{name}"):
+                subprocess.run(["ip", "link", "del", name], capture_output=True)
+        # A network namespace (and the veth in it) is freed asynchronously after its last process.
+        deadline = time.monotonic() + 5
+        while os.path.exists(f"/sys/class/net/{host_end}") and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert not os.path.exists(f"/sys/class/net/{host_end}"), f"{host_end} left behind"

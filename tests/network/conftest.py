@@ -1,32 +1,12 @@
-"""Real network devices for the networking tests: veth pairs and CNI bridges with unique names,
-removed at teardown whether a container took them or not."""
+"""CNI bridges with unique names for the networking tests, removed at teardown (veth pairs come
+from the veth_pair fixture of the top conftest.py)."""
 import json
 import os
 import uuid
 
 import pytest
 
-from netlib import ip, link_exists, random_test_subnet, wait_until_gone
-
-
-@pytest.fixture
-def veth_pair():
-    """veth_pair() -> (host end, other end), both down, no address; deleted at teardown."""
-    made = []
-
-    def factory():
-        tag = uuid.uuid4().hex[:8]
-        host_end, other_end = f"o{tag}h", f"o{tag}c"
-        ip("link", "add", host_end, "type", "veth", "peer", "name", other_end)
-        made.append((host_end, other_end))
-        return host_end, other_end
-
-    yield factory
-    for host_end, other_end in made:
-        for name in (host_end, other_end):
-            if link_exists(name):
-                ip("link", "del", name, check=False)
-        assert wait_until_gone(host_end), f"{host_end} left behind"
+from netlib import ip, link_exists, random_test_subnet
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ interfaces these tests create)."""
 import os
 import random
 import subprocess
-import time
 
 CNI_BIN_DIR = "/usr/lib/cni"
 
@@ -14,14 +13,6 @@ def ip(*args, check=True):
 
 def link_exists(name):
     return os.path.exists(f"/sys/class/net/{name}")
-
-
-def wait_until_gone(name, timeout=5.0):
-    """A network namespace is freed asynchronously after its last process: so are its veths."""
-    deadline = time.monotonic() + timeout
-    while link_exists(name) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    return not link_exists(name)
 
 
 def random_test_subnet():
