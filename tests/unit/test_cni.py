@@ -88,3 +88,24 @@ def test_state_annotations_add_the_interface_and_addresses():
         "a": "b", "org.oci-runtime.network.n.interface": "eth0",
         "org.oci-runtime.network.n.ips": "10.213.0.2/24,fd13::2/64"}
     assert state_annotations({"a": "b"}, None) == {"a": "b"}
+
+
+def test_a_failing_del_keeps_the_record_unless_told_to_warn(tmp_path):
+    from oci_runtime.network import RECORD_FILE, detach
+
+    script = tmp_path / "failing"
+    script.write_text("#!/bin/sh\ncat >/dev/null\necho '{\"code\": 11, \"msg\": \"try later\"}'\nexit 1\n")
+    script.chmod(0o755)
+    conf = {"cniVersion": "1.0.0", "name": "net", "plugins": [{"type": "failing"}]}
+    attachment = {"container_id": "c1", "netns": "", "ifname": "eth0", "bin_dir": str(tmp_path)}
+    record = {"netDevices": [], "netns": None,
+              "networks": [{"name": "net", "conf": conf, "attachment": attachment, "result": None}]}
+    (tmp_path / RECORD_FILE).write_text(json.dumps(record))
+    with pytest.raises(OCIError, match="try later"):
+        detach(str(tmp_path))
+    assert (tmp_path / RECORD_FILE).exists()
+    warnings = []
+    detach(str(tmp_path), warn=warnings.append)
+    assert len(warnings) == 1 and "try later" in warnings[0]
+    assert not (tmp_path / RECORD_FILE).exists()
+    detach(str(tmp_path))  # nothing recorded: nothing to do
