@@ -5,8 +5,9 @@
     .venv/bin/python bench/run.py --quick    # CI smoke: small counts, < 2 minutes
     .venv/bin/python bench/run.py --write-docs   # also rewrites docs/performance.md (+ PNG plot)
     .venv/bin/python bench/run.py --only seccomp --write-docs   # just the seccomp section
+    .venv/bin/python bench/run.py --only netdev --write-docs    # just create with a net device
 
-Options: --runtimes oci-runtime,runc,crun  --oci-runtime PATH  --output DIR  --only seccomp.
+Options: --runtimes oci-runtime,runc,crun  --oci-runtime PATH  --output DIR  --only seccomp|netdev.
 Needs root.
 
 Fairness: crun refuses a cgroup "hybrid" host, so the whole benchmark re-executes itself once in a
@@ -29,6 +30,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -41,9 +43,9 @@ BUSYBOX = shutil.which("busybox") or "/bin/busybox"
 CGROUP_ROOT = "/sys/fs/cgroup"
 
 FULL = dict(rounds=15, sequential=100, concurrent=20, many=1000, cmd_rounds=15, floor_rounds=30,
-            memory_rounds=5, seccomp_rounds=30)
+            memory_rounds=5, seccomp_rounds=30, netdev_rounds=30)
 QUICK = dict(rounds=3, sequential=5, concurrent=4, many=50, cmd_rounds=3, floor_rounds=5,
-             memory_rounds=2, seccomp_rounds=3)
+             memory_rounds=2, seccomp_rounds=3, netdev_rounds=3)
 
 
 # -- process spawning with timing and rusage ------------------------------------------------------
@@ -114,9 +116,9 @@ class Runtime:
             raise RuntimeError(f"{self.name} {' '.join(args)} exited {code}: {detail.strip()}")
         return elapsed, code, maxrss, output
 
-    def new_container(self, process_args, seccomp=None):
+    def new_container(self, process_args, seccomp=None, net_devices=None):
         """A fresh id and bundle (config.json only: root.path is the shared read-only rootfs),
-        with ``seccomp`` as linux.seccomp if given."""
+        with ``seccomp`` as linux.seccomp and ``net_devices`` as linux.netDevices if given."""
         with self.lock:
             self.counter += 1
             container_id = f"b{os.getpid()}-{self.counter}"
@@ -126,6 +128,8 @@ class Runtime:
                              f"/{self.cgroup_parent}/{self.name}-{container_id}")
         if seccomp is not None:
             config["linux"]["seccomp"] = seccomp
+        if net_devices is not None:
+            config["linux"]["netDevices"] = net_devices
         with open(os.path.join(bundle, "config.json"), "w") as config_file:
             json.dump(config, config_file)
         return container_id, bundle
@@ -321,6 +325,33 @@ def bench_seccomp(runtimes, count):
     return {"times": times, "cache_entries": cache_entries}
 
 
+def bench_netdev(runtime, count):
+    """(g) `create` of /bin/true without networking, and with one veth end in linux.netDevices
+    (moved, renamed eth1, its address kept, set up: pyroute2's import is most of the cost), the
+    two alternating.  oci-runtime only: runc 1.1 and crun 1.8 here predate netDevices.  The
+    pair is made untimed before the create; it goes with the container's namespace."""
+    phases = ("none", "netdev")
+    times = {phase: [0.0] * count for phase in phases}
+    for index in range(count):
+        for phase in phases if index % 2 == 0 else phases[::-1]:
+            devices = None
+            if phase == "netdev":
+                host_end, other_end = f"ob{uuid.uuid4().hex[:8]}h", f"ob{uuid.uuid4().hex[:8]}c"
+                subprocess.run(["ip", "link", "add", host_end, "type", "veth", "peer", "name",
+                                other_end], check=True)
+                subprocess.run(["ip", "addr", "add", "10.213.254.2/24", "dev", other_end], check=True)
+                devices = {other_end: {"name": "eth1"}}
+            container_id, bundle = runtime.new_container(["/bin/true"], net_devices=devices)
+            try:
+                times[phase][index] = runtime.call("create", "--bundle", bundle, container_id)[0]
+                runtime.call("start", container_id)
+            finally:
+                spawn(runtime.argv("delete", "--force", container_id))
+                if devices and os.path.exists(f"/sys/class/net/{host_end}"):
+                    subprocess.run(["ip", "link", "del", host_end], capture_output=True)
+    return times
+
+
 def vm_rss_kib(pid):
     with open(f"/proc/{pid}/status") as status:
         for line in status:
@@ -481,6 +512,23 @@ def summarise_seccomp(seccomp, runtime_names):
     return {"rows": rows, "cache_entries": seccomp["cache_entries"]}
 
 
+def summarise_netdev(times):
+    differences = [a - b for a, b in zip(times["netdev"], times["none"])]
+    return {"rows": [
+        {"label": "`create` without networking", "median": median(times["none"]) * 1000},
+        {"label": "`create` with one net device (a veth end in linux.netDevices)",
+         "median": median(times["netdev"]) * 1000},
+        {"label": "cost of the device (median of the per-round differences)",
+         "median": median(differences) * 1000},
+    ]}
+
+
+def netdev_markdown(results):
+    out = ["| oci-runtime | median |", "|---|---|"]
+    out += [f"| {row['label']} | {row['median']:.1f} ms |" for row in results["netdev_summary"]["rows"]]
+    return "\n".join(out) + "\n"
+
+
 def seccomp_markdown(results):
     names = results["runtimes"]
     summary = results["seccomp_summary"]
@@ -627,6 +675,7 @@ def launcher_python(binary):
 def measure(args):
     counts = QUICK if args.quick else FULL
     everything = args.only is None
+    with_seccomp = args.only in (None, "seccomp")
     found = find_runtimes(args)
     if not found:
         raise SystemExit("bench: no runtime to measure")
@@ -659,8 +708,13 @@ def measure(args):
             raw["concurrent"] = bench_concurrent(runtimes, counts["concurrent"], 1 if args.quick else 3)
             log("many")
             raw["many"] = bench_many(runtimes, counts["many"], counts["rounds"])
-        log("seccomp")
-        raw["seccomp"] = bench_seccomp(runtimes, counts["seccomp_rounds"])
+        if with_seccomp:
+            log("seccomp")
+            raw["seccomp"] = bench_seccomp(runtimes, counts["seccomp_rounds"])
+        oci = [r for r in runtimes if r.name == "oci-runtime"]
+        if args.only in (None, "netdev") and oci:
+            log("netdev")
+            raw["netdev"] = bench_netdev(oci[0], counts["netdev_rounds"])
         log("done")
     finally:
         for runtime in runtimes:
@@ -676,7 +730,8 @@ def measure(args):
                "duration_s": time.time() - started}
     results["summary"] = summarise(raw, names) if everything else None
     results["targets"] = targets(results["summary"]) if everything and "oci-runtime" in names else []
-    results["seccomp_summary"] = summarise_seccomp(raw["seccomp"], names)
+    results["seccomp_summary"] = summarise_seccomp(raw["seccomp"], names) if with_seccomp else None
+    results["netdev_summary"] = summarise_netdev(raw["netdev"]) if "netdev" in raw else None
     return results
 
 
@@ -688,7 +743,7 @@ def main():
     parser.add_argument("--output", default=os.path.join(HERE, "results"))
     parser.add_argument("--write-docs", action="store_true",
                         help="rewrite docs/performance.md's results sections (and plot) measured")
-    parser.add_argument("--only", choices=["seccomp"], default=None,
+    parser.add_argument("--only", choices=["seccomp", "netdev"], default=None,
                         help="measure only this group (results-<mode>-<group>.*)")
     parser.add_argument("--in-namespace", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--cgroup-parent", default=None, help=argparse.SUPPRESS)
@@ -716,14 +771,21 @@ def main():
     with open(base + ".json", "w") as handle:
         json.dump(results, handle, indent=1)
     table = markdown(results) if results["summary"] else ""
-    seccomp_table = seccomp_markdown(results)
+    seccomp_table = seccomp_markdown(results) if results["seccomp_summary"] else ""
+    netdev_table = netdev_markdown(results) if results["netdev_summary"] else ""
+    tables = "\n".join(t for t in (table, seccomp_table, netdev_table) if t)
     with open(base + ".md", "w") as handle:
-        handle.write(table + ("\n" if table else "") + seccomp_table)
-    print(table + seccomp_table)
+        handle.write(tables)
+    print(tables)
     if args.write_docs:
         if results["summary"]:
             write_docs(results, table)
-        write_seccomp_docs(results, seccomp_table)
+        if seccomp_table:
+            write_section_docs(results, "bench-seccomp", "Cost of a seccomp profile",
+                               results["raw"]["counts"]["seccomp_rounds"], seccomp_table)
+        if netdev_table:
+            write_section_docs(results, "bench-netdev", "Cost of a network device",
+                               results["raw"]["counts"]["netdev_rounds"], netdev_table)
     print(f"bench: results in {base}.json and {base}.md", file=sys.stderr)
 
 
@@ -747,15 +809,15 @@ def write_docs(results, table):
         handle.write(head + "\n".join(block) + tail)
 
 
-def write_seccomp_docs(results, table):
-    """Rewrite only the seccomp block of docs/performance.md (appended as its own section the
-    first time), leaving every other section as it is."""
+def write_section_docs(results, marker, title, rounds, table):
+    """Rewrite only the ``marker`` block of docs/performance.md (appended as its own section,
+    ``title``, the first time), leaving every other section as it is."""
     path = os.path.join(REPO, "docs", "performance.md")
-    begin, end = "<!-- bench-seccomp:begin -->", "<!-- bench-seccomp:end -->"
+    begin, end = f"<!-- {marker}:begin -->", f"<!-- {marker}:end -->"
     block = "\n".join([
         begin, "",
         f"Run of {results['date']} ({results['mode']} mode, "
-        f"{results['raw']['counts']['seccomp_rounds']} rounds), Linux {results['kernel']}, "
+        f"{rounds} rounds), Linux {results['kernel']}, "
         f"{results['cpus']} CPUs; " + ", ".join(f"{n}: {v}" for n, v in results["versions"].items())
         + ".", "", table, end])
     text = open(path).read()
@@ -764,7 +826,7 @@ def write_seccomp_docs(results, table):
         _, _, tail = rest.partition(end)
         text = head + block + tail
     else:
-        text = text.rstrip("\n") + "\n\n## Cost of a seccomp profile\n\n" + block + "\n"
+        text = text.rstrip("\n") + f"\n\n## {title}\n\n" + block + "\n"
     with open(path, "w") as handle:
         handle.write(text)
 
