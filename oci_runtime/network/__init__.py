@@ -86,14 +86,24 @@ def _add_networks(record, names, conf_dir, bin_dir, plan, netns):
     with open(record["netns"], "x"):
         pass
     kernel.mount(netns, record["netns"], None, kernel.MS_BIND)
-    for index, conf in enumerate(confs):
+    for conf, ifname in zip(confs, _interface_names(record["netDevices"])):
         attachment = {"container_id": plan.container_id, "netns": record["netns"],
-                      "ifname": f"eth{index}", "bin_dir": bin_dir}
+                      "ifname": ifname, "bin_dir": bin_dir}
         entry = {"name": conf["name"], "conf": conf, "attachment": attachment, "result": None}
         record["networks"].append(entry)
         _save(plan.state_dir, record)
         entry["result"] = cni.add(conf, attachment)
         _save(plan.state_dir, record)
+
+
+def _interface_names(moved_devices):
+    """eth0, eth1, ... one per network in order, skipping names netDevices already took."""
+    taken = {device["name"] for device in moved_devices}
+    index = 0
+    while True:
+        if f"eth{index}" not in taken:
+            yield f"eth{index}"
+        index += 1
 
 
 def detach(container_dir, warn=None):

@@ -152,3 +152,16 @@ def test_check_through_the_python_api(oci, make_bundle, cni_network):
         container.check_networks()
     oci("delete", cid, check=True)
     assert leased_addresses(network) == []
+
+
+def test_a_net_device_and_a_network_together(oci, make_bundle, cni_network, veth_pair):
+    network = cni_network()
+    _, other_end = veth_pair()
+
+    def edit(config):
+        config["linux"]["netDevices"] = {other_end: {"name": "eth0"}}
+    bundle, cid = make_bundle(["ls", "/sys/class/net"], edit)
+    result = oci("run", *_flags(network), "--bundle", str(bundle), cid)
+    assert result.returncode == 0, result.stderr
+    assert sorted(result.stdout.split()) == ["eth0", "eth1", "lo"]  # the network took eth1
+    assert leased_addresses(network) == []

@@ -109,3 +109,12 @@ def test_a_failing_del_keeps_the_record_unless_told_to_warn(tmp_path):
     assert len(warnings) == 1 and "try later" in warnings[0]
     assert not (tmp_path / RECORD_FILE).exists()
     detach(str(tmp_path))  # nothing recorded: nothing to do
+
+
+def test_interface_names_skip_those_of_moved_devices():
+    from itertools import islice
+
+    from oci_runtime.network import _interface_names
+
+    assert list(islice(_interface_names([{"host": "v", "name": "eth0"}]), 3)) == ["eth1", "eth2", "eth3"]
+    assert list(islice(_interface_names([]), 2)) == ["eth0", "eth1"]
