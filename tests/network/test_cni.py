@@ -165,3 +165,20 @@ def test_a_net_device_and_a_network_together(oci, make_bundle, cni_network, veth
     assert result.returncode == 0, result.stderr
     assert sorted(result.stdout.split()) == ["eth0", "eth1", "lo"]  # the network took eth1
     assert leased_addresses(network) == []
+
+
+def test_a_network_in_a_user_namespace(oci, make_bundle, cni_network):
+    network = cni_network()
+
+    def edit(config):
+        config["linux"]["namespaces"].append({"type": "user"})
+        mappings = [{"containerID": 0, "hostID": 0, "size": 1},
+                    {"containerID": 1, "hostID": 100001, "size": 65535}]
+        config["linux"]["uidMappings"] = mappings
+        config["linux"]["gidMappings"] = mappings
+        config["mounts"] = [m for m in config["mounts"] if m["type"] not in ("cgroup", "sysfs")]
+    bundle, cid = make_bundle(["sh", "-c", "ip -o -4 addr show dev eth0 | awk '{print $4}'"], edit)
+    result = oci("run", *_flags(network), "--bundle", str(bundle), cid)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().startswith(network["gateway"].rsplit(".", 1)[0] + ".")
+    assert leased_addresses(network) == []
