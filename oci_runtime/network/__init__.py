@@ -19,7 +19,8 @@ CONF_DIR_ANNOTATION = "org.oci-runtime.cni.conf-dir"
 BIN_DIR_ANNOTATION = "org.oci-runtime.cni.bin-dir"
 
 
-def requested_networks(annotations, options):
+def requested_networks(annotations: dict | None,
+                       options: dict | None) -> tuple[list[str], str, str]:
     """(names, conf dir, bin dir): --network names first, then the annotation's; flags win over
     the annotations for the directories."""
     from oci_runtime.network.cni import DEFAULT_BIN_DIR, DEFAULT_CONF_DIR
@@ -30,18 +31,21 @@ def requested_networks(annotations, options):
     for name in (annotations.get(NETWORK_ANNOTATION) or "").split(","):
         if name.strip() and name.strip() not in names:
             names.append(name.strip())
-    conf_dir = options.get("cni_conf_dir") or annotations.get(CONF_DIR_ANNOTATION) or DEFAULT_CONF_DIR
-    bin_dir = options.get("cni_bin_dir") or annotations.get(BIN_DIR_ANNOTATION) or DEFAULT_BIN_DIR
+    conf_dir = (options.get("cni_conf_dir") or annotations.get(CONF_DIR_ANNOTATION)
+                or DEFAULT_CONF_DIR)
+    bin_dir = (options.get("cni_bin_dir") or annotations.get(BIN_DIR_ANNOTATION)
+               or DEFAULT_BIN_DIR)
     return names, conf_dir, bin_dir
 
 
-def attach(plan, init_pid):
+def attach(plan, init_pid: int) -> dict | None:
     """Move linux.netDevices and ADD the requested CNI networks to the init's network namespace.
     Returns the record of what was attached (None without networking).  On failure what was
     done stays recorded for detach(), which the failed create's undo calls."""
     config = plan.config
     options = getattr(plan, "network_options", None)
-    if not config.linux.net_devices and not options and NETWORK_ANNOTATION not in config.annotations:
+    if (not config.linux.net_devices and not options
+            and NETWORK_ANNOTATION not in (config.annotations or {})):
         return None
     from oci_runtime.errors import OCIError
 
@@ -69,7 +73,7 @@ def attach(plan, init_pid):
     return record
 
 
-def net_devices_supported():
+def net_devices_supported() -> bool:
     """Whether linux.netDevices can be honoured here: pyroute2 is installed (features says so)."""
     from importlib.util import find_spec
 
@@ -106,7 +110,7 @@ def _interface_names(moved_devices):
         index += 1
 
 
-def detach(container_dir, warn=None):
+def detach(container_dir: str, warn=None) -> None:
     """CNI DEL for every network recorded, then the namespace's bind mount goes.  Nothing to do
     (and nothing imported) without a record.  With ``warn`` a failing DEL is reported through it
     and the rest is removed anyway; without, it raises and leaves the record for a retry."""
@@ -147,7 +151,7 @@ def detach(container_dir, warn=None):
     posix.unlink(f"{container_dir}/{RECORD_FILE}")
 
 
-def check(container_dir):
+def check(container_dir: str) -> None:
     """CNI CHECK of every network the container was given (raises OCIError if one fails)."""
     import json
 
@@ -162,7 +166,7 @@ def check(container_dir):
         cni.check(entry["conf"], entry["attachment"], entry["result"])
 
 
-def state_annotations(annotations, record):
+def state_annotations(annotations: dict | None, record: dict | None) -> dict | None:
     """The config's annotations plus, per CNI network, the interface and the addresses the
     container got (``org.oci-runtime.network.<name>.interface`` / ``.ips``), as `state` shows."""
     if not record or not record["networks"]:

@@ -20,11 +20,12 @@ DEFAULT_BIN_DIR = "/usr/lib/cni:/opt/cni/bin"
 PLUGIN_TIMEOUT = 60
 
 
-def load_network(name, conf_dir):
+def load_network(name: str, conf_dir: str) -> dict:
     """The configuration list named ``name`` in ``conf_dir`` (files in lexical order, the first
     with that name wins, as libcni's LoadConfList)."""
     try:
-        files = sorted(f for f in os.listdir(conf_dir) if f.endswith((".conflist", ".conf", ".json")))
+        files = sorted(f for f in os.listdir(conf_dir)
+                       if f.endswith((".conflist", ".conf", ".json")))
     except OSError as exc:
         raise OCIError.from_os(f"CNI network {name!r}: reading {conf_dir}", exc) from exc
     for file_name in files:
@@ -50,7 +51,7 @@ def load_network(name, conf_dir):
     raise OCIError(f"CNI network {name!r}: no configuration with that name in {conf_dir}")
 
 
-def add(conf, attachment):
+def add(conf: dict, attachment: dict) -> dict:
     """Run ADD through the list; returns the final result."""
     result = None
     for plugin in conf["plugins"]:
@@ -58,7 +59,7 @@ def add(conf, attachment):
     return result
 
 
-def delete(conf, attachment, result):
+def delete(conf: dict, attachment: dict, result: dict | None) -> None:
     """Run DEL through the list in reverse order.  Plugins must accept DEL for an attachment
     that was never (or only partly) added, so this is also what undoes a failed ADD."""
     errors = []
@@ -71,7 +72,7 @@ def delete(conf, attachment, result):
         raise OCIError("; ".join(errors))
 
 
-def check(conf, attachment, result):
+def check(conf: dict, attachment: dict, result: dict | None) -> None:
     """Run CHECK through the list (CNI 0.4.0 and later; a list may disable it)."""
     if _version(conf["cniVersion"]) < (0, 4, 0) or conf.get("disableCheck"):
         return
@@ -79,7 +80,7 @@ def check(conf, attachment, result):
         _run_plugin("CHECK", conf, plugin, attachment, result)
 
 
-def addresses(result):
+def addresses(result: dict | None) -> list[str]:
     """The CIDR addresses of a result on the container's interfaces (CNI 0.3.0 and later)."""
     if not isinstance(result, dict):
         return []

@@ -31,7 +31,7 @@ RT_SCOPE_UNIVERSE = 0
 _IFNAMSIZ = 16
 
 
-def check_device_name(name, pointer):
+def check_device_name(name: str, pointer: str) -> None:
     """The kernel's dev_valid_name(), with the error naming the config field."""
     if (not name or len(name.encode()) >= _IFNAMSIZ or name in (".", "..")
             or any(c in name for c in "/:") or any(c.isspace() for c in name)):
@@ -41,7 +41,7 @@ def check_device_name(name, pointer):
         raise OCIError(f"config.json: {pointer}: {name!r}: a name template has one '%d'")
 
 
-def move_devices(net_devices, netns_path):
+def move_devices(net_devices: dict, netns_path: str) -> list[dict]:
     """Move, rename, re-address and set up each device; returns [{"host", "name"}] with the
     names the devices got in the container."""
     planned = []
