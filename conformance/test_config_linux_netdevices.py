@@ -4,8 +4,6 @@ import subprocess
 
 from clause import clause
 
-SECTION = "Network Devices"
-
 
 def _ip(*args):
     subprocess.run(["ip", *args], check=True, capture_output=True)
@@ -19,9 +17,9 @@ def _moving(devices):
     return edit
 
 
-@clause("config-linux.md", SECTION, "netDevices MUST be made available in the container")
-@clause("config-linux.md", SECTION, "MUST preserve permanent IP addresses of any family with global scope")
-@clause("config-linux.md", SECTION, "MUST set the network device state to up after moving it")
+@clause("config-linux.md", "Network Devices", "netDevices MUST be made available in the container")
+@clause("config-linux.md", "Network Devices", "MUST preserve permanent IP addresses of any family with global scope")
+@clause("config-linux.md", "Network Devices", "MUST set the network device state to up after moving it")
 def test_device_moved_renamed_addressed_and_up(oci, make_bundle, veth_pair):
     host_end, other_end = veth_pair()
     _ip("addr", "add", "10.213.250.1/24", "dev", host_end)
@@ -43,7 +41,7 @@ def test_device_moved_renamed_addressed_and_up(oci, make_bundle, veth_pair):
     assert lines[-1] == "pinged"
 
 
-@clause("config-linux.md", SECTION, "MUST allow the move when the name is a template with %d")
+@clause("config-linux.md", "Network Devices", "MUST allow the move when the name is a template with %d")
 def test_template_name_and_default_name(oci, make_bundle, veth_pair):
     first, second = veth_pair(), veth_pair()
     bundle, cid = make_bundle(["ls", "/sys/class/net"],
@@ -53,7 +51,7 @@ def test_template_name_and_default_name(oci, make_bundle, veth_pair):
     assert sorted(result.stdout.split()) == sorted(["lo", "lo0", first[1]])
 
 
-@clause("config-linux.md", SECTION, "the runtime MUST check if moving the network interface is possible")
+@clause("config-linux.md", "Network Devices", "the runtime MUST check if moving the network interface is possible")
 def test_missing_device_fails_before_anything_moves(oci, make_bundle, veth_pair):
     _, present = veth_pair()
     bundle, cid = make_bundle(["true"], _moving({present: {}, "o13nosuch": {}}))
@@ -64,7 +62,7 @@ def test_missing_device_fails_before_anything_moves(oci, make_bundle, veth_pair)
     assert oci("list", "-q").stdout == ""
 
 
-@clause("config-linux.md", SECTION, "a device with the name existing in the container namespace MUST generate an error")
+@clause("config-linux.md", "Network Devices", "a device with the name existing in the container namespace MUST generate an error")
 def test_name_taken_in_the_container(oci, make_bundle, veth_pair):
     _, other_end = veth_pair()
     bundle, cid = make_bundle(["true"], _moving({other_end: {"name": "lo"}}))
@@ -75,7 +73,7 @@ def test_name_taken_in_the_container(oci, make_bundle, veth_pair):
     assert oci("list", "-q").stdout == ""
 
 
-@clause("config-linux.md", SECTION, "MUST NOT attempt to move the interface out of the namespace before deletion")
+@clause("config-linux.md", "Network Devices", "MUST NOT attempt to move the interface out of the namespace before deletion")
 def test_device_stays_in_the_namespace_after_delete(oci, make_bundle, veth_pair):
     _, other_end = veth_pair()
     holder = subprocess.Popen(["unshare", "--net", "sleep", "60"])
