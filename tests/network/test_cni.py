@@ -182,3 +182,45 @@ def test_a_network_in_a_user_namespace(oci, make_bundle, cni_network):
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().startswith(network["gateway"].rsplit(".", 1)[0] + ".")
     assert leased_addresses(network) == []
+
+
+def test_a_create_killed_during_add_is_undone_by_delete(oci, make_bundle, cni_network, tmp_path):
+    import subprocess
+
+    network = cni_network()
+    # A second plugin that hangs in ADD (after bridge + host-local leased an address).
+    marker = tmp_path / "slow.pid"
+    slow = tmp_path / "slow"
+    slow.write_text(f"#!/bin/sh\ncat >/dev/null\nif [ \"$CNI_COMMAND\" = ADD ]; then\n"
+                    f"  echo $$ > {marker}; exec sleep 60\nfi\n")
+    slow.chmod(0o755)
+    conflist = os.path.join(network["conf_dir"], "10-test.conflist")
+    with open(conflist) as conf:
+        document = json.load(conf)
+    document["plugins"].append({"type": "slow"})
+    with open(conflist, "w") as conf:
+        json.dump(document, conf)
+    bundle, cid = make_bundle(["true"])
+    creator = subprocess.Popen(oci.command + ["--root", oci.root, "create", *_flags(network)[:4],
+                                              "--cni-bin-dir", f"{tmp_path}:{CNI_BIN_DIR}",
+                                              "--bundle", str(bundle), cid],
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert marker.exists() and len(leased_addresses(network)) == 1
+        creator.kill()
+        creator.wait()
+    finally:
+        if marker.exists():
+            try:
+                os.kill(int(marker.read_text()), signal.SIGKILL)
+            except (ProcessLookupError, ValueError):
+                pass
+    assert oci.state(cid)["status"] == "stopped"
+    oci("delete", "--force", cid, check=True)
+    assert leased_addresses(network) == []
+    assert not _mounted(os.path.join(oci.root, cid, "netns"))
+    assert not os.path.exists(os.path.join(oci.root, cid))
