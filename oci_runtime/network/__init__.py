@@ -82,14 +82,19 @@ def net_devices_supported() -> bool:
 
 def _add_networks(record, names, conf_dir, bin_dir, plan, netns):
     from oci_runtime import kernel
+    from oci_runtime.errors import OCIError
     from oci_runtime.network import cni
 
     confs = [cni.load_network(name, conf_dir) for name in names]  # all found before any ADD
     record["netns"] = f"{plan.state_dir}/{NETNS_FILE}"
     _save(plan.state_dir, record)  # first: a crash after the mount still leads delete to it
-    with open(record["netns"], "x"):
-        pass
-    kernel.mount(netns, record["netns"], None, kernel.MS_BIND)
+    try:
+        with open(record["netns"], "x"):
+            pass
+        kernel.mount(netns, record["netns"], None, kernel.MS_BIND)
+    except OSError as exc:
+        raise OCIError.from_os(f"--network: bind-mounting {netns} on {record['netns']}",
+                               exc) from exc
     for conf, ifname in zip(confs, _interface_names(record["netDevices"])):
         attachment = {"container_id": plan.container_id, "netns": record["netns"],
                       "ifname": ifname, "bin_dir": bin_dir}
