@@ -1,4 +1,33 @@
-# setuptools reads everything from pyproject.toml; cffi_modules has no pyproject spelling yet.
-from setuptools import setup
+# setuptools reads everything from pyproject.toml; cffi_modules has no pyproject spelling yet, and
+# the container executor (cext/executor.c) is a static program, not an extension module: it is
+# compiled here, beside the extensions, into the package (oci_runtime/_executor).
+import os
+import subprocess
 
-setup(cffi_modules=["cext/build_kernel.py:ffibuilder"])
+from setuptools import setup
+from setuptools.command.build_ext import build_ext
+
+EXECUTOR_SOURCE = os.path.join("cext", "executor.c")
+
+
+def compile_executor(target):
+    """A static, stripped executable: no libraries to load (no ld.so.preload of an image can
+    reach it) and nothing beyond libc."""
+    compiler = os.environ.get("CC", "cc")
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    subprocess.run([compiler, "-static", "-Os", "-s", "-Wall", "-Wno-format-truncation",
+                    "-o", target, EXECUTOR_SOURCE], check=True)
+
+
+class BuildWithExecutor(build_ext):
+    def run(self):
+        super().run()
+        package_dir = "oci_runtime" if self.inplace else os.path.join(self.build_lib, "oci_runtime")
+        compile_executor(os.path.join(package_dir, "_executor"))
+
+    def get_outputs(self):
+        package_dir = "oci_runtime" if self.inplace else os.path.join(self.build_lib, "oci_runtime")
+        return super().get_outputs() + [os.path.join(package_dir, "_executor")]
+
+
+setup(cffi_modules=["cext/build_kernel.py:ffibuilder"], cmdclass={"build_ext": BuildWithExecutor})

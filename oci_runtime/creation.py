@@ -12,7 +12,7 @@ from oci_runtime.config import load_bundle_config
 from oci_runtime.container import Container
 from oci_runtime.errors import OCIError
 from oci_runtime.hooks import HookError, hook_state, run_hooks
-from oci_runtime.init.launch import become_subreaper, launch
+from oci_runtime.init.launch import launch
 from oci_runtime.init.plan import LaunchPlan
 from oci_runtime.state import CONFIG_FILE, process_start_time, write_atomically
 
@@ -76,7 +76,6 @@ def create_container(store, container_id, bundle, *, pid_file=None, console_sock
             plan.seccomp_program = compile_seccomp(config.linux.seccomp, store.root, plan.warnings)
             if debug is not None:
                 debug.seccomp_compiled(plan.seccomp_program)
-        become_subreaper()
         init = launch(plan, cgroup, cgroup_resources(config) if cgroup is not None else None)
         if debug is not None:
             debug.init_created(init.pid)
@@ -152,7 +151,6 @@ def compile_seccomp(seccomp, root, warnings):
     """Compile before forking: errors surface before anything is made, libseccomp cannot be
     reached after pivot_root anyway, and a profile seen before is served from the cache."""
     from oci_runtime import seccomp as seccomp_support
-    from oci_runtime.seccomp import _kernel  # noqa: F401 - install() runs after pivot_root
     from oci_runtime.state import SECCOMP_CACHE_DIRECTORY
 
     compiled = seccomp_support.compile_filter(seccomp, cache_dir=f"{root}/{SECCOMP_CACHE_DIRECTORY}")

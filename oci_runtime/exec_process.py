@@ -1,23 +1,12 @@
 """`exec`: start one more process inside a running container.
 
-    parent (the CLI)                      joiner (fork 1)                     process (fork 2)
-    compiles seccomp, reads the
-    saved config, forks            ->     non-dumpable, opens the init's
-                                          /proc/<pid>/ns/* while they are
-                                          host paths; "setup" {pid}
-    puts the joiner in the cgroup  <-
-    "ok"                           ->     joins user ns first, then the
-                                          rest (mnt last); forks, because a
-                                          pid namespace applies to children  ->  setsid, pty, rlimits,
-                                          "started" {pid}; exits                 keyring, user, caps,
-    reaps the joiner                                                             seccomp, execve
-    waits for EOF (execve closed
-    the channel: success) or an "error" line
-
-The process inherits the joiner's cgroup, so the cgroup is joined before any namespace: joining
-the cgroup namespace afterwards then shows the container's cgroup as its root.  After setns into
-the mount namespace the kernel sets root and cwd to that namespace's root, which is the
-container's pivoted rootfs: no chroot is needed (checked by tests/exec).
+The executor (cext/executor.c) joins the container's namespaces and runs the process part of the
+plan (plan/exec.py).  The runtime opens the init's /proc/<pid>/ns/* while they are host paths,
+puts the joiner in the container's cgroup when it asks ("setup"), learns the process's pid, and
+waits for EOF on the sync socket (every holder has it close-on-exec: the process exec'd) or an
+error frame.  The process inherits the joiner's cgroup, so the cgroup is joined before any
+namespace: joining the cgroup namespace afterwards then shows the container's cgroup as its root.
+The process is this process's child (CLONE_PARENT), so an attached exec waits for it directly.
 """
 import os
 
@@ -25,14 +14,9 @@ from oci_runtime import kernel
 from oci_runtime.config.model import Process
 from oci_runtime.children import kill_and_reap, wait_for_exit, wait_with_forwarding
 from oci_runtime.errors import OCIError
-from oci_runtime.fdpass import receive_with_fd, send_fd
-from oci_runtime.init.protocol import Channel, child_main
-from oci_runtime.process import (
-    CapabilityPlan, apply_rlimits, finalize_and_exec, find_executable, set_oom_score_adj,
-)
-from oci_runtime.process_attributes import (
-    apply_personality, apply_process_attributes, check_process_attributes, set_cpu_affinity,
-)
+from oci_runtime.fdpass import receive_with_fd
+from oci_runtime.process import CapabilityPlan
+from oci_runtime.process_attributes import check_process_attributes
 from oci_runtime import terminal
 
 # /proc/<pid>/ns/ entry -> CLONE_NEW* flag, in the order they are joined: the user namespace
@@ -233,10 +217,6 @@ def exec_in_container(container, saved_config, request, warn=None, debug=None):
     try:
         if process.terminal:
             console = terminal.ConsoleEndpoint(request.console_socket)
-        if not request.detach:
-            from oci_runtime.init.launch import become_subreaper
-
-            become_subreaper()  # the process is re-parented here when the joiner exits
         pid = _fork_and_join(container, process, capabilities, seccomp_program, request,
                              namespace_fds, cgroup_join, console, personality)
     except BaseException:
@@ -289,26 +269,35 @@ def _open_namespaces_to_join(init_pid):
 
 def _fork_and_join(container, process, capabilities, seccomp_program, request, namespace_fds,
                    cgroup_join, console, personality):
-    parent_channel, child_channel = Channel.pair()
-    joiner_pid = os.fork()
-    if joiner_pid == 0:
-        parent_channel.close()
-        child_main(child_channel, lambda: _joiner(
-            container.id, process, capabilities, seccomp_program, request, namespace_fds,
-            child_channel, console, personality))
-    child_channel.close()
+    from oci_runtime import executor
+    from oci_runtime.plan.exec import compile_exec
+    from oci_runtime.plan.model import FdArg
+    from oci_runtime.plan import wire
+
+    names = {flag: name for name, flag in _NAMESPACE_ORDER}
+    namespaces = [(names[flag], flag, FdArg(f"/proc/{container.pid}/ns/{names[flag]}", fd=fd))
+                  for flag, fd in namespace_fds]
+    console_socket = None
     if console is not None:
-        console.after_fork()
+        console_socket = FdArg("console socket", fd=console.detach_sender())
+    plan = compile_exec(process, personality, namespaces, container_id=container.id,
+                        capabilities=capabilities, seccomp_program=seccomp_program,
+                        preserve_fds=request.preserve_fds, console_socket=console_socket,
+                        console_owner=(process.user.uid, process.user.gid))
+    namespace_fds.clear()  # spawn closes them once the executor has its copies
+    session = executor.spawn(plan, request.preserve_fds)
+    joiner_pid = session.pid
     process_pid = 0
     try:
-        setup = parent_channel.receive("setup")
+        _, payload = session.receive(wire.MSG_SETUP)
         if cgroup_join is not None:
-            cgroup_join(setup["pid"])
-        parent_channel.send("ok")
-        process_pid = parent_channel.receive("started")["pid"]
+            cgroup_join(int.from_bytes(payload[:4], "little"))
+        session.send(wire.MSG_OK)
+        _, payload = session.receive(wire.MSG_PID)
+        process_pid = int.from_bytes(payload[:4], "little")
         os.waitpid(joiner_pid, 0)
         joiner_pid = 0
-        _wait_for_exec(parent_channel, container, process_pid)
+        _wait_for_exec(session, container, process_pid)
         if console is not None:
             console.receive_master()
         return process_pid
@@ -318,76 +307,21 @@ def _fork_and_join(container, process, capabilities, seccomp_program, request, n
                 kill_and_reap(pid)
         raise
     finally:
-        parent_channel.close()
+        session.close()
 
 
-def _wait_for_exec(channel, container, process_pid):
-    """The channel is close-on-exec: EOF means execve succeeded; otherwise one line saying why
-    not, or a seccomp listener fd to pass to its agent first."""
+def _wait_for_exec(session, container, process_pid):
+    """EOF means execve succeeded; otherwise an error frame, or a seccomp listener fd to pass to
+    its agent first."""
+    from oci_runtime.plan import wire
+
     while True:
-        data, listener_fd = receive_with_fd(channel.sock, 1 << 16)
+        data, listener_fd = receive_with_fd(session.sock, 1 << 16)
         if listener_fd is not None:
             container._send_seccomp_listener(container.record["seccomp_listener"], listener_fd,
                                              process_pid)
             continue
         if not data:
             return
-        from oci_runtime import fastjson
-
-        message = fastjson.loads(data)
-        if message.get("type") == "error":
-            raise OCIError(message.get("message", "exec failed"), message.get("errno", 0))
-
-
-def _joiner(container_id, process, capabilities, seccomp_program, request, namespace_fds,
-            channel, console, personality):
-    # Before joining anything the container controls: its processes must not be able to ptrace
-    # or open /proc/<pid>/mem of a process that still holds the runtime's privileges and fds.
-    kernel.prctl(kernel.PR_SET_DUMPABLE, 0)
-    # config.md: "initial" is where the runtime's process runs before it enters the cgroup.
-    set_cpu_affinity((process.exec_cpu_affinity or {}).get("initial"),
-                     "/process/execCPUAffinity/initial")
-    channel.send("setup", pid=os.getpid())
-    channel.receive("ok")
-    for flag, fd in namespace_fds:
-        try:
-            kernel.setns(fd, flag)
-        except OSError as exc:
-            name = next((n for n, f in _NAMESPACE_ORDER if f == flag), f"{flag:#x}")
-            raise OCIError.from_os(f"joining the container's {name} namespace", exc) from exc
-    pid = os.fork()
-    if pid == 0:
-        child_main(channel, lambda: _run_process(
-            container_id, process, capabilities, seccomp_program, request, channel, console,
-            personality))
-    channel.send("started", pid=pid)
-
-
-def _run_process(container_id, process, capabilities, seccomp_program, request, channel,
-                 console, personality):
-    os.setsid()
-    if console is not None:
-        console.setup_in_container(process.console_size)
-    if process.oom_score_adj is not None:
-        set_oom_score_adj(process.oom_score_adj)
-    apply_rlimits(process.rlimits)
-    try:
-        # runc's exec too gets a fresh session keyring: it must not share the caller's.
-        kernel.join_session_keyring(f"_ses.{container_id}")
-    except OSError as exc:
-        if exc.errno != 38:  # ENOSYS: kernel without keyrings
-            raise OCIError.from_os("joining a new session keyring", exc) from exc
-    apply_personality(personality)
-    apply_process_attributes(process)
-    set_cpu_affinity((process.exec_cpu_affinity or {}).get("final"),
-                     "/process/execCPUAffinity/final")
-    executable = find_executable(process.args[0], process.env, process.cwd)
-
-    def hand_over_listener(listener_fd):
-        send_fd(channel.sock, b"listener", listener_fd)
-
-    try:
-        finalize_and_exec(process, executable, capabilities, seccomp_program=seccomp_program,
-                          preserve_fds=request.preserve_fds, hand_over_listener=hand_over_listener)
-    except OSError as exc:
-        raise OCIError.from_os(f"exec {process.args[0]!r}", exc) from exc
+        if data[:1] == wire.MSG_ERROR:
+            raise session.error_from(data[1:])

@@ -1,9 +1,8 @@
 """process.terminal: a pty made inside the container, its master handed to whoever asked.
 
-The pty must come from the container's own devpts (its /dev/ptmx after pivot_root or after
-joining its mount namespace), so the slave is a /dev/pts/N the container can see.  The master goes
-out over a unix socket with SCM_RIGHTS, one message whose data is the pty's name, exactly as runc
-does for --console-socket.  The socket is connected by the runtime before the fork, while the
+The executor makes the pty from the container's own devpts (its /dev/ptmx), so the slave is a
+/dev/pts/N the container can see.  The master goes out over a unix socket with SCM_RIGHTS, one
+message whose data is the pty's name, exactly as runc does for --console-socket.  The socket is connected by the runtime before the fork, while the
 path is still reachable; without --console-socket (`run`, `exec` not detached), the runtime keeps
 the other end of a socketpair and relays the pty to its own stdio.
 """
@@ -12,15 +11,11 @@ import fcntl
 import os
 import select
 import socket
-import struct
 
-from oci_runtime.fdpass import receive_with_fd, send_fd
+from oci_runtime.fdpass import receive_with_fd
 
-_TIOCSCTTY = 0x540E
 _TIOCGWINSZ = 0x5413
 _TIOCSWINSZ = 0x5414
-_TIOCGPTN = 0x80045430
-_TIOCSPTLCK = 0x40045431
 
 
 class ConsoleEndpoint:
@@ -45,38 +40,14 @@ class ConsoleEndpoint:
             self.receiver, self.sender = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
             self.relays = True
 
-    # -- in the container's process ------------------------------------------------------------
-
-    def setup_in_container(self, console_size=None):
-        """Make a pty from /dev/ptmx (the container's), make its slave our stdio and controlling
-        terminal (the caller did setsid), and send the master out."""
-        if self.receiver is not None:
-            self.receiver.close()
-        master = os.open("/dev/ptmx", os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
-        try:
-            fcntl.ioctl(master, _TIOCSPTLCK, struct.pack("i", 0))  # unlockpt
-            number = struct.unpack("i", fcntl.ioctl(master, _TIOCGPTN, b"\0" * 4))[0]
-            name = f"/dev/pts/{number}"
-            if console_size:
-                set_window_size(master, console_size.get("height", 0),
-                                console_size.get("width", 0))
-            slave = os.open(name, os.O_RDWR | os.O_NOCTTY)
-            for target in (0, 1, 2):
-                os.dup2(slave, target)
-            if slave > 2:
-                os.close(slave)
-            fcntl.ioctl(0, _TIOCSCTTY, 0)
-            send_fd(self.sender, name.encode(), master)
-        finally:
-            os.close(master)
-            self.sender.close()
-
     # -- in the runtime ------------------------------------------------------------------------
 
-    def after_fork(self):
-        """The runtime's copy of the sending end: closed so that a process failing before it
-        sends the master shows as EOF instead of a hang."""
-        self.sender.close()
+    def detach_sender(self):
+        """The sending end's fd, for the executor (which sends the master on it); this process
+        keeps no copy, so an executor failing before it sends shows as EOF instead of a hang."""
+        fd = self.sender.detach()
+        self.sender = None
+        return fd
 
     def receive_master(self):
         if self.receiver is None:
@@ -169,10 +140,6 @@ def _write_all(fd, data):
         except InterruptedError:
             continue
         data = data[written:]
-
-
-def set_window_size(fd, rows, columns):
-    fcntl.ioctl(fd, _TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
 
 
 def copy_window_size(source_fd, target_fd):

@@ -1,14 +1,15 @@
-"""The parent side of create: fork the stages, answer their requests, and undo everything if
-any step fails (the spec: a failed create leaves the host as if it was never attempted)."""
+"""The runtime's side of create: start the executor on the create plan, answer it, and undo
+everything if any step fails (the spec: a failed create leaves the host as if it was never
+attempted).  The executor's side is cext/executor.c; the messages are in plan/wire.py."""
 import os
 import _socket
 
-from oci_runtime import kernel, network
+from oci_runtime import network
 from oci_runtime.children import kill_and_reap
 from oci_runtime.errors import OCIError
 from oci_runtime.hooks import hook_state, run_hooks
-from oci_runtime.init import stage1
-from oci_runtime.init.protocol import Channel, child_main
+from oci_runtime.plan import wire
+from oci_runtime.plan.model import FdArg
 from oci_runtime.state import START_SOCKET
 
 
@@ -18,64 +19,80 @@ class LaunchedInit:
         self.warnings = warnings
 
 
+def compile_plan(launch_plan, cgroup_mounts=None):
+    """The create Plan for ``launch_plan`` (init/plan.py) with symbolic fds (nothing opened)."""
+    from oci_runtime.plan.create import CreateOptions, compile_create
+    from oci_runtime.process import CapabilityPlan
+
+    config = launch_plan.config
+    options = CreateOptions(
+        launch_plan.container_id, no_pivot=launch_plan.no_pivot,
+        no_new_keyring=launch_plan.no_new_keyring, preserve_fds=launch_plan.preserve_fds,
+        console_socket=FdArg("console socket") if config.process.terminal else None,
+        start_listener=FdArg(f"{launch_plan.state_dir}/{START_SOCKET} (listening)"),
+        cgroup_mounts=launch_plan.cgroup_mounts, seccomp_program=launch_plan.seccomp_program,
+        capabilities=CapabilityPlan(config.process.capabilities, "/process/capabilities",
+                                    launch_plan.warnings))
+    return compile_create(config, options), options
+
+
 def launch(plan, cgroup, resources):
-    """Fork the container's init, set up as far as `create` goes.  The caller must be the
-    child subreaper (the init is re-parented to it when stage 1 exits) so that a failed init can
-    be reaped here.  On failure the processes are killed and OCIError raised; the caller destroys
-    the cgroup.  ``cgroup`` (a manager, or None) is created and given ``resources`` here, while
-    the children create namespaces: none of that is on their path."""
-    if plan.config.hooks.get("createContainer") or plan.config.hooks.get("startContainer"):
-        # The init runs these hooks from inside the container's namespaces, where the host's
-        # Python installation may be out of reach (user namespace, pivot_root): import now.
-        import subprocess  # noqa: F401
-    if stage1.needs_init_preloaded(plan.config.linux):
-        from oci_runtime.init import container_init  # noqa: F401
+    """Start the container's init, set up as far as `create` goes; it is a direct child of this
+    process (the executor forks it with CLONE_PARENT).  On failure the processes are killed and
+    OCIError raised; the caller destroys the cgroup.  ``cgroup`` (a manager, or None) is created
+    and given ``resources`` here, while the init builds its rootfs."""
+    from oci_runtime import executor
+
+    compiled, options = compile_plan(plan, plan.cgroup_mounts)
     start_path = f"{plan.state_dir}/{START_SOCKET}"
-    listener = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
-    listener.bind(start_path)
-    listener.listen(1)
-    plan.start_listener = listener
-    parent_channel, child_channel = Channel.pair()
-    init_pid = 0
-    if cgroup is not None:
-        cgroup.create()
-    stage1_pid = os.fork()
-    if stage1_pid == 0:
-        parent_channel.close()
-        child_main(child_channel, lambda: stage1.run(plan, child_channel))
-    child_channel.close()
-    listener.close()
-    if plan.console is not None:
-        plan.console.after_fork()
+    listener = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM | _socket.SOCK_CLOEXEC)
     try:
+        listener.bind(start_path)
+        listener.listen(1)
+    except OSError as exc:
+        listener.close()
+        raise OCIError.from_os(f"creating {start_path}", exc) from exc
+    options.start_listener.fd = listener.detach()
+    if plan.console is not None:
+        options.console_socket.fd = plan.console.detach_sender()
+    init_pid = 0
+    stage1_pid = 0
+    session = None
+    try:
+        if cgroup is not None:
+            cgroup.create()
+        session = executor.spawn(compiled, plan.preserve_fds)
+        stage1_pid = session.pid
         if plan.config.linux.has_new("user"):
-            setup = parent_channel.receive("setup")
-            _write_id_maps(setup["pid"], plan.config.linux)
-            parent_channel.send("ok")
-        init_pid = parent_channel.receive("init")["pid"]
+            _, payload = session.receive(wire.MSG_SETUP)
+            _write_id_maps(int.from_bytes(payload[:4], "little"), plan.config.linux)
+            session.send(wire.MSG_OK)
+        _, payload = session.receive(wire.MSG_PID)
+        init_pid = int.from_bytes(payload[:4], "little")
         # The init builds its rootfs meanwhile, and waits for this only before it creates its
         # cgroup namespace: placing a process costs an RCU grace period on cgroup v1 (~5 ms).
         if cgroup is not None:
             cgroup.apply(init_pid)
             cgroup.set(resources)
         plan.attached_networks = network.attach(plan, init_pid)
-        parent_channel.send("cgroup-ready")
+        states = [_state_bytes(plan, status, init_pid) for status in ("creating", "created")]
+        session.send(wire.MSG_GO, b"".join(len(s).to_bytes(4, "little") + s for s in states))
         _reap(stage1_pid)
         stage1_pid = 0
-        message = parent_channel.receive("hooks", "created")
-        if message["type"] == "hooks":
+        kind, _ = session.receive(wire.MSG_HOOKS, wire.MSG_CREATED)
+        if kind == wire.MSG_HOOKS:
             # runtime.md: the container is "creating" until create has finished.
             state = hook_state(plan.container_id, "creating", init_pid, plan.bundle,
                                plan.config.annotations)
             try:
                 run_hooks(plan.config.hooks, "prestart", state)
                 run_hooks(plan.config.hooks, "createRuntime", state)
-            except OCIError as exc:
-                parent_channel.send_error(exc)
+            except OCIError:
+                session.send(wire.MSG_ABORT)
                 raise
-            parent_channel.send("ok")
-            message = parent_channel.receive("created")
-        return LaunchedInit(init_pid, message.get("warnings") or [])
+            session.send(wire.MSG_OK)
+            session.receive(wire.MSG_CREATED)
+        return LaunchedInit(init_pid, plan.warnings)
     except BaseException:
         for pid in (stage1_pid, init_pid):
             if pid:
@@ -86,7 +103,15 @@ def launch(plan, cgroup, resources):
             pass
         raise
     finally:
-        parent_channel.close()
+        if session is not None:
+            session.close()
+
+
+def _state_bytes(plan, status, pid):
+    from oci_runtime import fastjson
+
+    return fastjson.dumps(hook_state(plan.container_id, status, pid, plan.bundle,
+                                     plan.config.annotations)).encode()
 
 
 def _write_id_maps(pid, linux):
@@ -107,4 +132,6 @@ def _reap(pid):
 
 
 def become_subreaper():
+    from oci_runtime import kernel
+
     kernel.prctl(kernel.PR_SET_CHILD_SUBREAPER, 1)

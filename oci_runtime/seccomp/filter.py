@@ -111,12 +111,25 @@ def install(compiled, *, want_listener):
     """
     from oci_runtime.seccomp import _kernel
 
+    flags, with_listener = load_flags(compiled, want_listener)
+    result, error = _kernel.load_filter(compiled.bpf, flags, C.SECCOMP_SET_MODE_FILTER)
+    if result < 0:
+        raise install_error(error, flags)
+    if flags & C.SECCOMP_FILTER_FLAG_TSYNC and not with_listener and result > 0:
+        # TSYNC's failure mode: nothing was installed; the result is the thread that blocked it.
+        raise OCIError(f"seccomp: SECCOMP_FILTER_FLAG_TSYNC failed: thread {result} has a diverging "
+                       f"seccomp filter")
+    return result if with_listener else None
+
+
+def load_flags(compiled, want_listener=False):
+    """(seccomp(2) flags, whether a listener fd comes back) for loading ``compiled``; checks the
+    program's size first.  The executor loads it with these flags (plan/process.py)."""
     if not compiled.bpf or len(compiled.bpf) % C.BPF_INSTRUCTION_SIZE:
         raise OCIError(f"seccomp: invalid BPF program of {len(compiled.bpf)} bytes")
     if compiled.instruction_count > C.BPF_MAX_INSTRUCTIONS:
         raise OCIError(f"seccomp: the filter has {compiled.instruction_count} BPF instructions, "
                        f"the kernel accepts at most {C.BPF_MAX_INSTRUCTIONS}; shorten the profile")
-
     with_listener = want_listener or compiled.uses_notify
     flags = compiled.flags
     if with_listener:
@@ -129,18 +142,11 @@ def install(compiled, *, want_listener):
         # WAIT_KILLABLE_RECV only changes how a notified task waits for the agent; the kernel
         # rejects it without a listener, and without a listener there is nothing to wait for.
         flags &= ~C.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
-
-    result, error = _kernel.load_filter(compiled.bpf, flags, C.SECCOMP_SET_MODE_FILTER)
-    if result < 0:
-        raise _install_error(error, flags)
-    if flags & C.SECCOMP_FILTER_FLAG_TSYNC and not with_listener and result > 0:
-        # TSYNC's failure mode: nothing was installed; the result is the thread that blocked it.
-        raise OCIError(f"seccomp: SECCOMP_FILTER_FLAG_TSYNC failed: thread {result} has a diverging "
-                       f"seccomp filter")
-    return result if with_listener else None
+    return flags, with_listener
 
 
-def _install_error(error, flags):
+def install_error(error, flags):
+    """The OCIError for seccomp(2) failing with ``error`` when loading with ``flags``."""
     import errno
 
     what = "seccomp: loading the filter"

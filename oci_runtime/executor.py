@@ -1,0 +1,145 @@
+"""Starting the C executor (cext/executor.c) with a plan, and speaking its sync protocol.
+
+The executor is never a writable host file while it runs in a container (CVE-2019-5736): it is
+exec'd from a memfd copy sealed against writes, shrinking and growing, so a container that
+re-executes /proc/self/exe can neither reopen it for writing nor change it.  It is spawned with
+posix_spawn (vfork + exec: no Python runs in the child, and a threaded caller is safe), with the
+plan on a sealed memfd, the sync socket, and every fd the plan refers to placed above the fds
+that `--preserve-fds` passes on.
+"""
+import os
+import posix
+import _socket
+
+from oci_runtime.errors import OCIError
+from oci_runtime.plan import wire
+
+_EXECUTOR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_executor")
+_MFD_CLOEXEC = 1
+_MFD_ALLOW_SEALING = 2
+_F_ADD_SEALS = 1033
+_SEALS = 0x1 | 0x2 | 0x4 | 0x8  # F_SEAL_SEAL | SHRINK | GROW | WRITE
+_MAX_MESSAGE = 1 << 16
+
+
+def sealed_copy(path=_EXECUTOR):
+    """A memfd holding the executor, sealed: nothing can write it any more."""
+    try:
+        source = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise OCIError(f"the container executor {path} is missing: reinstall oci-runtime "
+                       "(pip install builds it from cext/executor.c)") from None
+    try:
+        memfd = os.memfd_create("oci-runtime-executor", _MFD_CLOEXEC | _MFD_ALLOW_SEALING)
+        size = os.fstat(source).st_size
+        offset = 0
+        while offset < size:
+            sent = os.sendfile(memfd, source, offset, size - offset)
+            if sent == 0:
+                break
+            offset += sent
+    finally:
+        os.close(source)
+    import fcntl
+
+    fcntl.fcntl(memfd, _F_ADD_SEALS, _SEALS)
+    return memfd
+
+
+class Session:
+    """One run of the executor: its pid, the runtime's end of the sync socket, the plan (for
+    turning error frames into messages)."""
+
+    def __init__(self, plan, pid, sock):
+        self.plan = plan
+        self.pid = pid
+        self.sock = sock
+
+    def receive(self, *expected):
+        """The next message as (type, payload); an error frame raises the step's OCIError, EOF
+        gives (b"", b"")."""
+        while True:
+            try:
+                data = self.sock.recv(_MAX_MESSAGE)
+            except InterruptedError:
+                continue
+            break
+        if not data:
+            if expected and b"" not in expected:
+                raise OCIError("the container's executor exited without reporting an error")
+            return b"", b""
+        kind, payload = data[:1], data[1:]
+        if kind == wire.MSG_ERROR:
+            raise self.error_from(payload)
+        if expected and kind not in expected:
+            raise OCIError(f"internal: expected {b'/'.join(expected).decode()} from the executor, "
+                           f"got {kind!r}")
+        return kind, payload
+
+    def error_from(self, payload):
+        index = int.from_bytes(payload[0:4], "little")
+        errno = int.from_bytes(payload[4:8], "little")
+        detail = payload[8:].decode(errors="replace")
+        if index < len(self.plan.steps):
+            return self.plan.steps[index].error(errno, detail)
+        return OCIError(f"executor: step {index}: {os.strerror(errno)} {detail}".strip(), errno)
+
+    def send(self, kind, payload=b""):
+        try:
+            self.sock.send(kind + payload)
+        except (BrokenPipeError, ConnectionResetError):
+            # The executor died: what it said before dying is the error to report.
+            kind, _ = self.receive()
+            raise OCIError("the container's executor exited without reporting an error")
+
+    def close(self):
+        self.sock.close()
+
+
+def spawn(plan, preserve_fds=0):
+    """Start the executor on ``plan``; returns a Session.  The fds the plan refers to are opened
+    here (FdArg.open) and closed in this process once the executor has its copies."""
+    fd_args = plan.fd_args()
+    opened = []
+    parent_sock, child_sock = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET
+                                                 | _socket.SOCK_CLOEXEC)
+    memfd = plan_fd = None
+    try:
+        for fd_arg in fd_args:
+            opened.append(fd_arg.open())
+        plan_fd = os.memfd_create("oci-runtime-plan", _MFD_CLOEXEC)
+        memfd = sealed_copy()
+        child_fd = child_sock.fileno()
+        # Everything the executor holds goes above the fds --preserve-fds passes on, and above
+        # every source fd, so no dup2 below overwrites another source.
+        base = max([3 + preserve_fds, plan_fd, memfd, child_fd] + opened) + 1
+        targets = {}
+        actions = []
+        for number, (fd_arg, fd) in enumerate(zip(fd_args, opened)):
+            targets[fd_arg] = base + 2 + number
+            actions.append((os.POSIX_SPAWN_DUP2, fd, base + 2 + number))
+        for step in plan.steps:
+            step.targets = targets
+        data = wire.encode(plan.steps, exec_plan=plan.kind == "exec")
+        os.write(plan_fd, data)
+        actions += [(os.POSIX_SPAWN_DUP2, plan_fd, base), (os.POSIX_SPAWN_DUP2, child_fd, base + 1)]
+        import signal
+
+        pid = os.posix_spawn(f"/proc/self/fd/{memfd}",
+                             ["oci-runtime-executor", str(base), str(base + 1)], os.environ,
+                             file_actions=actions, setsigmask=(),
+                             setsigdef=(signal.SIGPIPE, signal.SIGXFSZ))
+    except OSError as exc:
+        parent_sock.close()
+        raise OCIError.from_os("starting the container executor", exc) from exc
+    except BaseException:
+        parent_sock.close()
+        raise
+    finally:
+        child_sock.close()
+        for fd in [plan_fd, memfd] + opened:
+            if fd is not None:
+                posix.close(fd)
+        for fd_arg in fd_args:
+            fd_arg.fd = None
+    return Session(plan, pid, parent_sock)

@@ -1,0 +1,363 @@
+"""The plan of `create`: everything the executor does from the first namespace to execve.
+
+Order (crun's libcrun_run_linux_container / init_container, adapted; docs/architecture.md):
+
+  stage 1   non-dumpable -> join/create the user namespace (the runtime writes the id maps) ->
+            join the other namespaces -> create the new ones (not cgroup) -> time offsets ->
+            fork the init (CLONE_PARENT: the runtime's child; pid 1 of a new pid namespace)
+  init      setsid, loopback -> root bind -> mounts up to the first cgroup mount -> wait for the
+            runtime's "go" (cgroup placed, networks attached) -> cgroup namespace -> the other
+            mounts -> devices, /dev links, cwd -> prestart/createRuntime (runtime) and
+            createContainer hooks -> sysctl (the init's own namespaces, through the host procfs
+            it still sees) -> readonlyPaths, maskedPaths -> oom score, LSM labels -> root
+            read-only -> terminal -> HOME, the executable -> pivot_root -> hostname, rlimits,
+            keyring, personality, scheduler -> "created" -> block until `start` ->
+            startContainer hooks -> credentials, cwd, seccomp -> execve (plan.process)
+
+Every path inside the rootfs is resolved by the executor with openat2(RESOLVE_IN_ROOT); every
+write to /proc goes through the host procfs of the init's mount namespace, checked to be procfs,
+before pivot_root, so nothing the image provides is ever written through.
+"""
+import os
+import stat
+
+from oci_runtime import kernel as k
+from oci_runtime.errors import OCIError
+from oci_runtime.plan import wire
+from oci_runtime.plan.model import FdArg, Plan
+from oci_runtime.plan.process import add_exec_steps, add_process_attribute_steps, hook_steps
+from oci_runtime.rootfs.devices import DEV_SYMLINKS, TYPE_BITS, devices_to_create
+from oci_runtime.rootfs.mount_options import plan_mount_options, propagation_flags
+
+_TIME_CLOCKS = ("monotonic", "boottime")
+
+
+class CreateOptions:
+    """What create needs beyond config.json (the CLI's options, and fds the runtime holds)."""
+
+    def __init__(self, container_id, *, no_pivot=False, no_new_keyring=False, preserve_fds=0,
+                 console_socket=None, start_listener=None, cgroup_mounts=None,
+                 seccomp_program=None, capabilities=None, rootfs_parent_mount="/"):
+        self.container_id = container_id
+        self.no_pivot = no_pivot
+        self.no_new_keyring = no_new_keyring
+        self.preserve_fds = preserve_fds
+        self.console_socket = console_socket  # FdArg of the socket the pty master goes out on
+        self.start_listener = start_listener  # FdArg of start.sock's listening socket
+        self.cgroup_mounts = cgroup_mounts  # see creation._cgroup_mounts
+        self.seccomp_program = seccomp_program
+        self.capabilities = capabilities  # process.CapabilityPlan
+        self.rootfs_parent_mount = rootfs_parent_mount
+
+
+def namespace_fd(namespace):
+    def opener():
+        try:
+            return os.open(namespace.path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError as exc:
+            raise OCIError.from_os(f"config.json: /linux/namespaces ({namespace.type}): opening "
+                                   f"{namespace.path}", exc) from exc
+    return FdArg(f"{namespace.path} ({namespace.type})", opener)
+
+
+def _join_error(namespace):
+    def describe(step, errno, detail):
+        if errno == 22:  # EINVAL: the file is not a namespace of this type
+            return OCIError(f"config.json: /linux/namespaces ({namespace.type}): "
+                            f"{namespace.path} is not a {namespace.type} namespace", errno)
+        return OCIError(f"{step.what}: {os.strerror(errno)}", errno)
+    return describe
+
+
+def _add_namespace_steps(plan, linux):
+    joined = [n for n in linux.namespaces.values() if n.path]
+    joined.sort(key=lambda namespace: namespace.type != "user")  # it owns the others
+    pointer = "/linux/namespaces"
+    for namespace in joined:
+        if namespace.type == "user":
+            plan.add(wire.SETNS, f"config.json: {pointer} (user): joining {namespace.path}",
+                     pointer, (namespace_fd(namespace), namespace.flag),
+                     describe=_join_error(namespace))
+    if linux.has_new("user"):
+        plan.add(wire.UNSHARE, "creating a user namespace", pointer, (k.CLONE_NEWUSER,))
+        # Only the runtime, outside, may write our id maps: it does on this message.
+        plan.add(wire.SYNC_SETUP, "waiting for the id maps", "/linux/uidMappings")
+    if "user" in linux.namespaces:
+        plan.add(wire.BECOME_ROOT, "becoming root of the user namespace", pointer)
+    for namespace in joined:
+        if namespace.type != "user":
+            plan.add(wire.SETNS,
+                     f"config.json: {pointer} ({namespace.type}): joining {namespace.path}",
+                     pointer, (namespace_fd(namespace), namespace.flag),
+                     describe=_join_error(namespace))
+    # The cgroup namespace is made by the init once the runtime has placed it in its cgroup.
+    flags = linux.new_namespace_flags() & ~(k.CLONE_NEWUSER | k.CLONE_NEWCGROUP)
+    if flags:
+        names = ", ".join(n.type for n in linux.namespaces.values()
+                          if n.path is None and n.type not in ("user", "cgroup"))
+        plan.add(wire.UNSHARE, f"creating namespaces {names}", pointer, (flags,))
+    if linux.time_offsets:
+        lines = []
+        for clock, offset in linux.time_offsets.items():
+            if clock not in _TIME_CLOCKS:
+                raise OCIError(f"config.json: /linux/timeOffsets/{clock}: unknown clock "
+                               "(monotonic or boottime)")
+            lines.append(f"{clock} {offset.get('secs', 0)} {offset.get('nanosecs', 0)}")
+        plan.add(wire.WRITE_PROC, "config.json: /linux/timeOffsets: writing timens_offsets",
+                 "/linux/timeOffsets", strings=("self/timens_offsets", "\n".join(lines) + "\n"))
+
+
+def _mount_what(mount):
+    return f"config.json: {mount.pointer}: mounting {mount.source or mount.type!r} on " \
+           f"{mount.destination}"
+
+
+def _add_bind_finish(plan, mount, options):
+    """A bind mount ignores flags other than MS_REC; a remount applies them, keeping the locked
+    flags of the source."""
+    wanted = options.flags & ~(k.MS_BIND | k.MS_REC | k.MS_REMOUNT)
+    if wanted or options.cleared:
+        plan.add(wire.REMOUNT_BIND, _mount_what(mount), mount.pointer, (wanted, options.cleared),
+                 ("", mount.destination))
+
+
+def _add_propagation_and_attrs(plan, mount, options):
+    for propagation in options.propagation:
+        plan.add(wire.PROPAGATION, _mount_what(mount), mount.pointer, (propagation,),
+                 ("", mount.destination))
+    if options.attr_set or options.attr_clr:
+        plan.add(wire.SETATTR, _mount_what(mount), mount.pointer,
+                 (options.attr_set, options.attr_clr), ("", mount.destination))
+
+
+def _source_is_file(source, pointer):
+    try:
+        return not stat.S_ISDIR(os.stat(source).st_mode)
+    except OSError as exc:
+        raise OCIError.from_os(f"config.json: {pointer}: mount source {source}", exc) from exc
+
+
+def _add_mount(plan, mount, context):
+    options = plan_mount_options(mount.options)
+    if options.idmap or mount.uid_mappings:
+        # features reports mountExtensions.idmap disabled; the spec wants an error, not silence.
+        raise OCIError(f"config.json: {mount.pointer}: idmapped mounts are not supported yet")
+    if mount.type in ("cgroup", "cgroup2"):
+        return _add_cgroup_mount(plan, mount, options, context)
+    if options.is_bind or mount.type == "bind":
+        bits = wire.MNT_TARGET_FILE if _source_is_file(mount.source, mount.pointer) else 0
+        plan.add(wire.MOUNT, _mount_what(mount), mount.pointer,
+                 (k.MS_BIND | (options.flags & k.MS_REC), bits),
+                 (mount.source, mount.destination))
+        _add_bind_finish(plan, mount, options)
+    else:
+        data = options.data_string or ""
+        if context.mount_label and mount.type in ("tmpfs", "mqueue", "devpts"):
+            label = f'context="{context.mount_label}"'
+            data = f"{data},{label}" if data else label
+        bits = wire.MNT_COPY_UP if options.copy_up else 0
+        fallback = 0
+        if mount.type == "sysfs" and not context.new_network_ns:
+            # sysfs of a network namespace we do not own cannot be mounted: bind the host's /sys
+            # as runc does, read-only if asked.
+            bits |= wire.MNT_SYSFS_FALLBACK
+            fallback = options.flags & ~(k.MS_BIND | k.MS_REC | k.MS_REMOUNT)
+        plan.add(wire.MOUNT, _mount_what(mount), mount.pointer,
+                 (options.flags & ~k.MS_REMOUNT, bits, fallback),
+                 (mount.source or mount.type, mount.destination, mount.type, data))
+    _add_propagation_and_attrs(plan, mount, options)
+
+
+def _add_cgroup_mount(plan, mount, options, context):
+    """cgroup2 as one filesystem; on v1/hybrid hosts a tmpfs with one mount per controller, as
+    runc does.  Without a cgroup namespace, on v1/hybrid the container's own cgroup directories
+    are bound, so it cannot see its siblings; on v2 cgroup2 is mounted all the same (the host's
+    hierarchy, as runc does: `docker --cgroupns=host` relies on it)."""
+    flags = options.flags & ~k.MS_REMOUNT
+    what = _mount_what(mount)
+    if context.cgroup_mounts is None:  # pure v2
+        bits = 0 if context.new_cgroup_ns else wire.MNT_CGROUP2_FALLBACK
+        fallback = flags & ~(k.MS_BIND | k.MS_REC | k.MS_REMOUNT)
+        plan.add(wire.MOUNT, what, mount.pointer, (flags, bits, fallback),
+                 ("cgroup2", mount.destination, "cgroup2", ""))
+        return
+    plan.add(wire.MOUNT, what, mount.pointer, (k.MS_NOSUID | k.MS_NODEV | k.MS_NOEXEC, 0),
+             ("tmpfs", mount.destination, "tmpfs", "mode=755"))
+    for name, fstype, data, host_path in context.cgroup_mounts:
+        sub = mount.destination.rstrip("/") + "/" + name
+        if context.new_cgroup_ns:
+            plan.add(wire.MOUNT, what, mount.pointer, (flags, 0),
+                     ("cgroup", sub, fstype, data or ""))
+        else:
+            plan.add(wire.MOUNT, what, mount.pointer, (k.MS_BIND | k.MS_REC, 0), (host_path, sub))
+            wanted = flags & ~(k.MS_BIND | k.MS_REC | k.MS_REMOUNT)
+            if wanted or options.cleared:
+                plan.add(wire.REMOUNT_BIND, what, mount.pointer, (wanted, options.cleared),
+                         ("", sub))
+    if flags & k.MS_RDONLY:
+        plan.add(wire.REMOUNT_BIND, what, mount.pointer, (k.MS_RDONLY, 0), ("", mount.destination))
+
+
+class _MountContext:
+    def __init__(self, linux, cgroup_mounts):
+        self.new_network_ns = linux.has_new("network")
+        self.new_cgroup_ns = linux.has_new("cgroup")
+        self.cgroup_mounts = cgroup_mounts
+        self.mount_label = linux.mount_label
+
+
+def _device_exists_error(device):
+    def describe(step, errno, detail):
+        if errno == 17 and detail:  # EEXIST with a detail: something else is at the path
+            where = device.get("pointer", "/linux/devices")
+            return OCIError(f"config.json: {where}: {device['path']} exists in the rootfs and is "
+                            f"not the requested device ({device['type']} "
+                            f"{device.get('major', 0)}:{device.get('minor', 0)})", errno)
+        return OCIError(f"{step.what}: {os.strerror(errno)}", errno)
+    return describe
+
+
+def _add_device_steps(plan, config):
+    linux = config.linux
+    bind_from_host = "user" in linux.namespaces  # mknod is not allowed in a user namespace
+    for device in devices_to_create(linux.devices):
+        where = device.get("pointer", device["path"])
+        what = f"creating device {device['path']} ({where})"
+        if bind_from_host:
+            plan.add(wire.BIND_DEVICE, what, where, strings=(device["path"], device["path"]))
+            continue
+        kind = TYPE_BITS.get(device["type"])
+        if kind is None:
+            raise OCIError(f"config.json: {device.get('pointer')}/type: unknown device type "
+                           f"{device['type']!r} (one of c, b, u, p)")
+        mode = (device.get("fileMode") or 0o666) & 0o7777
+        plan.add(wire.MKNOD, what, where,
+                 (mode | kind, device.get("major", 0), device.get("minor", 0),
+                  device.get("uid", 0), device.get("gid", 0)), (device["path"],),
+                 describe=_device_exists_error(device))
+
+
+def _add_dev_links(plan, config):
+    has_devpts = any(m.destination == "/dev/pts" and m.type == "devpts" for m in config.mounts)
+    links = list(DEV_SYMLINKS)
+    for target, name in links:
+        plan.add(wire.SYMLINK, f"creating /dev/{name}", None, (0,), (target, f"/dev/{name}"))
+    if has_devpts:
+        # The container's ptys come from its own devpts instance, not the host's /dev/ptmx.
+        plan.add(wire.SYMLINK, "creating /dev/ptmx", None, (1,), ("pts/ptmx", "/dev/ptmx"))
+
+
+def _rootfs_parent_mount(rootfs):
+    """The mount point holding the rootfs (longest prefix in mountinfo): pivot_root refuses a
+    new root whose parent mount is shared, so the init makes it private."""
+    from oci_runtime.mountinfo import mount_points
+
+    best = "/"
+    for point in mount_points():
+        if (rootfs == point or rootfs.startswith(point.rstrip("/") + "/")) and len(point) > len(best):
+            best = point
+    return best
+
+
+def compile_create(config, options):
+    """The Plan of create for ``config`` (config.model.Config with paths resolved)."""
+    linux = config.linux
+    process = config.process
+    plan = Plan("create")
+    plan.add(wire.NONDUMPABLE, "making the runtime's process non-dumpable")
+    _add_namespace_steps(plan, linux)
+    plan.add(wire.FORK, "forking the container's init", "/linux/namespaces")
+    plan.add(wire.SETSID, "setsid")
+    if linux.has_new("network"):
+        plan.add(wire.LOOPBACK_UP, "bringing up the loopback interface", "/linux/namespaces")
+    rootfs = config.root_path
+    has_mount_ns = "mount" in linux.namespaces
+    if has_mount_ns:
+        propagation = k.MS_SLAVE | k.MS_REC
+        if linux.rootfs_propagation:
+            propagation = propagation_flags(linux.rootfs_propagation, "/linux/rootfsPropagation")
+        plan.add(wire.PREPARE_ROOT, f"preparing the root filesystem {rootfs}", "/root/path",
+                 (propagation,), (rootfs, _rootfs_parent_mount(rootfs)))
+    else:
+        plan.add(wire.OPEN_ROOT, f"opening the root filesystem {rootfs}", "/root/path",
+                 strings=(rootfs,))
+    context = _MountContext(linux, options.cgroup_mounts)
+    first_cgroup = next((index for index, mount in enumerate(config.mounts)
+                         if mount.type in ("cgroup", "cgroup2")), len(config.mounts))
+    for mount in config.mounts[:first_cgroup]:
+        _add_mount(plan, mount, context)
+    # The runtime places the init in its cgroup while it mounts (a cgroup v1 attach waits for an
+    # RCU grace period); only the cgroup namespace, and so any cgroup mount, waits for that.
+    plan.add(wire.WAIT_GO, "waiting for the runtime (cgroup, networks)", "/linux/cgroupsPath")
+    if linux.has_new("cgroup"):
+        plan.add(wire.UNSHARE, "creating namespaces cgroup", "/linux/namespaces",
+                 (k.CLONE_NEWCGROUP,))
+    for mount in config.mounts[first_cgroup:]:
+        _add_mount(plan, mount, context)
+    dev_is_host_bind = any(m.destination == "/dev" and ("bind" in m.options or "rbind" in m.options)
+                           for m in config.mounts)
+    if not dev_is_host_bind:
+        _add_device_steps(plan, config)
+    _add_dev_links(plan, config)
+    # A missing cwd is created (as runc does), before the root can be made read-only.
+    plan.add(wire.MKDIR_P, f"config.json: /process/cwd: creating {process.cwd}", "/process/cwd",
+             strings=(process.cwd,))
+    if config.hooks.get("prestart") or config.hooks.get("createRuntime"):
+        plan.add(wire.HOOKS_SYNC, "running the prestart and createRuntime hooks", "/hooks")
+    hook_steps(plan, config.hooks, "createContainer", state_blob=0)
+    for key, value in linux.sysctl.items():
+        path = "/proc/sys/" + key.replace(".", "/")
+        plan.add(wire.SYSCTL, f"config.json: /linux/sysctl/{key}: writing {value!r} to {path}",
+                 f"/linux/sysctl/{key}", strings=(path[len("/proc/"):], value))
+    for path in linux.readonly_paths:
+        plan.add(wire.READONLY_PATH, f"config.json: /linux/readonlyPaths: {path}",
+                 "/linux/readonlyPaths", strings=(path,))
+    for path in linux.masked_paths:
+        plan.add(wire.MASK_PATH, f"config.json: /linux/maskedPaths: masking {path}",
+                 "/linux/maskedPaths", strings=(path,))
+    if process.oom_score_adj is not None:
+        plan.add(wire.OOM_SCORE,
+                 f"config.json: /process/oomScoreAdj: writing {process.oom_score_adj} to "
+                 "/proc/self/oom_score_adj (lowering it needs CAP_SYS_RESOURCE)",
+                 "/process/oomScoreAdj", (process.oom_score_adj,))
+    add_process_attribute_steps(plan, process, linux.personality, proc_prefix="thread-self")
+    if config.root_readonly:
+        plan.add(wire.ROOT_READONLY, "config.json: /root/readonly: remounting / read-only",
+                 "/root/readonly")
+    if process.terminal:
+        size = process.console_size or {}
+        plan.add(wire.CONSOLE, "setting up the terminal (/process/terminal)", "/process/terminal",
+                 (options.console_socket, size.get("height", 0), size.get("width", 0), -1, -1))
+    add_exec_steps(plan, process)
+    if has_mount_ns and options.no_pivot:
+        plan.add(wire.MOVE_ROOT, f"moving {rootfs} over / (--no-pivot)", "/root/path")
+    elif has_mount_ns:
+        plan.add(wire.PIVOT_ROOT, f"pivot_root into {rootfs}", "/root/path")
+    else:
+        plan.add(wire.CHROOT, f"chroot into {rootfs} (no mount namespace)", "/root/path")
+    if linux.rootfs_propagation:
+        plan.add(wire.PROPAGATION, "config.json: /linux/rootfsPropagation",
+                 "/linux/rootfsPropagation",
+                 (propagation_flags(linux.rootfs_propagation, "/linux/rootfsPropagation"),),
+                 ("", "/"))
+    if config.hostname:
+        plan.add(wire.SETHOSTNAME, f"config.json: /hostname: sethostname({config.hostname!r})",
+                 "/hostname", strings=(config.hostname,))
+    if config.domainname:
+        plan.add(wire.SETDOMAINNAME,
+                 f"config.json: /domainname: setdomainname({config.domainname!r})",
+                 "/domainname", strings=(config.domainname,))
+    from oci_runtime.plan.process import add_rlimit_steps
+
+    add_rlimit_steps(plan, process.rlimits)
+    if not options.no_new_keyring:
+        plan.add(wire.KEYRING, "joining a new session keyring", None,
+                 strings=(f"_ses.{options.container_id}",))
+    plan.add(wire.REPORT_CREATED, "reporting the container created")
+    plan.add(wire.WAIT_START, "waiting for `start`", None, (options.start_listener,))
+    hook_steps(plan, config.hooks, "startContainer", state_blob=1)
+    from oci_runtime.plan.process import add_credential_steps
+
+    add_credential_steps(plan, process, options.capabilities, options.seccomp_program,
+                         options.preserve_fds, release=True)
+    return plan

@@ -1,0 +1,67 @@
+"""The plan of `exec`: join the container's namespaces and run one more process there.
+
+    joiner   non-dumpable -> initial CPU affinity and oom score (host procfs) -> LSM labels ->
+             "setup" (the runtime puts it in the cgroup) -> join user ns first, the others, the
+             mount namespace last -> fork (CLONE_PARENT: the runtime's child; a pid namespace
+             applies to children)
+    process  setsid, terminal, rlimits, keyring, personality, scheduler, final affinity, HOME,
+             the executable -> credentials, cwd, seccomp -> execve
+
+After setns into the mount namespace the kernel sets root and cwd to that namespace's root, the
+container's pivoted rootfs: paths then resolve there, never on the host.
+"""
+from oci_runtime.plan import wire
+from oci_runtime.plan.model import FdArg, Plan
+from oci_runtime.plan.process import (
+    add_credential_steps, add_exec_steps, add_process_attribute_steps, add_rlimit_steps,
+)
+
+
+def compile_exec(process, personality, namespaces, *, container_id, capabilities,
+                 seccomp_program=None, preserve_fds=0, console_socket=None, console_owner=None):
+    """``namespaces``: [(name, CLONE_NEW* flag, FdArg)] in the order to join them."""
+    from oci_runtime.process_attributes import cpu_mask
+
+    plan = Plan("exec")
+    plan.add(wire.NONDUMPABLE, "making the runtime's process non-dumpable")
+    affinity = process.exec_cpu_affinity or {}
+    # config.md: "initial" is where the runtime's process runs before it enters the cgroup.
+    if affinity.get("initial"):
+        plan.add(wire.AFFINITY, f"config.json: /process/execCPUAffinity/initial: setting CPU "
+                 f"affinity {affinity['initial']!r}", "/process/execCPUAffinity/initial",
+                 strings=(cpu_mask(affinity["initial"], "/process/execCPUAffinity/initial"),))
+    if process.oom_score_adj is not None:
+        plan.add(wire.OOM_SCORE,
+                 f"config.json: /process/oomScoreAdj: writing {process.oom_score_adj} to "
+                 "/proc/self/oom_score_adj (lowering it needs CAP_SYS_RESOURCE)",
+                 "/process/oomScoreAdj", (process.oom_score_adj,))
+    # Through the host's procfs, before joining: the forked process inherits the label.
+    add_process_attribute_steps(plan, process, personality, proc_prefix="thread-self")
+    plan.add(wire.SYNC_SETUP, "joining the container's cgroup", "/linux/cgroupsPath")
+    for name, flag, fd_arg in namespaces:
+        plan.add(wire.SETNS, f"joining the container's {name} namespace", "/linux/namespaces",
+                 (fd_arg, flag))
+    plan.add(wire.FORK, "forking the process", "/linux/namespaces")
+    plan.add(wire.OPEN_CWD_ROOT, "opening the container's root")
+    plan.add(wire.SETSID, "setsid")
+    if process.terminal:
+        size = process.console_size or {}
+        uid, gid = console_owner if console_owner is not None else (-1, -1)
+        plan.add(wire.CONSOLE, "setting up the terminal (--tty)", "/process/terminal",
+                 (console_socket, size.get("height", 0), size.get("width", 0), uid, gid))
+    add_rlimit_steps(plan, process.rlimits)
+    # runc's exec too gets a fresh session keyring: it must not share the caller's.
+    plan.add(wire.KEYRING, "joining a new session keyring", None, strings=(f"_ses.{container_id}",))
+    if affinity.get("final"):
+        plan.add(wire.AFFINITY, f"config.json: /process/execCPUAffinity/final: setting CPU "
+                 f"affinity {affinity['final']!r}", "/process/execCPUAffinity/final",
+                 strings=(cpu_mask(affinity["final"], "/process/execCPUAffinity/final"),))
+    add_exec_steps(plan, process)
+    add_credential_steps(plan, process, capabilities, seccomp_program, preserve_fds, release=False)
+    return plan
+
+
+def namespace_fd(path, name):
+    import os
+
+    return FdArg(f"{path}", lambda: os.open(path, os.O_RDONLY | os.O_CLOEXEC))

@@ -1,0 +1,85 @@
+"""Steps of a plan: what the executor does, where in config.json it comes from, and how a failure
+of it reads.  Pure data: building a plan opens nothing and changes nothing."""
+import posix
+
+from oci_runtime.errors import OCIError
+
+
+class FdArg:
+    """An fd the runtime hands to the executor: opened at launch by ``opener()`` (or given), then
+    placed at a number the plan refers to.  ``label`` is what `oci-runtime plan` prints."""
+
+    __slots__ = ("label", "opener", "fd")
+
+    def __init__(self, label, opener=None, fd=None):
+        self.label = label
+        self.opener = opener
+        self.fd = fd
+
+    def open(self):
+        if self.fd is None:
+            self.fd = self.opener()
+        return self.fd
+
+    def __repr__(self):
+        return f"fd<{self.label}>"
+
+
+class Step:
+    """One operation of the executor (plan/wire.py lists them).
+
+    ``what`` is the start of the error message, as the runtime has always phrased it (the JSON
+    pointer of the field first); ``pointer`` the config field for `oci-runtime plan`;
+    ``describe(errno, detail)`` overrides how a failure reads."""
+
+    __slots__ = ("op", "what", "pointer", "ints", "strings", "describe", "targets")
+
+    def __init__(self, op, what, pointer=None, ints=(), strings=(), describe=None):
+        self.op = op
+        self.what = what
+        self.pointer = pointer
+        self.ints = tuple(ints)
+        self.strings = tuple(strings)
+        self.describe = describe
+        self.targets = None  # {FdArg: number in the executor}, set at launch
+
+    def fd_args(self):
+        return [value for value in self.ints if isinstance(value, FdArg)]
+
+    def resolved_ints(self):
+        for value in self.ints:
+            if isinstance(value, FdArg):
+                yield self.targets[value]
+            else:
+                yield int(value)
+
+    def error(self, errno, detail):
+        """The OCIError for a failure of this step reported by the executor."""
+        if self.describe is not None:
+            return self.describe(self, errno, detail)
+        reason = posix.strerror(errno) if errno else "failed"
+        text = f"{self.what}: {reason}"
+        if detail:
+            text += f": {detail}"
+        return OCIError(text, errno)
+
+
+class Plan:
+    """The steps of one create or exec, in the order the executor runs them."""
+
+    def __init__(self, kind):
+        self.kind = kind  # "create" or "exec"
+        self.steps = []
+
+    def add(self, op, what, pointer=None, ints=(), strings=(), describe=None):
+        step = Step(op, what, pointer, ints, strings, describe)
+        self.steps.append(step)
+        return step
+
+    def fd_args(self):
+        seen = []
+        for step in self.steps:
+            for fd_arg in step.fd_args():
+                if fd_arg not in seen:
+                    seen.append(fd_arg)
+        return seen

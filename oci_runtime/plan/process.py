@@ -1,0 +1,213 @@
+"""The process part of a plan, shared by create's init and exec: attributes, the program and its
+environment, rlimits, hooks run from inside the container, and the last steps before execve.
+
+The last steps keep the design's rule: after the seccomp filter only the privilege drop and
+execve run.  With noNewPrivileges the order is ids, capabilities, cwd, fds, no_new_privs,
+seccomp, execve.  Without it, loading the filter needs CAP_SYS_ADMIN, so the capabilities are set
+with CAP_SYS_ADMIN kept in effect, then the filter is loaded, then the final capabilities
+(capset), ambient ones (prctl) and execve follow.
+"""
+import os
+
+from oci_runtime.errors import OCIError
+from oci_runtime.plan import wire
+from oci_runtime.process import RLIMIT_NUMBERS, last_capability
+
+_CAP_SYS_ADMIN = 1 << 21
+_DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+_RLIM_INFINITY = 0xFFFFFFFFFFFFFFFF
+
+
+def _blob(strings):
+    return b"".join(s.encode() + b"\0" for s in strings)
+
+
+def _signed64(value):
+    """rlimits and masks are unsigned 64-bit; the plan's integers are signed."""
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def environment(entries):
+    """config.md env entries ("KEY=value") in order, a later KEY replacing an earlier one;
+    malformed entries are skipped."""
+    merged = {}
+    for entry in entries:
+        key, sep, value = entry.partition("=")
+        if sep and key:
+            merged[key] = value
+    return [f"{key}={value}" for key, value in merged.items()]
+
+
+def _hook_error(step, errno, detail):
+    kind, _, rest = (detail or "").partition(" ")
+    value, _, line = rest.partition("\n")
+    if kind == "timeout":
+        return _hook_failure(f"{step.what} timed out after {value} s")
+    if kind == "exec":
+        return _hook_failure(f"{step.what} could not run: {os.strerror(int(value))}")
+    reason = f"killed by signal {value}" if kind == "signal" else f"exit status {value}"
+    return _hook_failure(f"{step.what} failed: {reason}" + (f": {line}" if line else ""))
+
+
+def _hook_failure(message):
+    from oci_runtime.hooks import HookError
+
+    return HookError(message)
+
+
+def hook_steps(plan, hooks, kind, state_blob):
+    """The hooks of ``kind`` run by the executor (createContainer, startContainer): forked and
+    exec'd with the container state (blob 0: "creating", 1: "created") on stdin."""
+    for index, hook in enumerate(hooks.get(kind) or ()):
+        path = hook["path"]
+        args = hook.get("args") or [path]
+        env = hook.get("env")
+        plan.add(wire.RUN_HOOK, f"hooks.{kind}[{index}] ({path})", f"/hooks/{kind}/{index}",
+                 (hook.get("timeout") or 0, len(args), -1 if env is None else len(env),
+                  state_blob),
+                 (path, _blob(args), _blob(env or ()), kind), describe=_hook_error)
+
+
+def add_process_attribute_steps(plan, process, personality, proc_prefix):
+    """Personality, scheduler, I/O priority and LSM labels (process_attributes has the tables and
+    the checks, done before anything is forked)."""
+    from oci_runtime.process_attributes import (
+        IOPRIO_CLASS_SHIFT, IOPRIO_CLASSES, PERSONALITY_DOMAINS, SCHED_FLAGS, SCHED_POLICIES,
+        lsm_exec_attribute,
+    )
+
+    if personality:
+        plan.add(wire.PERSONALITY, "config.json: /linux/personality: personality(2)",
+                 "/linux/personality", (PERSONALITY_DOMAINS[personality["domain"]],))
+    scheduler = process.scheduler
+    if scheduler:
+        flags = 0
+        for flag in scheduler.get("flags") or ():
+            flags |= SCHED_FLAGS[flag]
+        plan.add(wire.SCHED, f"config.json: /process/scheduler: sched_setattr({scheduler['policy']})",
+                 "/process/scheduler",
+                 (SCHED_POLICIES[scheduler["policy"]], flags, scheduler.get("nice", 0),
+                  scheduler.get("priority", 0), scheduler.get("runtime", 0),
+                  scheduler.get("deadline", 0), scheduler.get("period", 0)))
+    priority = process.io_priority
+    if priority:
+        value = (IOPRIO_CLASSES[priority["class"]] << IOPRIO_CLASS_SHIFT) | priority.get("priority", 0)
+        plan.add(wire.IOPRIO, "config.json: /process/ioPriority: ioprio_set", "/process/ioPriority",
+                 (value,))
+    # Labels take effect at execve (the "exec" attribute), so setting them early changes nothing
+    # the executor still does.
+    for pointer, value, kind in (("/process/apparmorProfile", process.apparmor_profile, "apparmor"),
+                                 ("/process/selinuxLabel", process.selinux_label, "selinux")):
+        if value:
+            path, text = lsm_exec_attribute(kind, value, proc_prefix)
+            plan.add(wire.WRITE_PROC, f"config.json: {pointer}: writing {text!r} to /proc/{path}",
+                     pointer, strings=(path, text))
+
+
+def _find_exec_error(arg0):
+    def describe(step, errno, detail):
+        # runc's phrases: podman maps "no such file or directory" / "executable file not found
+        # in" to exit status 127 and "permission denied" to 126, as docker does.
+        if detail == "notfound":
+            return OCIError(f"exec: {arg0!r}: executable file not found in $PATH", errno)
+        if errno == 13:
+            return OCIError(f"exec: {arg0!r}: permission denied", errno)
+        return OCIError(f"exec: {arg0!r}: stat {detail}: no such file or directory", errno)
+    return describe
+
+
+def add_exec_steps(plan, process):
+    """The program, its environment (HOME from the container's /etc/passwd when missing, as
+    runc), and its executable looked up in the root like execvp with the process's own PATH."""
+    env = environment(process.env)
+    plan.add(wire.EXEC_ARGS, "preparing the process arguments", "/process/args",
+             (len(process.args), len(env)), (_blob(process.args), _blob(env)))
+    if not any(entry.startswith("HOME=") for entry in env):
+        plan.add(wire.SET_HOME, "looking up HOME in /etc/passwd", "/process/env",
+                 (process.user.uid,))
+    search = _DEFAULT_PATH
+    for entry in env:
+        if entry.startswith("PATH="):
+            search = entry[5:]
+    arg0 = process.args[0]
+    plan.add(wire.FIND_EXEC, f"exec: {arg0!r}", "/process/args/0", strings=(arg0, search, process.cwd),
+             describe=_find_exec_error(arg0))
+
+
+def _rlimit_error(name, soft, hard):
+    def describe(step, errno, detail):
+        hint = ""
+        if detail and detail.isdigit():
+            current_hard = int(detail)
+            if hard > current_hard or hard == _RLIM_INFINITY:
+                hint = (f" (raising the hard limit above the runtime's {current_hard} needs "
+                        "CAP_SYS_RESOURCE, which this host does not grant)")
+        return OCIError(f"{step.what}: {os.strerror(errno)}{hint}", errno)
+    return describe
+
+
+def add_rlimit_steps(plan, rlimits, pointer="/process/rlimits"):
+    for index, (name, soft, hard) in enumerate(rlimits):
+        number = RLIMIT_NUMBERS.get(name)
+        if number is None:
+            raise OCIError(f"config.json: {pointer}/{index}/type: unknown rlimit {name!r}")
+        plan.add(wire.RLIMIT, f"config.json: {pointer}/{index}: setting {name} to soft={soft} "
+                 f"hard={hard}", f"{pointer}/{index}", (number, _signed64(soft), _signed64(hard)),
+                 describe=_rlimit_error(name, soft, hard))
+
+
+def _seccomp_steps(plan, compiled):
+    from oci_runtime.seccomp.filter import install_error, load_flags
+
+    flags, with_listener = load_flags(compiled)
+
+    def describe(step, errno, detail):
+        return install_error(errno, flags)
+
+    return plan.add(wire.SECCOMP, "seccomp: loading the filter", "/linux/seccomp",
+                    (flags, 1 if with_listener else 0), (compiled.bpf,), describe=describe)
+
+
+def add_credential_steps(plan, process, capabilities, seccomp_program, preserve_fds, release):
+    """umask, stdio ownership, bounding set, ids, capabilities, cwd, fds, seccomp, execve."""
+    user = process.user
+    what_user = f"setting user {user.uid}:{user.gid} and capabilities of the process"
+    if user.umask is not None:
+        plan.add(wire.UMASK, "config.json: /process/user/umask", "/process/user/umask",
+                 (user.umask,))
+    if user.uid != 0:
+        plan.add(wire.STDIO_CHOWN, "giving stdio to the process user", "/process/user",
+                 (user.uid, user.gid))
+    plan.add(wire.DROP_BOUNDING, what_user, "/process/capabilities/bounding",
+             (_signed64(capabilities.bounding), last_capability()))
+    groups = b"".join(gid.to_bytes(4, "little") for gid in user.additional_gids)
+    plan.add(wire.SET_IDS, what_user, "/process/user",
+             (user.uid, user.gid, len(user.additional_gids)), (groups,))
+    final = (_signed64(capabilities.effective), _signed64(capabilities.permitted),
+             _signed64(capabilities.inheritable))
+    # Ambient capabilities must also be permitted and inheritable; runc skips the others (its
+    # default spec lists ambient ones without inheritable), and so do we.
+    ambient = capabilities.ambient & capabilities.permitted & capabilities.inheritable
+    cwd_what = f"config.json: /process/cwd: {process.cwd}"
+    seccomp_last = seccomp_program is not None and process.no_new_privileges
+    seccomp_first = seccomp_program is not None and not process.no_new_privileges
+    if seccomp_first:
+        keep_admin = (_signed64(capabilities.effective | _CAP_SYS_ADMIN),
+                      _signed64(capabilities.permitted | _CAP_SYS_ADMIN), final[2])
+        plan.add(wire.SET_CAPS, what_user, "/process/capabilities", keep_admin)
+    else:
+        plan.add(wire.SET_CAPS, what_user, "/process/capabilities", final)
+        plan.add(wire.AMBIENT, what_user, "/process/capabilities/ambient", (_signed64(ambient),))
+    plan.add(wire.CHDIR, cwd_what, "/process/cwd", strings=(process.cwd,))
+    plan.add(wire.FD_SWEEP, "marking fds close-on-exec", None, (preserve_fds,))
+    if release:
+        plan.add(wire.RELEASE, "releasing `start`")
+    if seccomp_first:
+        _seccomp_steps(plan, seccomp_program)
+        plan.add(wire.SET_CAPS, what_user, "/process/capabilities", final)
+        plan.add(wire.AMBIENT, what_user, "/process/capabilities/ambient", (_signed64(ambient),))
+    if process.no_new_privileges:
+        plan.add(wire.NO_NEW_PRIVS, "setting no_new_privs", "/process/noNewPrivileges")
+    if seccomp_last:
+        _seccomp_steps(plan, seccomp_program)
+    plan.add(wire.EXEC, f"exec {process.args[0]!r}", "/process/args")
