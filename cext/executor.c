@@ -150,7 +150,8 @@ enum op {
 #define MNT_COPY_UP 2         /* tmpcopyup: fill the new mount with what was underneath */
 #define MNT_SYSFS_FALLBACK 4  /* EPERM: bind the host's /sys instead */
 #define MNT_CGROUP2_FALLBACK 8 /* EPERM/EBUSY: bind the host's /sys/fs/cgroup instead */
-#define MNT_LABEL_FALLBACK 16 /* unused: reserved */
+#define MNT_TMPFS_MODE 16     /* no mode= given: the tmpfs takes the mode of the directory under it */
+#define MNT_TREE_FALLBACK 32  /* EACCES reaching the source: move the runtime's detached copy (i3) */
 
 struct str { const char *p; uint32_t len; };
 struct step {
@@ -611,6 +612,15 @@ static void do_mount(struct step *st)
     if (target < 0)
         fail(errno);
     int copy_from = -1;
+    char data_with_mode[4096];
+    if (bits & MNT_TMPFS_MODE) {
+        struct stat under;
+        if (fstat(target, &under) == 0 && S_ISDIR(under.st_mode)) {
+            snprintf(data_with_mode, sizeof(data_with_mode), "%s%smode=%o", data ? data : "",
+                     data ? "," : "", under.st_mode & 07777);
+            data = data_with_mode;
+        }
+    }
     if (bits & MNT_COPY_UP) {
         char path[64];
         fdpath(target, path, sizeof(path));
@@ -623,6 +633,15 @@ static void do_mount(struct step *st)
     if (mount(src, path, type, flags, data) < 0) {
         int err = errno;
         const char *host = NULL;
+        if ((bits & MNT_TREE_FALLBACK) && err == EACCES) {
+            /* The source lies under a directory the container's root cannot traverse: the
+             * runtime opened it before the user namespace existed (open_tree). */
+            CHECK(syscall(SYS_move_mount, (int)st->i[3], "", target, "",
+                          MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH));
+            close((int)st->i[3]);
+            close(target);
+            return;
+        }
         if ((bits & MNT_SYSFS_FALLBACK) && err == EPERM)
             host = "/sys"; /* sysfs of a network namespace we do not own: the host's, as runc */
         else if ((bits & MNT_CGROUP2_FALLBACK) && (err == EPERM || err == EBUSY))
@@ -634,6 +653,8 @@ static void do_mount(struct step *st)
             fail(errno);
     }
     close(target);
+    if (bits & MNT_TREE_FALLBACK)
+        close((int)st->i[3]);
     if (copy_from >= 0) {
         int fresh = open_in_root(dst, O_RDONLY | O_DIRECTORY);
         if (fresh < 0)

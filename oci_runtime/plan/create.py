@@ -146,8 +146,15 @@ def _add_mount(plan, mount, context):
         return _add_cgroup_mount(plan, mount, options, context)
     if options.is_bind or mount.type == "bind":
         bits = wire.MNT_TARGET_FILE if _source_is_file(mount.source, mount.pointer) else 0
+        fallback_tree = -1
+        if context.new_user_ns:
+            # A source under a directory the container's root cannot traverse fails with EACCES
+            # once inside the user namespace: the runtime's detached copy of it is moved instead
+            # (only then: a copy made outside does not carry the flags the kernel locks).
+            bits |= wire.MNT_TREE_FALLBACK
+            fallback_tree = _detached_tree(mount.source, bool(options.flags & k.MS_REC))
         plan.add(wire.MOUNT, _mount_what(mount), mount.pointer,
-                 (k.MS_BIND | (options.flags & k.MS_REC), bits),
+                 (k.MS_BIND | (options.flags & k.MS_REC), bits, 0, fallback_tree),
                  (mount.source, mount.destination))
         _add_bind_finish(plan, mount, options)
     else:
@@ -156,6 +163,8 @@ def _add_mount(plan, mount, context):
             label = f'context="{context.mount_label}"'
             data = f"{data},{label}" if data else label
         bits = wire.MNT_COPY_UP if options.copy_up else 0
+        if mount.type == "tmpfs" and not any(d.startswith("mode=") for d in options.data):
+            bits |= wire.MNT_TMPFS_MODE  # as runc: the directory's own mode
         fallback = 0
         if mount.type == "sysfs" and not context.new_network_ns:
             # sysfs of a network namespace we do not own cannot be mounted: bind the host's /sys
@@ -198,8 +207,19 @@ def _add_cgroup_mount(plan, mount, options, context):
         plan.add(wire.REMOUNT_BIND, what, mount.pointer, (k.MS_RDONLY, 0), ("", mount.destination))
 
 
+def _detached_tree(source, recursive):
+    def opener():
+        flags = k.OPEN_TREE_CLONE | k.OPEN_TREE_CLOEXEC | (k.AT_RECURSIVE if recursive else 0)
+        try:
+            return k.open_tree(-100, source, flags)  # AT_FDCWD
+        except OSError as exc:
+            raise OCIError.from_os(f"opening bind source {source}", exc) from exc
+    return FdArg(f"open_tree({source})", opener)
+
+
 class _MountContext:
     def __init__(self, linux, cgroup_mounts):
+        self.new_user_ns = linux.has_new("user")
         self.new_network_ns = linux.has_new("network")
         self.new_cgroup_ns = linux.has_new("cgroup")
         self.cgroup_mounts = cgroup_mounts
