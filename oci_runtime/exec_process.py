@@ -126,8 +126,8 @@ def process_from_options(saved_process, *, args, cwd=None, env=(), user=None,
                          additional_gids=None, capabilities=(), no_new_privileges=False,
                          tty=False):
     """runc's exec without --process: start from the container's own process section and
-    override what the command line gives (env entries are appended, capabilities added to every
-    set)."""
+    override what the command line gives (env entries are appended, capabilities added to the
+    bounding, effective, permitted and ambient sets)."""
     process = dict(saved_process)
     process["args"] = list(args)
     process.pop("commandLine", None)
@@ -153,9 +153,9 @@ def process_from_options(saved_process, *, args, cwd=None, env=(), user=None,
     process["user"] = user_section
     if capabilities:
         sets = dict(process.get("capabilities") or {})
-        for key in ("bounding", "effective", "permitted", "inheritable", "ambient"):
-            if key == "ambient" and key not in sets:
-                continue
+        # Never inheritable (CVE-2022-29162): an inheritable capability survives into
+        # programs the process runs even without file capabilities granting it.
+        for key in ("bounding", "effective", "permitted", "ambient"):
             sets[key] = list(sets.get(key) or ()) + [c for c in capabilities
                                                       if c not in (sets.get(key) or ())]
         process["capabilities"] = sets

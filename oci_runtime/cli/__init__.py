@@ -24,6 +24,7 @@ COMMANDS = {
     "resume": "thaw a paused container",
     "update": "change the resource limits of a container",
     "events": "print container events and statistics",
+    "plan": "print what create would do (the compiled plan), without doing it",
 }
 
 GLOBAL_OPTIONS = {

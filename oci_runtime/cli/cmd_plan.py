@@ -1,0 +1,25 @@
+"""plan [--bundle DIR] [--format text|json] [ID]: print what `create` would do, without doing it.
+
+The compiled plan: every operation the container executor performs, in order, from the first
+namespace to execve, each with the config.json field it comes from.  Nothing is created (no
+state directory, no cgroup, no namespace); fds the runtime would pass are shown by what they are.
+"""
+from oci_runtime.cli.args import UsageError, parse
+
+OPTIONS = {"--bundle": ("-b", True), "--format": ("-f", True)}
+
+
+def run(context, argv):
+    import sys
+
+    values, positionals = parse(argv, OPTIONS)
+    if len(positionals) > 1:
+        raise UsageError("usage: oci-runtime plan [--bundle DIR] [--format text|json] [ID]")
+    output = values.get("format", "text")
+    if output not in ("text", "json"):
+        raise UsageError(f"--format: {output!r}: expected text or json")
+    from oci_runtime.plan.show import bundle_plan, plan_as_json, plan_as_text
+
+    plan = bundle_plan(context.store, values.get("bundle", "."),
+                       positionals[0] if positionals else "plan")
+    sys.stdout.write(plan_as_json(plan) if output == "json" else plan_as_text(plan))

@@ -1,0 +1,118 @@
+"""`oci-runtime plan`: a bundle's create plan, compiled as create would and printed."""
+import os
+
+from oci_runtime.plan.model import FdArg
+from oci_runtime.plan.wire import OP_NAMES
+
+
+def bundle_plan(store, bundle, container_id):
+    """The Plan create would run for ``bundle`` (nothing is made; seccomp is compiled)."""
+    from oci_runtime.config import load_bundle_config
+    from oci_runtime.creation import _cgroup_mounts, _has_cgroup_mount, compile_seccomp
+    from oci_runtime.errors import OCIError
+    from oci_runtime.init.launch import compile_plan
+    from oci_runtime.init.plan import LaunchPlan
+    from oci_runtime.process_attributes import check_process_attributes
+
+    bundle = os.path.abspath(bundle)
+    config = load_bundle_config(bundle)
+    if config.process is None:
+        raise OCIError("config.json: /process: is required to create a container")
+    check_process_attributes(config.process, config.linux.personality)
+    launch_plan = LaunchPlan(container_id, config, bundle, f"{store.root}/{container_id}")
+    launch_plan.cgroup_mounts = _cgroup_mounts(None) if _has_cgroup_mount(config) else None
+    if config.linux.seccomp:
+        launch_plan.seccomp_program = compile_seccomp(config.linux.seccomp, store.root,
+                                                      launch_plan.warnings)
+    plan, _ = compile_plan(launch_plan)
+    return plan
+
+
+def _argument(value):
+    if isinstance(value, FdArg):
+        return f"fd<{value.label}>"
+    return str(value)
+
+
+def _string(value):
+    if isinstance(value, bytes):
+        if b"\0" in value.rstrip(b"\0") or len(value) > 200:
+            text = value.decode(errors="replace").replace("\0", " ").strip()
+            if len(text) > 200 or not text.isprintable():
+                return f"<{len(value)} bytes>"
+            return repr(text)
+        value = value.decode(errors="replace")
+    return repr(value)
+
+
+def step_record(index, step):
+    return {
+        "index": index,
+        "op": OP_NAMES.get(step.op, str(step.op)),
+        "pointer": step.pointer,
+        "what": step.what,
+        "ints": [_argument(value) if isinstance(value, FdArg) else value for value in step.ints],
+        "strings": [_string(value) for value in step.strings],
+    }
+
+
+def _flag_names(value, table):
+    names = [name for name, bit in table if value & bit == bit and bit]
+    rest = value & ~sum(bit for _, bit in table if value & bit == bit)
+    return "|".join(names + ([hex(rest)] if rest else [])) or "0"
+
+
+def _tables():
+    from oci_runtime import kernel as k
+    from oci_runtime.process import CAPABILITY_NUMBERS
+
+    namespaces = [(name, getattr(k, name)) for name in dir(k) if name.startswith("CLONE_NEW")]
+    mount = [(name, getattr(k, name)) for name in dir(k) if name.startswith("MS_")]
+    capabilities = [(name, 1 << number) for name, number in CAPABILITY_NUMBERS.items()]
+    return {"ns": namespaces, "ms": mount, "cap": capabilities}
+
+
+# Which integer arguments of an op are flags, and of which kind (the rest print as numbers).
+_FLAG_ARGUMENTS = {
+    "unshare": {0: "ns"}, "setns": {1: "ns"}, "prepare_root": {0: "ms"}, "mount": {0: "ms"},
+    "remount_bind": {0: "ms", 1: "ms"}, "propagation": {0: "ms"},
+    "drop_bounding": {0: "cap"}, "set_caps": {0: "cap", 1: "cap", 2: "cap"}, "ambient": {0: "cap"},
+}
+
+
+def _shown_ints(step, tables):
+    kinds = _FLAG_ARGUMENTS.get(OP_NAMES.get(step.op), {})
+    shown = []
+    for position, value in enumerate(step.ints):
+        if isinstance(value, FdArg):
+            shown.append(_argument(value))
+        elif position in kinds:
+            value = value & 0xFFFFFFFFFFFFFFFF
+            shown.append(_flag_names(value, tables[kinds[position]]) if value else "-")
+        elif OP_NAMES.get(step.op) == "mknod" and position == 0:
+            shown.append(oct(value))
+        elif value not in (0, -1):
+            shown.append(str(value))
+    while shown and shown[-1] == "-":
+        shown.pop()
+    return shown
+
+
+def plan_as_text(plan):
+    lines = []
+    tables = _tables()
+    for index, step in enumerate(plan.steps):
+        arguments = _shown_ints(step, tables)
+        arguments += [_string(value) for value in step.strings if value not in ("", b"")]
+        where = f"  [{step.pointer}]" if step.pointer else ""
+        lines.append(f"{index:3d}  {OP_NAMES.get(step.op, step.op):<15} "
+                     f"{' '.join(arguments)}{where}")
+    return "\n".join(lines) + "\n"
+
+
+def plan_as_json(plan):
+    import json
+
+    return json.dumps({"kind": plan.kind,
+                       "steps": [step_record(i, s) for i, s in enumerate(plan.steps)]},
+                      indent=2) + "\n"
