@@ -10,7 +10,7 @@ The process is this process's child (CLONE_PARENT), so an attached exec waits fo
 """
 import os
 
-from oci_runtime import kernel
+from oci_runtime import constants as kernel
 from oci_runtime.config.model import Process
 from oci_runtime.children import kill_and_reap, wait_for_exit, wait_with_forwarding
 from oci_runtime.errors import OCIError

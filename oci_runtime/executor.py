@@ -20,6 +20,10 @@ _MFD_ALLOW_SEALING = 2
 _F_ADD_SEALS = 1033
 _SEALS = 0x1 | 0x2 | 0x4 | 0x8  # F_SEAL_SEAL | SHRINK | GROW | WRITE
 _MAX_MESSAGE = 1 << 16
+# Python ignores these; ignored signals survive execve, so the executor starts with the defaults
+# (as subprocess's restore_signals does).  Numbers, not the signal module: it imports enum.
+_SIGPIPE = 13
+_SIGXFSZ = 25
 
 
 def sealed_copy(path=_EXECUTOR):
@@ -123,12 +127,10 @@ def spawn(plan, preserve_fds=0):
         data = wire.encode(plan.steps, exec_plan=plan.kind == "exec")
         os.write(plan_fd, data)
         actions += [(os.POSIX_SPAWN_DUP2, plan_fd, base), (os.POSIX_SPAWN_DUP2, child_fd, base + 1)]
-        import signal
-
         pid = os.posix_spawn(f"/proc/self/fd/{memfd}",
                              ["oci-runtime-executor", str(base), str(base + 1)], os.environ,
                              file_actions=actions, setsigmask=(),
-                             setsigdef=(signal.SIGPIPE, signal.SIGXFSZ))
+                             setsigdef=(_SIGPIPE, _SIGXFSZ))
     except OSError as exc:
         parent_sock.close()
         raise OCIError.from_os("starting the container executor", exc) from exc

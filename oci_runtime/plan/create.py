@@ -21,7 +21,7 @@ before pivot_root, so nothing the image provides is ever written through.
 import os
 import stat
 
-from oci_runtime import kernel as k
+from oci_runtime import constants as k
 from oci_runtime.errors import OCIError
 from oci_runtime.plan import wire
 from oci_runtime.plan.model import FdArg, Plan
@@ -209,9 +209,11 @@ def _add_cgroup_mount(plan, mount, options, context):
 
 def _detached_tree(source, recursive):
     def opener():
+        from oci_runtime import kernel
+
         flags = k.OPEN_TREE_CLONE | k.OPEN_TREE_CLOEXEC | (k.AT_RECURSIVE if recursive else 0)
         try:
-            return k.open_tree(-100, source, flags)  # AT_FDCWD
+            return kernel.open_tree(-100, source, flags)  # AT_FDCWD
         except OSError as exc:
             raise OCIError.from_os(f"opening bind source {source}", exc) from exc
     return FdArg(f"open_tree({source})", opener)

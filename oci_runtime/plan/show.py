@@ -63,7 +63,7 @@ def _flag_names(value, table):
 
 
 def _tables():
-    from oci_runtime import kernel as k
+    from oci_runtime import constants as k
     from oci_runtime.process import CAPABILITY_NUMBERS
 
     namespaces = [(name, getattr(k, name)) for name in dir(k) if name.startswith("CLONE_NEW")]
