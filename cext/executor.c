@@ -414,22 +414,25 @@ static int mkdirs_in_root(const char *path, mode_t mode, int depth)
         wlen += plen;
         int next = open_in_root(walked, O_PATH | O_DIRECTORY);
         if (next < 0 && errno == ENOENT && strcmp(part, "..") != 0) {
-            if (mkdirat(current, part, mode) == 0 || errno == EEXIST) {
-                if (errno == EEXIST) {
-                    struct stat st;
-                    if (fstatat(current, part, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
-                        char parent[8192];
-                        snprintf(parent, sizeof(parent), "%.*s", (int)(wlen - plen - 1), walked);
-                        if (create_symlink_target(current, part, parent, mode, depth) < 0) {
-                            int saved = errno;
-                            close(current);
-                            errno = saved;
-                            return -1;
-                        }
+            int made = mkdirat(current, part, mode);
+            if (made < 0 && errno == EEXIST) {
+                /* Something is there that did not resolve: a dangling symlink's target is made
+                 * inside the root. */
+                struct stat st;
+                if (fstatat(current, part, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
+                    char parent[8192];
+                    snprintf(parent, sizeof(parent), "%.*s", (int)(wlen - plen - 1), walked);
+                    if (create_symlink_target(current, part, parent, mode, depth) < 0) {
+                        int saved = errno;
+                        close(current);
+                        errno = saved;
+                        return -1;
                     }
                 }
-                next = open_in_root(walked, O_PATH | O_DIRECTORY);
+                made = 0;
             }
+            if (made == 0)
+                next = open_in_root(walked, O_PATH | O_DIRECTORY);
         }
         if (next < 0) {
             int saved = errno;
@@ -994,7 +997,9 @@ static void run_hook(struct step *st)
     close(in_pipe[0]);
     close(err_pipe[1]);
     signal(SIGPIPE, SIG_IGN);
-    (void)write_all(in_pipe[1], state_blob[blob], state_len[blob]);
+    /* A hook need not read its stdin: what does not fit in the pipe is dropped, never waited for. */
+    fcntl(in_pipe[1], F_SETFL, O_NONBLOCK);
+    (void)write(in_pipe[1], state_blob[blob], state_len[blob]);
     close(in_pipe[1]);
     signal(SIGPIPE, SIG_DFL); /* ignored signals survive execve: the program must not inherit it */
     int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
