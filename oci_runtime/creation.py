@@ -27,6 +27,9 @@ def create_container(store, container_id, bundle, *, pid_file=None, console_sock
     # ``debug``: None, or --debug's DebugLog (oci_runtime.cli.logging).  Every use is behind
     # `if debug is not None`, so without --debug nothing is formatted or timed.
     bundle = os.path.abspath(bundle)
+    from oci_runtime.cgroups._util import warm_up_attach
+
+    warm_up_attach()  # the init's cgroup attach, a few ms from now, then skips a grace period
     if debug is not None:
         debug.begin(f"create {container_id}: bundle {bundle}")
     config = load_bundle_config(bundle)

@@ -177,6 +177,9 @@ def exec_in_container(container, saved_config, request, warn=None, debug=None):
                        "(use --ignore-paused to override)")
     if status not in ("created", "running", "paused"):
         raise OCIError(f"cannot exec in container {container.id}: it is {status}")
+    from oci_runtime.cgroups._util import warm_up_attach
+
+    warm_up_attach()  # the joiner's cgroup attach then skips an RCU grace period
     process = Process(request.process, "/process (exec)")
     if process.terminal and request.console_socket is None and request.detach:
         raise OCIError("exec --detach with a terminal needs --console-socket")

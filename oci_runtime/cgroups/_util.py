@@ -235,3 +235,40 @@ def rmdir_tree(dirpath, timeout=5.0):
             raise OCIError.from_os(f"removing cgroup {busy.filename or dirpath} (processes still in it?)", busy) from busy
         time.sleep(delay)
         delay = min(delay * 2, 0.2)
+
+
+def warm_up_attach():
+    """Start, in a background thread, a move of this process into the cgroup it is already in.
+
+    Moving a process between cgroups takes the kernel's cgroup_threadgroup_rwsem for writing,
+    and the first writer after a quiet spell waits for an RCU grace period (several ms; the
+    largest single cost of create on cgroup v1).  Writers that follow within about one grace
+    period find it already passed.  The move changes nothing (same cgroup); its only effect is
+    that placing the container's init a few ms later is fast.  Errors are ignored: this is an
+    optimisation, never a requirement."""
+    import _thread
+
+    try:
+        with open("/proc/self/cgroup", "rb") as membership:
+            first = membership.readline().decode().rstrip("\n")
+    except OSError:
+        return
+    _, controllers, path = first.split(":", 2)
+    directory = controllers.replace("name=", "") if controllers else "unified"
+    candidates = [f"/sys/fs/cgroup/{directory}{path}", f"/sys/fs/cgroup{path}"]
+
+    def move_to_own_cgroup():
+        for candidate in candidates:
+            try:
+                fd = os.open(f"{candidate.rstrip('/')}/cgroup.procs", os.O_WRONLY | os.O_CLOEXEC)
+            except OSError:
+                continue
+            try:
+                os.write(fd, b"0")
+            except OSError:
+                pass
+            finally:
+                os.close(fd)
+            return
+
+    _thread.start_new_thread(move_to_own_cgroup, ())
