@@ -25,19 +25,27 @@ COMMANDS = {
     "update": "change the resource limits of a container",
     "events": "print container events and statistics",
     "plan": "print what create would do (the compiled plan), without doing it",
+    "help": "show the help of a command (help COMMAND), or all of it (help --markdown)",
 }
 
 GLOBAL_OPTIONS = {
-    "--root": (None, True),
-    "--log": (None, True),
-    "--log-format": (None, True),
-    "--debug": (None, False),
-    "--systemd-cgroup": (None, False),
-    "--rootless": (None, True),  # accepted for runc compatibility; detected, not configured
-    "--criu": (None, True),
-    "--version": ("-v", False),
-    "--help": ("-h", False),
+    "--root": (None, "DIR", None, "root directory of the containers' state (default: "
+               "/run/oci-runtime; $XDG_RUNTIME_DIR/oci-runtime for a user other than root)"),
+    "--log": (None, "FILE", None, "append warnings, errors and --debug messages to FILE "
+              "(default: errors to stderr only)"),
+    "--log-format": (None, "FORMAT", "text", "format of --log: text or json"),
+    "--debug": (None, None, None, "log debug messages and how long each stage took"),
+    "--systemd-cgroup": (None, None, None, "create cgroups through systemd; linux.cgroupsPath "
+                         "is \"slice:prefix:name\", e.g. \"system.slice:oci:1234\""),
+    # Accepted for runc compatibility: rootless mode is detected, not configured.
+    "--rootless": (None, "VALUE", "auto", "accepted for runc compatibility (true, false or "
+                   "auto); rootless mode is detected"),
+    "--criu": (None, "PATH", "criu", "accepted for runc compatibility; checkpoint/restore is "
+               "not implemented"),
+    "--version": ("-v", None, None, "print the version, commit, spec and libseccomp versions"),
+    "--help": ("-h", None, None, "show help"),
 }
+LOG_FORMATS = ("text", "json")
 
 
 class Context:
@@ -99,30 +107,43 @@ def _split_global(argv):
     return argv[:index], argv[index:]
 
 
-def usage():
-    lines = ["usage: oci-runtime [global options] COMMAND [options] [args]", "", "commands:"]
-    lines += [f"  {name:<10} {text}" for name, text in COMMANDS.items()]
-    lines += ["", "global options: --root DIR, --log FILE, --log-format text|json, --debug, "
-              "--systemd-cgroup, --version"]
-    return "\n".join(lines) + "\n"
+def _check_global(values):
+    """Up front, for every command (runc does the same): a bad --log-format or a --log file that
+    cannot be opened would otherwise surface only when the first message is written."""
+    log_format = values["log_format"]
+    if log_format not in LOG_FORMATS:
+        raise OCIError(f"--log-format {log_format!r}: invalid log format (text or json)")
+    log_path = values.get("log")
+    if log_path:
+        import posix
+
+        try:
+            posix.close(posix.open(log_path, posix.O_WRONLY | posix.O_APPEND | posix.O_CREAT
+                                   | posix.O_CLOEXEC, 0o644))
+        except OSError as exc:
+            raise OCIError.from_os(f"--log {log_path}: cannot open the log file", exc) from None
 
 
 def main(argv=None):
-    from oci_runtime.cli.args import parse
+    from oci_runtime.cli.args import HelpRequested, parse
 
     argv = sys.argv[1:] if argv is None else argv
     context = None
+    command = None
     try:
         global_argv, rest = _split_global(argv)
         values, _ = parse(global_argv, GLOBAL_OPTIONS)
+        _check_global(values)
         context = Context(values)
         if values.get("version"):
-            from oci_runtime import OCI_VERSION, __version__
+            from oci_runtime.cli.help import version_text
 
-            sys.stdout.write(f"oci-runtime version {__version__}\nspec: {OCI_VERSION}\n")
+            sys.stdout.write(version_text())
             return 0
         if values.get("help") or not rest:
-            sys.stdout.write(usage())
+            from oci_runtime.cli.help import top_level_page
+
+            (sys.stdout if values.get("help") else sys.stderr).write(top_level_page())
             return 0 if values.get("help") else 2
         command, command_args = rest[0], rest[1:]
         if command not in COMMANDS:
@@ -134,6 +155,11 @@ def main(argv=None):
                 raise
             raise OCIError(f"{command}: not implemented by this version of oci-runtime") from None
         return module.run(context, command_args) or 0
+    except HelpRequested:
+        from oci_runtime.cli.help import command_page
+
+        sys.stdout.write(command_page(command))
+        return 0
     except OCIError as exc:
         _report(context, str(exc))
         return 1

@@ -1,9 +1,19 @@
 """A tiny command-line parser: argparse costs ~6 ms to import, a third of a `state` call.
 
-A command declares its options as ``{"--bundle": ("-b", True), "--force": ("-f", False)}``
-(short alias or None, whether it takes a value).  Values come as ``--opt v``, ``--opt=v``, ``-o v``;
-options may stand anywhere before ``--``; repeated value options keep the last value, or all of
-them when the option is listed in ``repeatable``.
+A command declares its options in one table, which both this parser and the help pages
+(cli/help.py, docs/cli.md) read::
+
+    OPTIONS = {
+        "--bundle": ("-b", "DIR", ".", "path to the bundle directory"),
+        "--force": ("-f", None, None, "delete the container even if it is running"),
+    }
+
+Each entry is (short alias or None, the value's name or None for a flag, the default or None,
+one line of help).  The parser reads the first three (a value name means the option takes a
+value; a default is filled in when the option is not given); only the help page reads the help.
+Values come as ``--opt v``, ``--opt=v``, ``-o v``; options may stand anywhere before ``--``;
+repeated value options keep the last value, or all of them when the option is listed in
+``repeatable``.  ``--help``/``-h``, when the table does not define them, raise HelpRequested.
 """
 from oci_runtime.errors import OCIError
 
@@ -12,15 +22,21 @@ class UsageError(OCIError):
     pass
 
 
+class HelpRequested(Exception):
+    """--help or -h was given: the caller prints the command's help page instead of running it."""
+
+
 def parse(argv, options, repeatable=(), stop_after=None):
     """Return (values: {long name without dashes: value}, positionals).  After ``stop_after``
     positionals (`exec ID CMD...`), the rest are positionals too: the command's own flags."""
     by_alias = {}
-    for long_name, (short, takes_value) in options.items():
-        by_alias[long_name] = (long_name, takes_value)
-        if short:
-            by_alias[short] = (long_name, takes_value)
     values = {}
+    for long_name, entry in options.items():
+        by_alias[long_name] = (long_name, entry[1])
+        if entry[0]:
+            by_alias[entry[0]] = (long_name, entry[1])
+        if len(entry) > 2 and entry[2] is not None:
+            values[long_name[2:].replace("-", "_")] = entry[2]
     positionals = []
     index = 0
     while index < len(argv):
@@ -38,9 +54,11 @@ def parse(argv, options, repeatable=(), stop_after=None):
             if name not in by_alias and name.startswith("-") and not name.startswith("--"):
                 name = "-" + name  # runc's CLI library accepts -bundle like --bundle
             if name not in by_alias:
+                if name in ("--help", "--h"):
+                    raise HelpRequested()
                 raise UsageError(f"unknown option {arg.partition('=')[0]}")
             long_name, takes_value = by_alias[name]
-            key = long_name.lstrip("-").replace("-", "_")
+            key = long_name[2:].replace("-", "_")
             if takes_value:
                 if sep:
                     value = inline
@@ -58,4 +76,3 @@ def parse(argv, options, repeatable=(), stop_after=None):
         else:
             positionals.append(arg)
     return values, positionals
-

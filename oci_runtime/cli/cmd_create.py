@@ -4,22 +4,28 @@ container whose init waits for `start`."""
 from oci_runtime.cli.args import UsageError, parse
 
 OPTIONS = {
-    "--bundle": ("-b", True),
-    "--pid-file": (None, True),
-    "--console-socket": (None, True),
-    "--no-pivot": (None, False),
-    "--no-new-keyring": (None, False),
-    "--preserve-fds": (None, True),
+    "--bundle": ("-b", "DIR", ".", "the bundle directory (config.json and the rootfs)"),
+    "--pid-file": (None, "FILE", None, "write the container's init pid to FILE"),
+    "--console-socket": (None, "SOCKET", None, "path of an AF_UNIX socket that receives the "
+                         "master end of the console (needs process.terminal)"),
+    "--no-pivot": (None, None, None, "do not use pivot_root to enter the rootfs (for a rootfs "
+                   "on a ramdisk)"),
+    "--no-new-keyring": (None, None, None, "do not create a new session keyring: the container "
+                         "keeps the caller's"),
+    "--preserve-fds": (None, "N", "0", "pass N more fds (3 to 3+N-1) to the container's process"),
     # CNI networks (oci_runtime/network): --network is repeatable, one interface (eth0, ...) each.
-    "--network": (None, True),
-    "--cni-conf-dir": (None, True),
-    "--cni-bin-dir": (None, True),
+    "--network": (None, "NAME", None, "attach the container to CNI network NAME (eth0, eth1... "
+                  "in order; see docs/networking.md)"),
+    "--cni-conf-dir": (None, "DIR", None, "where CNI network configurations are (default: the "
+                       "org.oci-runtime.cni.conf-dir annotation, else /etc/cni/net.d)"),
+    "--cni-bin-dir": (None, "DIRS", None, "':'-separated CNI plugin directories (default: the "
+                      "org.oci-runtime.cni.bin-dir annotation, else /usr/lib/cni:/opt/cni/bin)"),
 }
 REPEATABLE = ("--network",)
 
 
 def creation_options(values):
-    preserve = values.get("preserve_fds", "0")
+    preserve = values["preserve_fds"]
     if not preserve.isdigit():
         raise UsageError(f"--preserve-fds: not a number: {preserve!r}")
     return {
@@ -45,7 +51,7 @@ def run(context, argv):
     values, positionals = parse(argv, OPTIONS, REPEATABLE)
     if len(positionals) != 1:
         raise UsageError("usage: oci-runtime create [--bundle DIR] CONTAINER_ID")
-    container = create(context.store, positionals[0], values.get("bundle", "."),
+    container = create(context.store, positionals[0], values["bundle"],
                        systemd_cgroup=context.systemd_cgroup, warn=context.warn,
                        debug=context.debugger,
                        **creation_options(values))

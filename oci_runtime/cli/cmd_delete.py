@@ -3,7 +3,8 @@ from oci_runtime.cli.args import UsageError, parse
 from oci_runtime.container import Container
 from oci_runtime.errors import ContainerNotFound
 
-OPTIONS = {"--force": ("-f", False)}
+OPTIONS = {"--force": ("-f", None, None, "delete a container that is not stopped too (after "
+                               "SIGKILL); a missing container is not an error")}
 
 
 def run(context, argv):

@@ -12,7 +12,10 @@ from oci_runtime.container import Container
 from oci_runtime.errors import OCIError
 from oci_runtime.fastjson import dumps
 
-OPTIONS = {"--stats": (None, False), "--interval": (None, True)}
+OPTIONS = {
+    "--stats": (None, None, None, "print the statistics once and exit"),
+    "--interval": (None, "DURATION", "5s", "time between two statistics lines (e.g. 500ms, 5s, 1m)"),
+}
 
 # How often the stream looks at the container's status (and, without a pollable OOM source, at
 # the OOM counter) between two stats lines: bounds how late an exit or an OOM is noticed.
@@ -43,7 +46,7 @@ def run(context, argv):
     if len(positionals) != 1:
         raise UsageError("usage: oci-runtime events [--stats] [--interval 5s] CONTAINER_ID")
     container = Container.load(context.store, positionals[0])
-    interval = _seconds(values.get("interval", "5s"))
+    interval = _seconds(values["interval"])
     if values.get("stats"):
         _emit({"type": "stats", "id": container.id, "data": container.stats()})
         return

@@ -13,24 +13,29 @@ variables reach the process only through --env or --process, with the fds via --
 from oci_runtime.cli.args import UsageError, parse
 
 OPTIONS = {
-    "--process": ("-p", True),
-    "--detach": ("-d", False),
-    "--pid-file": (None, True),
-    "--tty": ("-t", False),
-    "--console-socket": (None, True),
-    "--cwd": (None, True),
-    "--env": ("-e", True),
-    "--user": ("-u", True),
-    "--additional-gids": ("-g", True),
-    "--cap": ("-c", True),
-    "--no-new-privs": (None, False),
-    "--preserve-fds": (None, True),
-    "--process-label": (None, True),
-    "--apparmor": (None, True),
-    "--cgroup": (None, True),
-    "--ignore-paused": (None, False),
+    "--process": ("-p", "FILE", None, "the process to run, as a config.json process object"),
+    "--detach": ("-d", None, None, "return once the process runs instead of waiting for it"),
+    "--pid-file": (None, "FILE", None, "write the process's host pid to FILE"),
+    "--tty": ("-t", None, None, "give the process a terminal (needs --console-socket when "
+              "detached)"),
+    "--console-socket": (None, "SOCKET", None, "path of an AF_UNIX socket that receives the "
+                         "master end of the console (needs --tty)"),
+    "--cwd": (None, "DIR", None, "working directory in the container (absolute)"),
+    "--env": ("-e", "NAME=VALUE", None, "set an environment variable"),
+    "--user": ("-u", "UID[:GID]", None, "user and group ids of the process"),
+    "--additional-gids": ("-g", "GID", None, "an additional group id"),
+    "--cap": ("-c", "CAP", None, "add a capability (e.g. CAP_NET_ADMIN) to every set of the "
+              "process"),
+    "--no-new-privs": (None, None, None, "set no_new_privs on the process"),
+    "--preserve-fds": (None, "N", "0", "pass N more fds (3 to 3+N-1) to the process"),
+    "--process-label": (None, "LABEL", None, "the SELinux label of the process"),
+    "--apparmor": (None, "PROFILE", None, "the AppArmor profile of the process"),
+    "--cgroup": (None, "[CONTROLLER[,...]:]PATH", None, "run the process in an existing "
+                 "sub-cgroup of the container's"),
+    "--ignore-paused": (None, None, None, "allow exec into a paused container (the process "
+                        "runs once it is resumed)"),
 }
-_REPEATABLE = ("--env", "--additional-gids", "--cap", "--cgroup")
+REPEATABLE = ("--env", "--additional-gids", "--cap", "--cgroup")
 _USAGE = "usage: oci-runtime exec [options] CONTAINER_ID [COMMAND [ARGS...]]"
 
 
@@ -43,11 +48,11 @@ def run(context, argv):
         ExecRequest, exec_in_container, parse_sub_cgroup_arguments, process_from_options,
     )
 
-    values, positionals = parse(argv, OPTIONS, repeatable=_REPEATABLE, stop_after=2)
+    values, positionals = parse(argv, OPTIONS, repeatable=REPEATABLE, stop_after=2)
     if not positionals:
         raise UsageError(_USAGE)
     container_id, command = positionals[0], positionals[1:]
-    preserve = values.get("preserve_fds", "0")
+    preserve = values["preserve_fds"]
     if not preserve.isdigit():
         raise UsageError(f"--preserve-fds: not a number: {preserve!r}")
     _check_preserved_fds_are_open(int(preserve))

@@ -12,6 +12,8 @@ from oci_runtime.rootfs.mount_options import (
     _FLAG_OPTIONS, _PROPAGATION_OPTIONS, _RECURSIVE_ATIME_OPTIONS, _RECURSIVE_OPTIONS,
 )
 
+OPTIONS = {}  # no options of its own (the table the help page reads)
+
 
 def features_document():
     from oci_runtime import seccomp
@@ -46,7 +48,7 @@ def features_document():
 
 
 def run(context, argv):
-    _, positionals = parse(argv, {})
+    _, positionals = parse(argv, OPTIONS)
     if positionals:
         raise UsageError("usage: oci-runtime features")
     sys.stdout.write(dumps(features_document()) + "\n")

@@ -3,7 +3,7 @@ from oci_runtime.cli.args import UsageError, parse
 from oci_runtime.container import Container
 from oci_runtime.signals import parse_signal
 
-OPTIONS = {"--all": ("-a", False)}
+OPTIONS = {"--all": ("-a", None, None, "send the signal to every process of the container")}
 
 
 def run(context, argv):

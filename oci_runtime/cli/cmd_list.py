@@ -5,7 +5,10 @@ from oci_runtime.cli.args import UsageError, parse
 from oci_runtime.container import list_containers
 from oci_runtime.fastjson import dumps
 
-OPTIONS = {"--format": ("-f", True), "--quiet": ("-q", False)}
+OPTIONS = {
+    "--format": ("-f", "FORMAT", "table", "table or json"),
+    "--quiet": ("-q", None, None, "print the container ids only"),
+}
 
 
 def run(context, argv):
@@ -17,7 +20,7 @@ def run(context, argv):
         sys.stdout.write("".join(c.id + "\n" for c in containers))
         return
     states = [c.state() for c in containers]
-    output_format = values.get("format", "table")
+    output_format = values["format"]
     if output_format == "json":
         sys.stdout.write(dumps(states) + "\n")
     elif output_format == "table":

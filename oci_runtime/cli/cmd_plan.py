@@ -6,7 +6,10 @@ state directory, no cgroup, no namespace); fds the runtime would pass are shown 
 """
 from oci_runtime.cli.args import UsageError, parse
 
-OPTIONS = {"--bundle": ("-b", True), "--format": ("-f", True)}
+OPTIONS = {
+    "--bundle": ("-b", "DIR", ".", "the bundle directory (config.json and the rootfs)"),
+    "--format": ("-f", "FORMAT", "text", "text (flags named) or json"),
+}
 
 
 def run(context, argv):
@@ -15,11 +18,11 @@ def run(context, argv):
     values, positionals = parse(argv, OPTIONS)
     if len(positionals) > 1:
         raise UsageError("usage: oci-runtime plan [--bundle DIR] [--format text|json] [ID]")
-    output = values.get("format", "text")
+    output = values["format"]
     if output not in ("text", "json"):
         raise UsageError(f"--format: {output!r}: expected text or json")
     from oci_runtime.plan.show import bundle_plan, plan_as_json, plan_as_text
 
-    plan = bundle_plan(context.store, values.get("bundle", "."),
+    plan = bundle_plan(context.store, values["bundle"],
                        positionals[0] if positionals else "plan")
     sys.stdout.write(plan_as_json(plan) if output == "json" else plan_as_text(plan))

@@ -4,7 +4,7 @@ json: a JSON array of their host pids (what containerd and podman read).  table:
 `ps` output (default `-ef`, or the options given) cut down to those pids, header kept, as runc."""
 from oci_runtime.cli.args import UsageError, parse
 
-OPTIONS = {"--format": ("-f", True)}
+OPTIONS = {"--format": ("-f", "FORMAT", "table", "table or json (the host pids)")}
 
 
 def run(context, argv):
@@ -17,7 +17,7 @@ def run(context, argv):
     if not positionals:
         raise UsageError("usage: oci-runtime ps [--format table|json] CONTAINER_ID [ps options]")
     container_id, ps_options = positionals[0], positionals[1:]
-    output_format = values.get("format", "table")
+    output_format = values["format"]
     if output_format not in ("table", "json"):
         raise UsageError(f"--format {output_format!r}: expected table or json")
     container = Container.load(context.store, container_id)

@@ -2,9 +2,11 @@
 from oci_runtime.cli.args import UsageError, parse
 from oci_runtime.container import Container
 
+OPTIONS = {}  # no options of its own (the table the help page reads)
+
 
 def run(context, argv):
-    _, positionals = parse(argv, {})
+    _, positionals = parse(argv, OPTIONS)
     if len(positionals) != 1:
         raise UsageError("usage: oci-runtime resume CONTAINER_ID")
     Container.load(context.store, positionals[0]).resume()

@@ -4,7 +4,10 @@ from oci_runtime.cli.args import UsageError, parse
 from oci_runtime.cli.cmd_create import OPTIONS as CREATE_OPTIONS, REPEATABLE, creation_options
 from oci_runtime.errors import OCIError
 
-OPTIONS = dict(CREATE_OPTIONS, **{"--detach": ("-d", False), "--keep": (None, False)})
+OPTIONS = dict(CREATE_OPTIONS, **{
+    "--detach": ("-d", None, None, "return once the container runs instead of waiting for it"),
+    "--keep": (None, None, None, "do not delete the container after it exits"),
+})
 
 
 def run(context, argv):
@@ -15,7 +18,7 @@ def run(context, argv):
     if len(positionals) != 1:
         raise UsageError("usage: oci-runtime run [--bundle DIR] [--detach] CONTAINER_ID")
     detach = values.get("detach", False)
-    container = create(context.store, positionals[0], values.get("bundle", "."),
+    container = create(context.store, positionals[0], values["bundle"],
                        systemd_cgroup=context.systemd_cgroup, subreaper=not detach,
                        warn=context.warn, debug=context.debugger,
                        **creation_options(values))

@@ -6,14 +6,17 @@ from oci_runtime.cli.args import UsageError, parse
 from oci_runtime.default_spec import default_config
 from oci_runtime.errors import OCIError
 
-OPTIONS = {"--bundle": ("-b", True), "--rootless": (None, False)}
+OPTIONS = {
+    "--bundle": ("-b", "DIR", ".", "the bundle directory to write config.json into"),
+    "--rootless": (None, None, None, "a config for a container run by a user other than root"),
+}
 
 
 def run(context, argv):
     values, positionals = parse(argv, OPTIONS)
     if positionals:
         raise UsageError("usage: oci-runtime spec [--bundle DIR] [--rootless]")
-    path = os.path.join(values.get("bundle", "."), "config.json")
+    path = os.path.join(values["bundle"], "config.json")
     if os.path.exists(path):
         raise OCIError(f"{path} already exists; remove it first")
     try:

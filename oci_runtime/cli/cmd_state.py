@@ -5,9 +5,11 @@ from oci_runtime.cli.args import UsageError, parse
 from oci_runtime.container import Container
 from oci_runtime.fastjson import dumps
 
+OPTIONS = {}  # no options of its own (the table the help page reads)
+
 
 def run(context, argv):
-    _, positionals = parse(argv, {})
+    _, positionals = parse(argv, OPTIONS)
     if len(positionals) != 1:
         raise UsageError("usage: oci-runtime state CONTAINER_ID")
     container = Container.load(context.store, positionals[0])

@@ -7,25 +7,43 @@ from oci_runtime.cli.args import UsageError, parse
 from oci_runtime.container import Container
 from oci_runtime.errors import OCIError
 
-# flag -> (section, key, value parser)
+# flag -> (section, key, value parser, value name, help)
 _FIELD_FLAGS = {
-    "--memory": ("memory", "limit", "bytes"),
-    "--memory-reservation": ("memory", "reservation", "bytes"),
-    "--memory-swap": ("memory", "swap", "bytes"),
-    "--kernel-memory": ("memory", "kernel", "bytes"),
-    "--kernel-memory-tcp": ("memory", "kernelTCP", "bytes"),
-    "--cpu-shares": ("cpu", "shares", "int"),
-    "--cpu-quota": ("cpu", "quota", "int"),
-    "--cpu-period": ("cpu", "period", "int"),
-    "--cpu-burst": ("cpu", "burst", "int"),
-    "--cpu-rt-runtime": ("cpu", "realtimeRuntime", "int"),
-    "--cpu-rt-period": ("cpu", "realtimePeriod", "int"),
-    "--cpuset-cpus": ("cpu", "cpus", "str"),
-    "--cpuset-mems": ("cpu", "mems", "str"),
-    "--pids-limit": ("pids", "limit", "int"),
-    "--blkio-weight": ("blockIO", "weight", "int"),
+    "--memory": ("memory", "limit", "bytes", "BYTES", "memory limit"),
+    "--memory-reservation": ("memory", "reservation", "bytes", "BYTES",
+                             "memory reservation (soft limit)"),
+    "--memory-swap": ("memory", "swap", "bytes", "BYTES",
+                      "memory plus swap limit; -1 for unlimited swap"),
+    "--kernel-memory": ("memory", "kernel", "bytes", "BYTES", "kernel memory limit (cgroup v1)"),
+    "--kernel-memory-tcp": ("memory", "kernelTCP", "bytes", "BYTES",
+                            "kernel TCP buffer memory limit (cgroup v1)"),
+    "--cpu-share": ("cpu", "shares", "int", "N", "CPU shares (relative weight)"),
+    "--cpu-shares": ("cpu", "shares", "int", "N", "same as --cpu-share"),
+    "--cpu-quota": ("cpu", "quota", "int", "USECS",
+                    "CFS quota: CPU time allowed in each period; -1 for no limit"),
+    "--cpu-period": ("cpu", "period", "int", "USECS", "CFS period the quota applies to"),
+    "--cpu-burst": ("cpu", "burst", "int", "USECS", "CFS burst: unused quota kept for later"),
+    "--cpu-rt-runtime": ("cpu", "realtimeRuntime", "int", "USECS",
+                         "real-time CPU time allowed in each real-time period"),
+    "--cpu-rt-period": ("cpu", "realtimePeriod", "int", "USECS", "real-time period"),
+    "--cpuset-cpus": ("cpu", "cpus", "str", "LIST", "CPUs to run on (e.g. 0-2,4)"),
+    "--cpuset-mems": ("cpu", "mems", "str", "LIST", "memory nodes to allocate from"),
+    "--pids-limit": ("pids", "limit", "int", "N", "maximum number of processes; -1 for no limit"),
+    "--blkio-weight": ("blockIO", "weight", "int", "N", "block I/O weight (10 to 1000)"),
 }
-OPTIONS = {"--resources": ("-r", True), **{flag: (None, True) for flag in _FIELD_FLAGS}}
+# runc's Intel RDT flags: refused with a reason, not accepted and ignored.
+_RESCTRL_FLAGS = {
+    "--l3-cache-schema": (None, "SCHEMA", None, "Intel RDT L3 cache schema: refused (no resctrl "
+                          "support)"),
+    "--mem-bw-schema": (None, "SCHEMA", None, "Intel RDT memory bandwidth schema: refused (no "
+                        "resctrl support)"),
+}
+OPTIONS = {
+    "--resources": ("-r", "FILE", None, "a linux.resources JSON object from FILE, or - for stdin"),
+    **{flag: (None, value_name, None, text)
+       for flag, (_, _, _, value_name, text) in _FIELD_FLAGS.items()},
+    **_RESCTRL_FLAGS,
+}
 _UNITS = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 
 
@@ -55,8 +73,11 @@ def resources_from_args(values):
             raise OCIError(f"--resources {path}: {exc}") from exc
         if not isinstance(resources, dict):
             raise OCIError(f"--resources {path}: must be a JSON object (linux.resources)")
-    for flag, (section, key, kind) in _FIELD_FLAGS.items():
-        text = values.get(flag.lstrip("-").replace("-", "_"))
+    for flag in _RESCTRL_FLAGS:
+        if values.get(flag[2:].replace("-", "_")) is not None:
+            raise UsageError(f"{flag}: Intel RDT (resctrl) is not supported by this runtime")
+    for flag, (section, key, kind, _, _) in _FIELD_FLAGS.items():
+        text = values.get(flag[2:].replace("-", "_"))
         if text is not None:
             resources.setdefault(section, {})[key] = _parse_value(flag, text, kind)
     return resources

@@ -1,0 +1,24 @@
+"""help [COMMAND] | --markdown: a command's help page, the list of commands, or docs/cli.md."""
+import sys
+
+from oci_runtime.cli import COMMANDS
+from oci_runtime.cli.args import UsageError, parse
+
+OPTIONS = {"--markdown": (None, None, None, "print every help page as Markdown (docs/cli.md)")}
+
+
+def run(context, argv):
+    from oci_runtime.cli.help import command_page, markdown, top_level_page
+
+    values, positionals = parse(argv, OPTIONS)
+    if values.get("markdown"):
+        if positionals:
+            raise UsageError("usage: oci-runtime help --markdown (no command)")
+        sys.stdout.write(markdown())
+        return 0
+    if len(positionals) > 1:
+        raise UsageError("usage: oci-runtime help [COMMAND]")
+    if positionals and positionals[0] not in COMMANDS:
+        raise UsageError(f"help: unknown command {positionals[0]!r} (see oci-runtime help)")
+    sys.stdout.write(command_page(positionals[0]) if positionals else top_level_page())
+    return 0
