@@ -42,6 +42,10 @@ def create_container(store, container_id, bundle, *, pid_file=None, console_sock
     if config.process.terminal and console_socket is None and not subreaper:
         # Only an attached `run` (the subreaper) is there to relay a terminal itself.
         raise OCIError("config.json: /process/terminal is true: pass --console-socket")
+    if console_socket is not None and not config.process.terminal:
+        # runc refuses it too: the socket would never receive a console.
+        raise OCIError("--console-socket: cannot use console socket: config.json: "
+                       "/process/terminal is not true")
     if config.linux.intel_rdt:
         # config-linux.md: without a mounted resctrl the runtime MUST error; with one we must
         # write the schemata, which this version does not do (features: intelRdt disabled).
@@ -51,6 +55,7 @@ def create_container(store, container_id, bundle, *, pid_file=None, console_sock
     from oci_runtime.process_attributes import check_process_attributes
 
     check_process_attributes(config.process, config.linux.personality)
+    _warn_about_ungrantable_capabilities(config.process.capabilities, warn)
     state_dir = store.reserve(container_id)
     cgroup = None
     console = None
@@ -148,6 +153,18 @@ def _open_cgroup(config, container_id, systemd_cgroup):
     from oci_runtime.cgroups import open_manager
 
     return open_manager(config.linux.cgroups_path, container_id, systemd=systemd_cgroup)
+
+
+def _warn_about_ungrantable_capabilities(capabilities, warn):
+    """config.md: a capability that cannot be granted (unknown, or outside the runtime's own
+    bounding set) SHOULD be logged and SHOULD NOT fail create; the init leaves it out."""
+    from oci_runtime.process import CapabilityPlan
+
+    warnings = []
+    CapabilityPlan(capabilities, "config.json: /process/capabilities", warnings)
+    for warning in warnings:
+        if warn is not None:
+            warn(warning)
 
 
 def compile_seccomp(seccomp, root, warnings):

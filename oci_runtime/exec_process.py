@@ -15,7 +15,7 @@ from oci_runtime.config.model import Process
 from oci_runtime.children import kill_and_reap, wait_for_exit, wait_with_forwarding
 from oci_runtime.errors import OCIError
 from oci_runtime.fdpass import receive_with_fd
-from oci_runtime.process import CapabilityPlan
+from oci_runtime.process import CapabilityPlan, runtime_bounding_set, ungrantable_reason
 from oci_runtime.process_attributes import check_process_attributes
 from oci_runtime import terminal
 
@@ -36,8 +36,13 @@ class ExecRequest:
     frozen with the others until `resume`)."""
 
     def __init__(self, process, *, detach=False, pid_file=None, console_socket=None,
-                 preserve_fds=0, ignore_paused=False, sub_cgroups=None):
+                 preserve_fds=0, ignore_paused=False, sub_cgroups=None,
+                 source="config.json", pointer="/process"):
         self.process = process
+        # Where the process came from, for errors: config.json's /process (with the command
+        # line's overrides, checked by process_from_options), or `exec --process FILE` and "".
+        self.source = source
+        self.pointer = pointer
         self.detach = detach
         self.pid_file = pid_file
         self.console_socket = console_socket
@@ -124,10 +129,26 @@ def _join_sub_cgroups(directories, pid):
 
 def process_from_options(saved_process, *, args, cwd=None, env=(), user=None,
                          additional_gids=None, capabilities=(), no_new_privileges=False,
-                         tty=False):
+                         tty=False, warn=None):
     """runc's exec without --process: start from the container's own process section and
     override what the command line gives (env entries are appended, capabilities added to the
-    bounding, effective, permitted and ambient sets)."""
+    bounding, effective, permitted and ambient sets).  A bad value names its flag; a capability
+    that cannot be granted is left out with a warning, as runc does."""
+    if cwd is not None and not cwd.startswith("/"):
+        raise OCIError(f"exec --cwd {cwd!r}: must be an absolute path")
+    for entry in env:
+        if "=" not in entry or entry.startswith("="):
+            raise OCIError(f"exec --env {entry!r}: expected NAME=VALUE")
+    if capabilities:
+        bounding = runtime_bounding_set()
+        grantable = []
+        for name in capabilities:
+            reason = ungrantable_reason(name, bounding)
+            if reason is None:
+                grantable.append(name)
+            elif warn is not None:
+                warn(f"exec --cap {name}: ignoring capability: {reason}")
+        capabilities = grantable
     process = dict(saved_process)
     process["args"] = list(args)
     process.pop("commandLine", None)
@@ -180,22 +201,32 @@ def exec_in_container(container, saved_config, request, warn=None, debug=None):
     from oci_runtime.cgroups._util import warm_up_attach
 
     warm_up_attach()  # the joiner's cgroup attach then skips an RCU grace period
-    process = Process(request.process, "/process (exec)")
+    process = Process(request.process, request.pointer, request.source)
     if process.terminal and request.console_socket is None and request.detach:
         raise OCIError("exec --detach with a terminal needs --console-socket")
+    if request.console_socket is not None and not process.terminal:
+        # runc's rule and words: the socket would receive nothing.
+        raise OCIError("exec --console-socket: cannot use console socket if the process has no "
+                       "terminal (--tty, or terminal in --process)")
     personality = (saved_config.get("linux") or {}).get("personality")
     check_process_attributes(process, personality)
-    warnings = []
-    capabilities = CapabilityPlan(process.capabilities, "/process/capabilities", warnings)
+    capability_warnings = []
+    capabilities = CapabilityPlan(process.capabilities,
+                                  f"{request.source}: {request.pointer}/capabilities",
+                                  capability_warnings)
+    for warning in capability_warnings:
+        if warn is not None:
+            warn(warning)
     seccomp_program = None
     seccomp = (saved_config.get("linux") or {}).get("seccomp")
     if seccomp:
         from oci_runtime.creation import compile_seccomp
 
-        seccomp_program = compile_seccomp(seccomp, container.store.root, warnings)
-    for warning in warnings:
-        if warn is not None:
-            warn(warning)
+        seccomp_warnings = []
+        seccomp_program = compile_seccomp(seccomp, container.store.root, seccomp_warnings)
+        for warning in seccomp_warnings:  # unknown syscall names: debug level, as runc
+            if debug is not None:
+                debug(warning)
     manager = container._cgroup_manager()
     cgroup_join = None
     if request.sub_cgroups:

@@ -35,8 +35,12 @@ _encode_compact = _json.make_encoder(
 )
 
 
+# Go's encoding/json (runc's) reads documents nested up to 10000 levels; so does this module.
+MAX_DEPTH = 10000
+
+
 def loads(text):
-    """Parse one JSON document; raises ValueError on anything else."""
+    """Parse one JSON document; raises ValueError ("... at char N") on anything else."""
     if isinstance(text, (bytes, bytearray)):
         text = text.decode()
     start = 0
@@ -44,7 +48,10 @@ def loads(text):
     while start < end and text[start] in _WHITESPACE:
         start += 1
     try:
-        value, stop = _scan(text, start)
+        try:
+            value, stop = _scan_with_errors(text, start)
+        except RecursionError:
+            value, stop = _scan_deep(text, start)
     except StopIteration as exc:
         raise ValueError(f"expecting a JSON value at char {exc.value}") from None
     while stop < end and text[stop] in _WHITESPACE:
@@ -52,6 +59,40 @@ def loads(text):
     if stop != end:
         raise ValueError(f"extra data at char {stop}")
     return value
+
+
+def _scan_deep(text, start):
+    """Deeper than the interpreter's recursion limit (about 1000 levels): read what Go reads."""
+    import sys
+
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(limit + MAX_DEPTH)
+    try:
+        return _scan_with_errors(text, start)
+    except RecursionError:
+        raise ValueError(f"arrays and objects nested more than about {MAX_DEPTH} levels deep") \
+            from None
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+def _scan_with_errors(text, start):
+    try:
+        try:
+            return _scan(text, start)
+        except SystemError:
+            # _json raises json.decoder.JSONDecodeError only if json.decoder is already
+            # imported, and otherwise returns NULL without an exception: import it on the way
+            # to an error (a valid document never gets here).
+            import json.decoder  # noqa: F401
+
+            return _scan(text, start)
+    except ValueError as exc:
+        if not hasattr(exc, "pos"):
+            raise
+        # "Expecting ',' delimiter: line 1 column 9 (char 8)": the position once, as ours.
+        message = exc.msg[:-3] if exc.msg.endswith(" at") else exc.msg  # "...character at"
+        raise ValueError(f"{message} at char {exc.pos}") from None
 
 
 def dumps(value):

@@ -32,26 +32,53 @@ def last_capability():
         return max(CAPABILITY_NUMBERS.values())
 
 
-def capability_mask(names, pointer, warnings):
-    """A list of CAP_* names as a bit mask.  Names this kernel does not know are left out with a
-    warning (config.md: capabilities that cannot be granted are logged, not fatal)."""
+def runtime_bounding_set():
+    """The runtime's own capability bounding set (CapBnd in /proc/self/status), or None if it
+    cannot be read.  No process the runtime starts can hold a capability outside it: a host
+    without CAP_SYS_RESOURCE (a container runtime inside a container) cannot grant it."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("CapBnd:"):
+                    return int(line.split()[1], 16)
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def capability_mask(names, pointer, warnings, bounding=None):
+    """A list of CAP_* names as a bit mask.  Names this kernel does not know, and capabilities
+    outside ``bounding`` (the runtime's bounding set), are left out with a warning (config.md:
+    capabilities that cannot be granted SHOULD be logged, not fatal)."""
     last = last_capability()
     mask = 0
     for name in names or ():
-        number = CAPABILITY_NUMBERS.get(name)
-        if number is None or number > last:
-            warnings.append(f"{pointer}: ignoring capability {name!r} unknown to this kernel")
+        reason = ungrantable_reason(name, bounding, last)
+        if reason:
+            warnings.append(f"{pointer}: ignoring capability {name!r}: {reason}")
             continue
-        mask |= 1 << number
+        mask |= 1 << CAPABILITY_NUMBERS[name]
     return mask
+
+
+def ungrantable_reason(name, bounding, last=None):
+    """Why capability ``name`` cannot be granted, or None if it can."""
+    number = CAPABILITY_NUMBERS.get(name)
+    if number is None or number > (last_capability() if last is None else last):
+        return "unknown to this kernel"
+    if bounding is not None and not bounding >> number & 1:
+        return "not in the runtime's own bounding set, so it cannot be granted"
+    return None
 
 
 class CapabilityPlan:
     __slots__ = ("bounding", "effective", "permitted", "inheritable", "ambient")
 
     def __init__(self, capabilities, pointer, warnings):
+        bounding = runtime_bounding_set()
+
         def mask(key):
-            return capability_mask(capabilities.get(key), f"{pointer}/{key}", warnings)
+            return capability_mask(capabilities.get(key), f"{pointer}/{key}", warnings, bounding)
 
         self.bounding = mask("bounding")
         self.effective = mask("effective")

@@ -40,7 +40,7 @@ _USAGE = "usage: oci-runtime exec [options] CONTAINER_ID [COMMAND [ARGS...]]"
 
 
 def run(context, argv):
-    from oci_runtime import fastjson
+    from oci_runtime.config import read_json_file
     from oci_runtime.container import Container
     from oci_runtime.creation import saved_config
     from oci_runtime.errors import OCIError
@@ -62,15 +62,11 @@ def run(context, argv):
     if values.get("process"):
         if command:
             raise UsageError("exec: give either --process or a command, not both")
-        try:
-            with open(values["process"], "rb") as process_file:
-                process = fastjson.loads(process_file.read())
-        except OSError as exc:
-            raise OCIError.from_os(f"--process {values['process']}", exc) from exc
-        except ValueError as exc:
-            raise OCIError(f"--process {values['process']}: invalid JSON: {exc}") from None
+        source = f"exec --process {values['process']}"
+        process = read_json_file(values["process"], source)
         if not isinstance(process, dict):
-            raise OCIError(f"--process {values['process']}: must be a JSON object")
+            raise OCIError(f"{source}: must be a JSON object (a config.json process)")
+        pointer = ""
     else:
         if not command:
             raise UsageError(_USAGE + " (a command, or --process FILE, is required)")
@@ -78,7 +74,9 @@ def run(context, argv):
             config.get("process") or {}, args=command, cwd=values.get("cwd"),
             env=values.get("env", ()), user=values.get("user"),
             additional_gids=values.get("additional_gids"), capabilities=values.get("cap", ()),
-            no_new_privileges=values.get("no_new_privs", False), tty=values.get("tty", False))
+            no_new_privileges=values.get("no_new_privs", False), tty=values.get("tty", False),
+            warn=context.warn)
+        source, pointer = "config.json", "/process"
     if values.get("apparmor"):
         process["apparmorProfile"] = values["apparmor"]
     if values.get("process_label"):
@@ -88,8 +86,8 @@ def run(context, argv):
                           console_socket=values.get("console_socket"),
                           preserve_fds=int(preserve),
                           ignore_paused=values.get("ignore_paused", False),
-                          sub_cgroups=sub_cgroups)
-    result = exec_in_container(container, config, request, warn=context.debug_log,
+                          sub_cgroups=sub_cgroups, source=source, pointer=pointer)
+    result = exec_in_container(container, config, request, warn=context.warn,
                                debug=context.debugger)
     return 0 if request.detach else result
 

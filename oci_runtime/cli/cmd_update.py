@@ -1,8 +1,5 @@
 """update [--resources FILE|-] [--memory N] [--cpu-quota N] ... ID: change resource limits,
 like `runc update`.  Per-field flags override what --resources gives."""
-import json
-import sys
-
 from oci_runtime.cli.args import UsageError, parse
 from oci_runtime.container import Container
 from oci_runtime.errors import OCIError
@@ -66,13 +63,11 @@ def resources_from_args(values):
     resources = {}
     path = values.get("resources")
     if path is not None:
-        try:
-            text = sys.stdin.read() if path == "-" else open(path).read()
-            resources = json.loads(text)
-        except (OSError, ValueError) as exc:
-            raise OCIError(f"--resources {path}: {exc}") from exc
+        from oci_runtime.config import read_json_file
+
+        resources = read_json_file(path, f"update --resources {path}")
         if not isinstance(resources, dict):
-            raise OCIError(f"--resources {path}: must be a JSON object (linux.resources)")
+            raise OCIError(f"update --resources {path}: must be a JSON object (linux.resources)")
     for flag in _RESCTRL_FLAGS:
         if values.get(flag[2:].replace("-", "_")) is not None:
             raise UsageError(f"{flag}: Intel RDT (resctrl) is not supported by this runtime")

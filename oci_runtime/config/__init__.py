@@ -6,7 +6,7 @@ from oci_runtime import fastjson
 from oci_runtime.config.model import Config
 from oci_runtime.errors import OCIError
 
-__all__ = ["Config", "load_bundle_config", "parse_config"]
+__all__ = ["Config", "load_bundle_config", "parse_config", "parse_json", "read_json_file"]
 
 
 def _line_and_column(text, offset):
@@ -25,16 +25,41 @@ def _char_offset(message):
     return int(digits) if digits else None
 
 
-def parse_config(text, source="config.json"):
-    """Parse and check config JSON text; raises OCIError naming the position or the field."""
+def parse_json(text, source):
+    """One JSON document; a syntax error is one line naming ``source``, the line and column."""
     try:
-        document = fastjson.loads(text)
+        return fastjson.loads(text)
     except ValueError as exc:
-        offset = _char_offset(str(exc))
+        message = str(exc)
+        offset = _char_offset(message)
         where = ""
         if offset is not None:
             where = " at line %d column %d" % _line_and_column(text, offset)
-        raise OCIError(f"{source}: invalid JSON{where}: {exc}") from None
+            message = message[:message.rfind(" at char ")]
+        raise OCIError(f"{source}: invalid JSON{where}: {message}") from None
+
+
+def read_json_file(path, source):
+    """The JSON document in file ``path`` ("-": standard input), errors naming ``source``."""
+    try:
+        if path == "-":
+            import sys
+
+            data = sys.stdin.buffer.read()
+        else:
+            with open(path, "rb") as json_file:
+                data = json_file.read()
+        text = data.decode()
+    except OSError as exc:
+        raise OCIError.from_os(f"{source}: cannot read", exc) from None
+    except UnicodeDecodeError as exc:
+        raise OCIError(f"{source}: not UTF-8 text (byte {exc.start})") from None
+    return parse_json(text, source)
+
+
+def parse_config(text, source="config.json"):
+    """Parse and check config JSON text; raises OCIError naming the position or the field."""
+    document = parse_json(text, source)
     if not isinstance(document, dict):
         raise OCIError(f"{source}: must be a JSON object")
     from oci_runtime.validate import validate_config

@@ -22,8 +22,8 @@ NAMESPACE_TYPES = {
 }
 
 
-def _fail(pointer, message):
-    raise OCIError(f"config.json: {pointer}: {message}")
+def _fail(pointer, message, source="config.json"):
+    raise OCIError(f"{source}: {pointer}: {message}")
 
 
 class User:
@@ -45,7 +45,9 @@ class Process:
         "selinux_label", "scheduler", "io_priority", "exec_cpu_affinity", "raw",
     )
 
-    def __init__(self, raw, pointer="/process"):
+    def __init__(self, raw, pointer="/process", source="config.json"):
+        """``source`` names where ``raw`` came from in errors: config.json, or `exec --process
+        FILE` (then ``pointer`` is "")."""
         self.raw = raw
         self.terminal = bool(raw.get("terminal", False))
         self.console_size = raw.get("consoleSize")
@@ -58,7 +60,8 @@ class Process:
         seen = set()
         for index, limit in enumerate(raw.get("rlimits") or ()):
             if limit["type"] in seen:
-                _fail(f"{pointer}/rlimits/{index}/type", f"duplicate rlimit {limit['type']}")
+                _fail(f"{pointer}/rlimits/{index}/type", f"duplicate rlimit {limit['type']}",
+                      source)
             seen.add(limit["type"])
             self.rlimits.append((limit["type"], limit["soft"], limit["hard"]))
         self.no_new_privileges = bool(raw.get("noNewPrivileges", False))
@@ -70,9 +73,9 @@ class Process:
         self.io_priority = raw.get("ioPriority")
         self.exec_cpu_affinity = raw.get("execCPUAffinity")
         if not self.args and not self.command_line:
-            _fail(f"{pointer}/args", "must be a non-empty array")
+            _fail(f"{pointer}/args", "must be a non-empty array", source)
         if not self.cwd.startswith("/"):
-            _fail(f"{pointer}/cwd", f"must be an absolute path (got {self.cwd!r})")
+            _fail(f"{pointer}/cwd", f"must be an absolute path (got {self.cwd!r})", source)
 
 
 class Mount:
@@ -182,10 +185,13 @@ class Config:
         self.hooks = raw.get("hooks") or {}
         self.annotations = raw.get("annotations") or {}
         self.linux = Linux(raw.get("linux") or {})
-        if self.hostname and not self.linux.has_new("uts"):
-            _fail("/hostname", "setting a hostname needs a new uts namespace")
-        if self.domainname and not self.linux.has_new("uts"):
-            _fail("/domainname", "setting a domainname needs a new uts namespace")
+        # A uts namespace joined by path is the container's too (runc, crun): only a container
+        # without any uts entry, which would share the runtime's, may not set them.
+        if self.hostname and "uts" not in self.linux.namespaces:
+            _fail("/hostname", "setting a hostname needs a uts namespace (new or joined by path)")
+        if self.domainname and "uts" not in self.linux.namespaces:
+            _fail("/domainname", "setting a domainname needs a uts namespace (new or joined by "
+                                 "path)")
 
     def resolve_paths(self, bundle):
         """Make root.path and relative bind sources absolute, relative to the bundle."""

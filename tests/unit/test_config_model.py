@@ -72,18 +72,28 @@ def test_a_new_user_namespace_needs_both_mappings():
     assert "needs both uidMappings and gidMappings" in refusal(config_with(edit))
 
 
-def test_hostname_and_domainname_need_a_new_uts_namespace():
+def test_hostname_and_domainname_need_a_uts_namespace():
     def without_uts(config):
         config["linux"]["namespaces"] = [n for n in config["linux"]["namespaces"]
                                          if n["type"] != "uts"]
 
     document = config_with(lambda c: (without_uts(c), c.update(hostname="box")))
-    assert refusal(document) == ("config.json: /hostname: setting a hostname needs a new uts "
-                                 "namespace")
+    assert refusal(document) == ("config.json: /hostname: setting a hostname needs a uts "
+                                 "namespace (new or joined by path)")
     document = config_with(lambda c: (without_uts(c), c.pop("hostname", None),
                                       c.update(domainname="example.org")))
-    assert refusal(document) == ("config.json: /domainname: setting a domainname needs a new "
-                                 "uts namespace")
+    assert refusal(document) == ("config.json: /domainname: setting a domainname needs a uts "
+                                 "namespace (new or joined by path)")
+
+
+def test_hostname_and_domainname_may_be_set_in_a_joined_uts_namespace():
+    def joined_uts(config):
+        without = [n for n in config["linux"]["namespaces"] if n["type"] != "uts"]
+        config["linux"]["namespaces"] = without + [{"type": "uts", "path": "/proc/1/ns/uts"}]
+        config.update(hostname="box", domainname="example.org")
+
+    config = Config(config_with(joined_uts))
+    assert (config.hostname, config.domainname) == ("box", "example.org")
 
 
 def test_time_offsets_need_a_new_time_namespace():
