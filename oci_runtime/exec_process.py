@@ -11,7 +11,7 @@ The process is this process's child (CLONE_PARENT), so an attached exec waits fo
 import os
 
 from oci_runtime import constants as kernel
-from oci_runtime.config.model import Process
+from oci_runtime.config.model import Process, check_strings
 from oci_runtime.children import kill_and_reap, wait_for_exit, wait_with_forwarding
 from oci_runtime.errors import OCIError
 from oci_runtime.fdpass import receive_with_fd
@@ -201,6 +201,7 @@ def exec_in_container(container, saved_config, request, warn=None, debug=None):
     from oci_runtime.cgroups._util import warm_up_attach
 
     warm_up_attach()  # the joiner's cgroup attach then skips an RCU grace period
+    check_strings(request.process, request.source, request.pointer)
     process = Process(request.process, request.pointer, request.source)
     if process.terminal and request.console_socket is None and request.detach:
         raise OCIError("exec --detach with a terminal needs --console-socket")

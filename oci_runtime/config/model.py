@@ -26,6 +26,58 @@ def _fail(pointer, message, source="config.json"):
     raise OCIError(f"{source}: {pointer}: {message}")
 
 
+# (uid_t)-1: setresuid(2) reads it as "leave unchanged", so the process would keep root.
+_NO_ID = 4294967295
+# The kernel's NGROUPS_MAX: setgroups(2) refuses more supplementary groups.
+_MAX_GROUPS = 65536
+# HOST_NAME_MAX (and the domainname's limit): sethostname(2) refuses longer names.
+_MAX_HOSTNAME = 64
+
+
+def check_strings(document, source="config.json", pointer=""):
+    """Every string (and key) of ``document`` can reach the kernel: no NUL byte (a C string ends
+    there, so a path would silently be cut short) and valid Unicode (JSON's \\udc80 escapes
+    make lone surrogates, which cannot be encoded).  Iterative: documents nest 10000 levels."""
+    pending = [(pointer, document)]
+    while pending:
+        where, value = pending.pop()
+        if isinstance(value, str):
+            _check_string(value, where, source)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                child = f"{where}/{key.replace('~', '~0').replace('/', '~1')}"
+                _check_string(key, child, source, "key")
+                pending.append((child, item))
+        elif isinstance(value, list):
+            pending.extend((f"{where}/{index}", item) for index, item in enumerate(value))
+
+
+def _check_string(text, pointer, source, what="value"):
+    pointer = pointer.replace("\0", "\\0") or "/"
+    if "\0" in text:
+        _fail(pointer, f"the {what} contains a NUL byte", source)
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        _fail(pointer, f"the {what} is not valid Unicode (a lone surrogate)", source)
+
+
+def _check_ids(user, pointer, source):
+    for field, value in (("uid", user.uid), ("gid", user.gid)):
+        if value == _NO_ID:
+            _fail(f"{pointer}/{field}", f"{value} is (uid_t)-1, not an id", source)
+    if len(user.additional_gids) > _MAX_GROUPS:
+        _fail(f"{pointer}/additionalGids", f"{len(user.additional_gids)} groups: the kernel "
+                                           f"allows at most {_MAX_GROUPS}", source)
+    for index, gid in enumerate(user.additional_gids):
+        if gid == _NO_ID:
+            _fail(f"{pointer}/additionalGids/{index}", f"{gid} is (gid_t)-1, not an id", source)
+
+
+def _mapped(value, mappings):
+    return any(m["containerID"] <= value < m["containerID"] + m["size"] for m in mappings)
+
+
 class User:
     __slots__ = ("uid", "gid", "umask", "additional_gids")
 
@@ -72,6 +124,7 @@ class Process:
         self.scheduler = raw.get("scheduler")
         self.io_priority = raw.get("ioPriority")
         self.exec_cpu_affinity = raw.get("execCPUAffinity")
+        _check_ids(self.user, f"{pointer}/user", source)
         if not self.args and not self.command_line:
             _fail(f"{pointer}/args", "must be a non-empty array", source)
         if not self.cwd.startswith("/"):
@@ -172,6 +225,7 @@ class Config:
     )
 
     def __init__(self, raw, source="config.json"):
+        check_strings(raw, source)
         self.raw = raw
         self.source = source
         self.oci_version = raw.get("ociVersion", "")
@@ -192,6 +246,23 @@ class Config:
         if self.domainname and "uts" not in self.linux.namespaces:
             _fail("/domainname", "setting a domainname needs a uts namespace (new or joined by "
                                  "path)")
+        for field, name in (("/hostname", self.hostname), ("/domainname", self.domainname)):
+            if name and len(name.encode()) > _MAX_HOSTNAME:
+                _fail(field, f"{len(name.encode())} bytes long: the kernel allows at most "
+                             f"{_MAX_HOSTNAME}")
+        if self.process is not None and self.linux.has_new("user"):
+            user = self.process.user
+            for field, value, mappings, key in (
+                    ("uid", user.uid, self.linux.uid_mappings, "uidMappings"),
+                    ("gid", user.gid, self.linux.gid_mappings, "gidMappings")):
+                if not _mapped(value, mappings):
+                    _fail(f"/process/user/{field}", f"{value} is not mapped by /linux/{key}, so "
+                                                    "the process cannot have it")
+            for index, gid in enumerate(user.additional_gids):
+                if not _mapped(gid, self.linux.gid_mappings):
+                    _fail(f"/process/user/additionalGids/{index}",
+                          f"{gid} is not mapped by /linux/gidMappings")
+        check_sysctls(self.linux)
 
     def resolve_paths(self, bundle):
         """Make root.path and relative bind sources absolute, relative to the bundle."""
@@ -205,3 +276,52 @@ class Config:
                 "bind" in mount.options or "rbind" in mount.options or mount.type == "bind"
             ):
                 mount.source = os.path.normpath(os.path.join(bundle, mount.source))
+
+
+# -- sysctl: only what is namespaced, and only in the container's own namespace (runc's rules) --
+
+_IPC_SYSCTLS = frozenset({
+    "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall",
+    "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced",
+})
+
+
+def _own_namespace(linux, ns_type):
+    """Whether the container has a ``ns_type`` namespace that is not the runtime's: a new one,
+    or one joined by a path that is not the namespace the runtime itself is in."""
+    namespace = linux.namespaces.get(ns_type)
+    if namespace is None:
+        return False
+    if namespace.path is None:
+        return True
+    try:
+        joined = os.stat(namespace.path)
+        runtime = os.stat(f"/proc/self/ns/{namespace.proc_name}")
+    except OSError:
+        return True  # joining it will fail, with its own error
+    return (joined.st_dev, joined.st_ino) != (runtime.st_dev, runtime.st_ino)
+
+
+def check_sysctls(linux):
+    """A sysctl is written from inside the container: one that is not namespaced, or whose
+    namespace is the runtime's, would change the host (runc refuses these the same way)."""
+    for key in linux.sysctl:
+        pointer = f"/linux/sysctl/{key.replace('~', '~0').replace('/', '~1')}"
+        name = key.replace("/", ".")
+        if name in _IPC_SYSCTLS or name.startswith("fs.mqueue."):
+            if not _own_namespace(linux, "ipc"):
+                _fail(pointer, f"{key} is set in the ipc namespace: the container needs its own "
+                               "(a new one, or a path that is not the runtime's)")
+        elif name.startswith("net."):
+            if not _own_namespace(linux, "network"):
+                _fail(pointer, f"{key} is set in the network namespace: the container needs its "
+                               "own (a new one, or a path that is not the runtime's)")
+        elif name == "kernel.hostname":
+            _fail(pointer, "kernel.hostname conflicts with the hostname field: set /hostname")
+        elif name == "kernel.domainname":
+            if not _own_namespace(linux, "uts"):
+                _fail(pointer, "kernel.domainname is set in the uts namespace: the container "
+                               "needs its own (a new one, or a path that is not the runtime's)")
+        else:
+            _fail(pointer, f"{key} is not in a namespace of the container: setting it would "
+                           "change the host")
