@@ -37,8 +37,12 @@ class Container:
 
     # -- start ---------------------------------------------------------------------------------
 
-    def start(self):
-        """Release the init blocked in create; returns once the user program is executing."""
+    def start(self, warn=None):
+        """Release the init blocked in create; returns once the user program is executing.
+
+        A failing poststart hook fails start (runtime.md lifecycle step 9): the container is
+        stopped and deleted, poststop hooks included (steps 12-13; ``warn`` reports their
+        failures), so it no longer exists afterwards."""
         import _socket
 
         lock = self.store.lock(self.id)
@@ -67,8 +71,7 @@ class Container:
                 try:
                     run_hooks(hooks, "poststart", state)
                 except OCIError:
-                    # Spec: a failing poststart hook stops the container; delete does the rest.
-                    self._signal_init(9)
+                    self._delete_locked(force=True, warn=warn)
                     raise
         finally:
             posix.close(lock)
@@ -102,11 +105,14 @@ class Container:
                 return b""
 
     def _send_seccomp_listener(self, listener, listener_fd, process_pid=None):
-        """Forward a listener fd to the agent; ``process_pid`` is an exec'd process's host pid."""
+        """Forward a listener fd to the agent; ``process_pid`` is an exec'd process's host pid.
+
+        The init's message says "creating", as runc's and crun's do (they load the filter during
+        create; agents written for them expect it); an exec'd process's, "running"."""
         from oci_runtime.seccomp import send_listener_fd
 
         try:
-            state = public_state(self.record, "running")
+            state = public_state(self.record, "running" if process_pid else "creating")
             send_listener_fd(listener["path"], listener_fd, state, listener.get("metadata", ""),
                              process_pid=process_pid)
         finally:
@@ -188,44 +194,49 @@ class Container:
     def delete(self, force=False, warn=None):
         lock = self.store.lock(self.id)
         try:
-            status = self.status
-            if status == "creating" and (self.record.get("creator_pid") or not force):
-                # Its create is still at work (a dead creator reads as stopped, see state.py).
-                raise OCIError(f"cannot delete container {self.id!r}: it is being created")
-            if status in ("running", "paused") and not force:
-                raise OCIError(f"cannot delete container {self.id!r} that is {status}: "
-                               "stop it first or use --force")
-            manager = self._cgroup_manager()
-            if status != "stopped" and self.pid:
-                # created (runc deletes those without --force), or forced: nothing may survive.
-                if manager is not None:
-                    if status == "paused":
-                        manager.thaw()
-                    manager.kill_all(9)
-                else:
-                    try:
-                        self._signal_init(9)
-                    except OCIError:
-                        pass
-                self._wait_for_init_exit()
-            elif manager is not None and manager.pids():
-                manager.kill_all(9)  # stragglers of a shared pid namespace
-            from oci_runtime import network
-
-            # CNI DEL; a failure stops a plain delete (to be retried), --force only warns.
-            network.detach(self.dir, warn=(warn or (lambda message: None)) if force else None)
-            if manager is not None:
-                manager.destroy()
-            hooks = self.record.get("hooks") or {}
-            if hooks.get("poststop"):
-                from oci_runtime.hooks import hook_state, run_hooks
-
-                state = hook_state(self.id, "stopped", 0, self.record.get("bundle", ""),
-                                   self.record.get("annotations"))
-                run_hooks(hooks, "poststop", state, warn=warn or (lambda message: None))
-            self.store.remove(self.id)
+            self._delete_locked(force, warn)
         finally:
             posix.close(lock)
+
+    def _delete_locked(self, force, warn):
+        """delete's work, under the container's lock (taken by delete, or by start when a
+        poststart hook failed)."""
+        status = self.status
+        if status == "creating" and (self.record.get("creator_pid") or not force):
+            # Its create is still at work (a dead creator reads as stopped, see state.py).
+            raise OCIError(f"cannot delete container {self.id!r}: it is being created")
+        if status in ("running", "paused") and not force:
+            raise OCIError(f"cannot delete container {self.id!r} that is {status}: "
+                           "stop it first or use --force")
+        manager = self._cgroup_manager()
+        if status != "stopped" and self.pid:
+            # created (runc deletes those without --force), or forced: nothing may survive.
+            if manager is not None:
+                if status == "paused":
+                    manager.thaw()
+                manager.kill_all(9)
+            else:
+                try:
+                    self._signal_init(9)
+                except OCIError:
+                    pass
+            self._wait_for_init_exit()
+        elif manager is not None and manager.pids():
+            manager.kill_all(9)  # stragglers of a shared pid namespace
+        from oci_runtime import network
+
+        # CNI DEL; a failure stops a plain delete (to be retried), --force only warns.
+        network.detach(self.dir, warn=(warn or (lambda message: None)) if force else None)
+        if manager is not None:
+            manager.destroy()
+        hooks = self.record.get("hooks") or {}
+        if hooks.get("poststop"):
+            from oci_runtime.hooks import hook_state, run_hooks
+
+            state = hook_state(self.id, "stopped", 0, self.record.get("bundle", ""),
+                               self.record.get("annotations"))
+            run_hooks(hooks, "poststop", state, warn=warn or (lambda message: None))
+        self.store.remove(self.id)
 
     def check_networks(self):
         """CNI CHECK of the networks the container was given; raises OCIError if one fails."""

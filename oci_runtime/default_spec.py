@@ -51,9 +51,13 @@ def default_config(rootless=False):
         },
     }
     if rootless:
+        import posix
+
+        # runc's: the container's root is the caller (its effective ids), the one id a user
+        # can map without newuidmap.
         config["linux"]["namespaces"].append({"type": "user"})
-        config["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 1000, "size": 1}]
-        config["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 1000, "size": 1}]
+        config["linux"]["uidMappings"] = [{"containerID": 0, "hostID": posix.geteuid(), "size": 1}]
+        config["linux"]["gidMappings"] = [{"containerID": 0, "hostID": posix.getegid(), "size": 1}]
         config["linux"]["resources"] = {}
         config["mounts"] = [m for m in config["mounts"] if m["type"] != "cgroup"]
         config["mounts"].append({"destination": "/sys/fs/cgroup", "type": "none",

@@ -1,5 +1,6 @@
 """POSIX-platform hooks (config.md "POSIX-platform Hooks"): each hook gets the container state
-as JSON on stdin, its own args/env, and an optional timeout in seconds."""
+as JSON on stdin, its own args and env (the runtime's environment when it has no "env"), and an
+optional timeout in seconds."""
 from oci_runtime import fastjson
 from oci_runtime.errors import OCIError
 
@@ -22,11 +23,13 @@ def run_hooks(hooks, kind, state, warn=None):
     for index, hook in enumerate(hooks.get(kind) or ()):
         path = hook["path"]
         args = hook.get("args") or [path]
-        env = {}
-        for entry in hook.get("env") or ():
-            key, sep, value = entry.partition("=")
-            if sep:
-                env[key] = value
+        env = None  # without "env", the runtime's own environment (runc, crun)
+        if hook.get("env") is not None:
+            env = {}
+            for entry in hook["env"]:
+                key, sep, value = entry.partition("=")
+                if sep:
+                    env[key] = value
         timeout = hook.get("timeout")
         where = f"hooks.{kind}[{index}] ({path})"
         try:

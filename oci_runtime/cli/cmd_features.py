@@ -17,6 +17,7 @@ OPTIONS = {}  # no options of its own (the table the help page reads)
 
 def features_document():
     from oci_runtime import seccomp
+    from oci_runtime.process_attributes import apparmor_enabled, selinux_enabled
     from oci_runtime.seccomp.filter import libseccomp_version
 
     seccomp_features = seccomp.features()
@@ -37,8 +38,9 @@ def features_document():
             "cgroup": {"v1": True, "v2": True, "systemd": True, "systemdUser": False,
                        "rdma": True},
             "seccomp": seccomp_features,
-            "apparmor": {"enabled": False},
-            "selinux": {"enabled": False},
+            # What create applies (process_attributes): enabled when the host has it.
+            "apparmor": {"enabled": apparmor_enabled()},
+            "selinux": {"enabled": selinux_enabled()},
             "intelRdt": {"enabled": False},
             "mountExtensions": {"idmap": {"enabled": False}},
             "netDevices": {"enabled": net_devices_supported()},

@@ -19,7 +19,8 @@ def run(context, argv):
     if values.get("quiet"):
         sys.stdout.write("".join(c.id + "\n" for c in containers))
         return
-    states = [c.state() for c in containers]
+    states = [dict(c.state(), owner=_owner(context.store.container_dir(c.id)))
+              for c in containers]
     output_format = values["format"]
     if output_format == "json":
         sys.stdout.write(dumps(states) + "\n")
@@ -32,3 +33,19 @@ def run(context, argv):
             sys.stdout.write("   ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() + "\n")
     else:
         raise UsageError(f"--format: unknown format {output_format!r} (table or json)")
+
+
+def _owner(path):
+    """runc's OWNER: the name of the user owning the container's state directory ("#UID" when
+    the uid has no name)."""
+    import posix
+    import pwd
+
+    try:
+        uid = posix.stat(path).st_uid
+    except OSError:
+        return ""  # deleted meanwhile
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"#{uid}"

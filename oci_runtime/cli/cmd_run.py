@@ -2,7 +2,7 @@
 container, forwarding signals; exits with the container's status (128+N if killed by signal N)."""
 from oci_runtime.cli.args import UsageError, parse
 from oci_runtime.cli.cmd_create import OPTIONS as CREATE_OPTIONS, REPEATABLE, creation_options
-from oci_runtime.errors import OCIError
+from oci_runtime.errors import ContainerNotFound, OCIError
 
 OPTIONS = dict(CREATE_OPTIONS, **{
     "--detach": ("-d", None, None, "return once the container runs instead of waiting for it"),
@@ -23,9 +23,12 @@ def run(context, argv):
                        warn=context.warn, debug=context.debugger,
                        **creation_options(values))
     try:
-        container.start()
+        container.start(warn=context.warn)
     except OCIError:
-        container.delete(force=True, warn=context.warn)
+        try:
+            container.delete(force=True, warn=context.warn)
+        except ContainerNotFound:
+            pass  # a failing poststart hook made start delete it (runtime.md step 9)
         raise
     if detach:
         return 0

@@ -9,4 +9,4 @@ def run(context, argv):
     _, positionals = parse(argv, OPTIONS)
     if len(positionals) != 1:
         raise UsageError("usage: oci-runtime start CONTAINER_ID")
-    Container.load(context.store, positionals[0]).start()
+    Container.load(context.store, positionals[0]).start(warn=context.warn)
