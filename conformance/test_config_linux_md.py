@@ -1,6 +1,8 @@
 """config-linux.md: namespaces, devices, cgroups path, sysctl, masked/read-only paths, intelRdt."""
 import json
 import os
+import subprocess
+import time
 
 from clause import clause
 
@@ -109,3 +111,76 @@ def test_intel_rdt_refused(oci, make_bundle):
     result = _run(oci, make_bundle, "true", lambda c: c["linux"].update(intelRdt={"closID": "guaranteed"}))
     assert result.returncode != 0 and "/linux/intelRdt" in result.stderr
     assert not os.path.exists(os.path.join(oci.root, "x"))
+
+
+def _host_value(key):
+    with open("/proc/sys/" + key.replace(".", "/")) as value:
+        return value.read()
+
+
+def _without_namespace(config, ns_type):
+    config["linux"]["namespaces"] = [n for n in config["linux"]["namespaces"]
+                                     if n["type"] != ns_type]
+
+
+@clause("config-linux.md", "Sysctl", "sysctls are set in the container's namespaces, never the host's")
+def test_sysctls_outside_the_containers_namespaces_are_refused(oci, make_bundle):
+    own_net = f"/proc/{os.getpid()}/ns/net"
+    cases = [
+        ("net.ipv4.ping_group_range", "0 0",
+         lambda c: _without_namespace(c, "network"), "in the network namespace"),
+        ("net.ipv4.ping_group_range", "0 0",
+         lambda c: _set_namespace_path(c, "network", own_net), "in the network namespace"),
+        ("fs.mqueue.queues_max", "7", lambda c: _without_namespace(c, "ipc"),
+         "in the ipc namespace"),
+        ("kernel.shmmni", "77", lambda c: _without_namespace(c, "ipc"), "in the ipc namespace"),
+        ("kernel.domainname", "x.org", lambda c: _without_namespace(c, "uts"),
+         "in the uts namespace"),
+        ("kernel.hostname", "box", None, "conflicts with the hostname field"),
+        ("vm.overcommit_memory", "1", None, "is not in a namespace of the container"),
+    ]
+    for key, value, edit, reason in cases:
+        before = _host_value(key)
+
+        def configure(config, key=key, value=value, edit=edit):
+            config["linux"]["sysctl"] = {key: value}
+            config.pop("hostname", None)
+            if edit:
+                edit(config)
+        bundle, cid = make_bundle(["true"], configure)
+        result = oci("create", "--bundle", str(bundle), cid)
+        assert result.returncode == 1 and reason in result.stderr, (key, result.stderr)
+        assert f"/linux/sysctl/{key}" in result.stderr
+        assert oci("state", cid).returncode == 1
+        assert _host_value(key) == before, key
+
+
+@clause("config-linux.md", "Sysctl", "namespaced sysctls are applied in the container's own namespaces")
+def test_namespaced_sysctls_are_applied_in_the_container(oci, make_bundle):
+    sysctls = {"net.ipv4.ping_group_range": "0 0", "fs.mqueue.queues_max": "7",
+               "kernel.shmmni": "77", "kernel.domainname": "example.org"}
+    before = {key: _host_value(key) for key in sysctls}
+    script = "; ".join(f"cat /proc/sys/{key.replace('.', '/')}" for key in sysctls)
+    result = _run(oci, make_bundle, script, lambda c: c["linux"].update(sysctl=sysctls))
+    assert result.returncode == 0, result.stderr
+    assert [" ".join(line.split()) for line in result.stdout.splitlines()] == list(sysctls.values())
+    assert {key: _host_value(key) for key in sysctls} == before
+
+
+@clause("config.md", "Hostname", "a hostname may be set in a uts namespace joined by path")
+def test_hostname_in_a_joined_uts_namespace(oci, make_bundle):
+    holder = subprocess.Popen(["unshare", "--uts", "sleep", "60"])
+    try:
+        path = f"/proc/{holder.pid}/ns/uts"
+        for _ in range(200):  # until unshare has made the namespace
+            if os.readlink(path) != os.readlink("/proc/self/ns/uts"):
+                break
+            time.sleep(0.01)
+        result = _run(oci, make_bundle, "hostname; readlink /proc/self/ns/uts", lambda c: (
+            _set_namespace_path(c, "uts", path), c.update(hostname="joined-box")))
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.split() == ["joined-box", os.readlink(path)]
+    finally:
+        holder.kill()
+        holder.wait()
+    assert os.uname().nodename != "joined-box"

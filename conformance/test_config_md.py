@@ -1,5 +1,6 @@
 """config.md: root, mounts, process, hostname, hooks."""
 import json
+import os
 
 from clause import clause
 
@@ -99,3 +100,47 @@ def test_hooks_order_and_state(oci, make_bundle, tmp_path):
     assert [line.split()[0] for line in lines] == ["cr1", "cr2", "ps"]
     state = json.loads(lines[0].split(" ", 1)[1])
     assert state["id"] == cid and state["bundle"] == str(bundle) and state["status"] == "creating"
+
+
+def _bounding_set():
+    with open("/proc/self/status") as status:
+        return int(next(line for line in status if line.startswith("CapBnd:")).split()[1], 16)
+
+
+@clause("config.md", "Linux Process", "capabilities that cannot be granted SHOULD be logged and SHOULD NOT fail")
+def test_ungrantable_capabilities_warn_and_the_container_runs(oci, make_bundle):
+    from oci_runtime.process import CAPABILITY_NUMBERS
+
+    missing = [name for name, number in CAPABILITY_NUMBERS.items()
+               if not _bounding_set() >> number & 1]
+    wanted = ["CAP_KILL", "CAP_BOGUS"] + missing[:1]
+
+    def edit(config):
+        config["process"]["capabilities"] = {key: list(wanted) for key in (
+            "bounding", "effective", "permitted", "inheritable", "ambient")}
+    result = _run(oci, make_bundle, ["sh", "-c", "grep CapEff /proc/self/status"], edit)
+    assert result.returncode == 0, result.stderr
+    assert ("warning: config.json: /process/capabilities/bounding: ignoring capability "
+            "'CAP_BOGUS': unknown to this kernel") in result.stderr
+    assert int(result.stdout.split()[1], 16) == 1 << CAPABILITY_NUMBERS["CAP_KILL"]
+    if missing:  # this host's runtime lacks some capability (here: CAP_SYS_RESOURCE)
+        assert f"ignoring capability '{missing[0]}': not in the runtime's own bounding set" \
+            in result.stderr
+
+
+@clause("config.md", "POSIX-platform Hooks", "a hook without env runs with the runtime's environment")
+def test_hook_env_defaults_to_the_runtimes(oci, make_bundle, tmp_path):
+    out = tmp_path / "env"
+
+    def hook(name, **extra):
+        return dict({"path": "/bin/sh", "args": ["sh", "-c", f"env > {out}.{name}"]}, **extra)
+
+    bundle, cid = make_bundle(["true"], lambda c: c.update(hooks={
+        "prestart": [hook("absent"), hook("empty", env=[]), hook("given", env=["ONLY=1"])]}))
+    env = dict(os.environ, RUNTIME_MARKER="from-the-runtime")
+    result = oci("run", "--bundle", str(bundle), cid, env=env)
+    assert result.returncode == 0, result.stderr
+    assert "RUNTIME_MARKER=from-the-runtime" in (tmp_path / "env.absent").read_text().split()
+    assert "RUNTIME_MARKER" not in (tmp_path / "env.empty").read_text()
+    assert "ONLY=1" in (tmp_path / "env.given").read_text().split()
+    assert "RUNTIME_MARKER" not in (tmp_path / "env.given").read_text()

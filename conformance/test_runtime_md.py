@@ -201,3 +201,38 @@ def test_only_stdio(oci, make_bundle):
     bundle, cid = make_bundle(["ls", "/proc/self/fd"])
     result = oci("run", "--bundle", str(bundle), cid, check=True)
     assert result.stdout.split() == ["0", "1", "2", "3"]  # 3: ls's own directory fd
+
+
+def _not_running(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"  # a zombie has stopped
+    except FileNotFoundError:
+        return True
+
+
+@clause("runtime.md", "Lifecycle", "step 9: a failing poststart hook fails start; the container is stopped, poststop runs, it is deleted")
+def test_failing_poststart_hook_stops_and_deletes(oci, make_bundle, tmp_path):
+    log = tmp_path / "order"
+
+    def hook(kind, status):
+        return [{"path": "/bin/sh", "args": ["sh", "-c", f"echo {kind} >> {log}; exit {status}"]}]
+
+    bundle, cid = make_bundle(["sleep", "60"], lambda c: c.update(hooks={
+        "poststart": hook("poststart", 1), "poststop": hook("poststop", 0)}))
+    oci("create", "--bundle", str(bundle), cid, check=True)
+    pid = oci.state(cid)["pid"]
+    result = oci("start", cid)
+    assert result.returncode == 1 and "hooks.poststart[0]" in result.stderr
+    assert log.read_text().split() == ["poststart", "poststop"]
+    state = oci("state", cid)
+    assert state.returncode == 1 and "does not exist" in state.stderr
+    assert _not_running(pid)
+    # run takes the same path, and leaves nothing either
+    log.unlink()
+    bundle, cid = make_bundle(["sleep", "60"], lambda c: c.update(hooks={
+        "poststart": hook("poststart", 1), "poststop": hook("poststop", 0)}))
+    result = oci("run", "--bundle", str(bundle), cid)
+    assert result.returncode == 1 and "hooks.poststart[0]" in result.stderr
+    assert log.read_text().split() == ["poststart", "poststop"]
+    assert oci("state", cid).returncode == 1

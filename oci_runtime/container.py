@@ -112,7 +112,9 @@ class Container:
         from oci_runtime.seccomp import send_listener_fd
 
         try:
-            state = public_state(self.record, "running" if process_pid else "creating")
+            state = public_state(self.record, "running")
+            if not process_pid:
+                state["status"] = "creating"  # with the init's pid, as runc's
             send_listener_fd(listener["path"], listener_fd, state, listener.get("metadata", ""),
                              process_pid=process_pid)
         finally:
