@@ -231,6 +231,12 @@ class Container:
         network.detach(self.dir, warn=(warn or (lambda message: None)) if force else None)
         if manager is not None:
             manager.destroy()
+        if "host_mounts_before" in self.record:
+            # No mount namespace: the container's mounts are on the host, under its rootfs.
+            from oci_runtime.rootfs.leftover_mounts import remove_container_mounts
+
+            remove_container_mounts(self.record["rootfs"], self.record["host_mounts_before"],
+                                    warn)
         hooks = self.record.get("hooks") or {}
         if hooks.get("poststop"):
             from oci_runtime.hooks import hook_state, run_hooks

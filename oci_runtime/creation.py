@@ -14,6 +14,7 @@ from oci_runtime.errors import OCIError
 from oci_runtime.hooks import HookError, hook_state, run_hooks
 from oci_runtime.init.launch import launch
 from oci_runtime.init.plan import LaunchPlan
+from oci_runtime.rootfs.leftover_mounts import mounts_before
 from oci_runtime.state import CONFIG_FILE, process_start_time, write_atomically
 
 # Hooks the later CLI calls run; kept in state.json so they need not parse config.json again.
@@ -66,8 +67,12 @@ def create_container(store, container_id, bundle, *, pid_file=None, console_sock
             debug.stage("state directory", state_dir)
         cgroup = _open_cgroup(config, container_id, systemd_cgroup)
         # Recorded before it is made: if this process dies half-way, `delete` removes it.
-        store.save(container_id, dict(store.load(container_id), bundle=bundle,
-                                      cgroup=cgroup.to_dict() if cgroup is not None else None))
+        early = dict(store.load(container_id), bundle=bundle,
+                     cgroup=cgroup.to_dict() if cgroup is not None else None)
+        if "mount" not in config.linux.namespaces:
+            # Its mounts land in the runtime's namespace: delete removes all but these.
+            early.update(rootfs=config.root_path, host_mounts_before=mounts_before(config.root_path))
+        store.save(container_id, early)
         if debug is not None:
             debug.cgroup_ready(cgroup)
         plan = LaunchPlan(container_id, config, bundle, state_dir, no_pivot=no_pivot,
@@ -106,6 +111,8 @@ def create_container(store, container_id, bundle, *, pid_file=None, console_sock
             "seccomp_listener": _listener_record(config.linux.seccomp)
             if plan.seccomp_program is not None and plan.seccomp_program.uses_notify else None,
         }
+        if "host_mounts_before" in early:
+            record["host_mounts_before"] = early["host_mounts_before"]
         store.save(container_id, record)
         if pid_file:
             write_atomically(os.path.abspath(pid_file), f"{init.pid}".encode(), 0o644)

@@ -1,0 +1,68 @@
+"""The mounts a container without a mount namespace leaves on the host, removed at `delete`.
+
+config-linux.md: a namespace type not listed is inherited from the runtime.  A container without
+a `mount` namespace therefore mounts in the runtime's own mount namespace (its init chroots into
+the rootfs instead of pivot_root), and every mount it makes under its rootfs (/proc, /dev, binds,
+the masked and read-only paths...) outlives it on the host; runc leaks them.
+
+`create` records which mounts were at or under the rootfs before the init made any
+(``mounts_before``: their mount ids; the caller's own, such as podman's overlay at the rootfs,
+are among them); `delete` detaches every other one (``remove_container_mounts``), deepest first,
+lazily (MNT_DETACH: a process still using one does not keep delete from finishing) and without
+following a symlink the container may have put in place of a mount point (UMOUNT_NOFOLLOW).
+A mount id of the record that was unmounted meanwhile and reused by a container mount keeps
+that mount: the error is on the side of leaving a mount, never of removing the caller's.
+"""
+from oci_runtime.cgroups._util import _unescape
+from oci_runtime.errors import OCIError
+
+_UMOUNT_NOFOLLOW = 0x8
+_EINVAL, _ENOENT = 22, 2
+
+
+def mounts_under(rootfs, mountinfo="/proc/self/mountinfo"):
+    """[(mount id, mount point)] of the mounts at or under ``rootfs``, in mountinfo order (a
+    mount's parent comes before it)."""
+    prefix = rootfs.rstrip("/") + "/"
+    found = []
+    try:
+        with open(mountinfo) as lines:
+            for line in lines:
+                fields = line.split(" ", 5)
+                if len(fields) < 5:
+                    continue
+                point = _unescape(fields[4])
+                if point == rootfs.rstrip("/") or point.startswith(prefix):
+                    found.append((int(fields[0]), point))
+    except OSError as exc:
+        raise OCIError.from_os(f"reading {mountinfo} for the mounts under {rootfs}", exc) from exc
+    return found
+
+
+def mounts_before(rootfs):
+    """The ids of the mounts at or under ``rootfs`` now: create records them before the init
+    of a container without a mount namespace mounts anything."""
+    return sorted(mount_id for mount_id, _ in mounts_under(rootfs))
+
+
+def remove_container_mounts(rootfs, kept_ids, warn=None):
+    """Detach every mount at or under ``rootfs`` whose id is not in ``kept_ids``, deepest first
+    (for mounts stacked on one point, the last made first).  Returns the mount points detached;
+    a failure other than "already gone" is reported through ``warn``, and the rest still go."""
+    from oci_runtime import kernel
+
+    kept = set(kept_ids)
+    leftovers = [(point.count("/"), order, point)
+                 for order, (mount_id, point) in enumerate(mounts_under(rootfs))
+                 if mount_id not in kept]
+    removed = []
+    for _, _, point in sorted(leftovers, reverse=True):
+        try:
+            kernel.umount2(point, kernel.MNT_DETACH | _UMOUNT_NOFOLLOW)
+            removed.append(point)
+        except OSError as exc:
+            if exc.errno in (_EINVAL, _ENOENT):
+                continue  # went with a mount detached before it
+            if warn is not None:
+                warn(f"delete: unmounting {point} left by the container: {exc.strerror}")
+    return removed
