@@ -71,7 +71,8 @@ def create_container(store, container_id, bundle, *, pid_file=None, console_sock
                      cgroup=cgroup.to_dict() if cgroup is not None else None)
         if "mount" not in config.linux.namespaces:
             # Its mounts land in the runtime's namespace: delete removes all but these.
-            early.update(rootfs=config.root_path, host_mounts_before=mounts_before(config.root_path))
+            early.update(rootfs=config.root_path,
+                         host_mounts_before=mounts_before(config.root_path))
         store.save(container_id, early)
         if debug is not None:
             debug.cgroup_ready(cgroup)
