@@ -8,7 +8,6 @@ import pytest
 
 from oci_runtime.cgroups import detect_mode
 from test_cgroup_operations import cgroup_file
-from test_lifecycle import wait_for_status
 
 v1_files = pytest.mark.skipif(detect_mode() == "v2", reason="reads cgroup v1 files")
 

@@ -5,7 +5,6 @@ import sys
 
 import pytest
 
-from conftest import REPO, runtime_command
 from oci_runtime.cli import COMMANDS, GLOBAL_OPTIONS
 from oci_runtime.cli import help as cli_help
 
@@ -13,9 +12,17 @@ RUNC_COMMANDS = ("create", "start", "state", "kill", "delete", "run", "list", "s
                  "exec", "ps", "pause", "resume", "update", "events")
 
 
-def cli(*args, **kwargs):
-    return subprocess.run(runtime_command() + list(args), capture_output=True, text=True,
-                          timeout=30, **kwargs)
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+@pytest.fixture
+def cli(oci):
+    """Runs the runtime command the tests use (conftest's oci.command), capturing its output."""
+    def run(*args):
+        return subprocess.run(oci.command + list(args), capture_output=True, text=True,
+                              timeout=30)
+    run.command = oci.command
+    return run
 
 
 def test_every_runc_command_is_known():
@@ -24,7 +31,7 @@ def test_every_runc_command_is_known():
 
 @pytest.mark.parametrize("command", RUNC_COMMANDS + ("help",))
 @pytest.mark.parametrize("how", ["--help", "-h", "help"])
-def test_every_command_has_a_help_page(command, how):
+def test_every_command_has_a_help_page(command, how, cli):
     args = ["help", command] if how == "help" else [command, how]
     result = cli("--root", "/nonexistent-help-root", *args)
     assert result.returncode == 0, result.stderr
@@ -45,7 +52,7 @@ def test_every_command_has_a_help_page(command, how):
         assert "OPTIONS:" in page
 
 
-def test_help_after_other_arguments_still_shows_the_page():
+def test_help_after_other_arguments_still_shows_the_page(cli):
     result = cli("exec", "--tty", "some-id", "--help")
     assert result.returncode == 0 and "oci-runtime exec -" in result.stdout
 
@@ -70,7 +77,7 @@ def test_every_option_has_help_text_and_a_value_name_or_none(command):
     assert set(repeatable) <= set(options)
 
 
-def test_global_options_have_help_text():
+def test_global_options_have_help_text(cli):
     assert all(len(entry) == 4 and entry[3] for entry in GLOBAL_OPTIONS.values())
     page = cli("--help").stdout
     for name in GLOBAL_OPTIONS:
@@ -78,7 +85,7 @@ def test_global_options_have_help_text():
     assert all(command in page for command in COMMANDS)
 
 
-def test_help_of_an_unknown_command_is_an_error():
+def test_help_of_an_unknown_command_is_an_error(cli):
     result = cli("help", "frobnicate")
     assert result.returncode == 1 and "unknown command 'frobnicate'" in result.stderr
 
@@ -91,7 +98,7 @@ def test_defaults_shown_are_the_defaults_used():
     assert parse(["-f", "json"], OPTIONS)[0] == {"format": "json"}
 
 
-def test_docs_cli_md_is_current():
+def test_docs_cli_md_is_current(cli):
     with open(os.path.join(REPO, "docs", "cli.md")) as docs:
         assert docs.read() == cli_help.markdown(), \
             "docs/cli.md is stale: run `oci-runtime help --markdown > docs/cli.md`"
@@ -99,10 +106,10 @@ def test_docs_cli_md_is_current():
 
 
 @pytest.mark.parametrize("command", ["state", "start", "kill"])
-def test_the_hot_path_does_not_load_the_help(command):
+def test_the_hot_path_does_not_load_the_help(command, cli):
     # The installed command runs python -IS (no environment variables): -X importtime is given
     # to the same interpreter, running the same launcher.
-    launcher = runtime_command()
+    launcher = cli.command
     if len(launcher) == 1:
         launcher = [sys.executable, "-IS", "-X", "importtime", launcher[0]]
     else:
@@ -116,7 +123,7 @@ def test_the_hot_path_does_not_load_the_help(command):
     assert "oci_runtime.cli.help" not in imported
 
 
-def test_version_says_commit_spec_and_libseccomp():
+def test_version_says_commit_spec_and_libseccomp(cli):
     lines = cli("--version").stdout.splitlines()
     assert lines[0].startswith("oci-runtime version ")
     assert "spec: 1.3.0" in lines
@@ -152,14 +159,14 @@ def test_git_commit_reads_packed_refs_and_worktrees(tmp_path):
     assert cli_help.git_commit(str(tmp_path / "none" / "oci_runtime" / "cli")) is None
 
 
-def test_an_unknown_log_format_is_an_error_for_every_command():
+def test_an_unknown_log_format_is_an_error_for_every_command(cli):
     for command in ("state", "list", "spec"):
         result = cli("--log-format", "yaml", "--root", "/nonexistent-help-root", command, "x")
         assert result.returncode == 1
         assert result.stderr == "oci-runtime: --log-format 'yaml': invalid log format (text or json)\n"
 
 
-def test_a_log_file_that_cannot_be_opened_is_an_error_at_start(tmp_path):
+def test_a_log_file_that_cannot_be_opened_is_an_error_at_start(tmp_path, cli):
     missing = tmp_path / "no-dir" / "log.json"
     result = cli("--log", str(missing), "--root", str(tmp_path), "list")
     assert result.returncode == 1
