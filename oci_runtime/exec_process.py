@@ -210,7 +210,7 @@ def exec_in_container(container, saved_config, request, warn=None, debug=None):
         raise OCIError("exec --console-socket: cannot use console socket if the process has no "
                        "terminal (--tty, or terminal in --process)")
     personality = (saved_config.get("linux") or {}).get("personality")
-    check_process_attributes(process, personality)
+    check_process_attributes(process, personality, f"{request.source}: {request.pointer}")
     capability_warnings = []
     capabilities = CapabilityPlan(process.capabilities,
                                   f"{request.source}: {request.pointer}/capabilities",

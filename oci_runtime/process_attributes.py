@@ -24,23 +24,25 @@ _APPARMOR_ENABLED = "/sys/module/apparmor/parameters/enabled"
 _SELINUX_FS = "/sys/fs/selinux"
 
 
-def check_process_attributes(process, linux_personality=None):
-    """Raise OCIError for anything requested that cannot be applied on this host."""
+def check_process_attributes(process, linux_personality=None, where="config.json: /process"):
+    """Raise OCIError for anything requested that cannot be applied on this host.  ``where``
+    names the process in errors: "config.json: /process", or "exec --process FILE: " (whose
+    root is the process)."""
     scheduler = process.scheduler
     if scheduler:
         if scheduler.get("policy") not in SCHED_POLICIES:
-            raise OCIError(f"config.json: /process/scheduler/policy: unknown policy "
+            raise OCIError(f"{where}/scheduler/policy: unknown policy "
                            f"{scheduler.get('policy')!r}")
         for flag in scheduler.get("flags") or ():
             if flag not in SCHED_FLAGS:
-                raise OCIError(f"config.json: /process/scheduler/flags: unknown flag {flag!r}")
+                raise OCIError(f"{where}/scheduler/flags: unknown flag {flag!r}")
     priority = process.io_priority
     if priority:
         if priority.get("class") not in IOPRIO_CLASSES:
-            raise OCIError(f"config.json: /process/ioPriority/class: unknown class "
+            raise OCIError(f"{where}/ioPriority/class: unknown class "
                            f"{priority.get('class')!r}")
         if not 0 <= int(priority.get("priority", 0)) <= 7:
-            raise OCIError("config.json: /process/ioPriority/priority: must be 0 to 7")
+            raise OCIError(f"{where}/ioPriority/priority: must be 0 to 7")
     affinity = process.exec_cpu_affinity or {}
     for key in ("initial", "final"):
         if affinity.get(key):
@@ -52,10 +54,10 @@ def check_process_attributes(process, linux_personality=None):
         if linux_personality.get("flags"):
             raise OCIError("config.json: /linux/personality/flags: no flags are supported")
     if process.apparmor_profile and not apparmor_enabled():
-        raise OCIError(f"config.json: /process/apparmorProfile: cannot apply profile "
+        raise OCIError(f"{where}/apparmorProfile: cannot apply profile "
                        f"{process.apparmor_profile!r}: AppArmor is not enabled on this host")
     if process.selinux_label and not selinux_enabled():
-        raise OCIError(f"config.json: /process/selinuxLabel: cannot apply label "
+        raise OCIError(f"{where}/selinuxLabel: cannot apply label "
                        f"{process.selinux_label!r}: SELinux is not enabled on this host")
 
 

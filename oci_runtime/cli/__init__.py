@@ -72,7 +72,11 @@ class Context:
         if self.log_path:
             from oci_runtime.cli.logging import write_log
 
-            write_log(self.log_path, self.log_format, level, message)
+            try:
+                write_log(self.log_path, self.log_format, level, message)
+            except OSError as exc:  # opened at start, but e.g. a full disk or /proc/version
+                sys.stderr.write(f"oci-runtime: writing to --log {self.log_path}: "
+                                 f"{exc.strerror or exc}\n")
 
     def warn(self, message):
         self.log("warning", message)

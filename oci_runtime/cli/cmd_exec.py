@@ -47,6 +47,7 @@ def run(context, argv):
     from oci_runtime.exec_process import (
         ExecRequest, exec_in_container, parse_sub_cgroup_arguments, process_from_options,
     )
+    from oci_runtime.process_attributes import apparmor_enabled, selinux_enabled
 
     values, positionals = parse(argv, OPTIONS, repeatable=REPEATABLE, stop_after=2)
     if not positionals:
@@ -78,8 +79,14 @@ def run(context, argv):
             warn=context.warn)
         source, pointer = "config.json", "/process"
     if values.get("apparmor"):
+        if not apparmor_enabled():
+            raise OCIError(f"exec --apparmor {values['apparmor']}: AppArmor is not enabled on "
+                           "this host")
         process["apparmorProfile"] = values["apparmor"]
     if values.get("process_label"):
+        if not selinux_enabled():
+            raise OCIError(f"exec --process-label {values['process_label']}: SELinux is not "
+                           "enabled on this host")
         process["selinuxLabel"] = values["process_label"]
     request = ExecRequest(process, detach=values.get("detach", False),
                           pid_file=values.get("pid_file"),

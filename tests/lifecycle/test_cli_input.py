@@ -123,6 +123,30 @@ def test_exec_process_file_field_errors_name_the_file(oci, running, tmp_path):
         f"oci-runtime: exec --process {process}: /cwd: the value contains a NUL byte")
 
 
+def test_exec_process_file_attribute_errors_name_the_file(oci, running, tmp_path):
+    process = tmp_path / "process.json"
+    process.write_text(json.dumps({"args": ["true"], "cwd": "/",
+                                   "ioPriority": {"class": "IOPRIO_CLASS_BOGUS"}}))
+    assert one_line_error(oci("exec", "--process", str(process), running)) == (
+        f"oci-runtime: exec --process {process}: /ioPriority/class: unknown class "
+        "'IOPRIO_CLASS_BOGUS'")
+
+
+@pytest.mark.skipif(os.path.exists("/sys/module/apparmor/parameters/enabled"),
+                    reason="this host may have AppArmor")
+def test_exec_apparmor_without_apparmor_names_the_flag(oci, running):
+    assert one_line_error(oci("exec", "--apparmor", "docker-default", running, "true")) == (
+        "oci-runtime: exec --apparmor docker-default: AppArmor is not enabled on this host")
+
+
+def test_a_log_that_fails_to_write_is_one_line_not_a_traceback(oci):
+    result = oci("--log", "/proc/version", "state", "no-such-container")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines() == [
+        "oci-runtime: writing to --log /proc/version: Input/output error",
+        "oci-runtime: container 'no-such-container' does not exist"]
+
+
 # -- list and spec ----------------------------------------------------------------------------
 
 def test_list_fills_owner(oci, running):
