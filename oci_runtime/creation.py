@@ -14,6 +14,7 @@ from oci_runtime.errors import OCIError
 from oci_runtime.hooks import HookError, hook_state, run_hooks
 from oci_runtime.init.launch import launch
 from oci_runtime.init.plan import LaunchPlan
+from oci_runtime.pid_file import check_pid_file, write_pid_file
 from oci_runtime.rootfs.leftover_mounts import mounts_before
 from oci_runtime.state import CONFIG_FILE, process_start_time, write_atomically
 
@@ -33,6 +34,8 @@ def create_container(store, container_id, bundle, *, pid_file=None, console_sock
     warm_up_attach()  # the init's cgroup attach, a few ms from now, then skips a grace period
     if debug is not None:
         debug.begin(f"create {container_id}: bundle {bundle}")
+    if pid_file:
+        check_pid_file(pid_file)
     config = load_bundle_config(bundle)
     if debug is not None:
         debug.config_loaded(bundle, config)
@@ -116,7 +119,7 @@ def create_container(store, container_id, bundle, *, pid_file=None, console_sock
             record["host_mounts_before"] = early["host_mounts_before"]
         store.save(container_id, record)
         if pid_file:
-            write_atomically(os.path.abspath(pid_file), f"{init.pid}".encode(), 0o644)
+            write_pid_file(pid_file, init.pid)
         if debug is not None:
             debug.stage("state", "state.json and pid file written")
             debug.total(f"create {container_id}")

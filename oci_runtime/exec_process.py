@@ -15,6 +15,7 @@ from oci_runtime.config.model import Process, check_strings
 from oci_runtime.children import kill_and_reap, wait_for_exit, wait_with_forwarding
 from oci_runtime.errors import OCIError
 from oci_runtime.fdpass import receive_with_fd
+from oci_runtime.pid_file import check_pid_file, write_pid_file
 from oci_runtime.process import CapabilityPlan, runtime_bounding_set, ungrantable_reason
 from oci_runtime.process_attributes import check_process_attributes
 from oci_runtime import terminal
@@ -202,6 +203,8 @@ def exec_in_container(container, saved_config, request, warn=None, debug=None):
 
     warm_up_attach()  # the joiner's cgroup attach then skips an RCU grace period
     check_strings(request.process, request.source, request.pointer)
+    if request.pid_file:
+        check_pid_file(request.pid_file)
     process = Process(request.process, request.pointer, request.source)
     if process.terminal and request.console_socket is None and request.detach:
         raise OCIError("exec --detach with a terminal needs --console-socket")
@@ -264,9 +267,14 @@ def exec_in_container(container, saved_config, request, warn=None, debug=None):
     if debug is not None:
         debug(f"exec: process {pid} is running")
     if request.pid_file:
-        from oci_runtime.state import write_atomically
-
-        write_atomically(os.path.abspath(request.pid_file), f"{pid}".encode(), 0o644)
+        try:
+            write_pid_file(request.pid_file, pid)
+        except OCIError:
+            # runc's rule: a process whose pid cannot be handed over is not left running.
+            kill_and_reap(pid)
+            if console is not None:
+                console.close()
+            raise
     if request.detach:
         if console is not None:
             console.close()

@@ -139,6 +139,20 @@ def test_exec_apparmor_without_apparmor_names_the_flag(oci, running):
         "oci-runtime: exec --apparmor docker-default: AppArmor is not enabled on this host")
 
 
+def test_a_pid_file_that_cannot_be_written_is_refused_before_anything_runs(oci, make_bundle,
+                                                                            running, tmp_path):
+    missing = tmp_path / "no-dir" / "pid"
+    result = oci("exec", "--detach", "--pid-file", str(missing), running, "sleep", "30")
+    assert one_line_error(result) == (
+        f"oci-runtime: --pid-file {missing}: no such directory {missing.parent}")
+    assert len(json.loads(oci("ps", "--format", "json", running, check=True).stdout)) == 1
+    bundle, cid = make_bundle(["true"])
+    assert one_line_error(oci("create", "--pid-file", str(missing), "--bundle", str(bundle),
+                              cid)) == (
+        f"oci-runtime: --pid-file {missing}: no such directory {missing.parent}")
+    assert oci("state", cid).returncode == 1
+
+
 def test_a_log_that_fails_to_write_is_one_line_not_a_traceback(oci):
     result = oci("--log", "/proc/version", "state", "no-such-container")
     assert result.returncode == 1 and "Traceback" not in result.stderr

@@ -1,0 +1,27 @@
+"""--pid-file of create, run and exec: checked before anything is made, written at the end.
+
+The file is written once the process exists, so a directory that is missing or not writable is
+found first (`create` would otherwise undo a whole container; `exec` would leave a process whose
+pid its caller never learns).  Errors name the flag, not a temporary file.
+"""
+import os
+
+from oci_runtime.errors import OCIError
+from oci_runtime.state import write_atomically
+
+
+def check_pid_file(path):
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise OCIError(f"--pid-file {path}: no such directory {directory}")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise OCIError(f"--pid-file {path}: cannot write in {directory}")
+    if os.path.isdir(path):
+        raise OCIError(f"--pid-file {path}: is a directory")
+
+
+def write_pid_file(path, pid):
+    try:
+        write_atomically(os.path.abspath(path), f"{pid}".encode(), 0o644)
+    except OSError as exc:
+        raise OCIError.from_os(f"--pid-file {path}: writing the pid", exc) from None
