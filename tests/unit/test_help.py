@@ -29,6 +29,11 @@ def test_every_runc_command_is_known():
     assert set(RUNC_COMMANDS) <= set(COMMANDS)
 
 
+def test_every_command_has_a_page():
+    """A new command needs its arguments and description in cli/help.py PAGES."""
+    assert set(cli_help.PAGES) == set(COMMANDS)
+
+
 @pytest.mark.parametrize("command", RUNC_COMMANDS + ("help",))
 @pytest.mark.parametrize("how", ["--help", "-h", "help"])
 def test_every_command_has_a_help_page(command, how, cli):
