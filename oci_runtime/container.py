@@ -71,7 +71,11 @@ class Container:
                 try:
                     run_hooks(hooks, "poststart", state)
                 except OCIError:
-                    self._delete_locked(force=True, warn=warn)
+                    try:
+                        self._delete_locked(force=True, warn=warn)
+                    except OCIError as exc:  # the hook's failure is the one to report
+                        if warn is not None:
+                            warn(f"deleting the container after its poststart hook failed: {exc}")
                     raise
         finally:
             posix.close(lock)

@@ -38,6 +38,8 @@ def check_strings(document, source="config.json", pointer=""):
     """Every string (and key) of ``document`` can reach the kernel: no NUL byte (a C string ends
     there, so a path would silently be cut short) and valid Unicode (JSON's \\udc80 escapes
     make lone surrogates, which cannot be encoded).  Iterative: documents nest 10000 levels."""
+    if _strings_usable(document):
+        return  # the usual case, without building a pointer for every value
     pending = [(pointer, document)]
     while pending:
         where, value = pending.pop()
@@ -52,13 +54,41 @@ def check_strings(document, source="config.json", pointer=""):
             pending.extend((f"{where}/{index}", item) for index, item in enumerate(value))
 
 
+def _strings_usable(document):
+    pending = [document]
+    pop, push, extend = pending.pop, pending.append, pending.extend
+    while pending:
+        value = pop()
+        kind = type(value)
+        if kind is str:
+            if "\0" in value or not value.isascii() and not _encodable(value):
+                return False
+        elif kind is dict:
+            extend(value)  # the keys
+            extend(value.values())
+        elif kind is list:
+            extend(value)
+        elif kind not in _SCALARS:
+            return False  # a tuple or a subclass (API callers): the full walk decides
+    return True
+
+
+_SCALARS = (int, float, bool, type(None))
+
+
+def _encodable(text):
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _check_string(text, pointer, source, what="value"):
     pointer = pointer.replace("\0", "\\0") or "/"
     if "\0" in text:
         _fail(pointer, f"the {what} contains a NUL byte", source)
-    try:
-        text.encode()
-    except UnicodeEncodeError:
+    if not _encodable(text):
         _fail(pointer, f"the {what} is not valid Unicode (a lone surrogate)", source)
 
 
