@@ -34,7 +34,7 @@ def test_every_command_has_a_page():
     assert set(cli_help.PAGES) == set(COMMANDS)
 
 
-@pytest.mark.parametrize("command", RUNC_COMMANDS + ("help",))
+@pytest.mark.parametrize("command", list(COMMANDS))
 @pytest.mark.parametrize("how", ["--help", "-h", "help"])
 def test_every_command_has_a_help_page(command, how, cli):
     args = ["help", command] if how == "help" else [command, how]
