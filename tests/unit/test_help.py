@@ -70,7 +70,7 @@ def test_a_commands_own_dash_h_is_not_help():
     assert parse(["id", "ls", "-h"], OPTIONS, stop_after=2)[1] == ["id", "ls", "-h"]
 
 
-@pytest.mark.parametrize("command", RUNC_COMMANDS)
+@pytest.mark.parametrize("command", list(COMMANDS))
 def test_every_option_has_help_text_and_a_value_name_or_none(command):
     options, repeatable = cli_help.options_of(command)
     for name, entry in options.items():
