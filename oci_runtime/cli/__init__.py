@@ -112,11 +112,13 @@ def _split_global(argv):
 
 
 def _check_global(values):
-    """Up front, for every command (runc does the same): a bad --log-format or a --log file that
-    cannot be opened would otherwise surface only when the first message is written."""
+    """Up front, for every command (runc does the same): a bad --log-format or --rootless, or a
+    --log file that cannot be opened, would otherwise surface later or not at all."""
     log_format = values["log_format"]
     if log_format not in LOG_FORMATS:
         raise OCIError(f"--log-format {log_format!r}: invalid log format (text or json)")
+    if values["rootless"].lower() not in ("", "true", "false", "auto"):  # runc's values
+        raise OCIError(f"--rootless {values['rootless']!r}: expected true, false or auto")
     log_path = values.get("log")
     if log_path:
         import posix

@@ -181,3 +181,10 @@ def test_a_log_file_that_cannot_be_opened_is_an_error_at_start(tmp_path, cli):
     log = tmp_path / "log.json"
     result = cli("--log", str(log), "--log-format", "json", "--root", str(tmp_path), "state", "x")
     assert result.returncode == 1 and '"level":"error"' in log.read_text()
+
+
+def test_rootless_takes_runcs_values_only(cli):
+    assert cli("--rootless", "auto", "--root", "/nonexistent-help-root", "list").returncode == 0
+    result = cli("--rootless", "maybe", "list")
+    assert result.returncode == 1
+    assert result.stderr == "oci-runtime: --rootless 'maybe': expected true, false or auto\n"
