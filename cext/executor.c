@@ -94,8 +94,7 @@ enum op {
     OP_FORK = 7,             /* clone(CLONE_PARENT): the caller sends PID(child) and exits */
     OP_SETSID = 8,
     OP_LOOPBACK_UP = 9,
-    OP_PREPARE_ROOT = 10,    /* i0 "/" propagation, s0 rootfs, s1 mount point holding the rootfs */
-    OP_OPEN_ROOT = 11,       /* s0 directory (no mount namespace of its own: no bind of it) */
+    OP_PREPARE_ROOT = 10,    /* i0 "/" propagation, i1 no own mount ns; s0 rootfs, s1 mount point holding the rootfs */
     OP_MOUNT = 12,           /* i0 flags, i1 MNT_* bits, i2 flags of a fallback remount; s0 src, s1 dst, s2 type, s3 data */
     OP_MOVE_MOUNT = 13,      /* i0 detached mount fd, i1 MNT_* bits, s1 dst */
     OP_REMOUNT_BIND = 14,    /* i0 flags to set, i1 flags cleared; s1 dst */
@@ -704,9 +703,13 @@ static void do_propagation(struct step *st)
 static void prepare_root(struct step *st)
 {
     const char *rootfs = st->s[0].p;
-    CHECK(mount(NULL, "/", NULL, (unsigned long)st->i[0], NULL));
-    /* pivot_root refuses a new root whose parent mount is shared. */
-    CHECK(mount(NULL, st->s[1].p, NULL, MS_PRIVATE, NULL));
+    /* i1: no mount namespace of its own (the runtime's is used): the host's propagation is left
+     * alone; only the rootfs becomes a mount of its own, so root.readonly applies to it alone. */
+    if (!st->i[1]) {
+        CHECK(mount(NULL, "/", NULL, (unsigned long)st->i[0], NULL));
+        /* pivot_root refuses a new root whose parent mount is shared. */
+        CHECK(mount(NULL, st->s[1].p, NULL, MS_PRIVATE, NULL));
+    }
     CHECK(mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL));
     root_fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (root_fd < 0)
@@ -1333,9 +1336,6 @@ static void run_step(struct step *st)
         break;
     case OP_PREPARE_ROOT:
         prepare_root(st);
-        break;
-    case OP_OPEN_ROOT:
-        open_root(st->s[0].p);
         break;
     case OP_OPEN_CWD_ROOT:
         open_root("/");

@@ -41,8 +41,6 @@ def create_container(store, container_id, bundle, *, pid_file=None, console_sock
         debug.config_loaded(bundle, config)
     if config.process is None:
         raise OCIError("config.json: /process: is required to create a container")
-    if "mount" not in config.linux.namespaces:
-        raise OCIError("config.json: /linux/namespaces: a mount namespace is required")
     if config.process.terminal and console_socket is None and not subreaper:
         # Only an attached `run` (the subreaper) is there to relay a terminal itself.
         raise OCIError("config.json: /process/terminal is true: pass --console-socket")

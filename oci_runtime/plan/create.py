@@ -299,10 +299,12 @@ def compile_create(config, options):
         if linux.rootfs_propagation:
             propagation = propagation_flags(linux.rootfs_propagation, "/linux/rootfsPropagation")
         plan.add(wire.PREPARE_ROOT, f"preparing the root filesystem {rootfs}", "/root/path",
-                 (propagation,), (rootfs, _rootfs_parent_mount(rootfs)))
+                 (propagation, 0), (rootfs, _rootfs_parent_mount(rootfs)))
     else:
-        plan.add(wire.OPEN_ROOT, f"opening the root filesystem {rootfs}", "/root/path",
-                 strings=(rootfs,))
+        # config-linux.md: a namespace not listed is the runtime's.  The container's mounts are
+        # then made in the host's mount table, under the rootfs, and `delete` removes them.
+        plan.add(wire.PREPARE_ROOT, f"binding the root filesystem {rootfs} (no mount namespace)",
+                 "/root/path", (0, 1), (rootfs, ""))
     context = _MountContext(linux, options.cgroup_mounts)
     first_cgroup = next((index for index, mount in enumerate(config.mounts)
                          if mount.type in ("cgroup", "cgroup2")), len(config.mounts))

@@ -68,3 +68,42 @@ def test_delete_removes_what_the_record_says_the_container_added(oci, make_bundl
         assert not os.path.ismount(rootfs / "leftover")
     finally:
         subprocess.run(["umount", "-l", str(rootfs / "leftover")], capture_output=True)
+
+
+def test_a_container_without_a_mount_namespace_runs_chrooted_and_delete_unmounts(oci, make_bundle):
+    """config-linux.md "Namespaces": a type not listed is inherited from the runtime.  The
+    container's mounts land in the host's mount table under its rootfs; delete removes them."""
+    def no_mount_namespace(config):
+        config["linux"]["namespaces"] = [n for n in config["linux"]["namespaces"]
+                                         if n["type"] != "mount"]
+        config["root"]["readonly"] = True
+
+    bundle, container_id = make_bundle(["sh", "-c", "cat /proc/1/comm; ls /dev/null; "
+                                        "touch /x 2>/dev/null || echo read-only"],
+                                       edit=no_mount_namespace)
+    rootfs = str(bundle / "rootfs")
+    own_mount_ns = os.readlink("/proc/self/ns/mnt")
+    oci("create", "--bundle", str(bundle), container_id, check=True)
+    try:
+        pid = oci.state(container_id)["pid"]
+        assert os.readlink(f"/proc/{pid}/ns/mnt") == own_mount_ns
+        assert mounts_under(rootfs), "the container's mounts are in the runtime's mount table"
+        assert os.readlink(f"/proc/{pid}/root") == rootfs
+    finally:
+        oci("delete", "--force", container_id)
+    assert mounts_under(rootfs) == []
+    # The host's root stayed as it was: only the rootfs's own bind was made read-only.
+    assert not os.statvfs("/tmp").f_flag & os.ST_RDONLY
+
+
+def test_run_without_a_mount_namespace_prints_and_cleans_up(oci, make_bundle):
+    def no_mount_namespace(config):
+        config["linux"]["namespaces"] = [n for n in config["linux"]["namespaces"]
+                                         if n["type"] != "mount"]
+
+    bundle, container_id = make_bundle(["sh", "-c", "echo inside; cat /etc/passwd | head -1"],
+                                       edit=no_mount_namespace)
+    result = oci("run", "--bundle", str(bundle), container_id)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[0] == "inside"
+    assert mounts_under(str(bundle / "rootfs")) == []

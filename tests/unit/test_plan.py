@@ -234,7 +234,10 @@ def test_home_is_looked_up_only_when_the_environment_has_none(tmp_path):
 
 def test_no_mount_namespace_chroots_instead_of_pivoting(tmp_path):
     order = names(compiled(config_of(tmp_path, namespaces=("pid",))))
-    assert "chroot" in order and "pivot_root" not in order and "prepare_root" not in order
+    assert "chroot" in order and "pivot_root" not in order
+    (prepare,) = [s for s in compiled(config_of(tmp_path, namespaces=("pid",))).steps
+                  if s.op == wire.PREPARE_ROOT]
+    assert prepare.ints == (0, 1)  # the host's propagation is left alone
 
 
 # -- messages ---------------------------------------------------------------------------------
