@@ -1,0 +1,227 @@
+"""What the container side does for the process, as runc and crun do it (issue 10, point 6):
+HOME, a missing cwd, mount destinations through dangling symlinks, tmpfs modes, bind sources a
+user namespace cannot reach, the owner of an exec's pty and of stdio files, and `exec --cap`
+(CVE-2022-29162: never inheritable)."""
+import json
+import os
+import subprocess
+import uuid
+
+import pytest
+
+from security_support import wait_until
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="real containers need root")
+
+PASSWD = ("root:x:0:0:root:/root:/bin/sh\n"
+          "user:x:1000:1000:user:/home/user:/bin/sh\n"
+          "nobody:x:65534:65534::/nonexistent:/bin/sh\n")
+CAP_NET_RAW = 13
+
+
+def with_passwd(bundle):
+    (bundle / "rootfs" / "etc" / "passwd").write_text(PASSWD)
+    return bundle
+
+
+def user(uid, gid=None):
+    def edit(config):
+        config["process"]["user"] = {"uid": uid, "gid": uid if gid is None else gid}
+    return edit
+
+
+# -- HOME -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("uid, home", [(0, "/root"), (1000, "/home/user"), (4242, "/")])
+def test_run_sets_home_from_passwd(oci, make_bundle, uid, home):
+    bundle, cid = make_bundle(["sh", "-c", "echo $HOME"], user(uid))
+    result = oci("run", "--bundle", str(with_passwd(bundle)), cid)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == home
+
+
+def test_home_given_in_env_is_kept(oci, make_bundle):
+    bundle, cid = make_bundle(["sh", "-c", "echo $HOME"],
+                              lambda c: c["process"]["env"].append("HOME=/given"))
+    result = oci("run", "--bundle", str(with_passwd(bundle)), cid)
+    assert result.stdout.strip() == "/given", result.stderr
+
+
+def test_exec_sets_home_from_passwd(oci, make_bundle, tmp_path):
+    bundle, cid = make_bundle(["sleep", "60"])
+    oci("run", "--detach", "--bundle", str(with_passwd(bundle)), cid, check=True)
+    show = ["sh", "-c", "echo $HOME"]
+    assert oci("exec", cid, *show, check=True).stdout.strip() == "/root"
+    assert oci("exec", "--user", "1000:1000", cid, *show, check=True).stdout.strip() == \
+        "/home/user"
+    assert oci("exec", "--user", "4242", cid, *show, check=True).stdout.strip() == "/"
+    process = tmp_path / "process.json"
+    process.write_text(json.dumps({"args": show, "cwd": "/", "env": ["PATH=/bin"],
+                                   "user": {"uid": 1000, "gid": 1000}}))
+    assert oci("exec", "--process", str(process), cid, check=True).stdout.strip() == \
+        "/home/user"
+
+
+# -- cwd ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("readonly", [False, True])
+def test_a_missing_cwd_is_created_in_the_rootfs(oci, make_bundle, readonly):
+    cwd = f"/oci-missing-{uuid.uuid4().hex[:8]}/deeper"
+
+    def edit(config):
+        config["process"]["cwd"] = cwd
+        config["root"]["readonly"] = readonly
+
+    bundle, cid = make_bundle(["pwd"], edit)
+    result = oci("run", "--bundle", str(bundle), cid)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == cwd
+    assert (bundle / "rootfs" / cwd.lstrip("/")).is_dir()
+    assert not os.path.exists(cwd.split("/deeper")[0])
+
+
+# -- mount destinations and tmpfs modes -----------------------------------------------------
+
+@pytest.mark.parametrize("target", ["absolute", "relative"])
+def test_a_dangling_symlink_destination_resolves_inside_the_rootfs(oci, make_bundle, target):
+    name = f"oci-dangling-{uuid.uuid4().hex[:8]}"
+    link_target = f"/{name}/inside" if target == "absolute" else f"../../../../{name}/inside"
+
+    def edit(config):
+        config["mounts"].append({"destination": "/data/link", "type": "tmpfs",
+                                 "source": "tmpfs", "options": ["nosuid"]})
+
+    bundle, cid = make_bundle(["sh", "-c", f"stat -f -c %T /{name}/inside; stat -f -c %T /"],
+                              edit)
+    (bundle / "rootfs" / "data").mkdir()
+    (bundle / "rootfs" / "data" / "link").symlink_to(link_target)
+    result = oci("run", "--bundle", str(bundle), cid)
+    assert not os.path.exists(f"/{name}"), "a directory was created on the host"
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[0] == "tmpfs", result.stdout
+    assert (bundle / "rootfs" / name / "inside").is_dir()
+
+
+def test_a_tmpfs_without_mode_takes_the_mode_of_its_directory(oci, make_bundle):
+    def edit(config):
+        for name in ("sticky", "private"):
+            config["mounts"].append({"destination": f"/{name}", "type": "tmpfs",
+                                     "source": "tmpfs", "options": ["nosuid", "size=1m"]})
+        config["mounts"].append({"destination": "/given", "type": "tmpfs", "source": "tmpfs",
+                                 "options": ["mode=750"]})
+
+    bundle, cid = make_bundle(["sh", "-c", "stat -c %a /sticky /private /given; "
+                                          "stat -f -c %T /sticky /private"], edit)
+    for name, mode in (("sticky", 0o1777), ("private", 0o700), ("given", 0o711)):
+        (bundle / "rootfs" / name).mkdir()
+        (bundle / "rootfs" / name).chmod(mode)
+    result = oci("run", "--bundle", str(bundle), cid)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.split()
+    assert [lines[0], lines[1], lines[2]] == ["1777", "700", "750"], result.stdout
+    assert lines[-2:] == ["tmpfs", "tmpfs"]
+
+
+# -- bind sources and user namespaces -------------------------------------------------------
+
+def test_a_bind_source_under_a_root_only_directory_mounts_in_a_user_namespace(
+        oci, make_bundle, tmp_path, shifted_bundle):
+    hidden = tmp_path / "root-only"
+    hidden.mkdir(mode=0o700)
+    source = hidden / "shared"
+    source.mkdir()
+    (source / "file").write_text("reachable\n")
+
+    def edit(config):
+        config["mounts"].append({"destination": "/mnt/shared", "type": "bind",
+                                 "source": str(source), "options": ["rbind", "ro"]})
+
+    original, cid = make_bundle(["sh", "-c", "id -u; cat /mnt/shared/file"], edit)
+    bundle = shifted_bundle(original)
+    assert os.stat(hidden).st_mode & 0o777 == 0o700 and os.stat(hidden).st_uid == 0
+    result = oci("run", "--bundle", str(bundle), cid)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["0", "reachable"]
+
+
+# -- ownership of the terminal and of stdio -------------------------------------------------
+
+def test_exec_tty_user_owns_its_pty(oci, make_bundle, tmp_path):
+    import sys
+
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "terminal"))
+    try:
+        from test_terminal import ConsoleReceiver
+    finally:
+        sys.path.pop(0)
+    bundle, cid = make_bundle(["sleep", "60"])
+    oci("run", "--detach", "--bundle", str(with_passwd(bundle)), cid, check=True)
+    receiver = ConsoleReceiver(tmp_path)
+    try:
+        oci("exec", "--tty", "--detach", "--console-socket", receiver.path, "--user", "1000:1000",
+            cid, "sh", check=True)
+        receiver.receive()
+        output = receiver.converse("stat -c owner=%u $(tty); id -u; echo do''ne\n", "done")
+        assert "owner=1000" in output, output
+        receiver.converse("exit\n", "exit")
+    finally:
+        receiver.close()
+
+
+def test_stdio_files_are_given_to_the_process_user_but_dev_null_is_not(oci, make_bundle,
+                                                                       tmp_path):
+    bundle, cid = make_bundle(["sh", "-c", "echo out; echo err >&2"], user(1000, 1001))
+    out, err = tmp_path / "out", tmp_path / "err"
+    null_owner = os.stat("/dev/null")
+    with open(out, "wb") as stdout, open(err, "wb") as stderr:
+        completed = subprocess.run(oci.command + ["--root", oci.root, "run", "--bundle",
+                                                  str(bundle), cid],
+                                   stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
+                                   timeout=60)
+    assert completed.returncode == 0, err.read_text()
+    assert out.read_text() == "out\n" and err.read_text() == "err\n"
+    for path in (out, err):
+        assert (os.stat(path).st_uid, os.stat(path).st_gid) == (1000, 1001), path
+    after = os.stat("/dev/null")
+    assert (after.st_uid, after.st_gid, after.st_mode) == \
+        (null_owner.st_uid, null_owner.st_gid, null_owner.st_mode)
+
+
+def test_exec_user_stdio_file_is_given_to_the_user(oci, make_bundle, tmp_path):
+    bundle, cid = make_bundle(["sleep", "60"])
+    oci("run", "--detach", "--bundle", str(bundle), cid, check=True)
+    out = tmp_path / "exec-out"
+    with open(out, "wb") as stdout:
+        completed = subprocess.run(oci.command + ["--root", oci.root, "exec", "--user",
+                                                  "1000:1000", cid, "id", "-u"],
+                                   stdin=subprocess.DEVNULL, stdout=stdout,
+                                   stderr=subprocess.PIPE, timeout=60)
+    assert completed.returncode == 0, completed.stderr
+    assert out.read_text().strip() == "1000"
+    assert os.stat(out).st_uid == 1000
+
+
+# -- exec --cap (CVE-2022-29162) ------------------------------------------------------------
+
+def capability_sets(status):
+    sets = {}
+    for line in status.splitlines():
+        key, _, value = line.partition(":")
+        if key in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
+            sets[key] = int(value.strip(), 16)
+    return sets
+
+
+def test_exec_cap_is_never_inheritable(oci, make_bundle):
+    bundle, cid = make_bundle(["sleep", "60"])
+    oci("run", "--detach", "--bundle", str(bundle), cid, check=True)
+    plain = capability_sets(oci("exec", cid, "cat", "/proc/self/status", check=True).stdout)
+    assert not plain["CapBnd"] & (1 << CAP_NET_RAW)  # not in the default set: --cap adds it
+    sets = capability_sets(oci("exec", "--cap", "CAP_NET_RAW", cid, "cat", "/proc/self/status",
+                               check=True).stdout)
+    for name in ("CapBnd", "CapPrm", "CapEff"):
+        assert sets[name] & (1 << CAP_NET_RAW), (name, sets)
+    assert sets["CapInh"] == plain["CapInh"] == 0, sets
+    # The kernel keeps ambient capabilities within the inheritable set: with nothing
+    # inheritable, nothing is ambient either (runc drops the ambient raise the same way).
+    assert sets["CapAmb"] & ~sets["CapInh"] == 0, sets
