@@ -100,6 +100,32 @@ def test_masked_paths(oci, make_bundle):
     assert result.returncode == 0 and result.stdout.split() == ["0", "0"]
 
 
+def _dev_bound_from(directory):
+    def edit(config):
+        config["mounts"] = [m for m in config["mounts"] if not m["destination"].startswith("/dev")]
+        config["mounts"].append({"destination": "/dev", "type": "bind", "source": str(directory),
+                                 "options": ["rbind", "rw"]})
+    return edit
+
+
+@clause("config-linux.md", "Masked Paths", "masked paths MUST be masked so they cannot be read")
+def test_masked_paths_with_dev_bound_from_the_host(oci, make_bundle, tmp_path):
+    """/dev from a host directory: a real null there masks; a fake one (a symlink to a procfs
+    file, CVE-2025-31133) never does: the container is refused or the path still reads empty."""
+    import stat
+
+    real, fake = tmp_path / "real-dev", tmp_path / "fake-dev"
+    real.mkdir()
+    fake.mkdir()
+    os.mknod(real / "null", 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    (fake / "null").symlink_to("/proc/sys/kernel/hostname")
+    script = "cat /proc/keys | wc -c; cat /proc/timer_list | wc -c"
+    result = _run(oci, make_bundle, script, _dev_bound_from(real))
+    assert result.returncode == 0 and result.stdout.split() == ["0", "0"], result.stderr
+    result = _run(oci, make_bundle, script, _dev_bound_from(fake))
+    assert result.returncode != 0 or result.stdout.split() == ["0", "0"], result.stdout
+
+
 @clause("config-linux.md", "Readonly Paths", "readonly paths MUST be read-only in the container")
 def test_readonly_paths(oci, make_bundle):
     result = _run(oci, make_bundle, "echo 1 > /proc/sys/vm/overcommit_memory 2>/dev/null && echo rw || echo ro")
