@@ -83,3 +83,16 @@ def test_tmpcopyup_recreates_a_device_node_even_where_devices_are_allowed(oci, m
     result = oci("run", "--bundle", str(bundle), cid, timeout=30)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["block special file", "copied"], result.stdout
+
+
+def test_tmpcopyup_in_a_user_namespace_leaves_a_device_node_out(oci, make_bundle, loop_device,
+                                                                shifted_bundle):
+    """mknod is not allowed in a user namespace: the node is left out of the copy, never read."""
+    source, cid = make_bundle(["sh", "-c", SCRIPT], copied_up_data)
+    bundle = shifted_bundle(source)
+    image_with_device(bundle / "rootfs", loop_device)  # after the copy: copytree would read it
+    result = oci("run", "--bundle", str(bundle), cid, timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert "copied" in result.stdout and SECRET.decode() not in result.stdout + result.stderr
+    disk = [line for line in result.stdout.splitlines() if line.startswith("/data/disk:")]
+    assert not disk or disk[0].endswith("block special file"), disk
