@@ -5,6 +5,7 @@ user namespace cannot reach, the owner of an exec's pty and of stdio files, and 
 import json
 import os
 import subprocess
+import sys
 import uuid
 
 import pytest
@@ -263,3 +264,53 @@ def test_an_execve_failure_of_exec_is_reported(oci, make_bundle, program_without
     assert result.returncode != 0
     assert "/dyn" in result.stderr and "no such file or directory" in result.stderr.lower(), \
         (result.returncode, result.stderr)
+
+
+ATTEMPTS_UNDER_CHURN = 20
+
+
+@pytest.fixture
+def rename_churn(tmp_path):
+    """Renames, as fast as one process can, somewhere on the host: what other containers'
+    state files (written by rename) do on a busy host.  Every rename bumps the kernel's
+    rename_lock seqcount, which openat2(RESOLVE_IN_ROOT) checks at each '..'."""
+    directory = tmp_path / "churn"
+    directory.mkdir()
+    (directory / "a").write_text("")
+    (directory / "b").write_text("")
+    churners = [subprocess.Popen([sys.executable, "-c", (
+        "import os, sys\n"
+        "os.chdir(sys.argv[1])\n"
+        "while True:\n"
+        "    os.rename(sys.argv[2], sys.argv[2] + '.moved')\n"
+        "    os.rename(sys.argv[2] + '.moved', sys.argv[2])\n"), str(directory), name])
+        for name in ("a", "b")]
+    try:
+        yield
+    finally:
+        for churn in churners:
+            churn.kill()
+            churn.wait()
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="executor: open_in_root() does not retry openat2 on "
+                   "EAGAIN, which RESOLVE_IN_ROOT returns when a rename or mount anywhere on the "
+                   "host races a '..' in the path (create fails: Resource temporarily unavailable)")
+def test_a_destination_through_dot_dot_survives_concurrent_renames(oci, make_bundle,
+                                                                   rename_churn):
+    failures = []
+    for attempt in range(ATTEMPTS_UNDER_CHURN):
+        def edit(config):
+            config["mounts"].append({"destination": "/data/link", "type": "tmpfs",
+                                     "source": "tmpfs", "options": ["nosuid"]})
+
+        bundle, cid = make_bundle(["true"], edit)
+        (bundle / "rootfs" / "data").mkdir()
+        (bundle / "rootfs" / "data" / "link").symlink_to("../" * 200 + "tmp")  # each .. is a check
+        result = oci("run", "--bundle", str(bundle), cid)
+        if result.returncode != 0:
+            failures.append(result.stderr.strip())
+            break  # one is enough
+        oci("delete", cid)
+    assert failures == []
