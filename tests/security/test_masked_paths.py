@@ -1,4 +1,5 @@
-"""Masked paths are masked with the real /dev/null (CVE-2025-31133).
+"""Masked paths are masked with the real /dev/null (CVE-2025-31133), and the runtime's writes to
+/proc never go where the container's mounts point (CVE-2025-52881).
 
 The runtime masks a file by bind-mounting the container's /dev/null over it.  If /dev comes from
 a host directory the image (or its user) controls and `null` there is a symlink to
@@ -59,3 +60,22 @@ def test_a_fake_dev_null_never_masks_a_path(oci, make_bundle, tmp_path, fake_nul
     assert "not a device" not in result.stdout
     assert (directory / "null").is_symlink() or (directory / "null").read_text() == \
         "not a device\n"
+
+
+def test_sysctl_writes_never_go_through_the_container_s_mounts(oci, make_bundle, tmp_path):
+    """CVE-2025-52881 class: a mount of the config (here a host file bound over the sysctl's
+    path in the container's /proc) must not redirect the runtime's write of a sysctl."""
+    decoy = tmp_path / "decoy"
+    decoy.write_text("decoy\n")
+
+    def edit(config):
+        config["mounts"].append({"destination": "/proc/sys/net/ipv4/ip_default_ttl",
+                                 "type": "bind", "source": str(decoy), "options": ["bind", "rw"]})
+        config["linux"]["readonlyPaths"] = []
+        config["linux"]["sysctl"] = {"net.ipv4.ip_default_ttl": "42"}
+
+    bundle, cid = make_bundle(["cat", "/proc/sys/net/ipv4/ip_default_ttl"], edit)
+    result = oci("run", "--bundle", str(bundle), cid)
+    assert decoy.read_text() == "decoy\n", "the sysctl was written to a file the config mounted"
+    if result.returncode == 0:
+        assert result.stdout == "decoy\n"  # the container sees its mount; the sysctl is elsewhere
