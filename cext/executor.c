@@ -185,6 +185,7 @@ static char **exec_envp;
 static int exec_envc;
 static char exec_path[4096];
 static int in_exec_mode;       /* exec (join) plans report success by EOF and send listeners on sync */
+static int released;           /* `start` has returned: failures go to the container's stderr */
 static struct step *running;   /* the step being run */
 
 static void exit_on_signal(int signal_number) { _exit(128 + signal_number); }
@@ -232,9 +233,21 @@ static void __attribute__((noreturn)) fail_detail(int err, const char *detail)
         } else {
             n = snprintf(line, sizeof(line), "%s: %s", what, strerror(err));
         }
-        if (n > 0)
-            (void)write(start_conn, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+        size_t len = n < 0 ? 0 : (size_t)n < sizeof(line) - 1 ? (size_t)n : sizeof(line) - 2;
+        if (released) {
+            /* `start` stopped reading at the release byte: the container's stderr is where a
+             * failure of the last steps (execve, the privilege drop under the filter) shows. */
+            line[len] = '\n';
+            (void)write(2, "oci-runtime: ", 13);
+            (void)write(2, line, len + 1);
+        } else if (len) {
+            (void)write(start_conn, line, len);
+        }
     }
+    /* As a shell, and as podman maps runc's: 127 for a program that cannot be found, 126 for
+     * one that cannot be executed. */
+    if (running && running->op == OP_EXEC)
+        _exit(err == ENOENT ? 127 : 126);
     _exit(1);
 }
 
@@ -260,7 +273,14 @@ static const char *rel(const char *path)
 /* Open `path` as seen from the root: symlinks resolve as if the root were "/". */
 static int open_in_root(const char *path, int flags)
 {
-    return (int)sys_openat2(root_fd, rel(path), flags, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+    /* EAGAIN: a rename or mount somewhere on the host raced a ".." of the walk; the kernel asks
+     * for a retry (openat2(2)). */
+    long fd;
+    int attempts = 0;
+    do {
+        fd = sys_openat2(root_fd, rel(path), flags, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+    } while (fd < 0 && errno == EAGAIN && ++attempts < 1024);
+    return (int)fd;
 }
 
 static void fdpath(int fd, char *buf, size_t size) { snprintf(buf, size, "/proc/self/fd/%d", fd); }
@@ -1525,6 +1545,7 @@ static void run_step(struct step *st)
          * reported on the container's stderr. */
         if (start_conn >= 0)
             (void)write(start_conn, "", 1);
+        released = 1;
         break;
     case OP_NO_NEW_PRIVS:
         CHECK(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));

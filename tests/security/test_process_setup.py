@@ -240,9 +240,6 @@ def program_without_its_loader(compile_c):
     return compile_c("dynamic_true", DYNAMIC_PROGRAM)
 
 
-@pytest.mark.xfail(strict=True, reason="executor: fail_detail() after OP_RELEASE writes the "
-                   "message only to the `start` connection, which `start` stopped reading at the "
-                   "release byte; nothing reaches the container's stderr (exit 1, no message)")
 def test_an_execve_failure_after_start_is_reported(oci, make_bundle, program_without_its_loader):
     import shutil
 
@@ -294,9 +291,6 @@ def rename_churn(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="executor: open_in_root() does not retry openat2 on "
-                   "EAGAIN, which RESOLVE_IN_ROOT returns when a rename or mount anywhere on the "
-                   "host races a '..' in the path (create fails: Resource temporarily unavailable)")
 def test_a_destination_through_dot_dot_survives_concurrent_renames(oci, make_bundle,
                                                                    rename_churn):
     failures = []

@@ -122,9 +122,6 @@ def test_without_no_new_privileges_the_allow_list_needs_the_privilege_drop(oci, 
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="executor: a failure after OP_RELEASE (here capset under "
-                   "the filter) is written only to the `start` connection, which `start` no "
-                   "longer reads: nothing reaches the container's stderr")
 def test_without_no_new_privileges_a_bare_allow_list_fails_with_a_reason(oci, make_bundle):
     # write: so the executor can still say why, under the filter, on the container's stderr.
     bundle, cid = make_bundle(["true"], with_seccomp(allow_only(TRUE_NEEDS + ["write"]), False))
