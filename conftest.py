@@ -117,6 +117,19 @@ def remove_cgroup_tree(name):
 
 
 @pytest.fixture(scope="session")
+def cgroup_parent():
+    """The cgroup parent (/<name>) every test container lives under; removed after the session."""
+    return CGROUP_PARENT
+
+
+@pytest.fixture(scope="session")
+def runtime_at():
+    """runtime_at(root) -> a Runtime on a state root the test chooses (a small tmpfs, a long
+    path); the test calls its cleanup()."""
+    return Runtime
+
+
+@pytest.fixture(scope="session")
 def cgroup_tree_remover():
     """For tests whose clients (containerd, podman) choose cgroup parents themselves."""
     return remove_cgroup_tree

@@ -6,14 +6,17 @@ validation, rootfs, cgroups, hooks) inside the methods that need them.
 """
 import posix  # not os: see oci_runtime/state.py on the hot path
 
-from oci_runtime.errors import OCIError
+from oci_runtime.errors import DamagedState, OCIError
 from oci_runtime.state import (
     SECCOMP_LISTENER_MESSAGE, START_RELEASED, START_SOCKET, StateStore, derive_status,
-    public_state,
+    init_alive, public_state, start_socket_address,
 )
 
 
 class Container:
+    # The DamagedState of a container whose state.json cannot be read (see load_damaged).
+    damage = None
+
     def __init__(self, store, container_id, record):
         self.store = store
         self.id = container_id
@@ -24,8 +27,19 @@ class Container:
     def load(cls, store, container_id):
         return cls(store, container_id, store.load(container_id))
 
+    @classmethod
+    def load_damaged(cls, store, container_id, damage):
+        """A container whose state.json is damaged: its status is "unknown", and its record is
+        what state.json.backup holds (the init and cgroup `delete --force` must kill), if any."""
+        container = cls(store, container_id,
+                        store.load_backup(container_id) or {"id": container_id})
+        container.damage = damage
+        return container
+
     @property
     def status(self):
+        if self.damage is not None:
+            return "unknown"
         return derive_status(self.record, self.dir)
 
     @property
@@ -52,14 +66,25 @@ class Container:
                 raise OCIError(f"cannot start a container that is {status} "
                                f"(only a created container can be started)")
             connection = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+            address, directory_fd = start_socket_address(self.dir)
             try:
-                connection.connect(f"{self.dir}/{START_SOCKET}")
+                connection.connect(address)
                 connection.sendall(b"start")
                 # The init closes this connection by exec'ing (close-on-exec), or sends why not.
                 reply = self._receive_start_reply(connection)
+            except (BrokenPipeError, ConnectionError) as exc:
+                # Not our stdout: the init went away between the status check and its reply.
+                raise OCIError(f"container {self.id!r}: its init exited before it started "
+                               f"({exc.strerror})", exc.errno) from None
             finally:
                 connection.close()
-            posix.unlink(f"{self.dir}/{START_SOCKET}")
+                if directory_fd >= 0:
+                    posix.close(directory_fd)
+            # Tidying only: `created` ended when the init's execve closed its listening socket.
+            try:
+                posix.unlink(f"{self.dir}/{START_SOCKET}")
+            except FileNotFoundError:
+                pass
             if reply:
                 raise OCIError(reply.decode(errors="replace"))
             hooks = self.record.get("hooks") or {}
@@ -127,15 +152,19 @@ class Container:
     # -- kill ----------------------------------------------------------------------------------
 
     def kill(self, signal_number, all_processes=False):
-        status = self.status
-        if status not in ("created", "running", "paused"):
-            raise OCIError(f"container {self.id!r} is not running (status {status})")
-        if all_processes:
-            manager = self._cgroup_manager()
-            if manager is not None:
-                manager.kill_all(signal_number)
-                return
-        self._signal_init(signal_number)
+        lock = self.store.lock(self.id)
+        try:
+            status = self.status
+            if status not in ("created", "running", "paused"):
+                raise OCIError(f"container {self.id!r} is not running (status {status})")
+            if all_processes:
+                manager = self._cgroup_manager()
+                if manager is not None:
+                    manager.kill_all(signal_number)
+                    return
+            self._signal_init(signal_number)
+        finally:
+            posix.close(lock)
 
     def _signal_init(self, signal_number):
         """Signal the init through a pidfd checked against the recorded start time, so a pid
@@ -181,13 +210,17 @@ class Container:
             posix.close(lock)
 
     def update(self, resources):
-        status = self.status
-        if status not in ("created", "running", "paused"):
-            raise OCIError(f"cannot update container {self.id!r}: it is {status}")
-        manager = self._cgroup_manager()
-        if manager is None:
-            raise OCIError(f"cannot update container {self.id!r}: it has no cgroup")
-        manager.update(resources)
+        lock = self.store.lock(self.id)
+        try:
+            status = self.status
+            if status not in ("created", "running", "paused"):
+                raise OCIError(f"cannot update container {self.id!r}: it is {status}")
+            manager = self._cgroup_manager()
+            if manager is None:
+                raise OCIError(f"cannot update container {self.id!r}: it has no cgroup")
+            manager.update(resources)
+        finally:
+            posix.close(lock)
 
     def stats(self):
         manager = self._cgroup_manager()
@@ -198,6 +231,10 @@ class Container:
     # -- delete --------------------------------------------------------------------------------
 
     def delete(self, force=False, warn=None):
+        """Remove the container and everything create made.  With ``force`` this always ends
+        with nothing left: the init and every process of its cgroup SIGKILLed, the cgroup and the
+        directory removed, even for a container whose state.json is damaged (then killed by what
+        state.json.backup records).  ContainerNotFound if another delete removed it first."""
         lock = self.store.lock(self.id)
         try:
             self._delete_locked(force, warn)
@@ -207,7 +244,15 @@ class Container:
     def _delete_locked(self, force, warn):
         """delete's work, under the container's lock (taken by delete, or by start when a
         poststart hook failed)."""
-        status = self.status
+        # Read again under the lock: a kill, start or delete may have been first.
+        try:
+            self.record, self.damage = self.store.load(self.id), None
+        except DamagedState as damage:
+            if not force:
+                raise OCIError(f"{damage}; `delete --force` removes it") from None
+            self.record = self.store.load_backup(self.id) or {"id": self.id}
+            self.damage = damage
+        status = derive_status(self.record, self.dir)
         if status == "creating" and (self.record.get("creator_pid") or not force):
             # Its create is still at work (a dead creator reads as stopped, see state.py).
             raise OCIError(f"cannot delete container {self.id!r}: it is being created")
@@ -215,26 +260,22 @@ class Container:
             raise OCIError(f"cannot delete container {self.id!r} that is {status}: "
                            "stop it first or use --force")
         manager = self._cgroup_manager()
-        if status != "stopped" and self.pid:
-            # created (runc deletes those without --force), or forced: nothing may survive.
-            if manager is not None:
-                if status == "paused":
-                    manager.thaw()
-                manager.kill_all(9)
-            else:
-                try:
-                    self._signal_init(9)
-                except OCIError:
-                    pass
-            self._wait_for_init_exit()
-        elif manager is not None and manager.pids():
-            manager.kill_all(9)  # stragglers of a shared pid namespace
+        # created (runc deletes those without --force), forced, or stopped with stragglers (a
+        # shared pid namespace, a create that died half-way): nothing may survive.
+        if manager is not None:
+            if status == "paused":
+                manager.thaw()
+            manager.remove_after_kill()
+        if init_alive(self.record):  # no cgroup, or not placed in it yet
+            try:
+                self._signal_init(9)
+            except OCIError:
+                pass
+        self._wait_for_init_exit()
         from oci_runtime import network
 
         # CNI DEL; a failure stops a plain delete (to be retried), --force only warns.
         network.detach(self.dir, warn=(warn or (lambda message: None)) if force else None)
-        if manager is not None:
-            manager.destroy()
         if "host_mounts_before" in self.record:
             # No mount namespace: the container's mounts are on the host, under its rootfs.
             from oci_runtime.rootfs.leftover_mounts import remove_container_mounts
@@ -262,7 +303,7 @@ class Container:
         import time
 
         deadline = time.monotonic() + timeout
-        while derive_status(self.record, self.dir) != "stopped":
+        while init_alive(self.record):
             if time.monotonic() > deadline:
                 raise OCIError(f"container {self.id!r}: init {self.pid} did not exit after SIGKILL")
             time.sleep(0.002)
@@ -294,10 +335,14 @@ def create(store, container_id, bundle, *, pid_file=None, console_socket=None, n
 
 
 def list_containers(store):
+    """Every container under the store's root; one whose state.json is damaged is listed with
+    status "unknown" and its ``damage`` set (the caller warns), never hiding the others."""
     containers = []
     for container_id in store.list_ids():
         try:
             containers.append(Container.load(store, container_id))
+        except DamagedState as damage:
+            containers.append(Container.load_damaged(store, container_id, damage))
         except OCIError:
             continue  # removed while listing
     return containers

@@ -1,22 +1,24 @@
 """`create`: from a bundle to a container whose init waits for `start`.
 
-Steps, each undone if a later one fails: reserve the state directory -> read and check
-config.json -> create the cgroup and set its limits -> fork the init (oci_runtime.init.launch) ->
-record state -> write the pid file.
+Read and check config.json, then steps, each undone if a later one fails or a signal comes
+(oci_runtime.transaction): reserve the state directory -> create the cgroup and set its limits ->
+start the init (oci_runtime.init.launch; from the moment its pid is known the undo kills it) ->
+attach its networks -> record state -> write the pid file.
 """
 import os
 import time
 
 from oci_runtime import OCI_VERSION, fastjson, network
-from oci_runtime.config import load_bundle_config
+from oci_runtime.config import load_bundle_config, read_bundle_config_bytes
 from oci_runtime.container import Container
 from oci_runtime.errors import OCIError
 from oci_runtime.hooks import HookError, hook_state, run_hooks
 from oci_runtime.init.launch import launch
 from oci_runtime.init.plan import LaunchPlan
 from oci_runtime.pid_file import check_pid_file, write_pid_file
-from oci_runtime.rootfs.leftover_mounts import mounts_before
-from oci_runtime.state import CONFIG_FILE, process_start_time, write_atomically
+from oci_runtime.rootfs.leftover_mounts import mounts_before, remove_container_mounts
+from oci_runtime.state import CONFIG_FILE, write_atomically
+from oci_runtime.transaction import KILL_TIMEOUT, CreateInterrupted, CreateTransaction
 
 # Hooks the later CLI calls run; kept in state.json so they need not parse config.json again.
 _LATER_HOOKS = ("poststart", "poststop")
@@ -58,92 +60,115 @@ def create_container(store, container_id, bundle, *, pid_file=None, console_sock
 
     check_process_attributes(config.process, config.linux.personality)
     _warn_about_ungrantable_capabilities(config.process.capabilities, warn)
-    state_dir = store.reserve(container_id)
-    cgroup = None
-    console = None
+    transaction = CreateTransaction(warn)
     try:
-        with open(f"{bundle}/config.json", "rb") as original:
-            write_atomically(f"{state_dir}/{CONFIG_FILE}", original.read())
-        if debug is not None:
-            debug.stage("state directory", state_dir)
-        cgroup = _open_cgroup(config, container_id, systemd_cgroup)
-        # Recorded before it is made: if this process dies half-way, `delete` removes it.
-        early = dict(store.load(container_id), bundle=bundle,
-                     cgroup=cgroup.to_dict() if cgroup is not None else None)
-        if "mount" not in config.linux.namespaces:
-            # Its mounts land in the runtime's namespace: delete removes all but these.
-            early.update(rootfs=config.root_path,
-                         host_mounts_before=mounts_before(config.root_path))
-        store.save(container_id, early)
-        if debug is not None:
-            debug.cgroup_ready(cgroup)
-        plan = LaunchPlan(container_id, config, bundle, state_dir, no_pivot=no_pivot,
-                          no_new_keyring=no_new_keyring, preserve_fds=preserve_fds,
-                          console_socket=console_socket)
-        plan.network_options = network_options
-        plan.attached_networks = None
-        if config.process.terminal:
-            from oci_runtime.terminal import ConsoleEndpoint
-
-            console = plan.console = ConsoleEndpoint(console_socket)
-        plan.cgroup_mounts = _cgroup_mounts(cgroup) if _has_cgroup_mount(config) else None
-        if config.linux.seccomp:
-            plan.seccomp_program = compile_seccomp(config.linux.seccomp, store.root, plan.warnings)
-            if debug is not None:
-                debug.seccomp_compiled(plan.seccomp_program)
-        init = launch(plan, cgroup, cgroup_resources(config) if cgroup is not None else None)
-        if debug is not None:
-            debug.init_created(init.pid)
-        seen = process_start_time(init.pid)
-        record = {
-            "ociVersion": OCI_VERSION,
-            "id": container_id,
-            "pid": init.pid,
-            "init_start_time": seen[1] if seen else 0,
-            "bundle": bundle,
-            "rootfs": config.root_path,
-            "created": _rfc3339_now(),
-            "owner": "",
-            "annotations": network.state_annotations(config.annotations, plan.attached_networks),
-            "hooks": {k: v for k, v in config.hooks.items() if k in _LATER_HOOKS and v},
-            "cgroup": cgroup.to_dict() if cgroup is not None else None,
-            "freezer_state_file": _freezer_state_file(cgroup),
-            "namespaces": {n.type: n.path for n in config.linux.namespaces.values()},
-            # Only a filter with a NOTIFY rule makes a listener (see seccomp.install).
-            "seccomp_listener": _listener_record(config.linux.seccomp)
-            if plan.seccomp_program is not None and plan.seccomp_program.uses_notify else None,
-        }
-        if "host_mounts_before" in early:
-            record["host_mounts_before"] = early["host_mounts_before"]
-        store.save(container_id, record)
-        if pid_file:
-            write_pid_file(pid_file, init.pid)
-        if debug is not None:
-            debug.stage("state", "state.json and pid file written")
-            debug.total(f"create {container_id}")
-        container = Container(store, container_id, record)
-        container.warnings = init.warnings
-        # Without --console-socket, `run` receives the pty master here and relays it.
-        container.console = console if console is not None and console.relays else None
-        if console is not None and not console.relays:
-            console.close()
-        return container
-    except BaseException as exc:
-        if console is not None:
-            console.close()
-        if cgroup is not None:
-            try:
-                cgroup.destroy()
-            except OCIError:
-                pass
-        network.detach(state_dir, warn=warn or (lambda message: None))
-        store.remove(container_id)
-        if isinstance(exc, HookError) and config.hooks.get("poststop"):
+        with transaction:
+            container = _create_in(transaction, store, container_id, bundle, config, pid_file,
+                                   console_socket, no_pivot, no_new_keyring, preserve_fds,
+                                   systemd_cgroup, debug, network_options, warn)
+    except CreateInterrupted as exc:
+        raise OCIError(str(exc)) from None
+    except HookError:
+        if config.hooks.get("poststop"):
             # runtime.md: a failing prestart/createRuntime/createContainer hook continues the
             # lifecycle at "destroy" and then the poststop hooks, whose failures only warn.
             state = hook_state(container_id, "stopped", 0, bundle, config.annotations)
             run_hooks(config.hooks, "poststop", state, warn=warn or (lambda message: None))
         raise
+    return container
+
+
+def _create_in(transaction, store, container_id, bundle, config, pid_file, console_socket,
+               no_pivot, no_new_keyring, preserve_fds, systemd_cgroup, debug, network_options,
+               warn):
+    """The steps of create, each recording its undo in ``transaction`` as soon as it is made."""
+    state_dir = store.reserve(container_id)
+    transaction.on_undo(f"removing {state_dir}", lambda: store.remove(container_id))
+    write_atomically(f"{state_dir}/{CONFIG_FILE}", read_bundle_config_bytes(bundle))
+    if debug is not None:
+        debug.stage("state directory", state_dir)
+    cgroup = _open_cgroup(config, container_id, systemd_cgroup)
+    # Recorded before it is made: if this process dies half-way, `delete` removes it.
+    early = dict(store.load(container_id), bundle=bundle,
+                 cgroup=cgroup.to_dict() if cgroup is not None else None)
+    if "mount" not in config.linux.namespaces:
+        # Its mounts land in the runtime's namespace: delete removes all but these.
+        early.update(rootfs=config.root_path,
+                     host_mounts_before=mounts_before(config.root_path))
+        transaction.on_undo("removing the container's mounts under its rootfs",
+                            lambda: remove_container_mounts(config.root_path,
+                                                            early["host_mounts_before"], warn))
+    store.save(container_id, early)
+    if cgroup is not None:
+        # Registered before launch() creates it: an undo of a cgroup never made does nothing.
+        transaction.on_undo("removing the container's cgroup",
+                            lambda: cgroup.remove_after_kill(KILL_TIMEOUT))
+    if debug is not None:
+        debug.cgroup_ready(cgroup)
+    plan = LaunchPlan(container_id, config, bundle, state_dir, no_pivot=no_pivot,
+                      no_new_keyring=no_new_keyring, preserve_fds=preserve_fds,
+                      console_socket=console_socket)
+    plan.network_options = network_options
+    plan.attached_networks = None
+    transaction.before_init_continues(
+        lambda init, _: _attach_networks(transaction, plan, init.pid, warn))
+    console = None
+    if config.process.terminal:
+        from oci_runtime.terminal import ConsoleEndpoint
+
+        console = plan.console = ConsoleEndpoint(console_socket)
+        transaction.on_undo("closing the console", console.close)
+    plan.cgroup_mounts = _cgroup_mounts(cgroup) if _has_cgroup_mount(config) else None
+    if config.linux.seccomp:
+        plan.seccomp_program = compile_seccomp(config.linux.seccomp, store.root, plan.warnings)
+        if debug is not None:
+            debug.seccomp_compiled(plan.seccomp_program)
+    init = launch(plan, cgroup, cgroup_resources(config) if cgroup is not None else None,
+                  transaction)
+    if debug is not None:
+        debug.init_created(init.pid)
+    record = {
+        "ociVersion": OCI_VERSION,
+        "id": container_id,
+        "pid": init.pid,
+        "init_start_time": transaction.init.start_time,
+        "bundle": bundle,
+        "rootfs": config.root_path,
+        "created": _rfc3339_now(),
+        "owner": "",
+        "annotations": network.state_annotations(config.annotations, plan.attached_networks),
+        "hooks": {k: v for k, v in config.hooks.items() if k in _LATER_HOOKS and v},
+        "cgroup": cgroup.to_dict() if cgroup is not None else None,
+        "freezer_state_file": _freezer_state_file(cgroup),
+        "namespaces": {n.type: n.path for n in config.linux.namespaces.values()},
+        # Only a filter with a NOTIFY rule makes a listener (see seccomp.install).
+        "seccomp_listener": _listener_record(config.linux.seccomp)
+        if plan.seccomp_program is not None and plan.seccomp_program.uses_notify else None,
+    }
+    if "host_mounts_before" in early:
+        record["host_mounts_before"] = early["host_mounts_before"]
+    store.save(container_id, record)
+    if pid_file:
+        written = write_pid_file(pid_file, init.pid)
+        transaction.on_undo(f"removing --pid-file {pid_file}", lambda: os.unlink(written))
+    if debug is not None:
+        debug.stage("state", "state.json and pid file written")
+        debug.total(f"create {container_id}")
+    container = Container(store, container_id, record)
+    container.warnings = init.warnings
+    # Without --console-socket, `run` receives the pty master here and relays it.
+    container.console = console if console is not None and console.relays else None
+    if console is not None and not console.relays:
+        console.close()
+    return container
+
+
+def _attach_networks(transaction, plan, init_pid, warn):
+    """netDevices and CNI networks, while the init waits; network.attach records each step
+    before it makes it, so the undo (CNI DEL, the netns unmount) covers a partial attach."""
+    transaction.on_undo("detaching the container's networks",
+                        lambda: network.detach(plan.state_dir, warn=warn or (lambda message: None)))
+    plan.attached_networks = network.attach(plan, init_pid)
 
 
 def cgroup_resources(config):

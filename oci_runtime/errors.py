@@ -25,3 +25,12 @@ class ContainerNotFound(OCIError):
 
     def __init__(self, container_id):
         super().__init__(f"container {container_id!r} does not exist")
+
+
+class DamagedState(OCIError):
+    """A container directory whose state.json cannot be used (empty, truncated, not a JSON object,
+    another id, missing).  ``path`` names the file; the message is one line saying what is wrong."""
+
+    def __init__(self, path, reason):
+        super().__init__(f"{path}: damaged container state: {reason}")
+        self.path = path

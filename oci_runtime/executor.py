@@ -67,6 +67,10 @@ class Session:
                 data = self.sock.recv(_MAX_MESSAGE)
             except InterruptedError:
                 continue
+            except ConnectionResetError:
+                # The executor closed with our last message unread: the kernel reports that
+                # (ECONNRESET) before the frames it sent before closing, which are still queued.
+                data = self._queued()
             break
         if not data:
             if expected and b"" not in expected:
@@ -79,6 +83,15 @@ class Session:
             raise OCIError(f"internal: expected {b'/'.join(expected).decode()} from the executor, "
                            f"got {kind!r}")
         return kind, payload
+
+    def _queued(self):
+        self.sock.setblocking(False)
+        try:
+            return self.sock.recv(_MAX_MESSAGE)
+        except (BlockingIOError, ConnectionResetError):
+            return b""
+        finally:
+            self.sock.setblocking(True)
 
     def error_from(self, payload):
         index = int.from_bytes(payload[0:4], "little")

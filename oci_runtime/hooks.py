@@ -9,6 +9,9 @@ class HookError(OCIError):
     """A hook failed: create then destroys the container and still runs the poststop hooks
     (runtime.md lifecycle, steps 3-5 continue at 12-13)."""
 
+# poll(2) takes milliseconds in an int.
+_LONGEST_TIMEOUT = (2 ** 31 - 1) // 1000
+
 # Hook kinds in lifecycle order; poststop failures only warn, every other kind is fatal.
 HOOK_KINDS = ("prestart", "createRuntime", "createContainer", "startContainer", "poststart",
               "poststop")
@@ -31,6 +34,8 @@ def run_hooks(hooks, kind, state, warn=None):
                 if sep:
                     env[key] = value
         timeout = hook.get("timeout")
+        if timeout is not None and timeout > _LONGEST_TIMEOUT:
+            timeout = None  # longer than poll(2) can wait (24 days): the same as none
         where = f"hooks.{kind}[{index}] ({path})"
         try:
             result = subprocess.run(
@@ -49,6 +54,8 @@ def run_hooks(hooks, kind, state, warn=None):
             problem = f"{where} timed out after {timeout} s"
         except OSError as exc:
             problem = f"{where} could not run: {exc.strerror}"
+        except ValueError as exc:  # a NUL in the path, args or env
+            problem = f"{where} could not run: {exc}"
         if warn is None:
             raise HookError(problem)
         warn(problem)

@@ -21,7 +21,11 @@ def check_pid_file(path):
 
 
 def write_pid_file(path, pid):
+    """Returns the absolute path written (create's undo removes it)."""
+    written = os.path.abspath(path)
     try:
-        write_atomically(os.path.abspath(path), f"{pid}".encode(), 0o644)
-    except OSError as exc:
-        raise OCIError.from_os(f"--pid-file {path}: writing the pid", exc) from None
+        write_atomically(written, f"{pid}".encode(), 0o644)
+    except OCIError as exc:  # it names the path (never its temporary file) and keeps the errno
+        raise OCIError(f"--pid-file {path}: writing the pid: {os.strerror(exc.errno)}",
+                       exc.errno) from None
+    return written

@@ -5,8 +5,15 @@ Layout of ``<root>/<id>/``:
                written atomically (temp file + rename) so readers never see half a file.
   config.json  the config as it was at create: the spec says later edits of the bundle's copy
                must not affect the container, so exec/delete read this one.
-  start.sock   the listening socket the container's init blocks on until ``start``; its presence
-               is what distinguishes ``created`` from ``running`` (runc uses its exec fifo alike).
+  start.sock   the listening socket the container's init blocks on until ``start``.  The container
+               is ``created`` while that socket accepts connections: the init's listening fd is
+               close-on-exec, so the init's own execve ends ``created``, whatever happens to the
+               ``start`` that released it (which unlinks the file only as tidying).
+  state.json.backup  the same record, written after state.json: when state.json is damaged,
+               ``delete --force`` still finds the init and the cgroup to kill in it.
+
+A directory being deleted is first renamed to a name no id can have (``~deleting.<pid>``), so
+readers see the whole container or none of it, never a half-removed one.
 
 This module is on the hot path of ``state``, ``start`` and ``kill``, so it calls ``posix`` (the C
 module behind ``os``) directly: under ``python -S`` nothing has imported ``os`` yet, and importing
@@ -17,11 +24,16 @@ differs from the recorded one is a reused pid, and the container is ``stopped``.
 import posix
 
 from oci_runtime import fastjson
-from oci_runtime.errors import ContainerNotFound, OCIError
+from oci_runtime.errors import ContainerNotFound, DamagedState, OCIError
 
 STATE_FILE = "state.json"
 CONFIG_FILE = "config.json"
 START_SOCKET = "start.sock"
+BACKUP_FILE = "state.json.backup"
+# Prefix of a directory being removed; "~" is in no container id, so list and load never see it.
+_DELETING_PREFIX = "~deleting."
+# sockaddr_un.sun_path holds 108 bytes with the NUL: a longer path is reached through a dir fd.
+_SUN_PATH_MAX = 107
 # What the init sends `start` ahead of a seccomp listener fd (SCM_RIGHTS) before it execs.
 SECCOMP_LISTENER_MESSAGE = b"\0seccomp-listener\0"
 # What the init sends `start` when it is past every step that can fail but the exec itself.
@@ -29,7 +41,8 @@ START_RELEASED = b"\0"
 
 # Container ids as runc accepts them: letters, digits, and _ + - . (never '/', never '.' or '..').
 _ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+-.")
-_MAX_ID_LENGTH = 1024
+# A directory name: runc's longest id works (NAME_MAX), a longer one could never be made.
+_MAX_ID_LENGTH = 255
 # The compiled seccomp filter cache lives in the state root beside the containers (so each root
 # has its own, as crun's <root>/.cache): that one name is therefore not a container id.
 SECCOMP_CACHE_DIRECTORY = ".seccomp-cache"
@@ -78,9 +91,11 @@ def _is_directory(path):
 def check_container_id(container_id):
     if not container_id:
         raise OCIError("container id cannot be empty")
+    if len(container_id) > _MAX_ID_LENGTH:
+        raise OCIError(f"invalid container id {container_id[:32]!r}...: {len(container_id)} "
+                       f"characters, at most {_MAX_ID_LENGTH} (it names a directory)")
     if (
         container_id in (".", "..", SECCOMP_CACHE_DIRECTORY)
-        or len(container_id) > _MAX_ID_LENGTH
         or not _ID_CHARS.issuperset(container_id)
     ):
         raise OCIError(
@@ -111,35 +126,62 @@ class StateStore:
     def reserve(self, container_id):
         """Make the container's directory; fails if the id is taken.  Returns its path."""
         path = self.container_dir(container_id)
-        _make_directories(self.root, 0o700)
+        try:
+            _make_directories(self.root, 0o700)
+        except OSError as exc:
+            raise OCIError.from_os(f"state root {self.root}", exc) from None
         try:
             posix.mkdir(path, 0o700)
         except FileExistsError:
             raise OCIError(f"container {container_id!r} already exists") from None
+        except OSError as exc:
+            raise OCIError.from_os(f"state root {self.root}: creating {container_id}",
+                                   exc) from None
         # Who is creating it: if that process dies half-way (SIGKILL), the container reads as
         # stopped and `delete` can remove what is left, instead of "creating" forever.
         creator = posix.getpid()
         seen = process_start_time(creator)
-        self.save(container_id, {"id": container_id, "status": "creating", "pid": 0,
-                                 "creator_pid": creator,
-                                 "creator_start_time": seen[1] if seen else 0})
+        try:
+            self.save(container_id, {"id": container_id, "status": "creating", "pid": 0,
+                                     "creator_pid": creator,
+                                     "creator_start_time": seen[1] if seen else 0})
+        except BaseException:
+            self.remove(container_id)
+            raise
         return path
 
     def load(self, container_id):
-        """The container's saved record; ContainerNotFound if there is none."""
+        """The container's saved record; ContainerNotFound if there is none, DamagedState
+        (naming the file) if state.json is not a record of this container."""
         path = self.container_dir(container_id)
+        state_path = f"{path}/{STATE_FILE}"
         try:
-            with open(f"{path}/{STATE_FILE}", "rb") as state_file:
-                return fastjson.loads(state_file.read())
+            with open(state_path, "rb") as state_file:
+                data = state_file.read()
         except FileNotFoundError:
             if _is_directory(path):
-                # A directory without state: a create that died before its first write.
-                return {"id": container_id, "status": "creating", "pid": 0, "bundle": ""}
+                # Never left by a create or a delete (see reserve, remove): the file was lost.
+                raise DamagedState(state_path, "no such file") from None
             raise ContainerNotFound(container_id) from None
+        except OSError as exc:
+            raise DamagedState(state_path, exc.strerror or str(exc)) from None
+        return parse_record(data, container_id, state_path)
+
+    def load_backup(self, container_id):
+        """The record from state.json.backup, or None when it is missing or damaged too."""
+        path = f"{self.container_dir(container_id)}/{BACKUP_FILE}"
+        try:
+            with open(path, "rb") as backup:
+                return parse_record(backup.read(), container_id, path)
+        except (OSError, OCIError):
+            return None
 
     def save(self, container_id, record):
+        """state.json, then its backup: a write that fails names the path and leaves no file."""
         path = self.container_dir(container_id)
-        write_atomically(f"{path}/{STATE_FILE}", fastjson.dumps(record).encode())
+        data = fastjson.dumps(record).encode()
+        write_atomically(f"{path}/{STATE_FILE}", data)
+        write_atomically(f"{path}/{BACKUP_FILE}", data)
 
     def list_ids(self):
         try:
@@ -147,7 +189,8 @@ class StateStore:
         except FileNotFoundError:
             return []
         return sorted(n for n in names
-                      if n != SECCOMP_CACHE_DIRECTORY and _is_directory(f"{self.root}/{n}"))
+                      if n != SECCOMP_CACHE_DIRECTORY and not n.startswith(_DELETING_PREFIX)
+                      and _is_directory(f"{self.root}/{n}"))
 
     def lock(self, container_id):
         """An exclusive flock on the container's directory, released by closing the returned fd.
@@ -161,13 +204,80 @@ class StateStore:
         except FileNotFoundError:
             raise ContainerNotFound(container_id) from None
         fcntl.flock(fd, fcntl.LOCK_EX)
+        # A delete that held the lock before us has removed (renamed away) what we opened: the
+        # lock is then on a directory that is no longer this container.
+        try:
+            current = posix.stat(path)
+        except FileNotFoundError:
+            current = None
+        locked = posix.fstat(fd)
+        if current is None or (current.st_ino, current.st_dev) != (locked.st_ino, locked.st_dev):
+            posix.close(fd)
+            raise ContainerNotFound(container_id)
         return fd
 
     def remove(self, container_id):
+        """Remove the container's directory: renamed away first (one step: readers see the
+        container or nothing), then emptied.  Quiet if it is already gone."""
         path = self.container_dir(container_id)
-        for name in posix.listdir(path):
-            posix.unlink(f"{path}/{name}")
+        doomed = f"{self.root}/{_DELETING_PREFIX}{posix.getpid()}"
+        try:
+            posix.rename(path, doomed)
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            if exc.errno not in (17, 39):  # EEXIST, ENOTEMPTY: left by a dead process of our pid
+                raise OCIError.from_os(f"removing {path}", exc) from None
+            _remove_tree(doomed)
+            posix.rename(path, doomed)
+        _remove_tree(doomed)
+        self._sweep_removals()
+
+    def _sweep_removals(self):
+        """Finish removals whose delete was killed after its rename (their process is gone)."""
+        for name in posix.listdir(self.root):
+            owner = name[len(_DELETING_PREFIX):]
+            if name.startswith(_DELETING_PREFIX) and not _exists(f"/proc/{owner}"):
+                try:
+                    _remove_tree(f"{self.root}/{name}")
+                except OSError:
+                    pass  # a mount left in it (a failed CNI DEL): not ours to force
+
+
+def _remove_tree(path):
+    """rm -r of a directory nobody else uses any more; quiet about entries already gone (a
+    sweep and the delete that was interrupted may both be at it)."""
+    try:
+        entries = list(posix.scandir(path))
+    except FileNotFoundError:
+        return
+    for entry in entries:
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                _remove_tree(entry.path)
+            else:
+                posix.unlink(entry.path)
+        except FileNotFoundError:
+            pass
+    try:
         posix.rmdir(path)
+    except FileNotFoundError:
+        pass
+
+
+def parse_record(data, container_id, path):
+    """A container record from a state file's bytes, or DamagedState saying what is wrong."""
+    if not data.strip():
+        raise DamagedState(path, "empty file")
+    try:
+        record = fastjson.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise DamagedState(path, f"not JSON ({exc})") from None
+    if not isinstance(record, dict):
+        raise DamagedState(path, f"not a JSON object ({type(record).__name__})")
+    if record.get("id") != container_id:
+        raise DamagedState(path, f"its id is {record.get('id')!r}, not {container_id!r}")
+    return record
 
 
 def _make_directories(path, mode):
@@ -184,31 +294,45 @@ def _make_directories(path, mode):
 
 
 def write_atomically(path, data, mode=0o600):
-    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a part."""
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a part.
+
+    A failure (no space, no permission, a missing directory) raises OCIError naming ``path``
+    (never the temporary name) and leaves no temporary file behind."""
     temporary = f"{path}.tmp.{posix.getpid()}"
-    fd = posix.open(temporary, posix.O_WRONLY | posix.O_CREAT | posix.O_TRUNC | posix.O_CLOEXEC,
-                    mode)
     try:
-        posix.write(fd, data)
-    finally:
-        posix.close(fd)
-    posix.rename(temporary, path)
+        fd = posix.open(temporary, posix.O_WRONLY | posix.O_CREAT | posix.O_TRUNC | posix.O_CLOEXEC,
+                        mode)
+    except OSError as exc:
+        raise OCIError.from_os(path, exc) from None
+    try:
+        try:
+            view = memoryview(data)
+            while view:  # a short write (a nearly full filesystem) is not the whole file
+                view = view[posix.write(fd, view):]
+        finally:
+            posix.close(fd)
+        posix.rename(temporary, path)
+    except OSError as exc:
+        try:
+            posix.unlink(temporary)
+        except OSError:
+            pass
+        raise OCIError.from_os(path, exc) from None
 
 
 def derive_status(record, container_dir):
     """The container's status from the kernel's view of its init process."""
     pid = record.get("pid") or 0
-    if record.get("status") == "creating" and not pid:
+    if record.get("status") == "creating":
         creator = record.get("creator_pid")
         if creator:
             seen = process_start_time(creator)
             if seen is None or seen[1] != record.get("creator_start_time") or seen[0] in "ZX":
                 return "stopped"  # the create died half-way; `delete` removes what it left
         return "creating"
-    seen = process_start_time(pid) if pid else None
-    if seen is None or seen[1] != record.get("init_start_time") or seen[0] in ("Z", "X"):
+    if not init_alive(record):
         return "stopped"
-    if _exists(f"{container_dir}/{START_SOCKET}"):
+    if _start_socket_listens(container_dir):
         return "created"
     freezer_state = record.get("freezer_state_file")
     if freezer_state:
@@ -221,6 +345,50 @@ def derive_status(record, container_dir):
         if frozen in (b"FROZEN", b"1"):
             return "paused"
     return "running"
+
+
+def init_alive(record):
+    """Whether the recorded init is running: its pid's start time is the recorded one."""
+    pid = record.get("pid") or 0
+    seen = process_start_time(pid) if pid else None
+    return seen is not None and seen[1] == record.get("init_start_time") and seen[0] not in "ZX"
+
+
+def start_socket_address(container_dir):
+    """(address for bind/connect, fd to close or -1): the path itself when it fits in
+    sockaddr_un, else /proc/self/fd/N/start.sock through an O_PATH fd of the directory (any
+    --root, any id: the 108-byte limit never applies)."""
+    path = f"{container_dir}/{START_SOCKET}"
+    if len(path.encode()) <= _SUN_PATH_MAX:
+        return path, -1
+    fd = posix.open(container_dir, posix.O_PATH | posix.O_DIRECTORY | posix.O_CLOEXEC)
+    return f"/proc/self/fd/{fd}/{START_SOCKET}", fd
+
+
+def _start_socket_listens(container_dir):
+    """Whether the init still listens on start.sock (a non-blocking connect: refused once the
+    init has exec'd, since its listening fd is close-on-exec; a full backlog is still listening).
+    The init takes a connection that sends nothing as a stray one and keeps waiting."""
+    if not _exists(f"{container_dir}/{START_SOCKET}"):
+        return False
+    import _socket
+
+    try:
+        address, fd = start_socket_address(container_dir)
+    except OSError:
+        return False
+    probe = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM | _socket.SOCK_NONBLOCK)
+    try:
+        probe.connect(address)
+    except BlockingIOError:
+        return True  # EAGAIN: the backlog is full, someone listens
+    except OSError:
+        return False  # ECONNREFUSED: nobody listens (the init exec'd or died); ENOENT: gone
+    finally:
+        probe.close()
+        if fd >= 0:
+            posix.close(fd)
+    return True
 
 
 def public_state(record, status):

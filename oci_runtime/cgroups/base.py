@@ -95,9 +95,23 @@ class CgroupManager:
     def _set(self, resources, updating):
         raise NotImplementedError
 
-    def destroy(self):
-        """Remove the cgroup directories bottom-up (retrying EBUSY briefly); kills nothing."""
+    def destroy(self, timeout=5.0):
+        """Remove the cgroup directories bottom-up (retrying EBUSY up to ``timeout`` seconds);
+        kills nothing."""
         raise NotImplementedError
+
+    def remove_after_kill(self, timeout=1.0):
+        """SIGKILL every process left, wait (``timeout`` at most) for the cgroup to empty, then
+        remove it: what an undo or `delete --force` does, never waiting seconds on EBUSY."""
+        if self.pids():
+            self.kill_all(_signal.SIGKILL)
+            deadline = time.monotonic() + timeout
+            while self.pids():  # a killed process leaves within milliseconds: poll that often
+                if time.monotonic() > deadline:
+                    raise OCIError(f"cgroup of the container: processes {self.pids()[:8]} still "
+                                   f"in it {timeout:g} s after SIGKILL")
+                time.sleep(0.001)
+        self.destroy(timeout=timeout)
 
     def exists(self):
         raise NotImplementedError
@@ -176,11 +190,11 @@ def wait_until(pred, timeout, interval=0.005, retry=None):
         interval = min(interval * 1.5, 0.05)
 
 
-def rmdir_paths(paths):
+def rmdir_paths(paths, timeout=5.0):
     err = None
     for p in paths:
         try:
-            _util.rmdir_tree(p)
+            _util.rmdir_tree(p, timeout)
         except OCIError as exc:
             err = err or exc
     if err is not None:

@@ -227,7 +227,7 @@ class SystemdManager(CgroupManager):
                      *_encode_props(props)], f"setting properties of systemd unit {self.unit}")
         self.fs._set(resources, updating)
 
-    def destroy(self):
+    def destroy(self, timeout=5.0):
         if systemd_running():
             try:
                 out = _busctl(["call", *_DEST, "StopUnit", "ss", self.unit, "replace"],
@@ -240,7 +240,7 @@ class SystemdManager(CgroupManager):
                 _busctl(["call", *_DEST, "ResetFailedUnit", "s", self.unit], "reset-failed")
             except OCIError:
                 pass
-        self.fs.destroy()
+        self.fs.destroy(timeout)
         self.started = False
 
     # -- delegated to cgroupfs ------------------------------------------------------------------

@@ -96,8 +96,8 @@ class V1Manager(CgroupManager):
         for p in self._dirs():
             _util.write_procs(p, pid)
 
-    def destroy(self):
-        rmdir_paths(self._dirs())
+    def destroy(self, timeout=5.0):
+        rmdir_paths(self._dirs(), timeout)
 
     # -- resources ----------------------------------------------------------------------------
     def _set(self, r, updating):

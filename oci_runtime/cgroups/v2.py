@@ -74,8 +74,8 @@ class V2Manager(CgroupManager):
                                f"enabled for its children; {self.path} must be a leaf)", exc.errno) from None
             raise
 
-    def destroy(self):
-        rmdir_paths([self.path])
+    def destroy(self, timeout=5.0):
+        rmdir_paths([self.path], timeout)
 
     # -- resources ----------------------------------------------------------------------------
     def _set(self, r, updating):

@@ -171,7 +171,10 @@ def main(argv=None):
         return 1
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:
+    except BrokenPipeError as exc:
+        if _stdout_closed():
+            return 1  # `oci-runtime list | head`: nobody is left to read, or to tell
+        _report(context, f"internal: {exc.strerror} (a process of the runtime exited early)")
         return 1
     except OSError as exc:
         # An unexpected system error: still one line, with what failed.
@@ -195,6 +198,20 @@ def main_and_exit():
     except (BrokenPipeError, ValueError):
         pass
     posix._exit(status)
+
+
+def _stdout_closed():
+    """Whether stdout's reader is gone (the one EPIPE that is not an error to report): a pipe or
+    socket without a peer polls POLLERR or POLLHUP for writing."""
+    import select
+
+    poller = select.poll()
+    try:
+        poller.register(1, select.POLLOUT)
+    except (OSError, ValueError):
+        return True  # no stdout at all
+    return any(events & (select.POLLERR | select.POLLHUP | select.POLLNVAL)
+               for _, events in poller.poll(0))
 
 
 def _report(context, message):

@@ -16,6 +16,9 @@ def run(context, argv):
     if positionals:
         raise UsageError("usage: oci-runtime list [--format table|json] [-q]")
     containers = list_containers(context.store)
+    for container in containers:
+        if container.damage is not None:
+            context.warn(f"{container.damage}; listed as unknown")
     if values.get("quiet"):
         sys.stdout.write("".join(c.id + "\n" for c in containers))
         return

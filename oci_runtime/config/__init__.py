@@ -6,7 +6,8 @@ from oci_runtime import fastjson
 from oci_runtime.config.model import Config
 from oci_runtime.errors import OCIError
 
-__all__ = ["Config", "load_bundle_config", "parse_config", "parse_json", "read_json_file"]
+__all__ = ["Config", "load_bundle_config", "parse_config", "parse_json", "read_bundle_config_bytes",
+           "read_json_file"]
 
 
 def _line_and_column(text, offset):
@@ -72,12 +73,31 @@ def load_bundle_config(bundle):
     """The bundle's config.json as a Config, with root.path resolved against the bundle."""
     path = os.path.join(bundle, "config.json")
     try:
-        with open(path, "rb") as config_file:
-            text = config_file.read().decode()
-    except FileNotFoundError:
-        raise OCIError(f"{path}: no such file (is {bundle!r} an OCI bundle?)") from None
-    except (OSError, UnicodeDecodeError) as exc:
+        text = read_bundle_config_bytes(bundle).decode()
+    except UnicodeDecodeError as exc:
         raise OCIError(f"{path}: cannot read: {exc}") from None
     config = parse_config(text)
     config.resolve_paths(bundle)
     return config
+
+
+def read_bundle_config_bytes(bundle):
+    """The bytes of the bundle's config.json, which must be a regular file: opened non-blocking
+    and checked with fstat before reading, so a FIFO or a device there fails at once instead of
+    blocking create (or reading a device of the image)."""
+    import stat
+
+    path = os.path.join(bundle, "config.json")
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise OCIError(f"{path}: no such file (is {bundle!r} an OCI bundle?)") from None
+    except OSError as exc:
+        raise OCIError(f"{path}: cannot read: {exc.strerror}") from None
+    with open(fd, "rb") as config_file:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OCIError(f"{path}: not a regular file")
+        try:
+            return config_file.read()
+        except OSError as exc:
+            raise OCIError(f"{path}: cannot read: {exc.strerror}") from None

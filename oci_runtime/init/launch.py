@@ -4,13 +4,12 @@ attempted).  The executor's side is cext/executor.c; the messages are in plan/wi
 import os
 import _socket
 
-from oci_runtime import network
 from oci_runtime.children import kill_and_reap
 from oci_runtime.errors import OCIError
 from oci_runtime.hooks import hook_state, run_hooks
 from oci_runtime.plan import wire
 from oci_runtime.plan.model import FdArg
-from oci_runtime.state import START_SOCKET
+from oci_runtime.state import START_SOCKET, start_socket_address
 
 
 class LaunchedInit:
@@ -36,22 +35,29 @@ def compile_plan(launch_plan, cgroup_mounts=None):
     return compile_create(config, options), options
 
 
-def launch(plan, cgroup, resources):
+def launch(plan, cgroup, resources, transaction):
     """Start the container's init, set up as far as `create` goes; it is a direct child of this
-    process (the executor forks it with CLONE_PARENT).  On failure the processes are killed and
-    OCIError raised; the caller destroys the cgroup.  ``cgroup`` (a manager, or None) is created
-    and given ``resources`` here, while the init builds its rootfs."""
+    process (the executor forks it with CLONE_PARENT).  ``transaction`` (oci_runtime.transaction)
+    is told the init's pid as soon as it is known: from then on its undo kills the init, and its
+    steps that must precede the init going on (networks) run then.  On failure the executor is
+    killed here and OCIError raised; the caller's transaction undoes the rest.  ``cgroup`` (a
+    manager, or None) is created and given ``resources`` here, while the init builds its rootfs."""
     from oci_runtime import executor
 
     compiled, options = compile_plan(plan, plan.cgroup_mounts)
     start_path = f"{plan.state_dir}/{START_SOCKET}"
     listener = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM | _socket.SOCK_CLOEXEC)
+    # Through a directory fd when the path is too long for sockaddr_un (any id, any --root).
+    address, directory_fd = start_socket_address(plan.state_dir)
     try:
-        listener.bind(start_path)
+        listener.bind(address)
         listener.listen(1)
     except OSError as exc:
         listener.close()
         raise OCIError.from_os(f"creating {start_path}", exc) from exc
+    finally:
+        if directory_fd >= 0:
+            os.close(directory_fd)
     options.start_listener.fd = listener.detach()
     if plan.console is not None:
         options.console_socket.fd = plan.console.detach_sender()
@@ -69,12 +75,14 @@ def launch(plan, cgroup, resources):
             session.send(wire.MSG_OK)
         _, payload = session.receive(wire.MSG_PID)
         init_pid = int.from_bytes(payload[:4], "little")
+        # The one point where the parent learns the init: the undo kills it from here on, and
+        # the transaction's steps that must precede the init going on (networks) run now.
+        transaction.init_started(init_pid, cgroup)
         # The init builds its rootfs meanwhile, and waits for this only before it creates its
         # cgroup namespace: placing a process costs an RCU grace period on cgroup v1 (~5 ms).
         if cgroup is not None:
             cgroup.apply(init_pid)
             cgroup.set(resources)
-        plan.attached_networks = network.attach(plan, init_pid)
         states = [_state_bytes(plan, status, init_pid) for status in ("creating", "created")]
         session.send(wire.MSG_GO, b"".join(len(s).to_bytes(4, "little") + s for s in states))
         _reap(stage1_pid)
@@ -94,9 +102,8 @@ def launch(plan, cgroup, resources):
             session.receive(wire.MSG_CREATED)
         return LaunchedInit(init_pid, plan.warnings)
     except BaseException:
-        for pid in (stage1_pid, init_pid):
-            if pid:
-                kill_and_reap(pid)
+        if stage1_pid:
+            kill_and_reap(stage1_pid)  # the executor; the init is the transaction's to kill
         try:
             os.unlink(start_path)
         except FileNotFoundError:

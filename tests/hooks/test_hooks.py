@@ -148,3 +148,12 @@ def test_hook_timeout_is_a_failure(oci, make_bundle):
     assert result.returncode == 1
     assert "timed out after 1 s" in result.stderr
     assert time.monotonic() - started < 15
+
+
+@pytest.mark.parametrize("timeout", [2147484, 2 ** 63 - 1])
+def test_a_timeout_longer_than_poll_can_wait_is_no_timeout(oci, make_bundle, timeout):
+    """Found by tests/fuzz: poll(2) takes an int of milliseconds (OverflowError traceback)."""
+    bundle, cid = make_bundle(["true"], lambda c: c.update(hooks={"prestart": [
+        {"path": "/bin/true", "timeout": timeout}]}))
+    result = oci("create", "--bundle", str(bundle), cid)
+    assert result.returncode == 0, result.stderr

@@ -42,10 +42,57 @@ def test_creating_while_create_has_not_recorded_a_pid(fake_proc, container_dir):
     assert derive_status({"id": "c1", "status": "creating", "pid": 0}, container_dir) == "creating"
 
 
-def test_created_while_the_start_socket_exists(fake_proc, container_dir):
+def test_created_while_the_init_listens_on_the_start_socket(fake_proc, container_dir):
+    import socket
+
     fake_proc[100] = ("S", 5000)
-    open(os.path.join(container_dir, START_SOCKET), "w").close()
-    assert derive_status(record(), container_dir) == "created"
+    with socket.socket(socket.AF_UNIX) as listener:
+        listener.bind(os.path.join(container_dir, START_SOCKET))
+        listener.listen(1)
+        assert derive_status(record(), container_dir) == "created"
+
+
+def test_running_once_nobody_listens_on_the_start_socket(fake_proc, container_dir):
+    """A `start` that died before unlinking start.sock: the init exec'd (closing its
+    close-on-exec listener), so the container runs, whatever the file says."""
+    import socket
+
+    fake_proc[100] = ("S", 5000)
+    with socket.socket(socket.AF_UNIX) as listener:
+        listener.bind(os.path.join(container_dir, START_SOCKET))
+        listener.listen(1)
+    assert os.path.exists(os.path.join(container_dir, START_SOCKET))
+    assert derive_status(record(), container_dir) == "running"
+
+
+def test_created_beyond_the_sun_path_limit_and_with_a_full_backlog(fake_proc, tmp_path):
+    """A container directory longer than sockaddr_un allows is reached through a dir fd; a
+    listener whose backlog is full (EAGAIN) still listens."""
+    import socket
+
+    fake_proc[100] = ("S", 5000)
+    deep = tmp_path / ("d" * 200)
+    deep.mkdir()
+    address, fd = state.start_socket_address(str(deep))
+    assert fd >= 0 and len(address.encode()) < 108
+    clients = []
+    try:
+        with socket.socket(socket.AF_UNIX) as listener:
+            listener.bind(address)
+            listener.listen(0)
+            for _ in range(3):
+                client = socket.socket(socket.AF_UNIX)
+                client.setblocking(False)
+                clients.append(client)
+                try:
+                    client.connect(address)
+                except BlockingIOError:
+                    pass
+            assert derive_status(record(), str(deep)) == "created"
+    finally:
+        for client in clients:
+            client.close()
+        os.close(fd)
 
 
 def test_running_once_the_start_socket_is_gone(fake_proc, container_dir):
@@ -147,13 +194,13 @@ def test_public_state_omits_empty_annotations():
 # -- ids and the store ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("good", ["a", "c1", "my_container-1.2+x", "A" * 1024, "..."])
+@pytest.mark.parametrize("good", ["a", "c1", "my_container-1.2+x", "A" * 255, "..."])
 def test_valid_ids(good):
     check_container_id(good)
 
 
 @pytest.mark.parametrize("bad", ["", ".", "..", "a/b", "/abs", "a b", "a\nb", "tab\t", "é",
-                                 "a:b", "A" * 1025, "../../etc"])
+                                 "a:b", "A" * 256, "../../etc"])
 def test_invalid_ids_are_refused(bad):
     with pytest.raises(OCIError):
         check_container_id(bad)
@@ -175,3 +222,108 @@ def test_store_round_trip_and_not_found(tmp_path):
     assert not [n for n in os.listdir(directory) if ".tmp." in n]  # atomic writes leave no temp
     store.remove("c1")
     assert store.list_ids() == []
+
+
+def test_a_container_being_removed_is_whole_or_gone(tmp_path, monkeypatch):
+    """remove() renames the directory away before emptying it: at every step of the removal a
+    reader finds the whole container or none (never a directory without state: "creating")."""
+    store = StateStore(str(tmp_path / "root"))
+    store.reserve("c1")
+    store.save("c1", {"id": "c1", "pid": 3})
+    seen = []
+    real_unlink, real_rmdir = state.posix.unlink, state.posix.rmdir
+
+    def observe(real):
+        def call(path, *args):
+            try:
+                seen.append(store.load("c1"))
+            except ContainerNotFound:
+                seen.append("gone")
+            return real(path, *args)
+        return call
+
+    monkeypatch.setattr(state.posix, "unlink", observe(real_unlink))
+    monkeypatch.setattr(state.posix, "rmdir", observe(real_rmdir))
+    store.remove("c1")
+    monkeypatch.undo()
+    assert seen and set(seen) == {"gone"}, seen
+    assert os.listdir(store.root) == []
+    store.remove("c1")  # a second remove (a racing delete) is quiet
+
+
+def test_a_lock_taken_after_a_delete_says_not_found(tmp_path):
+    store = StateStore(str(tmp_path / "root"))
+    store.reserve("c1")
+    first = store.lock("c1")
+    import threading
+
+    outcome = []
+    waiter = threading.Thread(target=lambda: outcome.append(_lock_outcome(store)))
+    waiter.start()
+    time.sleep(0.1)
+    store.remove("c1")
+    os.close(first)
+    waiter.join(5)
+    assert outcome == ["not found"]
+
+
+def _lock_outcome(store):
+    try:
+        os.close(store.lock("c1"))
+    except ContainerNotFound:
+        return "not found"
+    return "locked"
+
+
+@pytest.mark.parametrize("content, reason", [
+    (b"", "empty file"), (b"   \n", "empty file"), (b'{"id": "c1", "pid"', "not JSON"),
+    (b"\xff\xfe", "not JSON"), (b"null", "not a JSON object"), (b"[1]", "not a JSON object"),
+    (b'{"pid": 1}', "its id is None"), (b'{"id": "c2"}', "its id is 'c2'"),
+])
+def test_a_damaged_state_file_is_a_one_line_error_naming_it(tmp_path, content, reason):
+    from oci_runtime.errors import DamagedState
+
+    store = StateStore(str(tmp_path / "root"))
+    directory = store.reserve("c1")
+    store.save("c1", {"id": "c1", "pid": 3})
+    with open(f"{directory}/state.json", "wb") as state_file:
+        state_file.write(content)
+    with pytest.raises(DamagedState) as caught:
+        store.load("c1")
+    message = str(caught.value)
+    assert message.startswith(f"{directory}/state.json: damaged container state: {reason}")
+    assert "\n" not in message
+    assert store.load_backup("c1") == {"id": "c1", "pid": 3}
+
+
+def test_a_failed_write_names_the_path_and_leaves_no_temporary_file(tmp_path, monkeypatch):
+    with pytest.raises(OCIError, match=rf"^{tmp_path}/missing/x: No such file or directory$"):
+        state.write_atomically(f"{tmp_path}/missing/x", b"data")
+    # A full filesystem: the temporary file is made, its write fails (ENOSPC), it is removed.
+    real_write = state.posix.write
+
+    def write_to_a_full_disk(fd, data):
+        real_write(fd, bytes(data[:1]))
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(state.posix, "write", write_to_a_full_disk)
+    with pytest.raises(OCIError, match=rf"^{tmp_path}/f: No space left on device$"):
+        state.write_atomically(f"{tmp_path}/f", b"data")
+    monkeypatch.undo()
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_removal_interrupted_after_its_rename_is_hidden_and_finished_later(tmp_path):
+    """A delete killed between its rename and its rmdir leaves ~deleting.<pid>: no id can have
+    that name, so list never shows it, and the next removal finishes it."""
+    store = StateStore(str(tmp_path / "root"))
+    for container_id in ("c1", "c2"):
+        store.reserve(container_id)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    os.rename(f"{store.root}/c1", f"{store.root}/~deleting.{dead.pid}")
+    assert store.list_ids() == ["c2"]
+    with pytest.raises(ContainerNotFound):
+        store.load("c1")
+    store.remove("c2")
+    assert os.listdir(store.root) == []
