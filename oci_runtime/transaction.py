@@ -5,12 +5,12 @@ failure or signal (SIGINT, SIGTERM, SIGHUP) before commit undoes all of it, newe
         transaction.on_undo("removing the state directory", remove)      # each step, as it is made
         transaction.before_init_continues(attach_network)                  # extension point
         ... launch(..., transaction) calls transaction.init_started(pid) once the init exists
-        transaction.commit()
+        # leaving the block commits; an exception or a signal rolls back
 
-The container's init is learnt at one point (``init_started``, the parent side of the init
-protocol calls it with the init's host pid).  From then on the undo kills it: through a pidfd
-opened at once (the pid cannot be reused while we hold it: the init is our child or our stage 1's,
-and nobody reaps it), and through its whole cgroup (``remove_after_kill``).  The steps given to
+The container's init is learnt at one point (``init_started``: init/launch.py calls it with the
+init's host pid as soon as the executor reports it).  From then on the undo kills it: through a
+pidfd opened at once (the pid cannot have been reused: the init is our child, CLONE_PARENT, and
+nothing reaps it but us), and through its whole cgroup (``remove_after_kill``).  The steps given to
 ``before_init_continues`` run right there, before the init is let go on: that is where network
 attachments go (CNI, netDevices: issue 13), each registering its own undo with ``on_undo``.
 
@@ -70,7 +70,7 @@ class InitProcess:
         try:
             os.waitpid(self.pid, os.WNOHANG)
         except ChildProcessError:
-            pass  # not ours (stage 1's until stage 1 exits): its parent or the subreaper reaps it
+            pass  # not our child (a Python API caller's own fork): its parent reaps it
         return True
 
     def close(self):
