@@ -25,9 +25,14 @@ KILL_POINTS = ([("mkdir", n) for n in range(1, 24, 2)] + [("rename", n) for n in
                   ("recvfrom", 2), ("sendto", 1), ("wait4", 1)])
 
 
+# Every create here runs with this in its environment; the executor and the init inherit it
+# (until the init execs the user's program), so a leftover is found whatever its command line.
+MARK = f"OCI_FAULT_TEST={os.getpid()}"
+
+
 def leftover_processes(root):
-    """Live processes whose command line names this test's state root (the runtime, its
-    stages and inits before they exec)."""
+    """Live processes of this test: its runtime calls (their command line names the state root)
+    and their executors and inits (the environment carries MARK)."""
     found = []
     for name in os.listdir("/proc"):
         if not name.isdigit():
@@ -35,11 +40,13 @@ def leftover_processes(root):
         try:
             with open(f"/proc/{name}/cmdline", "rb") as cmdline:
                 words = cmdline.read().split(b"\0")
+            with open(f"/proc/{name}/environ", "rb") as environ:
+                marked = MARK.encode() in environ.read().split(b"\0")
             with open(f"/proc/{name}/stat") as stat:
                 state = stat.read().rsplit(")", 1)[1].split()[0]
         except OSError:
             continue
-        if root.encode() in words and state not in "ZX":
+        if (marked or root.encode() in words) and state not in "ZX":
             found.append(int(name))
     return found
 
@@ -47,7 +54,8 @@ def leftover_processes(root):
 def assert_nothing_left(oci, bundle, cid, wait=3.0):
     deadline = time.monotonic() + wait
     while leftover_processes(oci.root):
-        # An init whose parent died before the cgroup was placed exits on the channel's EOF.
+        # An init whose runtime died before placing it in its cgroup must end by itself (EOF on
+        # the sync socket); one in its cgroup is delete --force's to kill.
         assert time.monotonic() < deadline, f"processes left: {leftover_processes(oci.root)}"
         time.sleep(0.02)
     leftovers = [n for n in os.listdir(oci.root) if not n.startswith(".")] if os.path.isdir(oci.root) else []
@@ -63,7 +71,8 @@ def run_under_strace(oci, bundle, cid, strace_args, tmp_path, timeout=30):
     with open(err_path, "w") as err:
         traced = subprocess.Popen([STRACE, "-qq", "-o", "/dev/null", *strace_args, *oci.command,
                                    "--root", oci.root, "create", "--bundle", str(bundle), cid],
-                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
+                                  env=dict(os.environ, OCI_FAULT_TEST=MARK.split("=")[1]))
     deadline = time.monotonic() + timeout
     succeeded = False
     while traced.poll() is None:
