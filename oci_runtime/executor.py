@@ -13,6 +13,7 @@ import _socket
 
 from oci_runtime.errors import OCIError
 from oci_runtime.plan import wire
+from oci_runtime.state import EXECUTOR_MEMFD_NAME
 
 _EXECUTOR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_executor")
 _MFD_CLOEXEC = 1
@@ -34,7 +35,7 @@ def sealed_copy(path=_EXECUTOR):
         raise OCIError(f"the container executor {path} is missing: reinstall oci-runtime "
                        "(pip install builds it from cext/executor.c)") from None
     try:
-        memfd = os.memfd_create("oci-runtime-executor", _MFD_CLOEXEC | _MFD_ALLOW_SEALING)
+        memfd = os.memfd_create(EXECUTOR_MEMFD_NAME, _MFD_CLOEXEC | _MFD_ALLOW_SEALING)
         size = os.fstat(source).st_size
         offset = 0
         while offset < size:

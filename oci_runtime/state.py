@@ -6,9 +6,10 @@ Layout of ``<root>/<id>/``:
   config.json  the config as it was at create: the spec says later edits of the bundle's copy
                must not affect the container, so exec/delete read this one.
   start.sock   the listening socket the container's init blocks on until ``start``.  The container
-               is ``created`` while that socket accepts connections: the init's listening fd is
-               close-on-exec, so the init's own execve ends ``created``, whatever happens to the
-               ``start`` that released it (which unlinks the file only as tidying).
+               is ``created`` while the init has not exec'd: its /proc/<pid>/exe is the executor's
+               memfd (or, where that link cannot be read, its listening fd, close-on-exec, still
+               accepts connections), so the init's own execve ends ``created``, whatever happens
+               to the ``start`` that released it (which unlinks the file only as tidying).
   state.json.backup  the same record, written after state.json: when state.json is damaged,
                ``delete --force`` still finds the init and the cgroup to kill in it.
 
@@ -29,6 +30,9 @@ from oci_runtime.errors import ContainerNotFound, DamagedState, OCIError
 STATE_FILE = "state.json"
 CONFIG_FILE = "config.json"
 START_SOCKET = "start.sock"
+# The name of the executor's sealed memfd (executor.py): /proc/<init>/exe until the init execs.
+EXECUTOR_MEMFD_NAME = "oci-runtime-executor"
+_EXECUTOR_EXE = f"/memfd:{EXECUTOR_MEMFD_NAME} "
 BACKUP_FILE = "state.json.backup"
 # Prefix of a directory being removed; "~" is in no container id, so list and load never see it.
 _DELETING_PREFIX = "~deleting."
@@ -332,7 +336,7 @@ def derive_status(record, container_dir):
         return "creating"
     if not init_alive(record):
         return "stopped"
-    if _start_socket_listens(container_dir):
+    if _waits_for_start(record["pid"], container_dir):
         return "created"
     freezer_state = record.get("freezer_state_file")
     if freezer_state:
@@ -363,6 +367,24 @@ def start_socket_address(container_dir):
         return path, -1
     fd = posix.open(container_dir, posix.O_PATH | posix.O_DIRECTORY | posix.O_CLOEXEC)
     return f"/proc/self/fd/{fd}/{START_SOCKET}", fd
+
+
+def _waits_for_start(pid, container_dir):
+    """Whether the init has not exec'd yet: it waits on start.sock.  Ended by the init's own
+    execve, never by the `start` that released it (which may die before it tidies up)."""
+    if not _exists(f"{container_dir}/{START_SOCKET}"):
+        return False
+    # One readlink: the init is the executor until its execve.  Not readable when the caller
+    # may not ptrace it (the executor is non-dumpable): then ask its listening socket.
+    try:
+        executable = init_executable(pid)
+    except OSError:
+        return _start_socket_listens(container_dir)
+    return executable.startswith(_EXECUTOR_EXE)
+
+
+def init_executable(pid):
+    return posix.readlink(f"/proc/{pid}/exe")
 
 
 def _start_socket_listens(container_dir):

@@ -18,10 +18,26 @@ from oci_runtime.state import (
 
 @pytest.fixture
 def fake_proc(monkeypatch):
-    """{pid: (state letter, start time)}: what process_start_time reports; absent pid = gone."""
+    """{pid: (state letter, start time)}: what process_start_time reports; absent pid = gone.
+    /proc/<pid>/exe reads as unreadable (EACCES), so status asks start.sock's listener."""
     processes = {}
     monkeypatch.setattr(state, "process_start_time", processes.get)
+
+    def unreadable(pid):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(state, "init_executable", unreadable)
     return processes
+
+
+@pytest.mark.parametrize("executable, status", [
+    ("/memfd:oci-runtime-executor (deleted)", "created"), ("/bin/sleep", "running"),
+])
+def test_created_until_the_init_execs(fake_proc, container_dir, monkeypatch, executable, status):
+    fake_proc[100] = ("S", 5000)
+    open(os.path.join(container_dir, START_SOCKET), "w").close()  # left by a start that died
+    monkeypatch.setattr(state, "init_executable", lambda pid: executable)
+    assert derive_status(record(), container_dir) == status
 
 
 @pytest.fixture
