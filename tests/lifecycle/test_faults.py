@@ -17,12 +17,14 @@ from test_transaction import cgroup_dirs, config_of
 STRACE = shutil.which("strace")
 pytestmark = pytest.mark.skipif(STRACE is None, reason="strace is not installed (scripts/setup)")
 
-# (syscall, how many of them `create` itself makes, about: see `strace -c`).  Killing at each
-# occurrence walks create from the state directory to the pid file.
+# (syscall, its Nth call by `create` itself: `strace -c` counts them, ~1500 in all).  Killing at
+# each walks create from the state directory through the executor's start (memfd, clone3 of
+# posix_spawn) and its messages (recvfrom, sendto) to the pid file.
 KILL_POINTS = ([("mkdir", n) for n in range(1, 24, 2)] + [("rename", n) for n in range(1, 8)]
-               + [("write", n) for n in range(1, 32, 3)] + [("openat", n) for n in range(90, 135, 9)]
-               + [("socketpair", 1), ("clone", 1), ("pidfd_open", 1), ("recvfrom", 1),
-                  ("recvfrom", 2), ("sendto", 1), ("wait4", 1)])
+               + [("write", n) for n in range(1, 32, 3)] + [("openat", n) for n in range(90, 161, 10)]
+               + [("socketpair", 1), ("memfd_create", 1), ("memfd_create", 2), ("clone3", 1),
+                  ("clone3", 2), ("pidfd_open", 1), ("recvfrom", 1), ("recvfrom", 2),
+                  ("sendto", 1), ("wait4", 1)])
 
 
 # Every create here runs with this in its environment; the executor and the init inherit it
