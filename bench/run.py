@@ -6,8 +6,9 @@
     .venv/bin/python bench/run.py --write-docs   # also rewrites docs/performance.md (+ PNG plot)
     .venv/bin/python bench/run.py --only seccomp --write-docs   # just the seccomp section
     .venv/bin/python bench/run.py --only netdev --write-docs    # just create with a net device
+    .venv/bin/python bench/run.py --only api --write-docs   # the Python API against the CLIs
 
-Options: --runtimes oci-runtime,runc,crun  --oci-runtime PATH  --output DIR  --only seccomp|netdev.
+Options: --runtimes oci-runtime,runc,crun  --oci-runtime PATH  --output DIR  --only seccomp|netdev|api.
 Needs root.
 
 Fairness: crun refuses a cgroup "hybrid" host, so the whole benchmark re-executes itself once in a
@@ -43,9 +44,10 @@ BUSYBOX = shutil.which("busybox") or "/bin/busybox"
 CGROUP_ROOT = "/sys/fs/cgroup"
 
 FULL = dict(rounds=15, sequential=100, concurrent=20, many=1000, cmd_rounds=15, floor_rounds=30,
-            memory_rounds=5, seccomp_rounds=30, netdev_rounds=30)
+            memory_rounds=5, seccomp_rounds=30, netdev_rounds=30, api_sequential=100,
+            api_rounds=5)
 QUICK = dict(rounds=3, sequential=5, concurrent=4, many=50, cmd_rounds=3, floor_rounds=5,
-             memory_rounds=2, seccomp_rounds=3, netdev_rounds=3)
+             memory_rounds=2, seccomp_rounds=3, netdev_rounds=3, api_sequential=5, api_rounds=1)
 
 
 # -- process spawning with timing and rusage ------------------------------------------------------
@@ -352,6 +354,56 @@ def bench_netdev(runtime, count):
     return times
 
 
+# What one long-lived Python program does with oci-runtime's API: no interpreter start per call.
+# Reads {"root": ..., "containers": [[id, bundle], ...]} on stdin, prints the seconds the loop took
+# (the interpreter's start and the API's import are outside it, paid once per program).
+API_SEQUENCE = r"""
+import json, sys, time
+from oci_runtime import Runtime
+work = json.load(sys.stdin)
+runtime = Runtime(root=work["root"])
+started = time.perf_counter()
+for container_id, bundle in work["containers"]:
+    container = runtime.create(container_id, bundle)
+    container.start()
+    status = container.wait()
+    if status != 0:
+        raise SystemExit(f"{container_id} exited {status}")
+    container.delete()
+print(time.perf_counter() - started)
+"""
+
+
+def _create_start_wait_delete(runtime):
+    container_id, bundle = runtime.new_container(["/bin/true"])
+    runtime.call("create", "--bundle", bundle, container_id)
+    runtime.call("start", container_id)
+    runtime.wait_stopped(container_id)
+    runtime.call("delete", container_id)
+
+
+def bench_api(runtimes, count, repeats, python):
+    """(g) `count` containers one after another, create+start+wait+delete of /bin/true: every
+    runtime through its CLI (wait = `state` until stopped), and oci-runtime through its Python
+    API from one interpreter (``python``), alternating round by round: wall seconds."""
+    cli = {r.name: [0.0] * repeats for r in runtimes}
+    api = {r.name: [0.0] * repeats for r in runtimes if r.name == "oci-runtime"}
+    for index, runtime in rounds(runtimes, repeats):
+        start = time.perf_counter()
+        for _ in range(count):
+            _create_start_wait_delete(runtime)
+        cli[runtime.name][index] = time.perf_counter() - start
+        if runtime.name in api:
+            work = {"root": runtime.root,
+                    "containers": [runtime.new_container(["/bin/true"]) for _ in range(count)]}
+            done = subprocess.run([python, "-c", API_SEQUENCE], input=json.dumps(work),
+                                  capture_output=True, text=True)
+            if done.returncode != 0:
+                raise RuntimeError(f"API sequence failed: {done.stderr.strip()[-2000:]}")
+            api[runtime.name][index] = float(done.stdout)
+    return {"cli": cli, "api": api}
+
+
 def vm_rss_kib(pid):
     with open(f"/proc/{pid}/status") as status:
         for line in status:
@@ -529,17 +581,54 @@ def netdev_markdown(results):
     return "\n".join(out) + "\n"
 
 
-def seccomp_markdown(results):
-    names = results["runtimes"]
-    summary = results["seccomp_summary"]
-    out = ["| create+start+delete of /bin/true | " + " | ".join(names)
-           + " | oci-runtime ÷ runc | oci-runtime ÷ crun |",
+def summarise_api(api, runtime_names, count):
+    """Rows for the API table: the CLI row of every runtime, and oci-runtime's API against the
+    others' CLI (ratios: medians of the per-round ratios)."""
+    rows = []
+    for label, samples in (
+            (f"{count} containers one after another, CLI", api["cli"]),
+            (f"{count} containers one after another, oci-runtime through its Python API "
+             "(runc, crun: CLI)", dict(api["cli"], **api["api"]))):
+        row = {"label": label, "median": {n: median(samples[n]) for n in runtime_names}}
+        for other in ("runc", "crun"):
+            value = ratio(samples, "oci-runtime", other)
+            if value is not None:
+                row["vs_" + other] = value
+        rows.append(row)
+    if "oci-runtime" in api["api"]:
+        rows[1]["api_vs_own_cli"] = statistics.median(
+            a / c for a, c in zip(api["api"]["oci-runtime"], api["cli"]["oci-runtime"]) if c > 0)
+    return {"rows": rows}
+
+
+def _comparison_table(title, names, rows, value_format):
+    """A markdown table: one row per measurement, a column per runtime, then the ratios."""
+    out = [f"| {title} | " + " | ".join(names) + " | oci-runtime ÷ runc | oci-runtime ÷ crun |",
            "|" + "---|" * (len(names) + 3)]
-    for row in summary["rows"]:
-        cells = [f"{row['median'][n]:.1f} ms" for n in names]
+    for row in rows:
+        cells = [value_format.format(row["median"][n]) for n in names]
         cells.append(f"{row['vs_runc']:.2f}" if "vs_runc" in row else "–")
         cells.append(f"{row['vs_crun']:.2f}" if "vs_crun" in row else "–")
         out.append(f"| {row['label']} | " + " | ".join(cells) + " |")
+    return out
+
+
+def api_markdown(results):
+    summary = results["api_summary"]
+    out = _comparison_table("create+start+wait+delete of /bin/true", results["runtimes"],
+                            summary["rows"], "{:.2f} s")
+    own = summary["rows"][1].get("api_vs_own_cli")
+    if own is not None:
+        out.append("")
+        out.append(f"oci-runtime's API ÷ its own CLI: {own:.2f}.")
+    return "\n".join(out) + "\n"
+
+
+def seccomp_markdown(results):
+    names = results["runtimes"]
+    summary = results["seccomp_summary"]
+    out = _comparison_table("create+start+delete of /bin/true", names, summary["rows"],
+                            "{:.1f} ms")
     out.append("")
     out.append("Compiled filters found in the runtime's cache after the warm runs: " + ", ".join(
         f"{n} {summary['cache_entries'][n]}" for n in names) + ".")
@@ -715,6 +804,10 @@ def measure(args):
         if args.only in (None, "netdev") and oci:
             log("netdev")
             raw["netdev"] = bench_netdev(oci[0], counts["netdev_rounds"])
+        if args.only in (None, "api") and oci:
+            log("api")
+            raw["api"] = bench_api(runtimes, counts["api_sequential"], counts["api_rounds"],
+                                   python)
         log("done")
     finally:
         for runtime in runtimes:
@@ -732,6 +825,8 @@ def measure(args):
     results["targets"] = targets(results["summary"]) if everything and "oci-runtime" in names else []
     results["seccomp_summary"] = summarise_seccomp(raw["seccomp"], names) if with_seccomp else None
     results["netdev_summary"] = summarise_netdev(raw["netdev"]) if "netdev" in raw else None
+    results["api_summary"] = summarise_api(raw["api"], names, counts["api_sequential"]) \
+        if "api" in raw else None
     return results
 
 
@@ -743,7 +838,7 @@ def main():
     parser.add_argument("--output", default=os.path.join(HERE, "results"))
     parser.add_argument("--write-docs", action="store_true",
                         help="rewrite docs/performance.md's results sections (and plot) measured")
-    parser.add_argument("--only", choices=["seccomp", "netdev"], default=None,
+    parser.add_argument("--only", choices=["seccomp", "netdev", "api"], default=None,
                         help="measure only this group (results-<mode>-<group>.*)")
     parser.add_argument("--in-namespace", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--cgroup-parent", default=None, help=argparse.SUPPRESS)
@@ -773,7 +868,8 @@ def main():
     table = markdown(results) if results["summary"] else ""
     seccomp_table = seccomp_markdown(results) if results["seccomp_summary"] else ""
     netdev_table = netdev_markdown(results) if results["netdev_summary"] else ""
-    tables = "\n".join(t for t in (table, seccomp_table, netdev_table) if t)
+    api_table = api_markdown(results) if results["api_summary"] else ""
+    tables = "\n".join(t for t in (table, seccomp_table, netdev_table, api_table) if t)
     with open(base + ".md", "w") as handle:
         handle.write(tables)
     print(tables)
@@ -786,6 +882,9 @@ def main():
         if netdev_table:
             write_section_docs(results, "bench-netdev", "Cost of a network device",
                                results["raw"]["counts"]["netdev_rounds"], netdev_table)
+        if api_table:
+            write_section_docs(results, "bench-api", "Through the Python API",
+                               results["raw"]["counts"]["api_rounds"], api_table)
     print(f"bench: results in {base}.json and {base}.md", file=sys.stderr)
 
 

@@ -1,4 +1,25 @@
-"""oci-runtime: an OCI runtime-spec compliant low-level container runtime in Python."""
+"""oci-runtime: an OCI runtime-spec compliant low-level container runtime in Python.
+
+The Python API (oci_runtime.api): ``Runtime``, ``Container``, ``Process`` and the errors
+``OCIError``, ``ContainerNotFound``, ``InvalidState``, ``ConfigError``.  They are loaded on first
+use (PEP 562): every CLI call imports this package, and must not pay for them.
+"""
 
 __version__ = "0.1.0"
 OCI_VERSION = "1.3.0"
+
+_API_NAMES = {"Runtime": "api", "Container": "api", "Process": "api", "OCIError": "errors",
+              "ContainerNotFound": "errors", "InvalidState": "errors", "ConfigError": "errors"}
+__all__ = ["OCI_VERSION", "__version__", *_API_NAMES]
+
+
+def __getattr__(name):
+    module_name = _API_NAMES.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'oci_runtime' has no attribute {name!r}")
+    module = __import__(f"oci_runtime.{module_name}", fromlist=[name])
+    return getattr(module, name)
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_API_NAMES))

@@ -1,4 +1,4 @@
-"""Containers as objects: the Python API, and what every CLI command calls.
+"""Containers as objects over the state store: the layer under the Python API (oci_runtime.api).
 
 `state`, `start` and `kill` are the hot path (callers make them for every container): they use
 only the state store and os-level calls.  `create` and `delete` import the heavier layers (config
@@ -6,7 +6,7 @@ validation, rootfs, cgroups, hooks) inside the methods that need them.
 """
 import posix  # not os: see oci_runtime/state.py on the hot path
 
-from oci_runtime.errors import DamagedState, OCIError
+from oci_runtime.errors import DamagedState, InvalidState, OCIError
 from oci_runtime.state import (
     SECCOMP_LISTENER_MESSAGE, START_RELEASED, START_SOCKET, StateStore, derive_status,
     init_alive, public_state, start_socket_address,
@@ -63,8 +63,8 @@ class Container:
         try:
             status = self.status
             if status != "created":
-                raise OCIError(f"cannot start a container that is {status} "
-                               f"(only a created container can be started)")
+                raise InvalidState(f"cannot start a container that is {status} "
+                                   f"(only a created container can be started)", status)
             connection = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
             address, directory_fd = start_socket_address(self.dir)
             try:
@@ -156,7 +156,8 @@ class Container:
         try:
             status = self.status
             if status not in ("created", "running", "paused"):
-                raise OCIError(f"container {self.id!r} is not running (status {status})")
+                raise InvalidState(f"container {self.id!r} is not running (status {status})",
+                                   status)
             if all_processes:
                 manager = self._cgroup_manager()
                 if manager is not None:
@@ -201,7 +202,8 @@ class Container:
             status = self.status
             wanted, verb = ("running", "pause") if freeze else ("paused", "resume")
             if status != wanted:
-                raise OCIError(f"cannot {verb} container {self.id!r}: it is {status}, not {wanted}")
+                raise InvalidState(f"cannot {verb} container {self.id!r}: it is {status}, "
+                                   f"not {wanted}", status)
             manager = self._cgroup_manager()
             if manager is None:
                 raise OCIError(f"cannot {verb} container {self.id!r}: it has no cgroup")
@@ -214,7 +216,8 @@ class Container:
         try:
             status = self.status
             if status not in ("created", "running", "paused"):
-                raise OCIError(f"cannot update container {self.id!r}: it is {status}")
+                raise InvalidState(f"cannot update container {self.id!r}: it is {status}",
+                                   status)
             manager = self._cgroup_manager()
             if manager is None:
                 raise OCIError(f"cannot update container {self.id!r}: it has no cgroup")
@@ -224,7 +227,10 @@ class Container:
 
     def stats(self):
         manager = self._cgroup_manager()
-        if manager is None or self.status == "stopped":
+        status = self.status
+        if status == "stopped":
+            raise InvalidState(f"container {self.id!r} is not running", status)
+        if manager is None:
             raise OCIError(f"container {self.id!r} is not running")
         return manager.stats()
 
@@ -255,10 +261,11 @@ class Container:
         status = derive_status(self.record, self.dir)
         if status == "creating" and (self.record.get("creator_pid") or not force):
             # Its create is still at work (a dead creator reads as stopped, see state.py).
-            raise OCIError(f"cannot delete container {self.id!r}: it is being created")
+            raise InvalidState(f"cannot delete container {self.id!r}: it is being created",
+                               status)
         if status in ("running", "paused") and not force:
-            raise OCIError(f"cannot delete container {self.id!r} that is {status}: "
-                           "stop it first or use --force")
+            raise InvalidState(f"cannot delete container {self.id!r} that is {status}: "
+                               "stop it first or use --force", status)
         manager = self._cgroup_manager()
         # created (runc deletes those without --force), forced, or stopped with stragglers (a
         # shared pid namespace, a create that died half-way): nothing may survive.
@@ -317,23 +324,6 @@ class Container:
         return manager_from_dict(saved)
 
 
-def create(store, container_id, bundle, *, pid_file=None, console_socket=None, no_pivot=False,
-           no_new_keyring=False, preserve_fds=0, systemd_cgroup=False, subreaper=False,
-           warn=None, debug=None, network_options=None):
-    """Create a container from the bundle; returns it in the `created` state.
-
-    With ``subreaper`` the calling process stays the init's parent (for `run`); ``debug`` is
-    --debug's DebugLog or None; ``network_options`` asks for CNI networks:
-    {"networks": [names], "cni_conf_dir": dir, "cni_bin_dir": "dir:dir"} (oci_runtime.network)."""
-    from oci_runtime.creation import create_container
-
-    return create_container(
-        store, container_id, bundle, pid_file=pid_file, console_socket=console_socket,
-        no_pivot=no_pivot, no_new_keyring=no_new_keyring, preserve_fds=preserve_fds,
-        systemd_cgroup=systemd_cgroup, subreaper=subreaper, warn=warn, debug=debug,
-        network_options=network_options)
-
-
 def list_containers(store):
     """Every container under the store's root; one whose state.json is damaged is listed with
     status "unknown" and its ``damage`` set (the caller warns), never hiding the others."""
@@ -348,4 +338,4 @@ def list_containers(store):
     return containers
 
 
-__all__ = ["Container", "StateStore", "create", "list_containers"]
+__all__ = ["Container", "StateStore", "list_containers"]

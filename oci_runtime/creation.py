@@ -11,7 +11,8 @@ import time
 from oci_runtime import OCI_VERSION, fastjson, network
 from oci_runtime.config import load_bundle_config, read_bundle_config_bytes
 from oci_runtime.container import Container
-from oci_runtime.errors import OCIError
+from oci_runtime.config.model import config_problem
+from oci_runtime.errors import ConfigError, OCIError
 from oci_runtime.hooks import HookError, hook_state, run_hooks
 from oci_runtime.init.launch import launch
 from oci_runtime.init.plan import LaunchPlan
@@ -26,7 +27,7 @@ _LATER_HOOKS = ("poststart", "poststop")
 
 def create_container(store, container_id, bundle, *, pid_file=None, console_socket=None,
                      no_pivot=False, no_new_keyring=False, preserve_fds=0, systemd_cgroup=False,
-                     subreaper=False, warn=None, debug=None, network_options=None):
+                     attached=False, warn=None, debug=None, network_options=None):
     # ``network_options``: {"networks": [CNI network names], "cni_conf_dir", "cni_bin_dir"}.
     # ``debug``: None, or --debug's DebugLog (oci_runtime.cli.logging).  Every use is behind
     # `if debug is not None`, so without --debug nothing is formatted or timed.
@@ -41,24 +42,15 @@ def create_container(store, container_id, bundle, *, pid_file=None, console_sock
     config = load_bundle_config(bundle)
     if debug is not None:
         debug.config_loaded(bundle, config)
-    if config.process is None:
-        raise OCIError("config.json: /process: is required to create a container")
-    if config.process.terminal and console_socket is None and not subreaper:
-        # Only an attached `run` (the subreaper) is there to relay a terminal itself.
-        raise OCIError("config.json: /process/terminal is true: pass --console-socket")
+    check_creatable(config)
+    if config.process.terminal and console_socket is None and not attached:
+        # Only an attached `run` (the init's parent, waiting) is there to relay a terminal.
+        raise ConfigError("config.json: /process/terminal is true: pass --console-socket",
+                          "/process/terminal")
     if console_socket is not None and not config.process.terminal:
         # runc refuses it too: the socket would never receive a console.
         raise OCIError("--console-socket: cannot use console socket: config.json: "
                        "/process/terminal is not true")
-    if config.linux.intel_rdt:
-        # config-linux.md: without a mounted resctrl the runtime MUST error; with one we must
-        # write the schemata, which this version does not do (features: intelRdt disabled).
-        raise OCIError("config.json: /linux/intelRdt: Intel RDT (resctrl) is not supported by "
-                       "this version of oci-runtime" + ("" if _resctrl_mounted() else
-                                                        "; no resctrl filesystem is mounted"))
-    from oci_runtime.process_attributes import check_process_attributes
-
-    check_process_attributes(config.process, config.linux.personality)
     _warn_about_ungrantable_capabilities(config.process.capabilities, warn)
     transaction = CreateTransaction(warn)
     try:
@@ -169,6 +161,23 @@ def _attach_networks(transaction, plan, init_pid, warn):
     transaction.on_undo("detaching the container's networks",
                         lambda: network.detach(plan.state_dir, warn=warn or (lambda message: None)))
     plan.attached_networks = network.attach(plan, init_pid)
+
+
+def check_creatable(config):
+    """The rules create applies to a parsed config beyond the schema and the model's own; each
+    is a config_problem, so `check` runs this same code and collects every problem."""
+    from oci_runtime.process_attributes import check_process_attributes
+
+    if config.process is None:
+        config_problem("/process", "is required to create a container")
+    if config.linux.intel_rdt:
+        # config-linux.md: without a mounted resctrl the runtime MUST error; with one we must
+        # write the schemata, which this version does not do (features: intelRdt disabled).
+        config_problem("/linux/intelRdt", "Intel RDT (resctrl) is not supported by this version "
+                       "of oci-runtime" + ("" if _resctrl_mounted() else
+                                           "; no resctrl filesystem is mounted"))
+    if config.process is not None:
+        check_process_attributes(config.process, config.linux.personality)
 
 
 def cgroup_resources(config):

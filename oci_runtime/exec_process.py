@@ -13,7 +13,7 @@ import os
 from oci_runtime import constants as kernel
 from oci_runtime.config.model import Process, check_strings
 from oci_runtime.children import kill_and_reap, wait_for_exit, wait_with_forwarding
-from oci_runtime.errors import OCIError
+from oci_runtime.errors import InvalidState, OCIError
 from oci_runtime.fdpass import receive_with_fd
 from oci_runtime.pid_file import check_pid_file, write_pid_file
 from oci_runtime.process import CapabilityPlan, runtime_bounding_set, ungrantable_reason
@@ -195,10 +195,10 @@ def exec_in_container(container, saved_config, request, warn=None, debug=None):
     # runc's rule: a created container (its init waits for `start`, namespaces all made) takes
     # exec like a running one; a paused one only when asked, since the process freezes too.
     if status == "paused" and not request.ignore_paused:
-        raise OCIError(f"cannot exec in container {container.id}: it is paused "
-                       "(use --ignore-paused to override)")
+        raise InvalidState(f"cannot exec in container {container.id}: it is paused "
+                           "(use --ignore-paused to override)", status)
     if status not in ("created", "running", "paused"):
-        raise OCIError(f"cannot exec in container {container.id}: it is {status}")
+        raise InvalidState(f"cannot exec in container {container.id}: it is {status}", status)
     from oci_runtime.cgroups._util import warm_up_attach
 
     warm_up_attach()  # the joiner's cgroup attach then skips an RCU grace period

@@ -7,7 +7,8 @@ message and nothing to undo.  The tables here are what plan/process.py turns int
 """
 import os
 
-from oci_runtime.errors import OCIError
+from oci_runtime.config.model import config_problem
+from oci_runtime.errors import ConfigError
 
 SCHED_POLICIES = {"SCHED_OTHER": 0, "SCHED_FIFO": 1, "SCHED_RR": 2, "SCHED_BATCH": 3,
                    "SCHED_ISO": 4, "SCHED_IDLE": 5, "SCHED_DEADLINE": 6}
@@ -25,40 +26,43 @@ _SELINUX_FS = "/sys/fs/selinux"
 
 
 def check_process_attributes(process, linux_personality=None, where="config.json: /process"):
-    """Raise OCIError for anything requested that cannot be applied on this host.  ``where``
-    names the process in errors: "config.json: /process", or "exec --process FILE: " (whose
-    root is the process)."""
+    """A config_problem (ConfigError) for anything requested that cannot be applied on this
+    host.  ``where`` names the process in errors: "config.json: /process", or
+    "exec --process FILE: " (whose root is the process)."""
+    source, _, prefix = where.partition(": ")
     scheduler = process.scheduler
     if scheduler:
         if scheduler.get("policy") not in SCHED_POLICIES:
-            raise OCIError(f"{where}/scheduler/policy: unknown policy "
-                           f"{scheduler.get('policy')!r}")
+            config_problem(f"{prefix}/scheduler/policy", f"unknown policy "
+                           f"{scheduler.get('policy')!r}", source)
         for flag in scheduler.get("flags") or ():
             if flag not in SCHED_FLAGS:
-                raise OCIError(f"{where}/scheduler/flags: unknown flag {flag!r}")
+                config_problem(f"{prefix}/scheduler/flags", f"unknown flag {flag!r}", source)
     priority = process.io_priority
     if priority:
         if priority.get("class") not in IOPRIO_CLASSES:
-            raise OCIError(f"{where}/ioPriority/class: unknown class "
-                           f"{priority.get('class')!r}")
+            config_problem(f"{prefix}/ioPriority/class", f"unknown class "
+                           f"{priority.get('class')!r}", source)
         if not 0 <= int(priority.get("priority", 0)) <= 7:
-            raise OCIError(f"{where}/ioPriority/priority: must be 0 to 7")
+            config_problem(f"{prefix}/ioPriority/priority", "must be 0 to 7", source)
     affinity = process.exec_cpu_affinity or {}
     for key in ("initial", "final"):
         if affinity.get(key):
             parse_cpu_list(affinity[key], f"/process/execCPUAffinity/{key}")
     if linux_personality:
         if linux_personality.get("domain") not in PERSONALITY_DOMAINS:
-            raise OCIError(f"config.json: /linux/personality/domain: unsupported domain "
+            config_problem("/linux/personality/domain", f"unsupported domain "
                            f"{linux_personality.get('domain')!r} (LINUX or LINUX32)")
         if linux_personality.get("flags"):
-            raise OCIError("config.json: /linux/personality/flags: no flags are supported")
+            config_problem("/linux/personality/flags", "no flags are supported")
     if process.apparmor_profile and not apparmor_enabled():
-        raise OCIError(f"{where}/apparmorProfile: cannot apply profile "
-                       f"{process.apparmor_profile!r}: AppArmor is not enabled on this host")
+        config_problem(f"{prefix}/apparmorProfile", f"cannot apply profile "
+                       f"{process.apparmor_profile!r}: AppArmor is not enabled on this host",
+                       source)
     if process.selinux_label and not selinux_enabled():
-        raise OCIError(f"{where}/selinuxLabel: cannot apply label "
-                       f"{process.selinux_label!r}: SELinux is not enabled on this host")
+        config_problem(f"{prefix}/selinuxLabel", f"cannot apply label "
+                       f"{process.selinux_label!r}: SELinux is not enabled on this host",
+                       source)
 
 
 def apparmor_enabled():
@@ -90,7 +94,7 @@ def parse_cpu_list(text, pointer):
             else:
                 cpus.add(int(first))
     except ValueError:
-        raise OCIError(f"config.json: {pointer}: invalid CPU list {text!r} "
+        raise ConfigError(f"config.json: {pointer}: invalid CPU list {text!r} "
                        "(comma-separated CPUs and ranges, like 0-3,7)") from None
     return cpus
 

@@ -73,9 +73,12 @@ class ConsoleEndpoint:
         size changes passed on, until the pty hangs up; return ``wait_for_exit(pid)``."""
         import signal
 
+        from oci_runtime.children import FORWARDED_SIGNALS, forwarding_signals
+
         master = self.master
         stdin_is_tty = os.isatty(0)
         saved_mode = None
+        saved_resize = None
         if stdin_is_tty:
             import termios
             import tty
@@ -87,25 +90,23 @@ class ConsoleEndpoint:
             def resize(_signum, _frame):
                 copy_window_size(0, master)
 
-            signal.signal(signal.SIGWINCH, resize)
-
-        def forward(signum, _frame):
             try:
-                os.kill(pid, signum)
-            except ProcessLookupError:
-                pass
+                saved_resize = signal.signal(signal.SIGWINCH, resize)
+            except ValueError:
+                pass  # not the main thread: sizes are copied once only
+        forwarded = [name for name in FORWARDED_SIGNALS if name != "SIGWINCH"]
+        with forwarding_signals(pid, forwarded):
+            try:
+                _copy_both_ways(master)
+            finally:
+                if saved_mode is not None:
+                    import termios
 
-        for name in ("SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM", "SIGUSR1", "SIGUSR2", "SIGCONT"):
-            signal.signal(getattr(signal, name), forward)
-        try:
-            _copy_both_ways(master)
-        finally:
-            if saved_mode is not None:
-                import termios
-
-                termios.tcsetattr(0, termios.TCSADRAIN, saved_mode)
-            self.close()
-        return wait_for_exit(pid)
+                    termios.tcsetattr(0, termios.TCSADRAIN, saved_mode)
+                if saved_resize is not None:
+                    signal.signal(signal.SIGWINCH, saved_resize)
+                self.close()
+            return wait_for_exit(pid)
 
 
 def _copy_both_ways(master):

@@ -29,7 +29,7 @@ PYTHONDONTWRITEBYTECODE=1) the import costs ~4 ms of source compilation.  The fi
 this interpreter.
 """
 
-from oci_runtime.errors import OCIError
+from oci_runtime.errors import ConfigError, OCIError
 
 # The JSON Schema keywords this interpreter understands.  Anything else in a schema must be an annotation
 # (title, description, $comment, $schema, x-expected); tests/unit/test_validate.py enforces that, so a schema
@@ -116,7 +116,7 @@ def validate_config(document):
     if type(version) is str:
         version_problem = _unsupported_version_problem(version)
         if version_problem is not None:
-            raise OCIError(f"config.json: /ociVersion: {version_problem}")
+            raise ConfigError(f"config.json: /ociVersion: {version_problem}", "/ociVersion")
     _raise_first("config", errors(document, "config"))
 
 
@@ -133,7 +133,8 @@ def validate_features(document):
 def _raise_first(schema_name, problems):
     if problems:
         pointer, message = problems[0]
-        raise OCIError(f"{_DOCUMENT_NAMES[schema_name]}: {pointer or '/'}: {message}")
+        error_type = ConfigError if schema_name == "config" else OCIError
+        raise error_type(f"{_DOCUMENT_NAMES[schema_name]}: {pointer or '/'}: {message}")
 
 
 def supported_version_range():

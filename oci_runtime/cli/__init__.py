@@ -26,6 +26,7 @@ COMMANDS = {
     "events": "print container events and statistics",
     "plan": "print what create would do (the compiled plan), without doing it",
     "help": "show the help of a command (help COMMAND), or all of it (help --markdown)",
+    "check": "check a bundle and this host: will it run? (one line per finding)",
 }
 
 GLOBAL_OPTIONS = {
@@ -57,16 +58,18 @@ class Context:
         self.log_format = values.get("log_format", "text")
         self.debug = bool(values.get("debug"))
         self.systemd_cgroup = bool(values.get("systemd_cgroup"))
-        self._store = None
+        self._runtime = None
         self._debugger = None
 
     @property
-    def store(self):
-        if self._store is None:
-            from oci_runtime.state import StateStore
+    def runtime(self):
+        """The Python API's Runtime for --root/--systemd-cgroup: every command goes through it."""
+        if self._runtime is None:
+            from oci_runtime.api import Runtime
 
-            self._store = StateStore(self.root)
-        return self._store
+            self._runtime = Runtime(self.root, systemd_cgroup=self.systemd_cgroup,
+                                    warn=self.warn, debug=self.debugger)
+        return self._runtime
 
     def log(self, level, message):
         if self.log_path:

@@ -34,26 +34,14 @@ def creation_options(values):
         "no_pivot": values.get("no_pivot", False),
         "no_new_keyring": values.get("no_new_keyring", False),
         "preserve_fds": int(preserve),
-        "network_options": _network_options(values),
+        "networks": values.get("network"),
+        "cni_conf_dir": values.get("cni_conf_dir"),
+        "cni_bin_dir": values.get("cni_bin_dir"),
     }
 
 
-def _network_options(values):
-    if not any(k in values for k in ("network", "cni_conf_dir", "cni_bin_dir")):
-        return None
-    return {"networks": values.get("network") or [], "cni_conf_dir": values.get("cni_conf_dir"),
-            "cni_bin_dir": values.get("cni_bin_dir")}
-
-
 def run(context, argv):
-    from oci_runtime.container import create
-
     values, positionals = parse(argv, OPTIONS, REPEATABLE)
     if len(positionals) != 1:
         raise UsageError("usage: oci-runtime create [--bundle DIR] CONTAINER_ID")
-    container = create(context.store, positionals[0], values["bundle"],
-                       systemd_cgroup=context.systemd_cgroup, warn=context.warn,
-                       debug=context.debugger,
-                       **creation_options(values))
-    for warning in getattr(container, "warnings", ()):
-        context.debug_log(warning)
+    context.runtime.create(positionals[0], values["bundle"], **creation_options(values))

@@ -1,7 +1,6 @@
 """delete [--force] ID: remove a stopped container and everything create made."""
 from oci_runtime.cli.args import UsageError, parse
-from oci_runtime.container import Container
-from oci_runtime.errors import ContainerNotFound, DamagedState
+from oci_runtime.errors import ContainerNotFound
 
 OPTIONS = {"--force": ("-f", None, None, "delete a container that is not stopped too (after "
                                "SIGKILL); a missing container is not an error")}
@@ -14,13 +13,11 @@ def run(context, argv):
     force = values.get("force", False)
     container_id = positionals[0]
     try:
-        try:
-            container = Container.load(context.store, container_id)
-        except DamagedState as damage:
-            # delete() reads the state again under the lock, and refuses without --force.
-            container = Container.load_damaged(context.store, container_id, damage)
-        container.delete(force=force, warn=context.warn)
+        # A damaged state.json still lets --force kill by what was recorded; delete() reads the
+        # state again under the lock and refuses without --force.
+        container = context.runtime.get(container_id, allow_damaged=True)
     except ContainerNotFound:
         if force:
             return 0  # runc: deleting a missing container (or one deleted meanwhile) succeeds
         raise
+    container.delete(force=force)

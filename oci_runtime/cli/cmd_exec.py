@@ -41,12 +41,7 @@ _USAGE = "usage: oci-runtime exec [options] CONTAINER_ID [COMMAND [ARGS...]]"
 
 def run(context, argv):
     from oci_runtime.config import read_json_file
-    from oci_runtime.container import Container
-    from oci_runtime.creation import saved_config
     from oci_runtime.errors import OCIError
-    from oci_runtime.exec_process import (
-        ExecRequest, exec_in_container, parse_sub_cgroup_arguments, process_from_options,
-    )
     from oci_runtime.process_attributes import apparmor_enabled, selinux_enabled
 
     values, positionals = parse(argv, OPTIONS, repeatable=REPEATABLE, stop_after=2)
@@ -57,9 +52,8 @@ def run(context, argv):
     if not preserve.isdigit():
         raise UsageError(f"--preserve-fds: not a number: {preserve!r}")
     _check_preserved_fds_are_open(int(preserve))
-    sub_cgroups = parse_sub_cgroup_arguments(values.get("cgroup"))
-    container = Container.load(context.store, container_id)
-    config = saved_config(context.store, container_id)
+    container = context.runtime.get(container_id)
+    process = source = None
     if values.get("process"):
         if command:
             raise UsageError("exec: give either --process or a command, not both")
@@ -67,36 +61,24 @@ def run(context, argv):
         process = read_json_file(values["process"], source)
         if not isinstance(process, dict):
             raise OCIError(f"{source}: must be a JSON object (a config.json process)")
-        pointer = ""
-    else:
-        if not command:
-            raise UsageError(_USAGE + " (a command, or --process FILE, is required)")
-        process = process_from_options(
-            config.get("process") or {}, args=command, cwd=values.get("cwd"),
-            env=values.get("env", ()), user=values.get("user"),
-            additional_gids=values.get("additional_gids"), capabilities=values.get("cap", ()),
-            no_new_privileges=values.get("no_new_privs", False), tty=values.get("tty", False),
-            warn=context.warn)
-        source, pointer = "config.json", "/process"
-    if values.get("apparmor"):
-        if not apparmor_enabled():
-            raise OCIError(f"exec --apparmor {values['apparmor']}: AppArmor is not enabled on "
-                           "this host")
-        process["apparmorProfile"] = values["apparmor"]
-    if values.get("process_label"):
-        if not selinux_enabled():
-            raise OCIError(f"exec --process-label {values['process_label']}: SELinux is not "
-                           "enabled on this host")
-        process["selinuxLabel"] = values["process_label"]
-    request = ExecRequest(process, detach=values.get("detach", False),
-                          pid_file=values.get("pid_file"),
-                          console_socket=values.get("console_socket"),
-                          preserve_fds=int(preserve),
-                          ignore_paused=values.get("ignore_paused", False),
-                          sub_cgroups=sub_cgroups, source=source, pointer=pointer)
-    result = exec_in_container(container, config, request, warn=context.warn,
-                               debug=context.debugger)
-    return 0 if request.detach else result
+    elif not command:
+        raise UsageError(_USAGE + " (a command, or --process FILE, is required)")
+    if values.get("apparmor") and not apparmor_enabled():
+        raise OCIError(f"exec --apparmor {values['apparmor']}: AppArmor is not enabled on "
+                       "this host")
+    if values.get("process_label") and not selinux_enabled():
+        raise OCIError(f"exec --process-label {values['process_label']}: SELinux is not "
+                       "enabled on this host")
+    result = container.exec(
+        command or None, process=process, process_source=source, cwd=values.get("cwd"),
+        env=values.get("env"), user=values.get("user"),
+        additional_gids=values.get("additional_gids"), capabilities=values.get("cap"),
+        no_new_privileges=values.get("no_new_privs", False), tty=values.get("tty", False),
+        detach=values.get("detach", False), pid_file=values.get("pid_file"),
+        console_socket=values.get("console_socket"), preserve_fds=int(preserve),
+        ignore_paused=values.get("ignore_paused", False), cgroups=values.get("cgroup"),
+        apparmor_profile=values.get("apparmor"), selinux_label=values.get("process_label"))
+    return 0 if values.get("detach", False) else result
 
 
 def _check_preserved_fds_are_open(count):

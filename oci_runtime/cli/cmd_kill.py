@@ -1,6 +1,5 @@
 """kill [--all] ID [SIGNAL]: signal the container (runtime.md "Kill"); default SIGTERM."""
 from oci_runtime.cli.args import UsageError, parse
-from oci_runtime.container import Container
 from oci_runtime.signals import parse_signal
 
 OPTIONS = {"--all": ("-a", None, None, "send the signal to every process of the container")}
@@ -11,4 +10,4 @@ def run(context, argv):
     if len(positionals) not in (1, 2):
         raise UsageError("usage: oci-runtime kill [--all] CONTAINER_ID [SIGNAL]")
     signal_number = parse_signal(positionals[1] if len(positionals) == 2 else "TERM")
-    Container.load(context.store, positionals[0]).kill(signal_number, values.get("all", False))
+    context.runtime.get(positionals[0]).kill(signal_number, values.get("all", False))

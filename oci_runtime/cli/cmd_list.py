@@ -2,7 +2,6 @@
 import sys
 
 from oci_runtime.cli.args import UsageError, parse
-from oci_runtime.container import list_containers
 from oci_runtime.fastjson import dumps
 
 OPTIONS = {
@@ -15,7 +14,7 @@ def run(context, argv):
     values, positionals = parse(argv, OPTIONS)
     if positionals:
         raise UsageError("usage: oci-runtime list [--format table|json] [-q]")
-    containers = list_containers(context.store)
+    containers = context.runtime.list()
     for container in containers:
         if container.damage is not None:
             context.warn(f"{container.damage}; listed as unknown")

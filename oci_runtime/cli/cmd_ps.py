@@ -10,9 +10,6 @@ OPTIONS = {"--format": ("-f", "FORMAT", "table", "table or json (the host pids)"
 def run(context, argv):
     import sys
 
-    from oci_runtime.container import Container
-    from oci_runtime.errors import OCIError
-
     values, positionals = parse(argv, OPTIONS, stop_after=1)
     if not positionals:
         raise UsageError("usage: oci-runtime ps [--format table|json] CONTAINER_ID [ps options]")
@@ -20,11 +17,7 @@ def run(context, argv):
     output_format = values["format"]
     if output_format not in ("table", "json"):
         raise UsageError(f"--format {output_format!r}: expected table or json")
-    container = Container.load(context.store, container_id)
-    manager = container._cgroup_manager()
-    if manager is None:
-        raise OCIError(f"container {container_id!r} has no cgroup to list processes from")
-    pids = sorted(manager.pids())
+    pids = context.runtime.get(container_id).pids()
     if output_format == "json":
         from oci_runtime import fastjson
 

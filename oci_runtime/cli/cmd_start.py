@@ -1,6 +1,5 @@
 """start ID: run the user program of a created container (runtime.md "Start")."""
 from oci_runtime.cli.args import UsageError, parse
-from oci_runtime.container import Container
 
 OPTIONS = {}  # no options of its own (the table the help page reads)
 
@@ -9,4 +8,4 @@ def run(context, argv):
     _, positionals = parse(argv, OPTIONS)
     if len(positionals) != 1:
         raise UsageError("usage: oci-runtime start CONTAINER_ID")
-    Container.load(context.store, positionals[0]).start(warn=context.warn)
+    context.runtime.get(positionals[0]).start()

@@ -2,7 +2,6 @@
 import sys
 
 from oci_runtime.cli.args import UsageError, parse
-from oci_runtime.container import Container
 from oci_runtime.fastjson import dumps
 
 OPTIONS = {}  # no options of its own (the table the help page reads)
@@ -12,8 +11,7 @@ def run(context, argv):
     _, positionals = parse(argv, OPTIONS)
     if len(positionals) != 1:
         raise UsageError("usage: oci-runtime state CONTAINER_ID")
-    container = Container.load(context.store, positionals[0])
-    sys.stdout.write(pretty(container.state()) + "\n")
+    sys.stdout.write(pretty(context.runtime.get(positionals[0]).state()) + "\n")
 
 
 def pretty(state):

@@ -1,7 +1,6 @@
 """update [--resources FILE|-] [--memory N] [--cpu-quota N] ... ID: change resource limits,
 like `runc update`.  Per-field flags override what --resources gives."""
 from oci_runtime.cli.args import UsageError, parse
-from oci_runtime.container import Container
 from oci_runtime.errors import OCIError
 
 # flag -> (section, key, value parser, value name, help)
@@ -85,4 +84,4 @@ def run(context, argv):
     resources = resources_from_args(values)
     if not resources:
         raise UsageError("update: nothing to change (give --resources or a field flag)")
-    Container.load(context.store, positionals[0]).update(resources)
+    context.runtime.get(positionals[0]).update(resources)

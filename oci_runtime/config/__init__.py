@@ -4,7 +4,7 @@ import os
 
 from oci_runtime import fastjson
 from oci_runtime.config.model import Config
-from oci_runtime.errors import OCIError
+from oci_runtime.errors import ConfigError, OCIError
 
 __all__ = ["Config", "load_bundle_config", "parse_config", "parse_json", "read_bundle_config_bytes",
            "read_json_file"]
@@ -37,7 +37,7 @@ def parse_json(text, source):
         if offset is not None:
             where = " at line %d column %d" % _line_and_column(text, offset)
             message = message[:message.rfind(" at char ")]
-        raise OCIError(f"{source}: invalid JSON{where}: {message}") from None
+        raise ConfigError(f"{source}: invalid JSON{where}: {message}") from None
 
 
 def read_json_file(path, source):
@@ -54,15 +54,15 @@ def read_json_file(path, source):
     except OSError as exc:
         raise OCIError.from_os(f"{source}: cannot read", exc) from None
     except UnicodeDecodeError as exc:
-        raise OCIError(f"{source}: not UTF-8 text (byte {exc.start})") from None
+        raise ConfigError(f"{source}: not UTF-8 text (byte {exc.start})") from None
     return parse_json(text, source)
 
 
 def parse_config(text, source="config.json"):
-    """Parse and check config JSON text; raises OCIError naming the position or the field."""
+    """Parse and check config JSON text; raises ConfigError naming the position or the field."""
     document = parse_json(text, source)
     if not isinstance(document, dict):
-        raise OCIError(f"{source}: must be a JSON object")
+        raise ConfigError(f"{source}: must be a JSON object", "/")
     from oci_runtime.validate import validate_config
 
     validate_config(document)
@@ -91,7 +91,7 @@ def read_bundle_config_bytes(bundle):
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except FileNotFoundError:
-        raise OCIError(f"{path}: no such file (is {bundle!r} an OCI bundle?)") from None
+        raise ConfigError(f"{path}: no such file (is {bundle!r} an OCI bundle?)") from None
     except OSError as exc:
         raise OCIError(f"{path}: cannot read: {exc.strerror}") from None
     with open(fd, "rb") as config_file:

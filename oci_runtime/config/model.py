@@ -7,7 +7,7 @@ schema cannot express (duplicates, cross-field rules) live here, each naming its
 """
 import os
 
-from oci_runtime.errors import OCIError
+from oci_runtime.errors import ConfigError
 
 # namespace type in config.json -> (CLONE_NEW* flag, name under /proc/<pid>/ns/)
 NAMESPACE_TYPES = {
@@ -22,8 +22,40 @@ NAMESPACE_TYPES = {
 }
 
 
+# None: the first problem raises (create).  A list while `collect_problems` runs (`check`): each
+# problem is recorded and the rules go on, so one run names every problem.
+_collected = None
+
+
 def _fail(pointer, message, source="config.json"):
-    raise OCIError(f"{source}: {pointer}: {message}")
+    """A problem at ``pointer`` of ``source``: raised as ConfigError, or recorded while collecting.
+    Rules call it and then skip what depends on the bad field, so both modes run the same code."""
+    report_problem(ConfigError(f"{source}: {pointer}: {message}", pointer))
+
+
+config_problem = _fail  # the public name, for the rules of other layers (creation, attributes)
+
+
+def report_problem(error):
+    """config_problem for a ConfigError already made (by a layer with its own wording)."""
+    if _collected is None:
+        raise error
+    _collected.append(error)
+
+
+def collect_problems(rules):
+    """Run ``rules()`` with every config_problem recorded instead of raised; the problems found.
+    Not thread-safe (a module-level switch): `check` runs it once per process."""
+    global _collected
+    outer, _collected = _collected, []
+    try:
+        try:
+            rules()
+        except ConfigError as exc:  # a rule that cannot go on past its problem
+            _collected.append(exc)
+        return _collected
+    finally:
+        _collected = outer
 
 
 # (uid_t)-1: setresuid(2) reads it as "leave unchanged", so the process would keep root.
@@ -202,8 +234,10 @@ class Linux:
             ns_type = entry["type"]
             if ns_type not in NAMESPACE_TYPES:
                 _fail(f"/linux/namespaces/{index}/type", f"unknown namespace type {ns_type!r}")
+                continue
             if ns_type in self.namespaces:
                 _fail(f"/linux/namespaces/{index}/type", f"duplicate namespace {ns_type!r}")
+                continue
             path = entry.get("path") or None
             if path is not None and not path.startswith("/"):
                 _fail(f"/linux/namespaces/{index}/path", f"must be an absolute path (got {path!r})")
@@ -232,7 +266,7 @@ class Linux:
                       "a new user namespace needs both uidMappings and gidMappings")
         if self.time_offsets and "time" not in self.namespaces:
             _fail("/linux/timeOffsets", "time offsets need a time namespace in /linux/namespaces")
-        if self.time_offsets and self.namespaces["time"].path:
+        elif self.time_offsets and self.namespaces["time"].path:
             _fail("/linux/timeOffsets", "time offsets cannot be set on a joined time namespace")
 
     def new_namespace_flags(self):
@@ -298,6 +332,7 @@ class Config:
         """Make root.path and relative bind sources absolute, relative to the bundle."""
         if not self.root_path:
             _fail("/root/path", "is required on Linux")
+            return
         self.root_path = os.path.normpath(os.path.join(bundle, self.root_path))
         if not os.path.isdir(self.root_path):
             _fail("/root/path", f"{self.root_path}: no such directory")

@@ -12,7 +12,7 @@ libseccomp is used purely as a compiler: we export the program and load it ourse
 import errno
 import os
 
-from oci_runtime.errors import OCIError
+from oci_runtime.errors import ConfigError, OCIError
 from oci_runtime.seccomp import constants as C
 from oci_runtime.seccomp._library import SONAME
 
@@ -92,7 +92,8 @@ def _check(rc, what):
 
 
 def _fail(pointer, message, error_number=0):
-    return OCIError(f"config.json: {C.CONFIG_POINTER}{pointer}: {message}", error_number)
+    return ConfigError(f"config.json: {C.CONFIG_POINTER}{pointer}: {message}",
+                       errno=error_number)
 
 
 def generate_bpf(profile, library_path=None):

@@ -97,6 +97,20 @@ def id_valid(listener_fd, notification_id):
     return True
 
 
+def read_string(pid, address, limit=4096):
+    """The NUL-terminated string at ``address`` in process ``pid``'s memory (a notified syscall's
+    path argument), at most ``limit`` bytes.  Check id_valid() after reading: the caller may have
+    exited and its pid been reused meanwhile."""
+    page_size = os.sysconf("SC_PAGE_SIZE")
+    data = b""
+    with open(f"/proc/{pid}/mem", "rb", buffering=0) as memory:
+        # Page by page: the string may end just before an unmapped page, which reads as EIO.
+        while b"\0" not in data and len(data) < limit:
+            memory.seek(address + len(data))
+            data += memory.read(page_size - (address + len(data)) % page_size)
+    return data.split(b"\0", 1)[0].decode(errors="replace")
+
+
 def receive_listener_fd(connection):
     """Read one container process state message and its fd from an accepted agent connection.
 

@@ -6,7 +6,7 @@ from libseccomp or from the cache.  Only syscall *names* are left unresolved, be
 depend on libseccomp's tables.
 """
 
-from oci_runtime.errors import OCIError
+from oci_runtime.errors import ConfigError, OCIError
 from oci_runtime.seccomp import constants as C
 
 
@@ -55,7 +55,7 @@ class Profile:
 
 
 def _fail(pointer, message):
-    return OCIError(f"config.json: {C.CONFIG_POINTER}{pointer}: {message}")
+    return ConfigError(f"config.json: {C.CONFIG_POINTER}{pointer}: {message}")
 
 
 def _require_type(value, expected_type, pointer, description):

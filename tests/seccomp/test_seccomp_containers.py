@@ -224,14 +224,7 @@ class Agent:
     def _path_argument(notification, name):
         # mkdir(path, mode) / mkdirat(dirfd, path, mode): read the string from the caller's memory.
         address = notification.args[1] if name == "mkdirat" else notification.args[0]
-        page_size = os.sysconf("SC_PAGE_SIZE")
-        data = b""
-        with open(f"/proc/{notification.pid}/mem", "rb", buffering=0) as memory:
-            # Page by page: the string may end just before an unmapped page, which reads as EIO.
-            while b"\0" not in data and len(data) < 4096:
-                memory.seek(address + len(data))
-                data += memory.read(page_size - (address + len(data)) % page_size)
-        return data.split(b"\0", 1)[0].decode()
+        return notify.read_string(notification.pid, address)
 
     def finish(self):
         self.acceptor.join(AGENT_TIMEOUT)

@@ -1,0 +1,390 @@
+"""The Python API: ``Runtime`` (a state root) and ``Container``; the CLI calls exactly this.
+
+    from oci_runtime import Runtime
+
+    runtime = Runtime(root="/run/my-app")
+    status = runtime.run("web", bundle="/srv/bundles/web")      # create + start + wait + delete
+
+Calling it leaves the caller's process as it was: the container's init and exec'd processes are
+direct children of the caller (the executor forks them with CLONE_PARENT: no child subreaper),
+signal handlers are installed only while ``run`` or an attached ``exec`` waits (forwarding them to
+the container, like the CLI) and the previous ones are put back; only the container's own pid is
+ever waited for.  Containers outlive the caller as they outlive the CLI.  Errors are ``OCIError`` subclasses
+(oci_runtime.errors) with runc's messages.
+
+This module is on the CLI's hot path (``state``, ``start``, ``kill`` call it): it imports only what
+those need, and annotations that name typing constructs are strings, so ``typing`` is never
+imported at run time.
+"""
+import posix
+
+from oci_runtime import container as _layer
+from oci_runtime.errors import ConfigError, ContainerNotFound, DamagedState, InvalidState, OCIError
+from oci_runtime.state import StateStore, process_start_time
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from typing import Any
+
+__all__ = ["ConfigError", "Container", "ContainerNotFound", "InvalidState", "OCIError", "Process",
+           "Runtime"]
+
+
+class Runtime:
+    """The containers under one state root (``root``; default /run/oci-runtime for root).
+
+    ``systemd_cgroup`` makes cgroupsPath a systemd "slice:prefix:name" (runc's --systemd-cgroup).
+    ``warn`` receives warnings (a poststop hook that failed, ...); by default they are dropped.
+    ``debug`` is the CLI's --debug logger (oci_runtime.cli.logging.DebugLog) or None."""
+
+    def __init__(self, root: str | None = None, *, systemd_cgroup: bool = False,
+                 warn: "Callable[[str], None] | None" = None, debug: "Any" = None) -> None:
+        self._store = StateStore(root)
+        self.systemd_cgroup = systemd_cgroup
+        self._warn = warn
+        self._debug = debug
+        # (pid, start time) -> exit status of inits and processes this Runtime reaped, so a
+        # second wait() still knows it.
+        self._exit_statuses: "dict[tuple[int, int], int]" = {}
+
+    @property
+    def root(self) -> str:
+        """The state root, absolute."""
+        return str(self._store.root)
+
+    def create(self, container_id: str, bundle: str, *, console_socket: str | None = None,
+               pid_file: str | None = None, preserve_fds: int = 0, no_pivot: bool = False,
+               no_new_keyring: bool = False, networks: "list[str] | None" = None,
+               cni_conf_dir: str | None = None, cni_bin_dir: str | None = None) -> "Container":
+        """Create a container from ``bundle`` (a directory with config.json); it is ``created``,
+        its init waiting for ``start()``, and a child of the calling process.
+
+        ``networks`` are CNI network names, one interface each (eth0, ...), with their
+        configurations in ``cni_conf_dir`` and plugins in ``cni_bin_dir`` (":"-separated);
+        docs/networking.md.  Raises ConfigError (with ``.pointer``) for a bad config, OCIError
+        otherwise; a failed create leaves nothing behind."""
+        return self._create(container_id, bundle, console_socket=console_socket,
+                            pid_file=pid_file, preserve_fds=preserve_fds, no_pivot=no_pivot,
+                            no_new_keyring=no_new_keyring, networks=networks,
+                            cni_conf_dir=cni_conf_dir, cni_bin_dir=cni_bin_dir, attached=False)
+
+    def _create(self, container_id: str, bundle: str, *, console_socket: str | None,
+                pid_file: str | None, preserve_fds: int, no_pivot: bool, no_new_keyring: bool,
+                networks: "list[str] | None", cni_conf_dir: str | None, cni_bin_dir: str | None,
+                attached: bool) -> "Container":
+        from oci_runtime.creation import create_container
+
+        if preserve_fds < 0:
+            raise OCIError(f"preserve_fds must not be negative, got {preserve_fds}")
+        network_options = None
+        if networks is not None or cni_conf_dir is not None or cni_bin_dir is not None:
+            network_options = {"networks": list(networks or ()), "cni_conf_dir": cni_conf_dir,
+                               "cni_bin_dir": cni_bin_dir}
+        try:
+            inner = create_container(
+                self._store, container_id, bundle, pid_file=pid_file,
+                console_socket=console_socket, no_pivot=no_pivot, no_new_keyring=no_new_keyring,
+                preserve_fds=preserve_fds, systemd_cgroup=self.systemd_cgroup, attached=attached,
+                warn=self._warn, debug=self._debug, network_options=network_options)
+        except OCIError as exc:
+            raise _typed(exc) from exc.__cause__
+        container = Container(self, inner)
+        for warning in getattr(inner, "warnings", ()):
+            if self._debug is not None:
+                self._debug(warning)
+        return container
+
+    def run(self, container_id: str, bundle: str, *, console_socket: str | None = None,
+            pid_file: str | None = None, preserve_fds: int = 0, no_pivot: bool = False,
+            no_new_keyring: bool = False, networks: "list[str] | None" = None,
+            cni_conf_dir: str | None = None, cni_bin_dir: str | None = None,
+            detach: bool = False, keep: bool = False) -> int:
+        """Create, start and (unless ``detach``) wait for the container; return its exit status
+        (128+N when killed by signal N; 0 when detached).
+
+        Its stdio are the caller's (with process.terminal and no ``console_socket``, the caller's
+        stdin/stdout are relayed through the container's pty).  While it runs, HUP, INT, QUIT,
+        TERM, USR1, USR2, WINCH and CONT received by the caller are forwarded to it (from the
+        main thread only; the previous handlers are restored).  Unless ``keep``, it is deleted
+        once it has exited."""
+        from oci_runtime.children import forwarding_signals, wait_for_exit
+
+        container = self._create(container_id, bundle, console_socket=console_socket,
+                                 pid_file=pid_file, preserve_fds=preserve_fds, no_pivot=no_pivot,
+                                 no_new_keyring=no_new_keyring, networks=networks,
+                                 cni_conf_dir=cni_conf_dir, cni_bin_dir=cni_bin_dir,
+                                 attached=not detach)
+        console = getattr(container._inner, "console", None)
+        try:
+            container.start()
+        except OCIError:
+            if console is not None:
+                console.close()
+            try:
+                container.delete(force=True)
+            except ContainerNotFound:
+                pass  # a failing poststart hook made start delete it (runtime.md step 9)
+            raise
+        if detach:
+            return 0
+        status: int | None
+        if console is not None:
+            try:
+                console.receive_master()
+                status = int(console.relay_until_exit(container.pid, wait_for_exit))
+            finally:
+                console.close()
+        else:
+            with forwarding_signals(container.pid):
+                status = container.wait()
+        if not keep:
+            container.delete(force=True)
+        if status is None:
+            raise OCIError(f"container {container_id!r}: exited, but its status was taken by "
+                           "another waiter of this process (waitpid(-1)?)")
+        return status
+
+    def get(self, container_id: str, *, allow_damaged: bool = False) -> "Container":
+        """The container ``container_id``; ContainerNotFound if there is none, DamagedState if
+        its state.json cannot be read, unless ``allow_damaged``: then a container whose status
+        is "unknown" and whose ``damage`` says why (``delete(force=True)`` still removes it)."""
+        try:
+            return Container(self, _layer.Container.load(self._store, container_id))
+        except DamagedState as damage:
+            if not allow_damaged:
+                raise
+            return Container(self, _layer.Container.load_damaged(self._store, container_id,
+                                                                 damage))
+
+    def list(self) -> "list[Container]":
+        """Every container under the root, by id."""
+        return [Container(self, inner) for inner in _layer.list_containers(self._store)]
+
+
+class Container:
+    """One container.  Get it from ``Runtime.create`` or ``Runtime.get``; its status is read from
+    the kernel at every call, never cached."""
+
+    def __init__(self, runtime: Runtime, inner: "Any") -> None:
+        self._runtime = runtime
+        self._inner = inner
+
+    def __repr__(self) -> str:
+        return f"<Container {self.id!r} {self.status}>"
+
+    @property
+    def id(self) -> str:
+        return str(self._inner.id)
+
+    @property
+    def pid(self) -> int:
+        """The init's host pid (0 before it exists)."""
+        return int(self._inner.pid)
+
+    @property
+    def damage(self) -> "DamagedState | None":
+        """Why this container's state.json cannot be read, or None (see Runtime.get)."""
+        return self._inner.damage
+
+    @property
+    def status(self) -> str:
+        """creating, created, running, paused or stopped."""
+        return str(self._inner.status)
+
+    @property
+    def bundle(self) -> str:
+        return str(self._inner.record.get("bundle", ""))
+
+    def state(self) -> "dict[str, Any]":
+        """The runtime-spec state (ociVersion, id, status, pid, bundle, annotations) and runc's
+        rootfs, created, owner: what ``oci-runtime state`` prints."""
+        return dict(self._inner.state())
+
+    def start(self) -> None:
+        """Run the user program of a created container; returns once it is executing (its
+        poststart hooks run; one that fails stops and deletes the container, runtime.md).
+        InvalidState unless the container is ``created``."""
+        self._inner.start(warn=self._runtime._warn)
+
+    def kill(self, signal: str | int = "TERM", all: bool = False) -> None:
+        """Send ``signal`` (a name like "TERM"/"SIGKILL" or a number) to the init, or with
+        ``all`` to every process in the container's cgroup."""
+        if isinstance(signal, str):
+            from oci_runtime.signals import parse_signal
+
+            signal = int(parse_signal(signal))
+        self._inner.kill(signal, all)
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        """Wait until the init exits; its exit status (128+N when killed by signal N).
+
+        Works for any container, through a pidfd.  The status is known when the init is a child
+        of this process (it is after ``create`` here): it is reaped then.  For a container
+        created by another process (the CLI, another program) the kernel tells only the parent,
+        so None is returned once it has exited.  TimeoutError after ``timeout`` seconds."""
+        return _wait(self._runtime, self.pid, self._inner.record.get("init_start_time"), timeout)
+
+    def exec(self, args: "list[str] | None" = None, *, process: "dict[str, Any] | None" = None,
+             process_source: str | None = None, env: "list[str] | None" = None, cwd: str | None = None, user: str | int | None = None,
+             additional_gids: "list[int] | None" = None,
+             capabilities: "list[str] | None" = None, no_new_privileges: bool = False,
+             tty: bool = False, detach: bool = False, console_socket: str | None = None,
+             pid_file: str | None = None, preserve_fds: int = 0, ignore_paused: bool = False,
+             cgroups: "list[str] | None" = None, apparmor_profile: str | None = None,
+             selinux_label: str | None = None) -> "int | Process":
+        """Run a new process in the (created, running, or with ``ignore_paused`` paused)
+        container.
+
+        Either ``args`` (starting from the container's own process section, with ``env``
+        entries appended, ``cwd``, ``user`` ("uid[:gid]" or a uid), ``additional_gids``,
+        ``capabilities`` added to every set, ``no_new_privileges``, ``tty``), or ``process``: a
+        whole config.md process object (then only ``apparmor_profile`` and ``selinux_label`` of
+        those overrides apply, as with the CLI's --process; errors in it name
+        ``process_source``, default "exec process").  ``cgroups`` are runc's
+        ``--cgroup [ctrl:]path`` values.  Attached: wait, forwarding signals as ``Runtime.run``
+        does, and return its exit status.  ``detach``: return a Process once it has exec'd."""
+        from oci_runtime.creation import saved_config
+        from oci_runtime.exec_process import (
+            ExecRequest, exec_in_container, parse_sub_cgroup_arguments, process_from_options,
+        )
+
+        sub_cgroups = parse_sub_cgroup_arguments(cgroups)
+        config = saved_config(self._inner.store, self.id)
+        warn = self._runtime._warn
+        if process is None:
+            if not args:
+                raise OCIError("exec: a command (args) or a process is required")
+            process = process_from_options(
+                config.get("process") or {}, args=args, cwd=cwd, env=env or (),
+                user=None if user is None else str(user),
+                additional_gids=None if additional_gids is None else
+                [str(gid) for gid in additional_gids],
+                capabilities=capabilities or (), no_new_privileges=no_new_privileges, tty=tty,
+                warn=warn)
+            source, pointer = "config.json", "/process"
+        elif args:
+            raise OCIError("exec: give either args or a process, not both")
+        else:
+            process = dict(process)
+            source, pointer = process_source or "exec process", ""
+        if apparmor_profile:
+            process["apparmorProfile"] = apparmor_profile
+        if selinux_label:
+            process["selinuxLabel"] = selinux_label
+        request = ExecRequest(process, detach=detach, pid_file=pid_file,
+                              console_socket=console_socket, preserve_fds=preserve_fds,
+                              ignore_paused=ignore_paused, sub_cgroups=sub_cgroups,
+                              source=source, pointer=pointer)
+        try:
+            result = exec_in_container(self._inner, config, request, warn=warn,
+                                       debug=self._runtime._debug)
+        except OCIError as exc:
+            raise _typed(exc) from exc.__cause__
+        if detach:
+            return Process(self._runtime, int(result))
+        return int(result)
+
+    def pause(self) -> None:
+        """Freeze every process of a running container (InvalidState otherwise)."""
+        self._inner.pause()
+
+    def resume(self) -> None:
+        """Thaw a paused container (InvalidState otherwise)."""
+        self._inner.resume()
+
+    def update(self, resources: "dict[str, Any]") -> None:
+        """Apply ``resources`` (config-linux.md linux.resources shape) to the container's
+        cgroup."""
+        self._inner.update(resources)
+
+    def stats(self) -> "dict[str, Any]":
+        """The cgroup's statistics, in runc's `events --stats` "data" shape."""
+        return dict(self._inner.stats())
+
+    def pids(self) -> "list[int]":
+        """Host pids of every process in the container's cgroup, sorted."""
+        manager = self._inner._cgroup_manager()
+        if manager is None:
+            raise OCIError(f"container {self.id!r} has no cgroup to list processes from")
+        return sorted(int(pid) for pid in manager.pids())
+
+    def events(self, interval: float = 5.0) -> "Iterator[dict[str, Any]]":
+        """Until the container stops: {"type": "stats", "id", "data"} every ``interval``
+        seconds, and {"type": "oom", "id"} as soon as an OOM kill happens in its cgroup (one per
+        kill, none lost or doubled: the cgroup's counter is the truth)."""
+        from oci_runtime.cgroups import manager_from_dict
+        from oci_runtime.cgroups.events import stream_events
+
+        if interval <= 0:
+            raise OCIError(f"events: interval must be positive, got {interval}")
+        saved = self._inner.record.get("cgroup")
+        if not saved or self.status == "stopped":
+            raise InvalidState(f"container {self.id!r} is not running", self.status)
+        events: "Iterator[dict[str, Any]]" = stream_events(self, manager_from_dict(saved), interval)
+        return events
+
+    def delete(self, force: bool = False) -> None:
+        """Remove a stopped (or created) container and all that create made; ``force`` kills a
+        running or paused one first.  Reaps the init if it is an unreaped child of ours."""
+        pid, start_time = self.pid, self._inner.record.get("init_start_time")
+        self._inner.delete(force=force, warn=self._runtime._warn)
+        if pid and process_start_time(pid) is not None:  # a zombie left: ours to reap?
+            from oci_runtime.children import reap_if_ours
+
+            reap_if_ours(pid, start_time, self._runtime._exit_statuses)
+
+
+class Process:
+    """A process started by ``Container.exec(..., detach=True)``; a child of the caller."""
+
+    def __init__(self, runtime: Runtime, pid: int) -> None:
+        self._runtime = runtime
+        self.pid = pid
+        seen = process_start_time(pid)
+        self._start_time = seen[1] if seen else None
+
+    def __repr__(self) -> str:
+        return f"<Process {self.pid}>"
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        """As Container.wait: its exit status, or None if another waiter took it."""
+        return _wait(self._runtime, self.pid, self._start_time, timeout)
+
+    def kill(self, signal: str | int = "TERM") -> None:
+        """Send ``signal`` to the process, through a pidfd checked against its start time (a
+        reused pid is never signalled); quiet if it has exited."""
+        import signal as signal_module
+
+        from oci_runtime.signals import parse_signal
+
+        number = int(parse_signal(signal)) if isinstance(signal, str) else signal
+        from oci_runtime.children import open_pidfd
+
+        pidfd = open_pidfd(self.pid, self._start_time)
+        if pidfd is None:
+            return
+        try:
+            signal_module.pidfd_send_signal(pidfd, number)
+        except ProcessLookupError:
+            pass
+        finally:
+            posix.close(pidfd)
+
+
+def _typed(error: OCIError) -> OCIError:
+    """A plain OCIError naming a config.json pointer (an error frame sent up by the container's
+    init or exec'd process) becomes the ConfigError it is; anything else is returned as is."""
+    if type(error) is OCIError:
+        message = str(error)
+        if message.startswith("config.json: /"):
+            return ConfigError(message, errno=error.errno)
+    return error
+
+
+def _wait(runtime: Runtime, pid: int, start_time: "int | None",
+          timeout: float | None) -> int | None:
+    from oci_runtime.children import wait_for_pid
+
+    status = wait_for_pid(pid, start_time, timeout, runtime._exit_statuses)
+    return None if status is None else int(status)

@@ -1,0 +1,173 @@
+"""`oci-runtime check`: the bundle (schema with jsonschema and ours, then create's own rules, every
+problem at once) and the host."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _check(oci, *args):
+    return oci("check", *args)
+
+
+def _write(bundle, edit):
+    path = bundle / "config.json"
+    config = json.loads(path.read_text())
+    edit(config)
+    path.write_text(json.dumps(config))
+
+
+def test_a_good_bundle_passes(oci, make_bundle):
+    bundle, _ = make_bundle(["true"])
+    result = _check(oci, "--bundle", str(bundle))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("ok")
+
+
+def test_every_problem_is_named_at_once(oci, make_bundle):
+    def break_it(config):
+        del config["process"]["args"]
+        config["linux"]["namespaces"].append({"type": "bogus"})
+
+    bundle, _ = make_bundle(["true"])
+    _write(bundle, break_it)
+    bogus_index = len(json.loads((bundle / "config.json").read_text())["linux"]["namespaces"]) - 1
+    result = _check(oci, "--bundle", str(bundle))
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert any(line.startswith("error   /process/args: ") for line in lines), result.stdout
+    assert any(line.startswith(f"error   /linux/namespaces/{bogus_index}/type: ")
+               for line in lines), result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_semantic_rules_of_create_are_all_collected(oci, make_bundle):
+    def break_it(config):
+        config["hostname"] = "h"
+        config["linux"]["namespaces"] = [n for n in config["linux"]["namespaces"]
+                                         if n["type"] != "uts"] + [{"type": "pid"}]
+        config["process"]["rlimits"] = [{"type": "RLIMIT_NOFILE", "soft": 10, "hard": 10},
+                                        {"type": "RLIMIT_NOFILE", "soft": 10, "hard": 10}]
+        config["process"]["scheduler"] = {"policy": "SCHED_BOGUS"}
+        config["mounts"].append({"destination": "/m", "type": "bind", "source": "/tmp",
+                                 "options": ["rbind", "idmap"]})
+
+    bundle, _ = make_bundle(["true"])
+    _write(bundle, break_it)
+    result = _check(oci, "--bundle", str(bundle), "--format", "json")
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    assert report["ok"] is False
+    subjects = {f["subject"] for f in report["findings"] if f["severity"] == "error"}
+    assert {"/hostname", "/process/rlimits/1/type", "/process/scheduler/policy"} <= subjects
+    assert any(s.startswith("/linux/namespaces/") for s in subjects)
+    assert any(s.startswith("/mounts/") for s in subjects)
+
+
+def test_the_same_rules_stop_create_at_the_first(oci, make_bundle):
+    def break_it(config):
+        config["hostname"] = "h"
+        config["linux"]["namespaces"] = [n for n in config["linux"]["namespaces"]
+                                         if n["type"] != "uts"]
+
+    bundle, container_id = make_bundle(["true"], edit=break_it)
+    result = oci("create", "--bundle", str(bundle), container_id)
+    assert result.returncode == 1
+    assert result.stderr.strip() == ("oci-runtime: config.json: /hostname: setting a hostname "
+                                     "needs a new uts namespace")
+
+
+def test_an_idmapped_mount_is_refused_before_anything_is_made(oci, make_bundle):
+    def idmapped(config):
+        config["mounts"].append({"destination": "/m", "type": "bind", "source": "/tmp",
+                                 "options": ["rbind", "idmap"]})
+
+    bundle, container_id = make_bundle(["true"], edit=idmapped)
+    index = len(json.loads((bundle / "config.json").read_text())["mounts"]) - 1
+    result = oci("create", "--bundle", str(bundle), container_id)
+    assert result.returncode == 1
+    assert f"config.json: /mounts/{index}: idmapped mounts are not supported yet" in result.stderr
+    assert oci("list", "-q").stdout == ""
+
+
+def test_rlimits_this_host_cannot_raise(oci, make_bundle):
+    import resource
+
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    if hard == resource.RLIM_INFINITY:
+        pytest.skip("NOFILE has no hard limit here")
+    from oci_runtime import kernel
+
+    if kernel.capget()[0] >> 24 & 1:
+        pytest.skip("this process has CAP_SYS_RESOURCE: any limit can be raised")
+
+    def too_high(config):
+        config["process"]["rlimits"] = [{"type": "RLIMIT_NOFILE", "soft": 64,
+                                         "hard": hard + 1}]
+
+    bundle, _ = make_bundle(["true"], edit=too_high)
+    result = _check(oci, "--bundle", str(bundle))
+    assert result.returncode == 1
+    assert f"error   /process/rlimits/0: RLIMIT_NOFILE hard={hard + 1}" in result.stdout
+    assert f"at most {hard}" in result.stdout
+
+
+def test_invalid_json_and_missing_bundle(oci, tmp_path):
+    result = _check(oci, "--bundle", str(tmp_path))
+    assert result.returncode == 1 and "no such file" in result.stdout
+    (tmp_path / "config.json").write_text('{"ociVersion": ')
+    result = _check(oci, "--bundle", str(tmp_path))
+    assert result.returncode == 1 and "invalid JSON at line 1" in result.stdout
+
+
+def test_host_report(oci):
+    result = _check(oci, "--host", "--format", "json")
+    report = json.loads(result.stdout)
+    subjects = {finding["subject"] for finding in report["findings"]}
+    assert {"cgroup", "systemd", "seccomp", "user namespaces", "subordinate ids",
+            "idmapped mounts", "rlimits", "overlayfs", "criu", "podman",
+            "containerd"} <= subjects
+    assert result.returncode == (0 if report["ok"] else 1)
+    text = _check(oci, "--host").stdout.splitlines()
+    assert len(text) == len(report["findings"])
+    assert all(line.split()[0] in ("ok", "warning", "error") for line in text)
+
+
+def test_podman_configured_to_use_this_runtime_is_seen(tmp_path, monkeypatch):
+    from oci_runtime import check
+
+    runtime = tmp_path / "oci-runtime"
+    runtime.write_text("")
+    home = tmp_path / "home"
+    (home / ".config" / "containers").mkdir(parents=True)
+    (home / ".config" / "containers" / "containers.conf").write_text(
+        f'[engine]\nruntime = "ours"\n[engine.runtimes]\nours = ["{runtime}"]\n')
+    monkeypatch.setenv("HOME", str(home))
+    findings = {f.subject: f for f in check._engine_findings(str(runtime))}
+    assert "runtime 'ours' (the default)" in findings["podman"].message
+
+
+def test_create_path_never_imports_jsonschema():
+    code = ("import sys, oci_runtime.creation, oci_runtime.api, oci_runtime.cli.cmd_create; "
+            "print('jsonschema' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "False"
+
+
+def test_collect_problems_and_first_problem_share_rules():
+    from oci_runtime.config.model import Config, collect_problems
+    from oci_runtime.errors import ConfigError
+
+    document = {"ociVersion": "1.0.0", "process": {"cwd": "rel", "args": []},
+                "hostname": "h", "linux": {"namespaces": [{"type": "nope"}]}}
+    problems = collect_problems(lambda: Config(document))
+    assert [p.pointer for p in problems] == ["/process/args", "/process/cwd",
+                                            "/linux/namespaces/0/type", "/hostname"]
+    with pytest.raises(ConfigError) as first:
+        Config(document)
+    assert first.value.pointer == "/process/args"

@@ -1,0 +1,63 @@
+"""The public API is typed: mypy --strict passes on oci_runtime/api.py and errors.py (the
+configuration is [tool.mypy] in pyproject.toml), and the errors keep runc's messages."""
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def test_mypy_strict_on_the_public_api():
+    mypy = shutil.which("mypy", path=os.path.dirname(sys.executable))
+    if mypy is None:
+        pytest.skip("mypy is not installed (pip install -e '.[test]')")
+    result = subprocess.run([mypy, "--no-incremental"], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_config_error_pointer_from_message():
+    from oci_runtime.errors import ConfigError, OCIError, pointer_in_message
+
+    error = ConfigError("config.json: /linux/namespaces/3/type: unknown namespace type 'x'")
+    assert error.pointer == "/linux/namespaces/3/type"
+    assert isinstance(error, OCIError)
+    assert ConfigError("config.json: /process/terminal is true: pass --console-socket").pointer \
+        == "/process/terminal"
+    assert ConfigError("whatever", "/root/path").pointer == "/root/path"
+    assert pointer_in_message("/bundle/config.json: no such file") is None
+    assert pointer_in_message("config.json: invalid JSON at line 1 column 2: x") is None
+
+
+def test_package_exports_the_api_lazily():
+    import oci_runtime
+    from oci_runtime import api, errors
+
+    assert oci_runtime.Runtime is api.Runtime
+    assert oci_runtime.Container is api.Container
+    assert oci_runtime.ConfigError is errors.ConfigError
+    assert "Runtime" in dir(oci_runtime)
+    with pytest.raises(AttributeError):
+        oci_runtime.NoSuchName  # noqa: B018
+
+
+def test_hot_commands_go_through_the_api_without_heavy_imports(tmp_path):
+    """`state`, `start` and `kill` call oci_runtime.api, and still import none of os, typing,
+    json, enum, socket.py or jsonschema (docs/architecture.md "Hot path rules")."""
+    launcher = os.path.join(os.path.dirname(sys.executable), "oci-runtime")
+    if not os.path.exists(launcher):
+        pytest.skip("no generated launcher beside this interpreter")
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "state.json").write_text('{"id": "x", "pid": 0, "status": "creating"}')
+    code = ("import sys; exec(open(sys.argv[1]).read().split('from oci_runtime')[0]);"
+            "from oci_runtime.cli import main\n"
+            "for command in (['state', 'x'], ['start', 'x'], ['kill', 'x']):\n"
+            "    main(['--root', sys.argv[2], *command])\n"
+            "heavy = [m for m in ('os', 'typing', 'json', 'enum', 'socket', 'jsonschema')"
+            " if m in sys.modules]\n"
+            "print('api' if 'oci_runtime.api' in sys.modules else 'no api', heavy)")
+    probe = subprocess.run([sys.executable, "-IS", "-c", code, launcher, str(tmp_path)],
+                           capture_output=True, text=True, timeout=30)
+    assert probe.stdout.strip().splitlines()[-1] == "api []", probe.stdout + probe.stderr
