@@ -123,12 +123,20 @@ def _semantic_problems(document, bundle, systemd_cgroup, schema_failed):
         built.append(config)
         config.resolve_paths(os.path.abspath(bundle))
         check_creatable(config)
+        compiled = None
         if config.linux.seccomp and not schema_failed:
-            warnings.extend(_check_seccomp(config.linux.seccomp))
+            compiled = _check_seccomp(config.linux.seccomp)
+            warnings.extend(compiled.warnings if compiled is not None else ())
         _check_cgroups_path(config, systemd_cgroup)
+        built.append(compiled)
 
     try:
         problems = collect_problems(rules)
+        if not problems and not schema_failed:
+            # The plan compiler expects a config that passed every rule above.
+            config, compiled = built
+            problems = collect_problems(
+                lambda: _check_plan(config, os.path.abspath(bundle), compiled))
     except (KeyError, TypeError, AttributeError, ValueError, IndexError):
         if not schema_failed:
             raise
@@ -146,8 +154,8 @@ def _semantic_problems(document, bundle, systemd_cgroup, schema_failed):
 
 def _without_pointer(error):
     message = str(error).removeprefix("config.json: ")
-    if error.pointer and message.startswith(error.pointer + ": "):
-        message = message[len(error.pointer) + 2:]
+    if error.pointer and message.startswith(error.pointer):
+        message = message[len(error.pointer):].removeprefix(": ")
     return message
 
 
@@ -158,18 +166,41 @@ def _split_pointer(message):
 
 
 def _check_seccomp(seccomp):
-    """Compile the profile as create does (libseccomp resolves names and architectures); its
-    warnings (syscalls this libseccomp does not know, ignored)."""
+    """Compile the profile as create does (libseccomp resolves names and architectures); the
+    compiled filter (its warnings: syscalls this libseccomp does not know, ignored), or None."""
     from oci_runtime.config.model import config_problem
     from oci_runtime.seccomp import compile_filter
 
     try:
-        return compile_filter(seccomp).warnings
+        return compile_filter(seccomp)
     except ConfigError:
         raise
     except OCIError as exc:
         config_problem("/linux/seccomp", str(exc))
-        return []
+        return None
+
+
+def _check_plan(config, bundle, seccomp_program):
+    """Compile the executor's plan as create does (init.launch.compile_plan: the rules of the
+    plan compiler: mount sources, devices, time offsets, joined namespaces, ...); nothing is made.
+    It stops at its first problem, which is reported like the others."""
+    from oci_runtime.config.model import report_problem
+    from oci_runtime.creation import _cgroup_mounts, _has_cgroup_mount
+    from oci_runtime.init.launch import compile_plan
+    from oci_runtime.init.plan import LaunchPlan
+
+    launch_plan = LaunchPlan("check", config, bundle, "/nonexistent/oci-runtime-check")
+    launch_plan.cgroup_mounts = _cgroup_mounts(None) if _has_cgroup_mount(config) else None
+    launch_plan.seccomp_program = seccomp_program
+    try:
+        compile_plan(launch_plan)
+    except ConfigError:
+        raise
+    except OCIError as exc:
+        error = ConfigError(str(exc), errno=exc.errno)
+        if error.pointer is None:
+            raise
+        report_problem(error)
 
 
 def _check_cgroups_path(config, systemd_cgroup):

@@ -71,6 +71,11 @@ class Context:
                                     warn=self.warn, debug=self.debugger)
         return self._runtime
 
+    @property
+    def store(self):
+        """The state store under --root, for `plan` (which compiles without making anything)."""
+        return self.runtime._store
+
     def log(self, level, message):
         if self.log_path:
             from oci_runtime.cli.logging import write_log
