@@ -383,7 +383,7 @@ def _create_start_wait_delete(runtime):
 
 
 def bench_api(runtimes, count, repeats, python):
-    """(g) `count` containers one after another, create+start+wait+delete of /bin/true: every
+    """(h) `count` containers one after another, create+start+wait+delete of /bin/true: every
     runtime through its CLI (wait = `state` until stopped), and oci-runtime through its Python
     API from one interpreter (``python``), alternating round by round: wall seconds."""
     cli = {r.name: [0.0] * repeats for r in runtimes}
