@@ -132,7 +132,8 @@ class Runtime:
         if console is not None:
             try:
                 console.receive_master()
-                status = int(console.relay_until_exit(container.pid, wait_for_exit))
+                relayed = console.relay_until_exit(container.pid, wait_for_exit)
+                status = None if relayed is None else int(relayed)
             finally:
                 console.close()
         else:
@@ -142,7 +143,7 @@ class Runtime:
             container.delete(force=True)
         if status is None:
             raise OCIError(f"container {container_id!r}: exited, but its status was taken by "
-                           "another waiter of this process (waitpid(-1)?)")
+                           "another waiter of this process (SIGCHLD ignored, waitpid(-1)?)")
         return status
 
     def get(self, container_id: str, *, allow_damaged: bool = False) -> "Container":
@@ -283,6 +284,9 @@ class Container:
             raise _typed(exc) from exc.__cause__
         if detach:
             return Process(self._runtime, int(result))
+        if result is None:
+            raise OCIError(f"exec in {self.id!r}: the process exited, but its status was taken "
+                           "by another waiter of this process (SIGCHLD ignored, waitpid(-1)?)")
         return int(result)
 
     def pause(self) -> None:

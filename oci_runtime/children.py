@@ -20,15 +20,22 @@ def shell_status(wait_status):
 
 
 def wait_for_exit(pid):
-    """Wait for our child ``pid`` to exit and reap it; its shell_status (255 if it is not ours)."""
+    """Wait for our child ``pid`` to exit and reap it; its shell_status, or None when there is
+    none to read (not our child, or already reaped: SIGCHLD ignored, another waiter)."""
+    status = reap(pid)
+    return None if status is None else shell_status(status)
+
+
+def reap(pid):
+    """Wait for our child ``pid`` and reap it; its wait status, or None if it is not (or no
+    longer) ours to reap: the kernel reaps at once for a caller that ignores SIGCHLD."""
     while True:
         try:
-            _, status = os.waitpid(pid, 0)
+            return os.waitpid(pid, 0)[1]
         except InterruptedError:
             continue
         except ChildProcessError:
-            return 255
-        return shell_status(status)
+            return None
 
 
 class forwarding_signals:  # noqa: N801 - used as `with forwarding_signals(pid):`
@@ -80,9 +87,9 @@ def kill_and_reap(pid):
     """SIGKILL a child of ours and reap it; quiet if it is already gone."""
     try:
         os.kill(pid, 9)
-        os.waitpid(pid, 0)
-    except (ProcessLookupError, ChildProcessError):
+    except ProcessLookupError:
         pass
+    reap(pid)
 
 
 def open_pidfd(pid, start_time):

@@ -12,7 +12,7 @@ import os
 
 from oci_runtime import constants as kernel
 from oci_runtime.config.model import Process, check_strings
-from oci_runtime.children import kill_and_reap, wait_for_exit, wait_with_forwarding
+from oci_runtime.children import kill_and_reap, reap, wait_for_exit, wait_with_forwarding
 from oci_runtime.errors import InvalidState, OCIError
 from oci_runtime.fdpass import receive_with_fd
 from oci_runtime.pid_file import check_pid_file, write_pid_file
@@ -338,7 +338,7 @@ def _fork_and_join(container, process, capabilities, seccomp_program, request, n
         session.send(wire.MSG_OK)
         _, payload = session.receive(wire.MSG_PID)
         process_pid = int.from_bytes(payload[:4], "little")
-        os.waitpid(joiner_pid, 0)
+        reap(joiner_pid)
         joiner_pid = 0
         _wait_for_exec(session, container, process_pid)
         if console is not None:

@@ -4,7 +4,7 @@ attempted).  The executor's side is cext/executor.c; the messages are in plan/wi
 import os
 import _socket
 
-from oci_runtime.children import kill_and_reap
+from oci_runtime.children import kill_and_reap, reap
 from oci_runtime.errors import OCIError
 from oci_runtime.hooks import hook_state, run_hooks
 from oci_runtime.plan import wire
@@ -85,7 +85,7 @@ def launch(plan, cgroup, resources, transaction):
             cgroup.set(resources)
         states = [_state_bytes(plan, status, init_pid) for status in ("creating", "created")]
         session.send(wire.MSG_GO, b"".join(len(s).to_bytes(4, "little") + s for s in states))
-        _reap(stage1_pid)
+        reap(stage1_pid)
         stage1_pid = 0
         kind, _ = session.receive(wire.MSG_HOOKS, wire.MSG_CREATED)
         if kind == wire.MSG_HOOKS:
@@ -131,11 +131,6 @@ def _write_id_maps(pid, linux):
         except OSError as exc:
             raise OCIError.from_os(f"config.json: {pointer}: writing /proc/{pid}/{name}",
                                    exc) from exc
-
-
-def _reap(pid):
-    _, status = os.waitpid(pid, 0)
-    return status
 
 
 def become_subreaper():

@@ -190,3 +190,29 @@ def test_exec_process_document_and_state(runtime, make_bundle):
     assert "pids" in stats
     json.dumps(stats)
     container.delete(force=True)
+
+
+def test_status_taken_by_the_kernel_is_not_invented(runtime, make_bundle):
+    # SIGCHLD ignored: the kernel reaps children at once, so no status is left to read.
+    from oci_runtime import OCIError
+
+    previous = signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    try:
+        bundle, container_id = make_bundle(["sh", "-c", "exit 6"])
+        container = runtime.create(container_id, str(bundle))
+        container.start()
+        assert container.wait(timeout=30) is None
+        container.delete()
+        bundle, container_id = make_bundle(["sleep", "30"])
+        container = runtime.create(container_id, str(bundle))
+        container.start()
+        with pytest.raises(OCIError, match="status was taken by another waiter"):
+            container.exec(["sh", "-c", "exit 4"])
+        assert container.exec(["true"], detach=True).wait(timeout=30) is None
+        container.delete(force=True)
+        bundle, container_id = make_bundle(["sh", "-c", "exit 6"])
+        with pytest.raises(OCIError, match="status was taken by another waiter"):
+            runtime.run(container_id, str(bundle))
+        assert runtime.list() == []
+    finally:
+        signal.signal(signal.SIGCHLD, previous)
