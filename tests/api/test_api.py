@@ -216,3 +216,31 @@ def test_status_taken_by_the_kernel_is_not_invented(runtime, make_bundle):
         assert runtime.list() == []
     finally:
         signal.signal(signal.SIGCHLD, previous)
+
+
+def test_from_another_thread(runtime, make_bundle):
+    # Off the main thread nothing is forwarded (Python runs handlers there only) and nothing of
+    # the process changes; the executor is posix_spawn'd, so no fork of a threaded interpreter.
+    before = _caller_process_settings()
+    results = {}
+
+    def work():
+        try:
+            bundle, container_id = make_bundle(["sh", "-c", "exit 2"])
+            results["run"] = runtime.run(container_id, str(bundle))
+            bundle, container_id = make_bundle(["sleep", "30"])
+            container = runtime.create(container_id, str(bundle))
+            container.start()
+            results["exec"] = container.exec(["sh", "-c", "exit 5"])
+            container.delete(force=True)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            results["error"] = exc
+
+    workers = [threading.Thread(target=work) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(120)
+    assert "error" not in results, results.get("error")
+    assert (results["run"], results["exec"]) == (2, 5)
+    assert _caller_process_settings() == before
