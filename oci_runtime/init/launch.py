@@ -131,9 +131,3 @@ def _write_id_maps(pid, linux):
         except OSError as exc:
             raise OCIError.from_os(f"config.json: {pointer}: writing /proc/{pid}/{name}",
                                    exc) from exc
-
-
-def become_subreaper():
-    from oci_runtime import kernel
-
-    kernel.prctl(kernel.PR_SET_CHILD_SUBREAPER, 1)
