@@ -9,8 +9,8 @@ Calling it leaves the caller's process as it was: the container's init and exec'
 direct children of the caller (the executor forks them with CLONE_PARENT: no child subreaper),
 signal handlers are installed only while ``run`` or an attached ``exec`` waits (forwarding them to
 the container, like the CLI) and the previous ones are put back; only the container's own pid is
-ever waited for.  Containers outlive the caller as they outlive the CLI.  Errors are ``OCIError`` subclasses
-(oci_runtime.errors) with runc's messages.
+ever waited for.  Containers outlive the caller as they outlive the CLI.  Errors are ``OCIError``
+subclasses (oci_runtime.errors) with runc's messages.
 
 This module is on the CLI's hot path (``state``, ``start``, ``kill`` call it): it imports only what
 those need, and annotations that name typing constructs are strings, so ``typing`` is never

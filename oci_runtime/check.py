@@ -311,7 +311,8 @@ def _cgroup_findings():
     if mounts.mode == "hybrid":
         findings.append(Finding(WARNING, "cgroup", "hybrid mode: crun refuses to run with "
                                 f"{mounts.unified[0]} mounted; this runtime and runc handle it",
-                                "prefer a pure cgroup v2 host (systemd.unified_cgroup_hierarchy=1)"))
+                                "prefer a pure cgroup v2 host "
+                                "(systemd.unified_cgroup_hierarchy=1)"))
     return findings
 
 
