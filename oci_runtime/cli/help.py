@@ -110,6 +110,17 @@ PAGES = {
         "container executor performs, in order, from the first namespace to execve, each with "
         "the config.json field it comes from.  Nothing is created.",
     ),
+    "check": (
+        "[--bundle DIR] [--host] [--format text|json]",
+        "Tells, before the first try, whether a bundle and this host will work: one line per "
+        "finding, its severity, the JSON pointer into config.json or the host fact, and after "
+        "\"->\" what to do.  The bundle: config.json against the schema (with the jsonschema "
+        "library and with the validator create uses), then create's own rules, every problem "
+        "at once.  The host: cgroup mode and controllers, systemd, seccomp, user namespaces and "
+        "subordinate ids, idmapped mounts, rlimits, overlayfs, CRIU, and which of podman and "
+        "containerd are configured to use this runtime.  With neither --bundle nor --host, both "
+        "(the bundle in the current directory).  Exits 0 when nothing blocks a run.",
+    ),
     "help": (
         "[COMMAND] | --markdown",
         "Shows the help of COMMAND, or the list of commands; --markdown prints every page as "
