@@ -75,7 +75,7 @@ def test_the_same_rules_stop_create_at_the_first(oci, make_bundle):
     result = oci("create", "--bundle", str(bundle), container_id)
     assert result.returncode == 1
     assert result.stderr.strip() == ("oci-runtime: config.json: /hostname: setting a hostname "
-                                     "needs a new uts namespace")
+                                     "needs a uts namespace (new or joined by path)")
 
 
 def test_the_plan_compilers_rules_are_checked_and_stop_create(oci, make_bundle):
