@@ -16,8 +16,8 @@ def run(context, argv):
         # A damaged state.json still lets --force kill by what was recorded; delete() reads the
         # state again under the lock and refuses without --force.
         container = context.runtime.get(container_id, allow_damaged=True)
+        container.delete(force=force)
     except ContainerNotFound:
         if force:
             return 0  # runc: deleting a missing container (or one deleted meanwhile) succeeds
         raise
-    container.delete(force=force)
