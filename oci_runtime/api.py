@@ -186,7 +186,8 @@ class Container:
     @property
     def damage(self) -> "DamagedState | None":
         """Why this container's state.json cannot be read, or None (see Runtime.get)."""
-        return self._inner.damage
+        damage: DamagedState | None = self._inner.damage
+        return damage
 
     @property
     def status(self) -> str:
