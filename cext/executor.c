@@ -130,7 +130,7 @@ enum op {
     OP_WAIT_START = 44,      /* i0 listener fd */
     OP_FD_SWEEP = 45,        /* i0 preserved fds after stdio */
     OP_DROP_BOUNDING = 46,   /* i0 mask to keep, i1 last cap */
-    OP_SET_IDS = 47,         /* i0 uid, i1 gid, i2 ngroups; s0 groups (u32 each) */
+    OP_SET_IDS = 47,         /* i0 uid, i1 gid, i2 ngroups, i3 setgroups denied; s0 groups (u32 each) */
     OP_SET_CAPS = 48,        /* i0 effective, i1 permitted, i2 inheritable */
     OP_AMBIENT = 49,         /* i0 mask */
     OP_UMASK = 50,           /* i0 */
@@ -1519,7 +1519,9 @@ static void run_step(struct step *st)
     case OP_SET_IDS: {
         /* Capabilities are kept across the uid change; OP_SET_CAPS sets the final ones. */
         CHECK(prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0));
-        if (setgroups((size_t)st->i[2], (const gid_t *)st->s[0].p) < 0)
+        /* i3: the runtime wrote the user namespace's gid map without CAP_SETGID (rootless), so
+         * setgroups is denied there; the plan then has no groups and the call is skipped. */
+        if (!st->i[3] && setgroups((size_t)st->i[2], (const gid_t *)st->s[0].p) < 0)
             fail(errno);
         CHECK(setresgid((gid_t)st->i[1], (gid_t)st->i[1], (gid_t)st->i[1]));
         CHECK(setresuid((uid_t)st->i[0], (uid_t)st->i[0], (uid_t)st->i[0]));

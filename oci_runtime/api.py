@@ -39,9 +39,13 @@ class Runtime:
     ``debug`` is the CLI's --debug logger (oci_runtime.cli.logging.DebugLog) or None."""
 
     def __init__(self, root: str | None = None, *, systemd_cgroup: bool = False,
+                 rootless: bool | None = None,
                  warn: "Callable[[str], None] | None" = None, debug: "Any" = None) -> None:
         self._store = StateStore(root)
         self.systemd_cgroup = systemd_cgroup
+        # True, False, or None: detected where it matters (a non-root caller, or one in a user
+        # namespace: oci_runtime.rootless), as runc's --rootless auto.
+        self.rootless = rootless
         self._warn = warn
         self._debug = debug
         # (pid, start time) -> exit status of inits and processes this Runtime reaped, so a
@@ -86,7 +90,8 @@ class Runtime:
                 self._store, container_id, bundle, pid_file=pid_file,
                 console_socket=console_socket, no_pivot=no_pivot, no_new_keyring=no_new_keyring,
                 preserve_fds=preserve_fds, systemd_cgroup=self.systemd_cgroup, attached=attached,
-                warn=self._warn, debug=self._debug, network_options=network_options)
+                warn=self._warn, debug=self._debug, network_options=network_options,
+                rootless=self.rootless)
         except OCIError as exc:
             raise _typed(exc) from exc.__cause__
         container = Container(self, inner)
@@ -324,8 +329,10 @@ class Container:
         if interval <= 0:
             raise OCIError(f"events: interval must be positive, got {interval}")
         saved = self._inner.record.get("cgroup")
-        if not saved or self.status == "stopped":
+        if self.status == "stopped":
             raise InvalidState(f"container {self.id!r} is not running", self.status)
+        if not saved:  # rootless without a delegated cgroup
+            raise OCIError(f"cannot stream events of container {self.id!r}: it has no cgroup")
         events: "Iterator[dict[str, Any]]" = stream_events(self, manager_from_dict(saved), interval)
         return events
 

@@ -230,8 +230,8 @@ class Container:
         status = self.status
         if status == "stopped":
             raise InvalidState(f"container {self.id!r} is not running", status)
-        if manager is None:
-            raise OCIError(f"container {self.id!r} is not running")
+        if manager is None:  # rootless without a delegated cgroup
+            raise OCIError(f"cannot read statistics of container {self.id!r}: it has no cgroup")
         return manager.stats()
 
     # -- delete --------------------------------------------------------------------------------

@@ -27,8 +27,10 @@ _LATER_HOOKS = ("poststart", "poststop")
 
 def create_container(store, container_id, bundle, *, pid_file=None, console_socket=None,
                      no_pivot=False, no_new_keyring=False, preserve_fds=0, systemd_cgroup=False,
-                     attached=False, warn=None, debug=None, network_options=None):
+                     attached=False, warn=None, debug=None, network_options=None,
+                     rootless=None):
     # ``network_options``: {"networks": [CNI network names], "cni_conf_dir", "cni_bin_dir"}.
+    # ``rootless``: --rootless as True, False or None (detect: oci_runtime.rootless).
     # ``debug``: None, or --debug's DebugLog (oci_runtime.cli.logging).  Every use is behind
     # `if debug is not None`, so without --debug nothing is formatted or timed.
     bundle = os.path.abspath(bundle)
@@ -57,7 +59,7 @@ def create_container(store, container_id, bundle, *, pid_file=None, console_sock
         with transaction:
             container = _create_in(transaction, store, container_id, bundle, config, pid_file,
                                    console_socket, no_pivot, no_new_keyring, preserve_fds,
-                                   systemd_cgroup, debug, network_options, warn)
+                                   systemd_cgroup, debug, network_options, warn, rootless)
     except CreateInterrupted as exc:
         raise OCIError(str(exc)) from None
     except HookError:
@@ -72,14 +74,17 @@ def create_container(store, container_id, bundle, *, pid_file=None, console_sock
 
 def _create_in(transaction, store, container_id, bundle, config, pid_file, console_socket,
                no_pivot, no_new_keyring, preserve_fds, systemd_cgroup, debug, network_options,
-               warn):
+               warn, rootless):
     """The steps of create, each recording its undo in ``transaction`` as soon as it is made."""
     state_dir = store.reserve(container_id)
     transaction.on_undo(f"removing {state_dir}", lambda: store.remove(container_id))
     write_atomically(f"{state_dir}/{CONFIG_FILE}", read_bundle_config_bytes(bundle))
     if debug is not None:
         debug.stage("state directory", state_dir)
-    cgroup = _open_cgroup(config, container_id, systemd_cgroup)
+    from oci_runtime.rootless import is_rootless
+
+    rootless_mode = is_rootless(rootless)
+    cgroup = _open_cgroup(config, container_id, systemd_cgroup, rootless_mode)
     # Recorded before it is made: if this process dies half-way, `delete` removes it.
     early = dict(store.load(container_id), bundle=bundle,
                  cgroup=cgroup.to_dict() if cgroup is not None else None)
@@ -115,8 +120,8 @@ def _create_in(transaction, store, container_id, bundle, config, pid_file, conso
         plan.seccomp_program = compile_seccomp(config.linux.seccomp, store.root, plan.warnings)
         if debug is not None:
             debug.seccomp_compiled(plan.seccomp_program)
-    init = launch(plan, cgroup, cgroup_resources(config) if cgroup is not None else None,
-                  transaction)
+    init = launch(plan, cgroup, cgroup_resources(config, rootless_mode)
+                  if cgroup is not None else None, transaction)
     if debug is not None:
         debug.init_created(init.pid)
     record = {
@@ -180,21 +185,36 @@ def check_creatable(config):
         check_process_attributes(config.process, config.linux.personality)
 
 
-def cgroup_resources(config):
+def cgroup_resources(config, rootless=False):
     """linux.resources with runc's effective device rules: deny all, the config's rules, then
-    the devices a container needs (config-linux.md "Default Devices", ptys) and linux.devices."""
+    the devices a container needs (config-linux.md "Default Devices", ptys) and linux.devices.
+    Rootless (a delegated cgroup): no device rules, as runc; an unprivileged caller cannot load
+    the device controller's program, and the container's devices are the host's bound nodes."""
     from oci_runtime.cgroups.convert import runc_device_rules
 
     resources = dict(config.linux.resources)
-    resources["devices"] = runc_device_rules(resources.get("devices"), config.linux.devices)
+    if rootless:
+        resources.pop("devices", None)
+    else:
+        resources["devices"] = runc_device_rules(resources.get("devices"), config.linux.devices)
     return resources
 
 
-def _open_cgroup(config, container_id, systemd_cgroup):
-    """The container's cgroup manager; launch() creates the cgroup and applies its limits while
-    the init sets itself up, and the error path here destroys it."""
+def _open_cgroup(config, container_id, systemd_cgroup, rootless):
+    """The container's cgroup manager, or None (rootless without a delegated cgroup and no
+    resources asked for); launch() creates the cgroup and applies its limits while the init
+    sets itself up, and the error path here destroys it."""
     from oci_runtime.cgroups import open_manager
+    from oci_runtime.rootless import rootless_cgroup
 
+    if rootless:
+        if systemd_cgroup:
+            # runc talks to the user's own systemd instance here; this version does not.
+            raise OCIError("--systemd-cgroup: rootless containers with the systemd cgroup "
+                           "driver (systemd's user instance) are not supported by this version "
+                           "of oci-runtime; use the cgroupfs driver (a delegated cgroup, or none)")
+        manager = open_manager(config.linux.cgroups_path, container_id)
+        return rootless_cgroup(manager, config.linux.resources)
     return open_manager(config.linux.cgroups_path, container_id, systemd=systemd_cgroup)
 
 

@@ -58,6 +58,11 @@ def default_config(rootless=False):
         config["linux"]["namespaces"].append({"type": "user"})
         config["linux"]["uidMappings"] = [{"containerID": 0, "hostID": posix.geteuid(), "size": 1}]
         config["linux"]["gidMappings"] = [{"containerID": 0, "hostID": posix.getegid(), "size": 1}]
+        # Only container id 0 is mapped: devpts' gid=5 (tty) would be refused.
+        for mount in config["mounts"]:
+            if "options" in mount:
+                mount["options"] = [o for o in mount["options"]
+                                    if not o.startswith(("uid=", "gid="))]
         config["linux"]["resources"] = {}
         config["mounts"] = [m for m in config["mounts"] if m["type"] != "cgroup"]
         config["mounts"].append({"destination": "/sys/fs/cgroup", "type": "none",

@@ -310,6 +310,16 @@ def _open_namespaces_to_join(init_pid):
     return opened
 
 
+def _setgroups_denied(init_pid):
+    """Whether the init's user namespace denies setgroups (a rootless container: read through
+    the host's procfs, on the runtime's side)."""
+    try:
+        with open(f"/proc/{init_pid}/setgroups") as setgroups:
+            return setgroups.read().strip() == "deny"
+    except OSError:
+        return False
+
+
 def _fork_and_join(container, process, capabilities, seccomp_program, request, namespace_fds,
                    cgroup_join, console, personality):
     from oci_runtime import executor
@@ -326,7 +336,8 @@ def _fork_and_join(container, process, capabilities, seccomp_program, request, n
     plan = compile_exec(process, personality, namespaces, container_id=container.id,
                         capabilities=capabilities, seccomp_program=seccomp_program,
                         preserve_fds=request.preserve_fds, console_socket=console_socket,
-                        console_owner=(process.user.uid, process.user.gid))
+                        console_owner=(process.user.uid, process.user.gid),
+                        setgroups_denied=_setgroups_denied(container.pid))
     namespace_fds.clear()  # spawn closes them once the executor has its copies
     session = executor.spawn(plan, request.preserve_fds)
     joiner_pid = session.pid

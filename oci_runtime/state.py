@@ -54,13 +54,29 @@ SECCOMP_CACHE_DIRECTORY = ".seccomp-cache"
 
 def default_root():
     """/run/oci-runtime for root; $XDG_RUNTIME_DIR/oci-runtime otherwise (podman calls `state`
-    without --root, so the default must be where a rootless create put it)."""
-    if posix.geteuid() == 0:
-        return "/run/oci-runtime"
+    without --root, so the default must be where a rootless create put it).  Root of a user
+    namespace other than the host's counts as rootless when it has $XDG_RUNTIME_DIR and $USER
+    is not root (runc's rule: rootless podman runs the runtime so)."""
     runtime_dir = posix.environ.get(b"XDG_RUNTIME_DIR")
+    if posix.geteuid() == 0 and not (runtime_dir and posix.environ.get(b"USER") != b"root"
+                                     and running_in_user_namespace()):
+        return "/run/oci-runtime"
     if runtime_dir:
         return runtime_dir.decode() + "/oci-runtime"
     return f"/tmp/oci-runtime-{posix.geteuid()}"
+
+
+def running_in_user_namespace():
+    """Whether this process is in a user namespace other than the host's, whose map is every id
+    to itself in one range of 2^32 - 1 ids (posix only: default_root is on the hot path)."""
+    try:
+        fd = posix.open("/proc/self/uid_map", posix.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        return posix.read(fd, 256).split() != [b"0", b"0", b"4294967295"]
+    finally:
+        posix.close(fd)
 
 
 def absolute_path(path):

@@ -38,9 +38,9 @@ GLOBAL_OPTIONS = {
     "--debug": (None, None, None, "log debug messages and how long each stage took"),
     "--systemd-cgroup": (None, None, None, "create cgroups through systemd; linux.cgroupsPath "
                          "is \"slice:prefix:name\", e.g. \"system.slice:oci:1234\""),
-    # Accepted for runc compatibility: rootless mode is detected, not configured.
-    "--rootless": (None, "VALUE", "auto", "accepted for runc compatibility (true, false or "
-                   "auto); rootless mode is detected"),
+    # See oci_runtime.rootless: what rootless mode changes (cgroups) and how auto detects it.
+    "--rootless": (None, "VALUE", "auto", "rootless mode: true, false or auto (rootless when "
+                   "not root, or in a user namespace)"),
     "--criu": (None, "PATH", "criu", "accepted for runc compatibility; checkpoint/restore is "
                "not implemented"),
     "--version": ("-v", None, None, "print the version, commit, spec and libseccomp versions"),
@@ -59,6 +59,10 @@ class Context:
         self.debug = bool(values.get("debug"))
         self.systemd_cgroup = bool(values.get("systemd_cgroup"))
         self._runtime = None
+        # --rootless (checked by _check_global): True, False, or None to detect (euid, user
+        # namespace) where it matters, in create.
+        self.rootless = {"true": True, "false": False}.get(
+            (values.get("rootless") or "auto").lower())
         self._debugger = None
 
     @property
@@ -68,7 +72,7 @@ class Context:
             from oci_runtime.api import Runtime
 
             self._runtime = Runtime(self.root, systemd_cgroup=self.systemd_cgroup,
-                                    warn=self.warn, debug=self.debugger)
+                                    rootless=self.rootless, warn=self.warn, debug=self.debugger)
         return self._runtime
 
     @property

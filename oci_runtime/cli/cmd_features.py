@@ -18,6 +18,7 @@ OPTIONS = {}  # no options of its own (the table the help page reads)
 def features_document():
     from oci_runtime import seccomp
     from oci_runtime.process_attributes import apparmor_enabled, selinux_enabled
+    from oci_runtime.idmapped_mounts import idmap_supported
     from oci_runtime.seccomp.filter import libseccomp_version
 
     seccomp_features = seccomp.features()
@@ -26,7 +27,8 @@ def features_document():
         # runc's annotation: tells callers which syscall names and actions profiles can rely on.
         annotations["io.github.seccomp.libseccomp.version"] = libseccomp_version()
     mount_options = sorted(set(_FLAG_OPTIONS) | set(_PROPAGATION_OPTIONS) | set(_RECURSIVE_OPTIONS)
-                           | set(_RECURSIVE_ATIME_OPTIONS) | {"tmpcopyup"})
+                           | set(_RECURSIVE_ATIME_OPTIONS) | {"tmpcopyup"}
+                           | ({"idmap", "ridmap"} if idmap_supported() else set()))
     return {
         "ociVersionMin": "1.0.0",
         "ociVersionMax": OCI_VERSION,
@@ -42,7 +44,7 @@ def features_document():
             "apparmor": {"enabled": apparmor_enabled()},
             "selinux": {"enabled": selinux_enabled()},
             "intelRdt": {"enabled": False},
-            "mountExtensions": {"idmap": {"enabled": False}},
+            "mountExtensions": {"idmap": {"enabled": idmap_supported()}},
             "netDevices": {"enabled": net_devices_supported()},
         },
         "annotations": annotations,

@@ -71,7 +71,10 @@ def launch(plan, cgroup, resources, transaction):
         stage1_pid = session.pid
         if plan.config.linux.has_new("user"):
             _, payload = session.receive(wire.MSG_SETUP)
-            _write_id_maps(int.from_bytes(payload[:4], "little"), plan.config.linux)
+            from oci_runtime.idmap import write_id_maps
+
+            write_id_maps(int.from_bytes(payload[:4], "little"), plan.config.linux.uid_mappings,
+                          plan.config.linux.gid_mappings)
             session.send(wire.MSG_OK)
         _, payload = session.receive(wire.MSG_PID)
         init_pid = int.from_bytes(payload[:4], "little")
@@ -121,13 +124,3 @@ def _state_bytes(plan, status, pid):
                                      plan.config.annotations)).encode()
 
 
-def _write_id_maps(pid, linux):
-    for name, mappings, pointer in (("uid_map", linux.uid_mappings, "/linux/uidMappings"),
-                                    ("gid_map", linux.gid_mappings, "/linux/gidMappings")):
-        lines = "".join(f"{m['containerID']} {m['hostID']} {m['size']}\n" for m in mappings)
-        try:
-            with open(f"/proc/{pid}/{name}", "w") as id_map:
-                id_map.write(lines)
-        except OSError as exc:
-            raise OCIError.from_os(f"config.json: {pointer}: writing /proc/{pid}/{name}",
-                                   exc) from exc

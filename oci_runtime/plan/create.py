@@ -82,6 +82,9 @@ def _add_namespace_steps(plan, linux):
         plan.add(wire.UNSHARE, "creating a user namespace", pointer, (k.CLONE_NEWUSER,))
         # Only the runtime, outside, may write our id maps: it does on this message.
         plan.add(wire.SYNC_SETUP, "waiting for the id maps", "/linux/uidMappings")
+        # Dumpable until then (as runc): an unprivileged runtime can open /proc/<pid>/uid_map
+        # and setgroups only of a dumpable process, and nothing of a container is joined yet.
+        plan.add(wire.NONDUMPABLE, "making the runtime's process non-dumpable")
     if "user" in linux.namespaces:
         plan.add(wire.BECOME_ROOT, "becoming root of the user namespace", pointer)
     for namespace in joined:
@@ -140,11 +143,18 @@ def _source_is_file(source, pointer):
 def _add_mount(plan, mount, context):
     options = plan_mount_options(mount.options)
     if options.idmap or mount.uid_mappings:
-        # features reports mountExtensions.idmap disabled; the spec wants an error, not silence.
-        raise OCIError(f"config.json: {mount.pointer}: idmapped mounts are not supported yet")
-    if mount.type in ("cgroup", "cgroup2"):
+        from oci_runtime.idmapped_mounts import idmapped_tree
+
+        # The runtime makes the idmapped copy of the source (oci_runtime.idmapped_mounts); the
+        # executor only moves it onto the destination.
+        bits = wire.MNT_TARGET_FILE if _source_is_file(mount.source, mount.pointer) else 0
+        plan.add(wire.MOVE_MOUNT, _mount_what(mount), mount.pointer,
+                 (idmapped_tree(mount, options, context.linux), bits),
+                 ("", mount.destination))
+        _add_bind_finish(plan, mount, options)
+    elif mount.type in ("cgroup", "cgroup2"):
         return _add_cgroup_mount(plan, mount, options, context)
-    if options.is_bind or mount.type == "bind":
+    elif options.is_bind or mount.type == "bind":
         bits = wire.MNT_TARGET_FILE if _source_is_file(mount.source, mount.pointer) else 0
         fallback_tree = -1
         if context.new_user_ns:
@@ -221,6 +231,7 @@ def _detached_tree(source, recursive):
 
 class _MountContext:
     def __init__(self, linux, cgroup_mounts):
+        self.linux = linux
         self.new_user_ns = linux.has_new("user")
         self.new_network_ns = linux.has_new("network")
         self.new_cgroup_ns = linux.has_new("cgroup")
@@ -240,13 +251,19 @@ def _device_exists_error(device):
 
 
 def _add_device_steps(plan, config):
+    from oci_runtime.userns_devices import device_plan, in_user_namespace
+
     linux = config.linux
-    bind_from_host = "user" in linux.namespaces  # mknod is not allowed in a user namespace
-    for device in devices_to_create(linux.devices):
+    # mknod of devices is not allowed in a user namespace: there each is bound from the host's
+    # node, decided (and refused) here (oci_runtime.userns_devices).
+    devices = device_plan(linux.devices) if in_user_namespace(linux) \
+        else devices_to_create(linux.devices)
+    for device in devices:
         where = device.get("pointer", device["path"])
         what = f"creating device {device['path']} ({where})"
-        if bind_from_host:
-            plan.add(wire.BIND_DEVICE, what, where, strings=(device["path"], device["path"]))
+        if "bindSource" in device:
+            plan.add(wire.BIND_DEVICE, what, where,
+                     strings=(device["bindSource"], device["path"]))
             continue
         kind = TYPE_BITS.get(device["type"])
         if kind is None:
@@ -281,12 +298,22 @@ def _rootfs_parent_mount(rootfs):
     return best
 
 
+def _setgroups_denied(linux):
+    """Whether the runtime will deny setgroups in the container's new user namespace."""
+    if not linux.has_new("user"):
+        return False
+    from oci_runtime.idmap import plan_writes
+
+    return plan_writes(linux.uid_mappings, linux.gid_mappings)[1]
+
+
 def compile_create(config, options):
     """The Plan of create for ``config`` (config.model.Config with paths resolved)."""
     linux = config.linux
     process = config.process
     plan = Plan("create")
-    plan.add(wire.NONDUMPABLE, "making the runtime's process non-dumpable")
+    if not linux.has_new("user"):
+        plan.add(wire.NONDUMPABLE, "making the runtime's process non-dumpable")
     _add_namespace_steps(plan, linux)
     plan.add(wire.FORK, "forking the container's init", "/linux/namespaces")
     plan.add(wire.SETSID, "setsid")
@@ -383,5 +410,6 @@ def compile_create(config, options):
     from oci_runtime.plan.process import add_credential_steps
 
     add_credential_steps(plan, process, options.capabilities, options.seccomp_program,
-                         options.preserve_fds, release=True)
+                         options.preserve_fds, release=True,
+                         setgroups_denied=_setgroups_denied(linux))
     return plan

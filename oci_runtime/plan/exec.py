@@ -18,8 +18,10 @@ from oci_runtime.plan.process import (
 
 
 def compile_exec(process, personality, namespaces, *, container_id, capabilities,
-                 seccomp_program=None, preserve_fds=0, console_socket=None, console_owner=None):
-    """``namespaces``: [(name, CLONE_NEW* flag, FdArg)] in the order to join them."""
+                 seccomp_program=None, preserve_fds=0, console_socket=None, console_owner=None,
+                 setgroups_denied=False):
+    """``namespaces``: [(name, CLONE_NEW* flag, FdArg)] in the order to join them;
+    ``setgroups_denied``: the container's user namespace denies setgroups (rootless)."""
     from oci_runtime.process_attributes import cpu_mask
 
     plan = Plan("exec")
@@ -57,7 +59,8 @@ def compile_exec(process, personality, namespaces, *, container_id, capabilities
                  f"affinity {affinity['final']!r}", "/process/execCPUAffinity/final",
                  strings=(cpu_mask(affinity["final"], "/process/execCPUAffinity/final"),))
     add_exec_steps(plan, process)
-    add_credential_steps(plan, process, capabilities, seccomp_program, preserve_fds, release=False)
+    add_credential_steps(plan, process, capabilities, seccomp_program, preserve_fds, release=False,
+                         setgroups_denied=setgroups_denied)
     return plan
 
 

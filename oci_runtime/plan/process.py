@@ -168,9 +168,16 @@ def _seccomp_steps(plan, compiled):
                     (flags, 1 if with_listener else 0), (compiled.bpf,), describe=describe)
 
 
-def add_credential_steps(plan, process, capabilities, seccomp_program, preserve_fds, release):
-    """umask, stdio ownership, bounding set, ids, capabilities, cwd, fds, seccomp, execve."""
+def add_credential_steps(plan, process, capabilities, seccomp_program, preserve_fds, release,
+                         setgroups_denied=False):
+    """umask, stdio ownership, bounding set, ids, capabilities, cwd, fds, seccomp, execve.
+    ``setgroups_denied``: the user namespace's gid map was written without CAP_SETGID (rootless,
+    oci_runtime.idmap), so setgroups(2) fails there: no supplementary groups are possible, and
+    the executor skips the call (as runc)."""
     user = process.user
+    if setgroups_denied and user.additional_gids:
+        raise OCIError("config.json: /process/user/additionalGids: setgroups is denied in the "
+                       "container's user namespace (its gid map was written without privilege)")
     what_user = f"setting user {user.uid}:{user.gid} and capabilities of the process"
     if user.umask is not None:
         plan.add(wire.UMASK, "config.json: /process/user/umask", "/process/user/umask",
@@ -182,7 +189,8 @@ def add_credential_steps(plan, process, capabilities, seccomp_program, preserve_
              (_signed64(capabilities.bounding), last_capability()))
     groups = b"".join(gid.to_bytes(4, "little") for gid in user.additional_gids)
     plan.add(wire.SET_IDS, what_user, "/process/user",
-             (user.uid, user.gid, len(user.additional_gids)), (groups,))
+             (user.uid, user.gid, len(user.additional_gids), 1 if setgroups_denied else 0),
+             (groups,))
     final = (_signed64(capabilities.effective), _signed64(capabilities.permitted),
              _signed64(capabilities.inheritable))
     # Ambient capabilities must also be permitted and inheritable; runc skips the others (its

@@ -86,7 +86,7 @@ class MountPlan:
 
     __slots__ = (
         "flags", "cleared", "propagation", "attr_set", "attr_clr", "idmap", "recursive_idmap",
-        "data", "copy_up",
+        "idmap_argument", "data", "copy_up",
     )
 
     def __init__(self):
@@ -97,6 +97,7 @@ class MountPlan:
         self.attr_clr = 0
         self.idmap = False
         self.recursive_idmap = False
+        self.idmap_argument = None  # crun's idmap=uids=...;gids=... (see idmapped_mounts)
         self.data = []  # filesystem-specific options, passed on as the data string
         self.copy_up = False  # tmpcopyup: fill a new tmpfs with what the image had there
 
@@ -139,10 +140,11 @@ def plan_mount_options(options):
         elif option in _RECURSIVE_ATIME_OPTIONS:
             plan.attr_clr |= _k.MOUNT_ATTR__ATIME
             plan.attr_set = (plan.attr_set & ~_k.MOUNT_ATTR__ATIME) | _RECURSIVE_ATIME_OPTIONS[option]
-        elif option == "idmap":
+        elif option.partition("=")[0] in ("idmap", "ridmap"):
+            name, _, argument = option.partition("=")
             plan.idmap = True
-        elif option == "ridmap":
-            plan.idmap = plan.recursive_idmap = True
+            plan.recursive_idmap = name == "ridmap"
+            plan.idmap_argument = argument or None
         elif option == "tmpcopyup":
             # runc/crun extension: copy the image's content into the new tmpfs.
             plan.copy_up = True

@@ -43,17 +43,18 @@ oci-runtime = ["{runtime}"]
 
 
 class Podman:
-    def __init__(self, base):
+    def __init__(self, base, runtime=RUNTIME):
         self.base = base
+        self.runtime = runtime
         self.conf = os.path.join(base, "containers.conf")
         with open(self.conf, "w") as conf:
-            conf.write(CONTAINERS_CONF.format(runtime=RUNTIME))
+            conf.write(CONTAINERS_CONF.format(runtime=runtime))
         self.env = dict(os.environ, CONTAINERS_CONF=self.conf, TMPDIR=os.path.join(base, "tmp"))
         os.makedirs(self.env["TMPDIR"], exist_ok=True)
         self.prefix = [
             "podman", "--root", f"{base}/storage", "--runroot", f"{base}/run",
             "--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "file",
-            "--tmpdir", f"{base}/libpod-tmp", "--runtime", RUNTIME,
+            "--tmpdir", f"{base}/libpod-tmp", "--runtime", runtime,
         ]
 
     def command(self, *args):

@@ -240,28 +240,11 @@ def test_only_stdio_fds_are_open(oci, make_bundle):
 def test_user_namespace_with_host_root_unmapped(oci, make_bundle):
     """Container root is host uid 100000: the host's Python files are out of its reach, so the
     init's modules must be loaded before it enters the user namespace."""
-    import shutil
-    import tempfile
+    from tests.rootless.fixtures import shifted_bundle, write_config
 
     source, cid = make_bundle(["sh", "-c", "id -u; cat /proc/self/uid_map"])
-    # A bundle the shifted root can reach (pytest's own tmp dirs are root-only).
-    bundle = tempfile.mkdtemp(prefix="oci-userns-", dir="/tmp")
-    try:
-        os.chmod(bundle, 0o755)
-        shutil.copytree(source / "rootfs", f"{bundle}/rootfs", symlinks=True)
-        for directory, _, files in os.walk(f"{bundle}/rootfs"):
-            os.lchown(directory, 100000, 100000)
-            for name in files:
-                os.lchown(os.path.join(directory, name), 100000, 100000)
-        config = json.loads((source / "config.json").read_text())
-        config["linux"]["namespaces"].append({"type": "user"})
-        mapping = [{"containerID": 0, "hostID": 100000, "size": 65536}]
-        config["linux"]["uidMappings"] = config["linux"]["gidMappings"] = mapping
-        config["mounts"] = [m for m in config["mounts"] if m["type"] not in ("cgroup", "sysfs")]
-        with open(f"{bundle}/config.json", "w") as config_file:
-            json.dump(config, config_file)
+    with shifted_bundle(source, 100000) as (bundle, config):
+        write_config(bundle, config)
         result = oci("run", "--bundle", bundle, cid)
         assert result.returncode == 0, result.stderr
         assert result.stdout.split() == ["0", "0", "100000", "65536"]
-    finally:
-        shutil.rmtree(bundle, ignore_errors=True)

@@ -1,0 +1,46 @@
+"""config.md "Mounts": the idmap / ridmap options and mounts[].uidMappings/gidMappings."""
+import json
+import os
+
+import pytest
+
+from conformance.clause import clause
+from oci_runtime.idmapped_mounts import idmap_supported
+from tests.rootless.fixtures import owned_file_dir
+
+pytestmark = pytest.mark.skipif(not idmap_supported(),
+                                reason="this kernel has no mount_setattr (Linux 5.12)")
+
+
+@pytest.fixture
+def owned_dir(tmp_path):
+    return owned_file_dir(tmp_path)
+
+
+@clause("config.md", "Mounts", "idmap: if uidMappings or gidMappings are specified for the mount, "
+        "the runtime MUST use those values for the mount's mapping")
+def test_idmap_uses_the_mounts_mappings(oci, make_bundle, owned_dir):
+    def edit(config):
+        config["process"]["args"] = ["stat", "-c", "%u:%g", "/data/f"]
+        config["mounts"].append({
+            "destination": "/data", "type": "bind", "source": str(owned_dir),
+            "options": ["rbind", "ridmap"],
+            "uidMappings": [{"containerID": 1000, "hostID": 4242, "size": 1}],
+            "gidMappings": [{"containerID": 1000, "hostID": 4343, "size": 1}]})
+    bundle, container_id = make_bundle(edit=edit)
+    result = oci("run", "--bundle", str(bundle), container_id)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "4242:4343"
+
+
+@clause("config.md", "Mounts", "idmap: with no uidMappings and gidMappings and no user namespace, "
+        "an error MUST be returned")
+def test_idmap_without_mappings_or_user_namespace_is_an_error(oci, make_bundle, owned_dir):
+    def edit(config):
+        config["mounts"].append({"destination": "/data", "type": "bind",
+                                 "source": str(owned_dir), "options": ["bind", "ridmap"]})
+    bundle, container_id = make_bundle(edit=edit)
+    index = len(json.loads((bundle / "config.json").read_text())["mounts"]) - 1
+    result = oci("run", "--bundle", str(bundle), container_id)
+    assert result.returncode != 0
+    assert f"/mounts/{index}" in result.stderr

@@ -1,0 +1,64 @@
+"""Device nodes for a container in a user namespace, decided by the parent before it forks.
+
+The kernel refuses mknod of character and block devices to a user namespace that is not the
+host's (except the 0:0 "whiteout" character device), so such a container's devices are
+bind-mounted from the host (runc, crun) — when the host has that very device: at the same path,
+or under /dev/char/<major>:<minor> or /dev/block/<major>:<minor> (udev's links).  FIFOs and
+whiteouts are created.  Anything else cannot be provided, and create fails naming it
+(/linux/devices/N) before anything is made.
+
+``device_plan`` returns the devices (defaults first, as rootfs.devices.devices_to_create) each
+with "bindSource" (a host path) or without (to be created); plan/create.py makes them
+BIND_DEVICE and MKNOD steps.
+"""
+import os
+import stat
+
+from oci_runtime.errors import OCIError
+
+_LINK_DIRECTORY = {stat.S_IFCHR: "/dev/char", stat.S_IFBLK: "/dev/block"}
+
+
+def in_user_namespace(linux):
+    """Whether the container's processes are in a user namespace other than the host's: one of
+    its own (new or joined), or the runtime's (rootless podman runs the runtime inside one)."""
+    from oci_runtime.state import running_in_user_namespace
+
+    return "user" in linux.namespaces or running_in_user_namespace()
+
+
+def device_plan(config_devices):
+    from oci_runtime.rootfs.devices import TYPE_BITS, devices_to_create
+
+    planned = []
+    for device in devices_to_create(config_devices):
+        where = device.get("pointer", device["path"])
+        kind = TYPE_BITS.get(device.get("type"))
+        if kind is None:
+            raise OCIError(f"config.json: {where}/type: unknown device type "
+                           f"{device.get('type')!r} (one of c, b, u, p)")
+        major, minor = device.get("major", 0), device.get("minor", 0)
+        if kind == stat.S_IFIFO or (kind == stat.S_IFCHR and major == 0 and minor == 0):
+            planned.append(device)  # the kernel lets a user namespace make these
+            continue
+        source = host_device(device["path"], kind, os.makedev(major, minor))
+        if source is None:
+            raise OCIError(
+                f"config.json: {where}: device {device['path']} ({device['type']} "
+                f"{major}:{minor}) cannot be made in a user namespace (mknod is not permitted "
+                "there) and the host has no such device to bind (looked at "
+                f"{device['path']} and {_LINK_DIRECTORY[kind]}/{major}:{minor})")
+        planned.append(dict(device, bindSource=source))
+    return planned
+
+
+def host_device(path, kind, number):
+    """A host path that is the device (type and number), or None."""
+    for candidate in (path, f"{_LINK_DIRECTORY[kind]}/{os.major(number)}:{os.minor(number)}"):
+        try:
+            found = os.stat(candidate)
+        except OSError:
+            continue
+        if stat.S_IFMT(found.st_mode) == kind and found.st_rdev == number:
+            return candidate
+    return None
