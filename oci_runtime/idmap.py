@@ -13,6 +13,7 @@ from oci_runtime.errors import OCIError
 
 CAP_SETGID = 6
 CAP_SETUID = 7
+CAP_SYS_ADMIN = 21
 
 # kind -> (map file, setuid helper, the capability a direct write needs, the caller's own id)
 _KINDS = {

@@ -147,9 +147,9 @@ def _add_mount(plan, mount, context):
 
         # The runtime makes the idmapped copy of the source (oci_runtime.idmapped_mounts); the
         # executor only moves it onto the destination.
+        tree = idmapped_tree(mount, options, context.linux)
         bits = wire.MNT_TARGET_FILE if _source_is_file(mount.source, mount.pointer) else 0
-        plan.add(wire.MOVE_MOUNT, _mount_what(mount), mount.pointer,
-                 (idmapped_tree(mount, options, context.linux), bits),
+        plan.add(wire.MOVE_MOUNT, _mount_what(mount), mount.pointer, (tree, bits),
                  ("", mount.destination))
         _add_bind_finish(plan, mount, options)
     elif mount.type in ("cgroup", "cgroup2"):
@@ -157,10 +157,11 @@ def _add_mount(plan, mount, context):
     elif options.is_bind or mount.type == "bind":
         bits = wire.MNT_TARGET_FILE if _source_is_file(mount.source, mount.pointer) else 0
         fallback_tree = -1
-        if context.new_user_ns:
+        if context.new_user_ns and context.may_clone_mounts:
             # A source under a directory the container's root cannot traverse fails with EACCES
             # once inside the user namespace: the runtime's detached copy of it is moved instead
-            # (only then: a copy made outside does not carry the flags the kernel locks).
+            # (only then: a copy made outside does not carry the flags the kernel locks).  A
+            # rootless runtime may not make one (open_tree(CLONE) needs CAP_SYS_ADMIN).
             bits |= wire.MNT_TREE_FALLBACK
             fallback_tree = _detached_tree(mount.source, bool(options.flags & k.MS_REC))
         plan.add(wire.MOUNT, _mount_what(mount), mount.pointer,
@@ -231,8 +232,11 @@ def _detached_tree(source, recursive):
 
 class _MountContext:
     def __init__(self, linux, cgroup_mounts):
+        from oci_runtime.idmap import CAP_SYS_ADMIN, effective_capabilities
+
         self.linux = linux
         self.new_user_ns = linux.has_new("user")
+        self.may_clone_mounts = bool(effective_capabilities() & (1 << CAP_SYS_ADMIN))
         self.new_network_ns = linux.has_new("network")
         self.new_cgroup_ns = linux.has_new("cgroup")
         self.cgroup_mounts = cgroup_mounts

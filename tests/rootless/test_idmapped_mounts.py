@@ -91,9 +91,6 @@ def test_idmap_on_a_non_bind_mount_is_refused(oci, make_bundle):
     assert "bind mounts only" in result.stderr
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="today's init binds sources from inside the user "
-                   "namespace (EACCES); the C init (issue 10) opens them before entering it: "
-                   "then remove this mark")
 def test_bind_source_under_a_directory_container_root_cannot_traverse(oci, make_bundle,
                                                                         shared_dir):
     source, container_id = make_bundle(["cat", "/data/f"])

@@ -115,10 +115,42 @@ def test_propagation_and_recursive_attributes_follow_the_mount(tmp_path, host_di
     assert steps[2].ints == (k.MOUNT_ATTR_RDONLY | k.MOUNT_ATTR_NOSUID, 0)
 
 
-def test_idmapped_mounts_are_refused_naming_the_mount(tmp_path, host_dir):
-    with pytest.raises(OCIError, match=r"/mounts/0: idmapped mounts are not supported"):
+def test_idmap_without_mappings_or_a_user_namespace_is_refused_naming_the_mount(tmp_path,
+                                                                               host_dir):
+    with pytest.raises(OCIError, match=r"/mounts/0: idmap needs uidMappings and gidMappings"):
         compiled(config_of(tmp_path, [{"destination": "/d", "source": str(host_dir),
                                         "options": ["bind", "idmap"]}]))
+    with pytest.raises(OCIError, match=r"/mounts/0: idmapped mounts are supported for bind"):
+        compiled(config_of(tmp_path, [{"destination": "/d", "type": "tmpfs", "options": ["idmap"],
+                                        **_own_ids(5, 5)}]))
+
+
+def test_an_idmapped_mount_is_the_runtime_s_detached_copy_moved_into_place(tmp_path, host_dir):
+    plan = compiled(config_of(tmp_path, [{"destination": "/d", "source": str(host_dir),
+                                          "options": ["rbind", "ridmap", "ro"], **_own_ids(7, 8)}]))
+    steps = [s for s in plan.steps if s.strings[1:2] == ("/d",)]
+    assert [wire.OP_NAMES[s.op] for s in steps] == ["move_mount", "remount_bind"]
+    tree, bits = steps[0].ints
+    assert isinstance(tree, FdArg) and tree.fd is None  # opened only when launched
+    assert tree.label == f"open_tree({host_dir}) idmapped" and bits == 0
+
+
+def test_devices_in_a_user_namespace_are_bound_from_the_host_or_refused(tmp_path):
+    import os
+
+    full = os.stat("/dev/full").st_rdev
+    devices = [{"path": "/dev/full", "type": "c", "major": os.major(full), "minor": os.minor(full)},
+               {"path": "/dev/fifo", "type": "p"}]
+    plan = compiled(config_of(tmp_path, namespaces=("user", "mount"),
+                              linux=dict(_own_ids(), devices=devices)))
+    binds = {s.strings[1]: s.strings[0] for s in ops(plan, wire.BIND_DEVICE)}
+    assert binds["/dev/full"] == "/dev/full" and binds["/dev/null"] == "/dev/null"
+    assert [s.strings[0] for s in ops(plan, wire.MKNOD)] == ["/dev/fifo"]
+    devices.append({"path": "/dev/oci-test-absent", "type": "b", "major": 250, "minor": 99})
+    with pytest.raises(OCIError, match=r"^config\.json: /linux/devices/2: device "
+                                       r"/dev/oci-test-absent \(b 250:99\) cannot be made"):
+        compiled(config_of(tmp_path, namespaces=("user", "mount"),
+                           linux=dict(_own_ids(), devices=devices)))
 
 
 @pytest.mark.parametrize("network, fallback", [(True, 0), (False, wire.MNT_SYSFS_FALLBACK)])
@@ -169,10 +201,40 @@ def test_namespaces_user_first_then_the_runtime_writes_id_maps(tmp_path):
     plan = compiled(config_of(tmp_path, namespaces=("user", "mount", "pid", "network"),
                               linux={"uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}],
                                      "gidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}]}))
-    assert names(plan)[:6] == ["nondumpable", "unshare", "sync_setup", "become_root", "unshare",
+    # Dumpable until the id maps are written: an unprivileged runtime could not open them.
+    assert names(plan)[:6] == ["unshare", "sync_setup", "nondumpable", "become_root", "unshare",
                                "fork"]
-    assert plan.steps[1].ints == (k.CLONE_NEWUSER,)
+    assert plan.steps[0].ints == (k.CLONE_NEWUSER,)
     assert plan.steps[4].ints == (k.CLONE_NEWNS | k.CLONE_NEWPID | k.CLONE_NEWNET,)
+
+
+def test_without_a_new_user_namespace_non_dumpable_comes_first(tmp_path):
+    assert names(compiled(config_of(tmp_path)))[0] == "nondumpable"
+
+
+def _own_ids(uid=None, gid=None):
+    import os
+
+    return {"uidMappings": [{"containerID": 0, "hostID": os.geteuid() if uid is None else uid,
+                             "size": 1}],
+            "gidMappings": [{"containerID": 0, "hostID": os.getegid() if gid is None else gid,
+                             "size": 1}]}
+
+
+def test_an_unprivileged_own_id_map_denies_setgroups_and_the_executor_skips_it(tmp_path,
+                                                                              monkeypatch):
+    from oci_runtime import idmap
+
+    monkeypatch.setattr(idmap, "effective_capabilities", lambda: 0)
+    plan = compiled(config_of(tmp_path, namespaces=("user", "mount"), linux=_own_ids()))
+    (set_ids,) = ops(plan, wire.SET_IDS)
+    assert set_ids.ints == (0, 0, 0, 1)
+    with pytest.raises(OCIError, match="/process/user/additionalGids: setgroups is denied"):
+        compiled(config_of(tmp_path, namespaces=("user", "mount"), linux=_own_ids(),
+                           process={"user": {"uid": 0, "gid": 0, "additionalGids": [5]}}))
+    monkeypatch.setattr(idmap, "effective_capabilities", lambda: ~0)
+    plan = compiled(config_of(tmp_path, namespaces=("user", "mount"), linux=_own_ids()))
+    assert ops(plan, wire.SET_IDS)[0].ints == (0, 0, 0, 0)
 
 
 def test_joined_namespaces_are_fds_the_runtime_opens_user_first(tmp_path):
