@@ -1,7 +1,7 @@
 """Fixtures for running the runtime as a non-root user (imported by the tests that need them).
 
 * ``shared_install``: the worktree installed for all users by scripts/install-system (a venv on
-  the system's /usr/bin/python3) in a temporary directory others can traverse: the worktree's own
+  the system's interpreter) in a temporary directory others can traverse: the worktree's own
   .venv may run an interpreter under /root, which other users cannot execute.  Once a session.
 * ``rootless_user``: a new user with a home in a temporary directory, subordinate uid and gid
   ranges in /etc/subuid and /etc/subgid, and an $XDG_RUNTIME_DIR; the user, its entries (and the
@@ -18,7 +18,6 @@ import tempfile
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SYSTEM_PYTHON = "/usr/bin/python3"
 SUBORDINATE_COUNT = 65536
 
 
@@ -31,8 +30,8 @@ def shared_install():
         return
     if os.geteuid() != 0:
         pytest.skip("creating users needs root")
-    if not os.access(SYSTEM_PYTHON, os.X_OK):
-        pytest.skip(f"{SYSTEM_PYTHON} is not installed")
+    if not os.access("/usr/bin/python3", os.X_OK):
+        pytest.skip("/usr/bin/python3 is not installed (scripts/install-system needs it)")
     base = tempfile.mkdtemp(prefix="oci-shared-install-")
     os.chmod(base, 0o755)
     try:
