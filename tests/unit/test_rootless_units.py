@@ -66,3 +66,26 @@ def test_idmap_option_argument():
                 "uids=0-1-0;gids=0-1-1", "foo=1"):
         with pytest.raises(OCIError, match="/mounts/3/options"):
             parse_option_argument(bad, "/mounts/3")
+
+
+class _FakeV2Manager:
+    def __init__(self, path):
+        self.path = path
+
+
+def test_rootless_cgroup_uses_a_writable_one_skips_or_names_the_field(tmp_path, monkeypatch):
+    import pytest
+
+    from oci_runtime import rootless
+    from oci_runtime.errors import OCIError
+
+    delegated = tmp_path / "delegated"
+    delegated.mkdir()
+    manager = _FakeV2Manager(str(delegated / "container"))
+    writable = {str(delegated)}
+    monkeypatch.setattr(rootless.os, "access", lambda path, mode: str(path) in writable)
+    assert rootless.rootless_cgroup(manager, {"pids": {"limit": 5}}) is manager
+    writable.clear()
+    assert rootless.rootless_cgroup(manager, {"devices": [{"allow": False}]}) is None
+    with pytest.raises(OCIError, match=r"^config\.json: /linux/resources/pids/limit: rootless"):
+        rootless.rootless_cgroup(manager, {"pids": {"limit": 5}})
