@@ -231,7 +231,7 @@ def test_an_unprivileged_own_id_map_denies_setgroups_and_the_executor_skips_it(t
     assert set_ids.ints == (0, 0, 0, 1)
     with pytest.raises(OCIError, match="/process/user/additionalGids: setgroups is denied"):
         compiled(config_of(tmp_path, namespaces=("user", "mount"), linux=_own_ids(),
-                           process={"user": {"uid": 0, "gid": 0, "additionalGids": [5]}}))
+                           process={"user": {"uid": 0, "gid": 0, "additionalGids": [0]}}))
     monkeypatch.setattr(idmap, "effective_capabilities", lambda: ~0)
     plan = compiled(config_of(tmp_path, namespaces=("user", "mount"), linux=_own_ids()))
     assert ops(plan, wire.SET_IDS)[0].ints == (0, 0, 0, 0)
