@@ -908,8 +908,14 @@ static void make_node(struct step *st)
         CHECK(fstatat(dirfd, name, &existing, AT_SYMLINK_NOFOLLOW));
         if ((existing.st_mode & S_IFMT) != (mode & S_IFMT) || existing.st_rdev != number)
             fail_detail(EEXIST, "exists and is not the requested device");
+        /* The requested device is there already (the image's, or a node bound from the host):
+         * it is not ours to change; its mode and owner stay. */
+        umask(old);
+        close(dirfd);
+        return;
     }
     umask(old);
+    /* Ours: made just now.  fchmodat/fchownat without following (a node, never a link). */
     CHECK(fchmodat(dirfd, name, mode & 07777, 0));
     CHECK(fchownat(dirfd, name, (uid_t)st->i[3], (gid_t)st->i[4], AT_SYMLINK_NOFOLLOW));
     close(dirfd);

@@ -3,6 +3,7 @@
 Each test runs a busybox shell inside a real container and checks its output."""
 import json
 import os
+import stat
 
 import pytest
 
@@ -248,3 +249,24 @@ def test_user_namespace_with_host_root_unmapped(oci, make_bundle):
         result = oci("run", "--bundle", bundle, cid)
         assert result.returncode == 0, result.stderr
         assert result.stdout.split() == ["0", "0", "100000", "65536"]
+
+
+def test_a_device_node_already_there_is_never_changed(oci, make_bundle, tmp_path):
+    """A requested device that exists (here a node bound in from the host, as rootless podman
+    does with /dev/null) is used as it is: its mode, owner and ctime stay (the host's node must
+    never be chmod'ed through a bind)."""
+    node = tmp_path / "host-null"
+    os.mknod(node, 0o600 | stat.S_IFCHR, os.makedev(1, 3))
+    before = os.stat(node)
+
+    def bind_node(config):
+        config["mounts"].append({"destination": "/dev/null", "type": "bind",
+                                 "source": str(node), "options": ["bind"]})
+        config["linux"]["devices"] = [{"path": "/dev/null", "type": "c", "major": 1, "minor": 3,
+                                       "fileMode": 0o666, "uid": 0, "gid": 0}]
+
+    bundle, container_id = make_bundle(["true"], edit=bind_node)
+    oci("run", "--bundle", str(bundle), container_id, check=True)
+    after = os.stat(node)
+    assert stat.S_IMODE(after.st_mode) == 0o600
+    assert after.st_ctime_ns == before.st_ctime_ns
