@@ -116,6 +116,30 @@ def remove_cgroup_tree(name):
                         pass
 
 
+def cgroup_hierarchies():
+    """The mount point of every cgroup hierarchy under /sys/fs/cgroup, from mountinfo: each v1
+    controller's and cgroup2's (/sys/fs/cgroup on v2, /sys/fs/cgroup/unified on hybrid)."""
+    points = []
+    with open("/proc/self/mountinfo") as mountinfo:
+        for line in mountinfo:
+            fields, _, after = line.partition(" - ")
+            mount_point = fields.split()[4]
+            if after.split()[0] in ("cgroup", "cgroup2") and mount_point.startswith("/sys/fs/cgroup"):
+                points.append(mount_point)
+    return points
+
+
+@pytest.fixture
+def cgroup_dirs():
+    """cgroup_dirs(bundle) -> the directory of the bundle's cgroupsPath in every hierarchy of this
+    host (v1 controllers and cgroup2 alike), for tests that check what create made and delete
+    removed: the manager uses all of them (v1/hybrid join every controller and the unified tree)."""
+    def dirs(bundle):
+        path = json.loads((bundle / "config.json").read_text())["linux"]["cgroupsPath"]
+        return [mount_point + path for mount_point in cgroup_hierarchies()]
+    return dirs
+
+
 @pytest.fixture(scope="session")
 def cgroup_parent():
     """The cgroup parent (/<name>) every test container lives under; removed after the session."""

@@ -96,8 +96,22 @@ def test_sysctl(oci, make_bundle):
 
 @clause("config-linux.md", "Masked Paths", "masked paths MUST be masked so they cannot be read")
 def test_masked_paths(oci, make_bundle):
-    result = _run(oci, make_bundle, "cat /proc/keys | wc -c; ls /proc/acpi 2>/dev/null | wc -l")
-    assert result.returncode == 0 and result.stdout.split() == ["0", "0"]
+    # Paths that have content whatever the host: a directory and a file of the rootfs, and
+    # /proc/timer_list of the default list (never empty on the host).  /proc/acpi or /proc/keys
+    # would prove nothing on a host where they are empty anyway.
+    def edit(config):
+        config["linux"]["maskedPaths"] += ["/secret-dir", "/secret-file"]
+    bundle, cid = make_bundle(["sh", "-c", "cat /proc/timer_list | wc -c; cat /secret-file | wc -c; "
+                                           "ls -A /secret-dir | wc -l"], edit)
+    (bundle / "rootfs" / "secret-dir").mkdir()
+    (bundle / "rootfs" / "secret-dir" / "key").write_text("secret\n")
+    (bundle / "rootfs" / "secret-file").write_text("secret\n")
+    assert "/proc/timer_list" in json.loads((bundle / "config.json").read_text())["linux"]["maskedPaths"]
+    with open("/proc/timer_list") as host_timer_list:
+        assert host_timer_list.read(1)
+    result = oci("run", "--bundle", str(bundle), cid)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["0", "0", "0"]
 
 
 def _dev_bound_from(directory):
@@ -126,17 +140,31 @@ def test_masked_paths_with_dev_bound_from_the_host(oci, make_bundle, tmp_path):
     assert result.returncode != 0 or result.stdout.split() == ["0", "0"], result.stdout
 
 
+def _write_in_namespaced_sysctl_edit(config):
+    # net.ipv4.ip_default_ttl belongs to the container's own network namespace, so even with
+    # readonlyPaths broken the write cannot reach the host's value.
+    if {"type": "network"} not in config["linux"]["namespaces"]:
+        config["linux"]["namespaces"].append({"type": "network"})
+
+
 @clause("config-linux.md", "Readonly Paths", "readonly paths MUST be read-only in the container")
 def test_readonly_paths(oci, make_bundle):
-    result = _run(oci, make_bundle, "echo 1 > /proc/sys/vm/overcommit_memory 2>/dev/null && echo rw || echo ro")
-    assert result.stdout.strip() == "ro"
+    bundle, cid = make_bundle(["sh", "-c", "echo 99 > /proc/sys/net/ipv4/ip_default_ttl; "
+                                           "cat /proc/sys/net/ipv4/ip_default_ttl"],
+                              _write_in_namespaced_sysctl_edit)
+    assert "/proc/sys" in json.loads((bundle / "config.json").read_text())["linux"]["readonlyPaths"]
+    result = oci("run", "--bundle", str(bundle), cid)
+    assert "Read-only file system" in result.stderr, result.stderr  # EROFS, not any failure
+    assert result.stdout.strip() != "99"
 
 
 @clause("config-linux.md", "IntelRdt", "without a usable resctrl the runtime MUST generate an error")
 def test_intel_rdt_refused(oci, make_bundle):
-    result = _run(oci, make_bundle, "true", lambda c: c["linux"].update(intelRdt={"closID": "guaranteed"}))
+    bundle, cid = make_bundle(["true"], lambda c: c["linux"].update(intelRdt={"closID": "guaranteed"}))
+    result = oci("run", "--bundle", str(bundle), cid)
     assert result.returncode != 0 and "/linux/intelRdt" in result.stderr
-    assert not os.path.exists(os.path.join(oci.root, "x"))
+    assert not os.path.exists(os.path.join(oci.root, cid))
+    assert oci("list", "-q").stdout.split() == []
 
 
 def _host_value(key):

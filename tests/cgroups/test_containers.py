@@ -46,17 +46,6 @@ def read_keyed(path):
     return {key: int(value) for key, value in (line.split() for line in read(path).splitlines())}
 
 
-def cgroup_mount_points():
-    """Every cgroup hierarchy mounted under /sys/fs/cgroup (v1 controllers and cgroup2)."""
-    points = []
-    with open("/proc/self/mountinfo") as mountinfo:
-        for line in mountinfo:
-            pre, _, post = line.partition(" - ")
-            if post.split()[0] in ("cgroup", "cgroup2") and pre.split()[4].startswith(CGROOT):
-                points.append(pre.split()[4])
-    return points
-
-
 def cpu_usage_seconds(bundle):
     if MODE == "v2":
         return read_keyed(cgroup_dir(bundle, "cpu") + "/cpu.stat")["usage_usec"] / 1e6
@@ -97,14 +86,19 @@ def test_cpu_quota_holds_a_busy_loop_to_half_a_cpu(oci, make_bundle):
     bundle, cid = make_bundle(["sh", "-c", "while :; do :; done"],
                               resources(cpu={"quota": 50000, "period": 100000}))
     oci("run", "--detach", "--bundle", str(bundle), cid, check=True)
-    time.sleep(0.5)  # past the start-up, into the steady loop
+    stat = cgroup_dir(bundle, "cpu") + "/cpu.stat"
+    # The quota is what holds the loop back, by the kernel's own count: periods in which the
+    # cgroup ran out of quota.  Waited for, not slept for: on a loaded host the loop may need
+    # several periods before it gets 50 ms of CPU in one of them.
+    wait_until(lambda: read_keyed(stat)["nr_throttled"] > 0, 60, "cpu.stat nr_throttled > 0")
     usage_before, wall_before = cpu_usage_seconds(bundle), time.monotonic()
-    time.sleep(2)
+    time.sleep(2)  # a measuring window, not a wait for the kernel: the bound holds for any window
     usage_after, wall_after = cpu_usage_seconds(bundle), time.monotonic()
     fraction = (usage_after - usage_before) / (wall_after - wall_before)
     print(f"busy loop under quota 50000/100000: {fraction:.3f} CPU")
-    # 0.5 plus the slack of one period at the ends; the low bound tolerates a loaded 2-CPU host.
-    assert 0.3 < fraction < 0.6, f"busy loop used {fraction:.3f} CPU under a 0.5 CPU quota"
+    # The quota guarantees an upper bound only: 0.5 CPU plus one period's quota at the window's
+    # edges (0.525 over 2 s).  A lower bound would measure the host's load, not the runtime.
+    assert fraction < 0.6, f"busy loop used {fraction:.3f} CPU under a 0.5 CPU quota"
 
 
 def test_memory_limit_oom_kills_and_run_exits_137(oci, make_bundle):
@@ -234,30 +228,57 @@ def test_without_a_cgroup_namespace_the_cgroup_mount_still_shows_the_limits(oci,
     assert oci("run", "--bundle", str(bundle), cid, check=True).stdout.strip() == str(96 * MiB)
 
 
+def _memory_stall_microseconds(bundle):
+    """memory.pressure's `some` total (microseconds some task of the cgroup stalled on memory),
+    or None when the kernel has no PSI (CONFIG_PSI off or booted with psi=0)."""
+    pressure = cgroup_dir(bundle, "memory") + "/memory.pressure"
+    try:
+        first_line = read(pressure).splitlines()[0]
+    except (FileNotFoundError, OSError):
+        return None
+    return int(dict(field.split("=") for field in first_line.split()[1:])["total"])
+
+
 @pytest.mark.v2
 def test_memory_high_throttles_without_killing(oci, make_bundle):
-    # 128M wanted under memory.high=64M without swap: reclaim cannot keep up, so the kernel
-    # throttles dd; lifting memory.high with `update` lets it finish.  Nothing is OOM-killed.
-    script = "dd if=/dev/zero of=/dev/null bs=128M count=1 && touch /dd-finished; exec sleep 120"
+    # 128M of anonymous memory under memory.high=64M without swap.  What memory.high guarantees,
+    # and what this asserts, holds whatever the timing: the kernel records `high` events and a
+    # memory stall (its reclaim and penalty sleeps run under psi_memstall), usage stays at or over
+    # the limit while dd holds its buffer (anonymous pages cannot be reclaimed without swap; high
+    # throttles, it does not cap), nothing is OOM-killed, and `update` lifts the limit.
+    # Not asserted: "dd has not finished after N seconds".  A single 128M read() is charged in
+    # the kernel and pays at most one 2 s penalty on its way back to user space, so whether dd is
+    # still throttled at any fixed moment depends on the host's load (issue 17: 1 run in 3 failed).
+    # dd's output goes into a pipe nobody reads until /release exists, so dd keeps the buffer
+    # (and the usage over memory.high) until the test says so, not until the kernel is done.
+    script = ("dd if=/dev/zero bs=128M count=1 2>/dev/null | "
+              "{ while [ ! -e /release ]; do sleep 0.1; done; cat >/dev/null; }; "
+              "touch /dd-finished; exec sleep 120")
+    high = 64 * MiB
     bundle, cid = make_bundle(["sh", "-c", script],
-                              resources(unified={"memory.high": str(64 * MiB), "memory.swap.max": "0"}))
+                              resources(unified={"memory.high": str(high), "memory.swap.max": "0"}))
     oci("run", "--detach", "--bundle", str(bundle), cid, check=True)
-    events = cgroup_dir(bundle, "memory") + "/memory.events"
-    wait_until(lambda: read_keyed(events)["high"] > 0, 60, "memory.events high > 0")
-    time.sleep(2)
-    assert not (bundle / "rootfs" / "dd-finished").exists(), "dd was not throttled"
+    memory = cgroup_dir(bundle, "memory")
+    events = memory + "/memory.events"
+    wait_until(lambda: read_keyed(events)["high"] > 0, 120, "memory.events high > 0")
+    # The charge that raised the event went over memory.high and none of it can be reclaimed;
+    # only busybox's own page cache (a few hundred KiB) can go, hence the slack.
+    usage = int(read(memory + "/memory.current"))
+    assert usage > high - 4 * MiB, f"memory.current {usage} well under memory.high {high}"
+    assert usage < 128 * MiB + 32 * MiB, f"memory.current {usage}: more than dd's buffer and a shell"
+    stall = _memory_stall_microseconds(bundle)
+    if stall is not None:  # every reclaim over memory.high is a memory stall in PSI
+        wait_until(lambda: _memory_stall_microseconds(bundle) > 0, 60, "a memory stall in memory.pressure")
     assert status(oci, cid) == "running"
-    # The throttling is the kernel's penalty sleep over memory.high, accounted as a memory stall.
-    pressure = cgroup_dir(bundle, "memory") + "/memory.pressure"
-    if os.path.exists(pressure):  # PSI is compiled in (and not disabled with psi=0)
-        some = dict(field.split("=") for field in read(pressure).splitlines()[0].split()[1:])
-        assert int(some["total"]) > 0, read(pressure)
     update = bundle / "lift-memory-high.json"
     update.write_text(json.dumps({"unified": {"memory.high": "max"}}))
     oci("update", "--resources", str(update), cid, check=True)
-    assert read(cgroup_dir(bundle, "memory") + "/memory.high") == "max"
-    wait_until((bundle / "rootfs" / "dd-finished").exists, 120, "dd to finish once memory.high is lifted")
-    assert read_keyed(events)["oom_kill"] == 0 and read_keyed(events)["max"] == 0
+    assert read(memory + "/memory.high") == "max"
+    (bundle / "rootfs" / "release").touch()
+    wait_until((bundle / "rootfs" / "dd-finished").exists, 120, "dd to finish once released")
+    assert status(oci, cid) == "running"
+    counters = read_keyed(events)
+    assert counters["oom_kill"] == 0 and counters["oom"] == 0 and counters["max"] == 0, counters
 
 
 # -- update ------------------------------------------------------------------------------------
@@ -362,7 +383,7 @@ def _alive(pid):
         return False
 
 
-def test_delete_kills_leftovers_and_removes_the_cgroup_everywhere(oci, make_bundle):
+def test_delete_kills_leftovers_and_removes_the_cgroup_everywhere(oci, make_bundle, cgroup_dirs):
     # Without a pid namespace the init can exit and leave a background process in the cgroup.
     bundle, cid = make_bundle(["sh", "-c", "sleep 120 & exec sleep 0.2"],
                               lambda c: c["linux"]["namespaces"].remove({"type": "pid"}))
@@ -370,18 +391,19 @@ def test_delete_kills_leftovers_and_removes_the_cgroup_everywhere(oci, make_bund
     wait_until(lambda: status(oci, cid) == "stopped", 30, "the init to exit")
     leftovers = [int(pid) for pid in read(cgroup_dir(bundle, "pids") + "/cgroup.procs").split()]
     assert len(leftovers) == 1 and _alive(leftovers[0])
-    directories = [mount + cgroups_path(bundle) for mount in cgroup_mount_points()]
+    directories = cgroup_dirs(bundle)
     assert all(os.path.isdir(d) for d in directories)
     oci("delete", cid, check=True)
     assert not _alive(leftovers[0])
     assert [d for d in directories if os.path.exists(d)] == []
 
 
-def test_delete_force_of_a_paused_container_removes_the_cgroup_everywhere(oci, make_bundle):
+def test_delete_force_of_a_paused_container_removes_the_cgroup_everywhere(oci, make_bundle, cgroup_dirs):
     bundle, cid = make_bundle(["sh", "-c", "sleep 120 & exec sleep 120"])
     oci("run", "--detach", "--bundle", str(bundle), cid, check=True)
     oci("pause", cid, check=True)
-    directories = [mount + cgroups_path(bundle) for mount in cgroup_mount_points()]
+    directories = cgroup_dirs(bundle)
+    assert all(os.path.isdir(d) for d in directories)
     oci("delete", "--force", cid, check=True)
     assert [d for d in directories if os.path.exists(d)] == []
     assert oci("state", cid).returncode != 0

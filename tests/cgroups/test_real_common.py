@@ -137,13 +137,17 @@ def test_cpu_quota_half_cpu(real):
     m.apply(p.pid)
     m.set({"cpu": {"quota": 50000, "period": 100000}})
     children.go(p)
-    time.sleep(0.3)
+    # Throttled periods are the kernel's own proof that the quota holds the loop back; waited
+    # for (not slept for) since a loaded host may not give the loop 50 ms in a period at once.
+    assert wait_for(lambda: m.stats()["cpu"]["throttling"]["throttled_periods"] > 0, 60.0)
     u0, t0 = m.stats()["cpu"]["usage"]["total"], time.monotonic()
-    time.sleep(2.0)
+    time.sleep(2.0)  # a measuring window: the upper bound holds for any window
     u1, t1 = m.stats()["cpu"]["usage"]["total"], time.monotonic()
     frac = (u1 - u0) / 1e9 / (t1 - t0)
     print(f"measured cpu fraction under quota 50000/100000: {frac:.3f}")
-    assert 0.35 <= frac <= 0.65, frac
+    # Only the upper bound is the quota's (0.5 + one period at the edges); a lower bound would
+    # measure the host's load.
+    assert frac <= 0.6, frac
 
 
 def test_cpuset_pins_child(real):

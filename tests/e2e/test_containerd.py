@@ -7,6 +7,7 @@ at our binary with `ctr run --runc-binary` (which sets the shim's BinaryName opt
 takes for CRI runtimes; see docs/integration.md)."""
 import os
 import shutil
+import select
 import signal
 import subprocess
 import tempfile
@@ -186,11 +187,13 @@ def test_detached_task_kill_delete(ctr):
 def test_sigterm_with_handler(ctr):
     attached = subprocess.Popen(
         ctr.command("run", "--runc-binary", RUNTIME, "--rm", IMAGE, "term", "sh", "-c",
-                    "trap 'exit 42' TERM; while true; do sleep 0.1; done"),
+                    "trap 'exit 42' TERM; echo trapped; while true; do sleep 0.1; done"),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         ctr.wait_status("term", "RUNNING")
-        time.sleep(0.2)  # let sh install its trap
+        # The trap is set once sh says so (a TERM before it would be dropped: pid 1).
+        assert select.select([attached.stdout], [], [], 30)[0], "sh never set its TERM trap"
+        assert attached.stdout.readline().strip() == "trapped"
         ctr("task", "kill", "term")  # SIGTERM
         _, err = attached.communicate(timeout=15)
         assert attached.returncode == 42, err

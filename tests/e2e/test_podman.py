@@ -134,9 +134,13 @@ def test_detached_stop_kill_rm(podman):
 
         podman("start", "lifecycle")
         _wait_status(podman, "lifecycle", "running")
-        podman("kill", "-s", "USR1", "lifecycle")  # pid 1 has no handler: ignored, keeps running
-        time.sleep(0.3)
-        assert podman.inspect("lifecycle", "{{.State.Status}}") == "running"
+        # pid 1 has no handler for USR1: the kernel drops it.  Not "still running 0.3 s later"
+        # (podman may not have noticed a death yet): a fatal signal fixes the exit status when
+        # it is sent, so the KILL that follows ends it with 137 only if USR1 was dropped (138 else).
+        podman("kill", "-s", "USR1", "lifecycle")
+        podman("kill", "-s", "KILL", "lifecycle")
+        _wait_status(podman, "lifecycle", "exited")
+        assert podman.inspect("lifecycle", "{{.State.ExitCode}}") == "137"
     finally:
         podman("rm", "-f", "-t", "0", "lifecycle")
     assert "lifecycle" not in podman("ps", "-a", "--format", "{{.Names}}").stdout
@@ -144,9 +148,14 @@ def test_detached_stop_kill_rm(podman):
 
 def test_stop_with_sigterm_handler(podman):
     podman("run", "-d", "--name", "graceful", IMAGE, "sh", "-c",
-           "trap 'exit 42' TERM; while true; do sleep 0.1; done")
+           "trap 'exit 42' TERM; echo trapped; while true; do sleep 0.1; done")
     try:
         _wait_status(podman, "graceful", "running")
+        # A TERM sent before the trap is set is dropped (pid 1): wait for the trap, not a while.
+        deadline = time.monotonic() + 10
+        while "trapped" not in podman("logs", "graceful").stdout:
+            assert time.monotonic() < deadline, "sh never set its TERM trap"
+            time.sleep(0.1)
         started = time.monotonic()
         podman("stop", "-t", "10", "graceful")
         assert time.monotonic() - started < 8

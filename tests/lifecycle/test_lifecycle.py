@@ -110,13 +110,24 @@ def test_invalid_ids_are_refused(oci, make_bundle):
         assert result.returncode != 0 and "invalid container id" in result.stderr
 
 
+def wait_for_file(path, timeout=30):
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.02)
+
+
 def test_signal_names_and_numbers(oci, make_bundle):
-    bundle, cid = make_bundle(["sh", "-c", "trap 'exit 42' USR1; while true; do sleep 0.1; done"])
+    # /trapped says the handler is installed (a fixed sleep could lose that race); the handler
+    # leaves /got-usr1, so only a delivered SIGUSR1, not any signal, passes.
+    bundle, cid = make_bundle(["sh", "-c", "trap 'touch /got-usr1; exit 42' USR1; touch /trapped; "
+                                           "while true; do sleep 0.1; done"])
     oci("create", "--bundle", str(bundle), cid, check=True)
     oci("start", cid, check=True)
-    time.sleep(0.3)
+    wait_for_file(bundle / "rootfs" / "trapped")
     oci("kill", cid, "SIGUSR1", check=True)
     wait_for_status(oci, cid, "stopped")
+    assert (bundle / "rootfs" / "got-usr1").exists()
     result = oci("kill", cid, "9")
     assert result.returncode != 0
 
@@ -176,11 +187,15 @@ def test_log_json_records_the_error(oci, make_bundle, tmp_path):
 
 @pytest.mark.parametrize("signal_name", ["TERM", "SIGTERM", "15"])
 def test_kill_default_and_forms(oci, make_bundle, signal_name):
-    # pid 1 of a pid namespace only receives signals it handles: trap TERM.
-    bundle, cid = make_bundle(["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.1; done"])
+    # pid 1 of a pid namespace only receives signals it handles: trap TERM, and wait until the
+    # trap is set (a TERM sent before would be dropped and the container would run on).
+    bundle, cid = make_bundle(["sh", "-c", "trap 'touch /got-term; exit 0' TERM; touch /trapped; "
+                                           "while :; do sleep 0.1; done"])
     oci("run", "--detach", "--bundle", str(bundle), cid, check=True)
+    wait_for_file(bundle / "rootfs" / "trapped")
     oci("kill", cid, signal_name, check=True)
     wait_for_status(oci, cid, "stopped")
+    assert (bundle / "rootfs" / "got-term").exists()
 
 
 def test_concurrent_creates_of_one_id_make_one_container(oci, make_bundle, tmp_path):
@@ -234,7 +249,7 @@ def test_term_stops_a_created_container(oci, make_bundle):
     wait_for_status(oci, cid, "stopped")
 
 
-def test_a_create_killed_half_way_can_be_deleted(oci, make_bundle, tmp_path):
+def test_a_create_killed_half_way_can_be_deleted(oci, make_bundle, tmp_path, cgroup_dirs):
     """A create that dies (SIGKILL) before finishing leaves a directory; it must read as stopped
     and `delete` must remove it, not report 'creating' forever."""
     import signal
@@ -242,7 +257,9 @@ def test_a_create_killed_half_way_can_be_deleted(oci, make_bundle, tmp_path):
 
     bundle, cid = make_bundle(["true"])
     # A createRuntime hook that never ends holds create half-way.
-    hold = {"createRuntime": [{"path": "/bin/sleep", "args": ["sleep", "60"]}]}
+    hook_running = tmp_path / "hook-running"
+    hold = {"createRuntime": [{"path": "/bin/sh",
+                               "args": ["sh", "-c", f"touch {hook_running}; exec sleep 60"]}]}
     config = json.loads((bundle / "config.json").read_text())
     config["hooks"] = hold
     (bundle / "config.json").write_text(json.dumps(config))
@@ -255,6 +272,12 @@ def test_a_create_killed_half_way_can_be_deleted(oci, make_bundle, tmp_path):
             assert time.monotonic() < deadline, "create never reserved the id"
             time.sleep(0.01)
         wait_for_status(oci, cid, "creating")
+        while not hook_running.exists():
+            assert time.monotonic() < deadline + 20, "the createRuntime hook never ran"
+            time.sleep(0.01)
+        # createRuntime hooks run once the cgroup is made, in every hierarchy
+        directories = cgroup_dirs(bundle)
+        assert all(os.path.isdir(d) for d in directories)
         assert "being created" in oci("delete", cid).stderr
         time.sleep(0.3)
     finally:
@@ -263,4 +286,4 @@ def test_a_create_killed_half_way_can_be_deleted(oci, make_bundle, tmp_path):
     wait_for_status(oci, cid, "stopped")
     oci("delete", cid, check=True)
     assert "does not exist" in oci("state", cid).stderr
-    assert not os.path.exists(f"/sys/fs/cgroup/pids{config['linux']['cgroupsPath']}")
+    assert [d for d in directories if os.path.exists(d)] == []
