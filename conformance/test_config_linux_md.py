@@ -79,12 +79,12 @@ def test_default_devices(oci, make_bundle):
 
 
 @clause("config-linux.md", "Control groups", "an absolute cgroupsPath is relative to the cgroups mount point")
-def test_absolute_cgroups_path(oci, make_bundle):
+def test_absolute_cgroups_path(oci, make_bundle, cgroup_dirs):
     bundle, cid = make_bundle(["sleep", "30"])
     oci("run", "--detach", "--bundle", str(bundle), cid, check=True)
-    path = json.loads((bundle / "config.json").read_text())["linux"]["cgroupsPath"]
-    with open(f"/sys/fs/cgroup/pids{path}/cgroup.procs") as procs:
-        assert str(oci.state(cid)["pid"]) in procs.read().split()
+    for directory in cgroup_dirs(bundle):  # /sys/fs/cgroup/<controller><path> on v1, <path> on v2
+        with open(f"{directory}/cgroup.procs") as procs:
+            assert str(oci.state(cid)["pid"]) in procs.read().split(), directory
 
 
 @clause("config-linux.md", "Sysctl", "sysctl values are applied in the container")
