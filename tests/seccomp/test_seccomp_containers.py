@@ -202,9 +202,9 @@ class Agent:
 
     def _serve(self, index, listener_fd):
         # Serve until the filtered processes are gone: the listener then polls as hung up and
-        # receive() fails (OCIError); or until finish() (the test has seen the container stop, so
-        # nothing more can come: the v2bed's 6.1 kernel does not report the hang-up at once);
-        # a quiet AGENT_TIMEOUT also ends it, so no thread outlives a test.
+        # receive() fails (OCIError); or until finish(), called once the test has seen the
+        # container stop (nothing more can come, so there is no hang-up to wait for); a quiet
+        # AGENT_TIMEOUT also ends it, so no thread outlives a test.
         quiet_since = time.monotonic()
         try:
             while True:
