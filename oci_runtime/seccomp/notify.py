@@ -59,8 +59,13 @@ def receive(listener_fd, timeout=None):
     """
     poller = select.poll()
     poller.register(listener_fd, select.POLLIN)
-    if not poller.poll(None if timeout is None else int(timeout * 1000)):
+    events = poller.poll(None if timeout is None else int(timeout * 1000))
+    if not events:
         raise TimeoutError(f"no seccomp notification within {timeout}s")
+    if not events[0][1] & select.POLLIN:
+        # POLLHUP alone: no process is left under the filter.  NOTIF_RECV would then wait for a
+        # syscall that cannot come (forever on Linux 6.1; newer kernels fail it).
+        raise OCIError("seccomp: the listener hung up: no process is left under its filter")
     buffer = bytearray(_NOTIF.size)  # the kernel requires a zeroed buffer
     try:
         fcntl.ioctl(listener_fd, SECCOMP_IOCTL_NOTIF_RECV, buffer, True)

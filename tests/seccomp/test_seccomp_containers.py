@@ -177,7 +177,7 @@ class Agent:
         self.messages = []  # the container process states, in arrival order
         self.answered = []  # (connection index, syscall name, path) per notified syscall
         self.errors = []
-        self.finishing = False
+        self.hung_up = []  # indexes of the connections whose listener was seen hung up
         self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
         self.server.bind(self.socket_path)
         self.server.listen(4)
@@ -202,21 +202,16 @@ class Agent:
 
     def _serve(self, index, listener_fd):
         # Serve until the filtered processes are gone: the listener then polls as hung up and
-        # receive() fails (OCIError); or until finish(), called once the test has seen the
-        # container stop (nothing more can come, so there is no hang-up to wait for); a quiet
-        # AGENT_TIMEOUT also ends it, so no thread outlives a test.
-        quiet_since = time.monotonic()
+        # receive() fails (OCIError); a quiet AGENT_TIMEOUT also ends it, so no thread outlives a test.
         try:
             while True:
                 try:
-                    notification = notify.receive(listener_fd, timeout=0.1)
+                    notification = notify.receive(listener_fd, timeout=AGENT_TIMEOUT)
                 except TimeoutError:
-                    if self.finishing or time.monotonic() - quiet_since > AGENT_TIMEOUT:
-                        return
-                    continue
-                except OCIError:
                     return
-                quiet_since = time.monotonic()
+                except OCIError:
+                    self.hung_up.append(index)
+                    return
                 name = self.numbers.get(notification.syscall_number, str(notification.syscall_number))
                 path = self._path_argument(notification, name)
                 # Only act on what was read if the syscall is still the one waiting (pid reuse).
@@ -236,13 +231,14 @@ class Agent:
         return notify.read_string(notification.pid, address)
 
     def finish(self):
-        """Called once the container's processes are gone: ends the serving threads."""
+        """Called once the container's processes are gone: every serving thread has seen its
+        listener hang up (a receive() blocked past that would be a bug: it was, on Linux 6.1)."""
         self.acceptor.join(AGENT_TIMEOUT)
-        self.finishing = True
         for thread in self.threads:
-            thread.join(AGENT_TIMEOUT)
+            thread.join(AGENT_TIMEOUT + 5)
         self.server.close()
         assert not self.errors, self.errors
+        assert sorted(self.hung_up) == list(range(len(self.threads))), "a listener never hung up"
 
 
 def notify_profile(socket_path, metadata):
