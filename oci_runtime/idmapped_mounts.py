@@ -29,6 +29,32 @@ def idmap_supported():
     return True
 
 
+def filesystem_supports_idmap(path):
+    """Whether a bind of ``path`` can be idmapped here: the kernel has mount_setattr and the
+    filesystem holding ``path`` supports MOUNT_ATTR_IDMAP (tmpfs only since Linux 6.3, for
+    instance); EINVAL from mount_setattr says it does not."""
+    if not idmap_supported():
+        return False
+    from oci_runtime import kernel
+
+    userns_fd = make_user_namespace([{"containerID": 0, "hostID": 0, "size": 1}],
+                                    [{"containerID": 0, "hostID": 0, "size": 1}], "probe")
+    try:
+        tree_fd = kernel.open_tree(_AT_FDCWD, path, kernel.OPEN_TREE_CLONE | kernel.OPEN_TREE_CLOEXEC)
+        try:
+            kernel.mount_setattr(tree_fd, "", kernel.AT_EMPTY_PATH, kernel.MOUNT_ATTR_IDMAP, 0, 0,
+                                 userns_fd)
+        except OSError as exc:
+            if exc.errno == 22:  # EINVAL: the filesystem cannot be idmapped
+                return False
+            raise
+        finally:
+            os.close(tree_fd)
+    finally:
+        os.close(userns_fd)
+    return True
+
+
 def parse_option_argument(argument, pointer):
     """crun's `uids=A-B-C#D-E-F;gids=...` -> (uid mappings, gid mappings)."""
     found = {}
