@@ -14,26 +14,12 @@ ffibuilder.cdef(
     """
     int oci_mount(const char *, const char *, const char *, unsigned long, const char *);
     int oci_umount2(const char *, int);
-    int oci_pivot_root(const char *, const char *);
     int oci_unshare(int);
     int oci_setns(int, int);
-    int oci_sethostname(const char *, size_t);
-    int oci_setdomainname(const char *, size_t);
     int oci_capget(uint64_t *, uint64_t *, uint64_t *);
-    int oci_capset(uint64_t, uint64_t, uint64_t);
     int oci_prctl(int, unsigned long, unsigned long, unsigned long, unsigned long);
-    long oci_keyctl_join_session_keyring(const char *);
-    int oci_personality(unsigned long);
-    int oci_openat2(int, const char *, uint64_t, uint64_t, uint64_t);
-    int oci_close_range(unsigned int, unsigned int, unsigned int);
     int oci_open_tree(int, const char *, unsigned int);
-    int oci_move_mount(int, const char *, int, const char *, unsigned int);
-    int oci_fsopen(const char *, unsigned int);
-    int oci_fsconfig(int, unsigned int, const char *, const char *, int);
-    int oci_fsmount(int, unsigned int, unsigned int);
     int oci_mount_setattr(int, const char *, unsigned int, uint64_t, uint64_t, uint64_t, uint64_t);
-    int oci_ioprio_set(int, int, int);
-    int oci_sched_setattr(int, uint32_t, uint64_t, int32_t, uint32_t, uint64_t, uint64_t, uint64_t);
     long oci_seccomp(unsigned int, unsigned int, void *);
     long oci_seccomp_set_filter(unsigned int, unsigned int, const void *, unsigned int);
     long oci_bpf(int, void *, unsigned int);

@@ -31,10 +31,6 @@ def umount2(target, flags=0):
         _fail(target)
 
 
-def pivot_root(new_root, put_old):
-    if lib.oci_pivot_root(_c(new_root), _c(put_old)) < 0:
-        _fail(new_root)
-
 
 def unshare(flags):
     if lib.oci_unshare(flags) < 0:
@@ -46,16 +42,6 @@ def setns(fd, nstype=0):
         _fail("setns")
 
 
-def sethostname(name):
-    raw = name.encode()
-    if lib.oci_sethostname(raw, len(raw)) < 0:
-        _fail("sethostname")
-
-
-def setdomainname(name):
-    raw = name.encode()
-    if lib.oci_setdomainname(raw, len(raw)) < 0:
-        _fail("setdomainname")
 
 
 def capget():
@@ -66,10 +52,6 @@ def capget():
     return sets[0], sets[1], sets[2]
 
 
-def capset(effective, permitted, inheritable):
-    if lib.oci_capset(effective, permitted, inheritable) < 0:
-        _fail("capset")
-
 
 def prctl(option, arg2=0, arg3=0, arg4=0, arg5=0):
     result = lib.oci_prctl(option, arg2, arg3, arg4, arg5)
@@ -78,28 +60,8 @@ def prctl(option, arg2=0, arg3=0, arg4=0, arg5=0):
     return result
 
 
-def join_session_keyring(name=None):
-    if lib.oci_keyctl_join_session_keyring(_c(name)) < 0:
-        _fail("keyctl(KEYCTL_JOIN_SESSION_KEYRING)")
 
 
-def personality(persona):
-    result = lib.oci_personality(persona)
-    if result < 0:
-        _fail("personality")
-    return result
-
-
-def openat2(dirfd, path, flags, mode=0, resolve=0):
-    fd = lib.oci_openat2(dirfd, _c(path), flags | os.O_CLOEXEC, mode, resolve)
-    if fd < 0:
-        _fail(path)
-    return fd
-
-
-def close_range(first, last=0xFFFFFFFF, flags=0):
-    if lib.oci_close_range(first, last, flags) < 0:
-        _fail("close_range")
 
 
 def open_tree(dirfd, path, flags):
@@ -109,24 +71,12 @@ def open_tree(dirfd, path, flags):
     return fd
 
 
-def move_mount(from_dirfd, from_path, to_dirfd, to_path, flags):
-    if lib.oci_move_mount(from_dirfd, _c(from_path), to_dirfd, _c(to_path), flags) < 0:
-        _fail(to_path)
-
 
 def mount_setattr(dirfd, path, flags, attr_set=0, attr_clr=0, propagation=0, userns_fd=0):
     if lib.oci_mount_setattr(dirfd, _c(path), flags, attr_set, attr_clr, propagation, userns_fd) < 0:
         _fail(path)
 
 
-def ioprio_set(which, who, ioprio):
-    if lib.oci_ioprio_set(which, who, ioprio) < 0:
-        _fail("ioprio_set")
-
-
-def sched_setattr(pid, policy, flags=0, nice=0, priority=0, runtime=0, deadline=0, period=0):
-    if lib.oci_sched_setattr(pid, policy, flags, nice, priority, runtime, deadline, period) < 0:
-        _fail("sched_setattr")
 
 
 def seccomp(operation, flags):
