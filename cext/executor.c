@@ -797,14 +797,20 @@ static int verified_devnull_in_root(void)
     return fd;
 }
 
-static void mask_path(const char *path)
+/* maskedPaths and readonlyPaths name paths that need not exist: an O_PATH fd, or -1 when absent. */
+static int open_listed_path(const char *path)
 {
     int fd = open_in_root(path, O_PATH);
-    if (fd < 0) {
-        if (errno == ENOENT)
-            return;
+    if (fd < 0 && errno != ENOENT)
         fail(errno);
-    }
+    return fd;
+}
+
+static void mask_path(const char *path)
+{
+    int fd = open_listed_path(path);
+    if (fd < 0)
+        return;
     struct stat st;
     CHECK(fstat(fd, &st));
     char target[64];
@@ -827,12 +833,9 @@ static void mask_path(const char *path)
 
 static void readonly_path(const char *path)
 {
-    int fd = open_in_root(path, O_PATH);
-    if (fd < 0) {
-        if (errno == ENOENT)
-            return;
-        fail(errno);
-    }
+    int fd = open_listed_path(path);
+    if (fd < 0)
+        return;
     char target[64];
     fdpath(fd, target, sizeof(target));
     CHECK(mount(target, target, NULL, MS_BIND | MS_REC, NULL));
