@@ -172,7 +172,7 @@ def make_bundle(tmp_path, rootfs_template):
     made = []
 
     def factory(args=("true",), edit=None):
-        from oci_runtime.default_spec import default_config
+        from oci_runtime.config.default_spec import default_config
 
         container_id = "t" + uuid.uuid4().hex[:10]
         bundle = tmp_path / f"bundle-{container_id}"

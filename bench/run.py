@@ -175,7 +175,7 @@ def base_config(rootfs, process_args, cgroups_path):
     """`oci-runtime spec`'s config (that is, `runc spec`'s defaults without ambient capabilities)
     with terminal off and no cgroup namespace (runc 1.1's default), shared verbatim by all three
     runtimes."""
-    from oci_runtime.default_spec import default_config
+    from oci_runtime.config.default_spec import default_config
 
     config = default_config()
     config["ociVersion"] = "1.0.2"  # what all three runtimes accept

@@ -7,7 +7,7 @@
  * detail) on the sync socket; Python turns the index into the step's JSON pointer and text.
  *
  * Usage (only by the runtime):  oci-runtime-executor PLAN_FD SYNC_FD
- * The plan format and the sync messages are documented in oci_runtime/plan/wire.py.
+ * The plan format and the sync messages are documented in oci_runtime/executor/wire.py.
  */
 #define _GNU_SOURCE
 #include <dirent.h>

@@ -1,6 +1,6 @@
 /* The calls Python 3.11 lacks, as thin wrappers that return -1 and leave errno set.
  *
- * Policy lives in Python (oci_runtime/kernel.py wraps every function here and raises OSError);
+ * Policy lives in Python (oci_runtime/kernel/syscalls.py wraps every function here and raises OSError);
  * this file only reaches syscalls that have no os-module equivalent.  Keep it free of logic.
  */
 #ifndef _GNU_SOURCE

@@ -110,7 +110,7 @@ def _bounding_set():
 
 @clause("config.md", "Linux Process", "capabilities that cannot be granted SHOULD be logged and SHOULD NOT fail")
 def test_ungrantable_capabilities_warn_and_the_container_runs(oci, make_bundle):
-    from oci_runtime.process import CAPABILITY_NUMBERS
+    from oci_runtime.process.capabilities import CAPABILITY_NUMBERS
 
     missing = [name for name, number in CAPABILITY_NUMBERS.items()
                if not _bounding_set() >> number & 1]

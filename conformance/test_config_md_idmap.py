@@ -5,7 +5,7 @@ import os
 import pytest
 
 from conformance.clause import clause
-from oci_runtime.idmapped_mounts import idmap_supported
+from oci_runtime.rootfs.idmapped_mounts import idmap_supported
 from tests.rootless.fixtures import owned_file_dir
 
 pytestmark = pytest.mark.skipif(not idmap_supported(),
@@ -21,7 +21,7 @@ def owned_dir(tmp_path):
 def idmappable_dir(owned_dir):
     """owned_dir, where its filesystem supports idmapped mounts (the v2 test bed's /tmp is an
     overlay of a tmpfs, which Linux 6.1 cannot idmap)."""
-    from oci_runtime.idmapped_mounts import filesystem_supports_idmap
+    from oci_runtime.rootfs.idmapped_mounts import filesystem_supports_idmap
 
     if not filesystem_supports_idmap(str(owned_dir)):
         pytest.skip(f"the filesystem of {owned_dir} does not support idmapped mounts on this "

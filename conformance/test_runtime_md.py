@@ -32,7 +32,7 @@ def test_pid_present_when_created_and_running(oci, make_bundle):
 
 @clause("runtime.md", "State", "when serialized in JSON, the format MUST adhere to state-schema.json")
 def test_state_matches_schema(oci, make_bundle):
-    from oci_runtime.validate import validate_state
+    from oci_runtime.config.validate import validate_state
 
     bundle, cid = make_bundle(["sleep", "30"])
     oci("create", "--bundle", str(bundle), cid, check=True)

@@ -8,7 +8,8 @@ bytearrays, which stay alive (and unresized) for the duration of each call.
 
 import os
 
-from oci_runtime import kernel
+
+from oci_runtime.kernel import syscalls as kernel
 from oci_runtime.errors import OCIError
 
 BPF_PROG_LOAD = 5

@@ -1,12 +1,12 @@
 """A container's event stream: its cgroup's statistics at an interval and OOM kills as they
-happen (what `oci-runtime events` prints, through oci_runtime.api's Container.events)."""
+happen (what `oci-runtime events` prints, through oci_runtime.container.api's Container.events)."""
 import time
 
 from oci_runtime.errors import OCIError
 
 
 def stream_events(container, manager, interval):
-    """The events of Container.events (oci_runtime.api): stats every ``interval`` seconds and
+    """The events of Container.events (oci_runtime.container.api): stats every ``interval`` seconds and
     OOM kills as they happen, until the container stops."""
     watcher = _OOMWatcher(manager)
     try:

@@ -38,7 +38,7 @@ GLOBAL_OPTIONS = {
     "--debug": (None, None, None, "log debug messages and how long each stage took"),
     "--systemd-cgroup": (None, None, None, "create cgroups through systemd; linux.cgroupsPath "
                          "is \"slice:prefix:name\", e.g. \"system.slice:oci:1234\""),
-    # See oci_runtime.rootless: what rootless mode changes (cgroups) and how auto detects it.
+    # See oci_runtime.userns.rootless: what rootless mode changes (cgroups) and how auto detects it.
     "--rootless": (None, "VALUE", "auto", "rootless mode: true, false or auto (rootless when "
                    "not root, or in a user namespace)"),
     "--criu": (None, "PATH", "criu", "accepted for runc compatibility; checkpoint/restore is "
@@ -69,7 +69,7 @@ class Context:
     def runtime(self):
         """The Python API's Runtime for --root/--systemd-cgroup: every command goes through it."""
         if self._runtime is None:
-            from oci_runtime.api import Runtime
+            from oci_runtime.container.api import Runtime
 
             self._runtime = Runtime(self.root, systemd_cgroup=self.systemd_cgroup,
                                     rootless=self.rootless, warn=self.warn, debug=self.debugger)

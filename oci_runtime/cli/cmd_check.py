@@ -17,7 +17,7 @@ OPTIONS = {
 
 
 def run(context, argv):
-    from oci_runtime.check import blocks_a_run, check_bundle, check_host
+    from oci_runtime.check.bundle import blocks_a_run, check_bundle, check_host
 
     values, positionals = parse(argv, OPTIONS)
     if positionals:
@@ -32,7 +32,7 @@ def run(context, argv):
     if values.get("host") or both:
         findings += check_host(systemd_cgroup=context.systemd_cgroup)
     if output_format == "json":
-        from oci_runtime.fastjson import dumps
+        from oci_runtime.kernel.fastjson import dumps
 
         sys.stdout.write(dumps({"ok": not blocks_a_run(findings),
                                 "findings": [f.to_dict() for f in findings]}) + "\n")

@@ -40,9 +40,9 @@ _USAGE = "usage: oci-runtime exec [options] CONTAINER_ID [COMMAND [ARGS...]]"
 
 
 def run(context, argv):
-    from oci_runtime.config import read_json_file
+    from oci_runtime.config.load import read_json_file
     from oci_runtime.errors import OCIError
-    from oci_runtime.process_attributes import apparmor_enabled, selinux_enabled
+    from oci_runtime.process.attributes import apparmor_enabled, selinux_enabled
 
     values, positionals = parse(argv, OPTIONS, repeatable=REPEATABLE, stop_after=2)
     if not positionals:

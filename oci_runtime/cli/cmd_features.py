@@ -4,10 +4,10 @@ import sys
 from oci_runtime import OCI_VERSION
 from oci_runtime.cli.args import UsageError, parse
 from oci_runtime.config.model import NAMESPACE_TYPES
-from oci_runtime.fastjson import dumps
-from oci_runtime.hooks import HOOK_KINDS
+from oci_runtime.kernel.fastjson import dumps
+from oci_runtime.hooks.runner import HOOK_KINDS
 from oci_runtime.network import net_devices_supported
-from oci_runtime.process import CAPABILITY_NUMBERS
+from oci_runtime.process.capabilities import CAPABILITY_NUMBERS
 from oci_runtime.rootfs.mount_options import (
     _FLAG_OPTIONS, _PROPAGATION_OPTIONS, _RECURSIVE_ATIME_OPTIONS, _RECURSIVE_OPTIONS,
 )
@@ -17,8 +17,8 @@ OPTIONS = {}  # no options of its own (the table the help page reads)
 
 def features_document():
     from oci_runtime import seccomp
-    from oci_runtime.process_attributes import apparmor_enabled, selinux_enabled
-    from oci_runtime.idmapped_mounts import idmap_supported
+    from oci_runtime.process.attributes import apparmor_enabled, selinux_enabled
+    from oci_runtime.rootfs.idmapped_mounts import idmap_supported
     from oci_runtime.seccomp.filter import libseccomp_version
 
     seccomp_features = seccomp.features()

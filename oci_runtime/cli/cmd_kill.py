@@ -1,6 +1,6 @@
 """kill [--all] ID [SIGNAL]: signal the container (runtime.md "Kill"); default SIGTERM."""
 from oci_runtime.cli.args import UsageError, parse
-from oci_runtime.signals import parse_signal
+from oci_runtime.kernel.signals import parse_signal
 
 OPTIONS = {"--all": ("-a", None, None, "send the signal to every process of the container")}
 

@@ -2,7 +2,7 @@
 import sys
 
 from oci_runtime.cli.args import UsageError, parse
-from oci_runtime.fastjson import dumps
+from oci_runtime.kernel.fastjson import dumps
 
 OPTIONS = {
     "--format": ("-f", "FORMAT", "table", "table or json"),

@@ -19,7 +19,8 @@ def run(context, argv):
         raise UsageError(f"--format {output_format!r}: expected table or json")
     pids = context.runtime.get(container_id).pids()
     if output_format == "json":
-        from oci_runtime import fastjson
+
+        from oci_runtime.kernel import fastjson
 
         sys.stdout.write(fastjson.dumps(pids) + "\n")
         return 0

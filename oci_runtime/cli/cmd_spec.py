@@ -3,7 +3,7 @@ import json
 import os
 
 from oci_runtime.cli.args import UsageError, parse
-from oci_runtime.default_spec import default_config
+from oci_runtime.config.default_spec import default_config
 from oci_runtime.errors import OCIError
 
 OPTIONS = {

@@ -62,7 +62,7 @@ def resources_from_args(values):
     resources = {}
     path = values.get("resources")
     if path is not None:
-        from oci_runtime.config import read_json_file
+        from oci_runtime.config.load import read_json_file
 
         resources = read_json_file(path, f"update --resources {path}")
         if not isinstance(resources, dict):

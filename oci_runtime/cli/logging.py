@@ -12,7 +12,8 @@ import os
 import sys
 import time
 
-from oci_runtime import fastjson
+
+from oci_runtime.kernel import fastjson
 
 
 def _timestamp():

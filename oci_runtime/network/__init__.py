@@ -81,7 +81,8 @@ def net_devices_supported() -> bool:
 
 
 def _add_networks(record, names, conf_dir, bin_dir, plan, netns):
-    from oci_runtime import kernel
+
+    from oci_runtime.kernel import syscalls as kernel
     from oci_runtime.errors import OCIError
     from oci_runtime.network import cni
 
@@ -128,7 +129,8 @@ def detach(container_dir: str, warn=None) -> None:
         return
     import json
 
-    from oci_runtime import kernel
+
+    from oci_runtime.kernel import syscalls as kernel
     from oci_runtime.errors import OCIError
     from oci_runtime.network import cni
 
@@ -189,6 +191,6 @@ def state_annotations(annotations: dict | None, record: dict | None) -> dict | N
 def _save(state_dir, record):
     import json
 
-    from oci_runtime.state import write_atomically
+    from oci_runtime.container.store import write_atomically
 
     write_atomically(f"{state_dir}/{RECORD_FILE}", json.dumps(record).encode())

@@ -16,7 +16,8 @@ import os
 from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
-from oci_runtime import kernel
+
+from oci_runtime.kernel import syscalls as kernel
 from oci_runtime.errors import OCIError
 
 IFA_F_NODAD = 0x02

@@ -21,9 +21,10 @@ before pivot_root, so nothing the image provides is ever written through.
 import os
 import stat
 
-from oci_runtime import constants as k
+
+from oci_runtime.kernel import constants as k
 from oci_runtime.errors import OCIError
-from oci_runtime.plan import wire
+from oci_runtime.executor import wire
 from oci_runtime.plan.model import FdArg, Plan
 from oci_runtime.plan.process import add_exec_steps, add_process_attribute_steps, hook_steps
 from oci_runtime.rootfs.devices import DEV_SYMLINKS, TYPE_BITS, devices_to_create
@@ -143,9 +144,9 @@ def _source_is_file(source, pointer):
 def _add_mount(plan, mount, context):
     options = plan_mount_options(mount.options)
     if options.idmap or mount.uid_mappings:
-        from oci_runtime.idmapped_mounts import idmapped_tree
+        from oci_runtime.rootfs.idmapped_mounts import idmapped_tree
 
-        # The runtime makes the idmapped copy of the source (oci_runtime.idmapped_mounts); the
+        # The runtime makes the idmapped copy of the source (oci_runtime.rootfs.idmapped_mounts); the
         # executor only moves it onto the destination.
         tree = idmapped_tree(mount, options, context.linux)
         bits = wire.MNT_TARGET_FILE if _source_is_file(mount.source, mount.pointer) else 0
@@ -220,7 +221,8 @@ def _add_cgroup_mount(plan, mount, options, context):
 
 def _detached_tree(source, recursive):
     def opener():
-        from oci_runtime import kernel
+
+        from oci_runtime.kernel import syscalls as kernel
 
         flags = k.OPEN_TREE_CLONE | k.OPEN_TREE_CLOEXEC | (k.AT_RECURSIVE if recursive else 0)
         try:
@@ -232,7 +234,7 @@ def _detached_tree(source, recursive):
 
 class _MountContext:
     def __init__(self, linux, cgroup_mounts):
-        from oci_runtime.idmap import CAP_SYS_ADMIN, effective_capabilities
+        from oci_runtime.userns.idmap import CAP_SYS_ADMIN, effective_capabilities
 
         self.linux = linux
         self.new_user_ns = linux.has_new("user")
@@ -255,11 +257,11 @@ def _device_exists_error(device):
 
 
 def _add_device_steps(plan, config):
-    from oci_runtime.userns_devices import device_plan, in_user_namespace
+    from oci_runtime.rootfs.userns_devices import device_plan, in_user_namespace
 
     linux = config.linux
     # mknod of devices is not allowed in a user namespace: there each is bound from the host's
-    # node, decided (and refused) here (oci_runtime.userns_devices).
+    # node, decided (and refused) here (oci_runtime.rootfs.userns_devices).
     devices = device_plan(linux.devices) if in_user_namespace(linux) \
         else devices_to_create(linux.devices)
     for device in devices:
@@ -293,7 +295,7 @@ def _add_dev_links(plan, config):
 def _rootfs_parent_mount(rootfs):
     """The mount point holding the rootfs (longest prefix in mountinfo): pivot_root refuses a
     new root whose parent mount is shared, so the init makes it private."""
-    from oci_runtime.mountinfo import mount_points
+    from oci_runtime.kernel.mountinfo import mount_points
 
     best = "/"
     for point in mount_points():
@@ -306,7 +308,7 @@ def _setgroups_denied(linux):
     """Whether the runtime will deny setgroups in the container's new user namespace."""
     if not linux.has_new("user"):
         return False
-    from oci_runtime.idmap import plan_writes
+    from oci_runtime.userns.idmap import plan_writes
 
     return plan_writes(linux.uid_mappings, linux.gid_mappings)[1]
 

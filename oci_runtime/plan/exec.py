@@ -10,7 +10,7 @@
 After setns into the mount namespace the kernel sets root and cwd to that namespace's root, the
 container's pivoted rootfs: paths then resolve there, never on the host.
 """
-from oci_runtime.plan import wire
+from oci_runtime.executor import wire
 from oci_runtime.plan.model import FdArg, Plan
 from oci_runtime.plan.process import (
     add_credential_steps, add_exec_steps, add_process_attribute_steps, add_rlimit_steps,
@@ -22,7 +22,7 @@ def compile_exec(process, personality, namespaces, *, container_id, capabilities
                  setgroups_denied=False):
     """``namespaces``: [(name, CLONE_NEW* flag, FdArg)] in the order to join them;
     ``setgroups_denied``: the container's user namespace denies setgroups (rootless)."""
-    from oci_runtime.process_attributes import cpu_mask
+    from oci_runtime.process.attributes import cpu_mask
 
     plan = Plan("exec")
     plan.add(wire.NONDUMPABLE, "making the runtime's process non-dumpable")

@@ -10,8 +10,8 @@ with CAP_SYS_ADMIN kept in effect, then the filter is loaded, then the final cap
 import os
 
 from oci_runtime.errors import OCIError
-from oci_runtime.plan import wire
-from oci_runtime.process import RLIMIT_NUMBERS, last_capability
+from oci_runtime.executor import wire
+from oci_runtime.process.capabilities import RLIMIT_NUMBERS, last_capability
 
 _CAP_SYS_ADMIN = 1 << 21
 _DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -50,7 +50,7 @@ def _hook_error(step, errno, detail):
 
 
 def _hook_failure(message):
-    from oci_runtime.hooks import HookError
+    from oci_runtime.hooks.runner import HookError
 
     return HookError(message)
 
@@ -71,7 +71,7 @@ def hook_steps(plan, hooks, kind, state_blob):
 def add_process_attribute_steps(plan, process, personality, proc_prefix):
     """Personality, scheduler, I/O priority and LSM labels (process_attributes has the tables and
     the checks, done before anything is forked)."""
-    from oci_runtime.process_attributes import (
+    from oci_runtime.process.attributes import (
         IOPRIO_CLASS_SHIFT, IOPRIO_CLASSES, PERSONALITY_DOMAINS, SCHED_FLAGS, SCHED_POLICIES,
         lsm_exec_attribute,
     )
@@ -172,7 +172,7 @@ def add_credential_steps(plan, process, capabilities, seccomp_program, preserve_
                          setgroups_denied=False):
     """umask, stdio ownership, bounding set, ids, capabilities, cwd, fds, seccomp, execve.
     ``setgroups_denied``: the user namespace's gid map was written without CAP_SETGID (rootless,
-    oci_runtime.idmap), so setgroups(2) fails there: no supplementary groups are possible, and
+    oci_runtime.userns.idmap), so setgroups(2) fails there: no supplementary groups are possible, and
     the executor skips the call (as runc)."""
     user = process.user
     if setgroups_denied and user.additional_gids:

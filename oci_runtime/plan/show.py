@@ -2,17 +2,17 @@
 import os
 
 from oci_runtime.plan.model import FdArg
-from oci_runtime.plan.wire import OP_NAMES
+from oci_runtime.executor.wire import OP_NAMES
 
 
 def bundle_plan(store, bundle, container_id):
     """The Plan create would run for ``bundle`` (nothing is made; seccomp is compiled)."""
-    from oci_runtime.config import load_bundle_config
-    from oci_runtime.creation import _cgroup_mounts, _has_cgroup_mount, compile_seccomp
+    from oci_runtime.config.load import load_bundle_config
+    from oci_runtime.container.create import _cgroup_mounts, _has_cgroup_mount, compile_seccomp
     from oci_runtime.errors import OCIError
-    from oci_runtime.init.launch import compile_plan
-    from oci_runtime.init.plan import LaunchPlan
-    from oci_runtime.process_attributes import check_process_attributes
+    from oci_runtime.container.launch import compile_plan
+    from oci_runtime.container.launch_plan import LaunchPlan
+    from oci_runtime.process.attributes import check_process_attributes
 
     bundle = os.path.abspath(bundle)
     config = load_bundle_config(bundle)
@@ -63,8 +63,9 @@ def _flag_names(value, table):
 
 
 def _tables():
-    from oci_runtime import constants as k
-    from oci_runtime.process import CAPABILITY_NUMBERS
+
+    from oci_runtime.kernel import constants as k
+    from oci_runtime.process.capabilities import CAPABILITY_NUMBERS
 
     namespaces = [(name, getattr(k, name)) for name in dir(k) if name.startswith("CLONE_NEW")]
     mount = [(name, getattr(k, name)) for name in dir(k) if name.startswith("MS_")]

@@ -49,7 +49,8 @@ def remove_container_mounts(rootfs, kept_ids, warn=None):
     """Detach every mount at or under ``rootfs`` whose id is not in ``kept_ids``, deepest first
     (for mounts stacked on one point, the last made first).  Returns the mount points detached;
     a failure other than "already gone" is reported through ``warn``, and the rest still go."""
-    from oci_runtime import kernel
+
+    from oci_runtime.kernel import syscalls as kernel
 
     kept = set(kept_ids)
     leftovers = [(point.count("/"), order, point)

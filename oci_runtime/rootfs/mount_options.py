@@ -5,7 +5,8 @@ A mount's ``options`` list becomes a MountPlan: mount(2) flags to set, flags to 
 changes for mount_setattr(2) (the ``r``-prefixed options), idmap requests, and whatever is left
 over as the filesystem-specific data string.  Pure logic: unit-tested without root.
 """
-from oci_runtime import constants as _k
+
+from oci_runtime.kernel import constants as _k
 
 # option -> (clear_flag?, flag).  clear=True means the option removes the flag (e.g. "rw").
 _FLAG_OPTIONS = {

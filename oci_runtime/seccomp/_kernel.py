@@ -1,7 +1,8 @@
-"""The package's system calls, through the runtime's one kernel seam (oci_runtime.kernel, over the
+"""The package's system calls, through the runtime's one kernel seam (oci_runtime.kernel.syscalls, over the
 cffi shim in cext/): seccomp(2), and prctl(2)'s no_new_privs.  Results come back as
 (value, errno) because install() turns each errno into its own message."""
-from oci_runtime import kernel
+
+from oci_runtime.kernel import syscalls as kernel
 from oci_runtime.errors import OCIError
 
 PR_SET_NO_NEW_PRIVS = 38

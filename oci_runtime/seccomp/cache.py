@@ -89,7 +89,8 @@ def _entry_path(cache_dir, key):
 
 def read(cache_dir, key):
     """Return ``(bpf, warnings)`` stored under ``key``, or None on a miss or an unusable entry."""
-    from oci_runtime import fastjson
+
+    from oci_runtime.kernel import fastjson
 
     path = _entry_path(cache_dir, key)
     try:
@@ -111,7 +112,8 @@ def read(cache_dir, key):
 
 def write(cache_dir, key, bpf, warnings):
     """Store an entry atomically.  Failure to write is not an error: the next compile just misses."""
-    from oci_runtime import fastjson
+
+    from oci_runtime.kernel import fastjson
 
     path = _entry_path(cache_dir, key)
     # Random, not pid-based: container inits all run as pid 1 of their own pid namespace and may

@@ -43,7 +43,7 @@ def send_listener_fd(listener_path, listener_fd, state, metadata="", *, process_
     import json
     import socket
 
-    from oci_runtime.fdpass import send_fd
+    from oci_runtime.kernel.fdpass import send_fd
 
     payload = json.dumps(container_process_state(state, metadata, process_pid)).encode()
     directory_fd = None

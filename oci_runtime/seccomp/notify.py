@@ -124,7 +124,7 @@ def receive_listener_fd(connection):
     """
     import json
 
-    from oci_runtime.fdpass import receive_with_fd
+    from oci_runtime.kernel.fdpass import receive_with_fd
 
     chunks = []
     listener_fd = None

@@ -1,4 +1,4 @@
-"""The Python API (oci_runtime.api) used in-process, as a program embedding the runtime would."""
+"""The Python API (oci_runtime.container.api) used in-process, as a program embedding the runtime would."""
 import json
 import os
 import signal
@@ -10,7 +10,7 @@ import time
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from oci_runtime.children import FORWARDED_SIGNALS
+from oci_runtime.process.children import FORWARDED_SIGNALS
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="real containers need root")
 

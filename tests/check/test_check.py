@@ -101,7 +101,8 @@ def test_rlimits_this_host_cannot_raise(oci, make_bundle):
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     if hard == resource.RLIM_INFINITY:
         pytest.skip("NOFILE has no hard limit here")
-    from oci_runtime import kernel
+
+    from oci_runtime.kernel import syscalls as kernel
 
     if kernel.capget()[0] >> 24 & 1:
         pytest.skip("this process has CAP_SYS_RESOURCE: any limit can be raised")
@@ -139,7 +140,8 @@ def test_host_report(oci):
 
 
 def test_podman_configured_to_use_this_runtime_is_seen(tmp_path, monkeypatch):
-    from oci_runtime import check
+
+    from oci_runtime.check import bundle as check
 
     runtime = tmp_path / "oci-runtime"
     runtime.write_text("")
@@ -153,7 +155,7 @@ def test_podman_configured_to_use_this_runtime_is_seen(tmp_path, monkeypatch):
 
 
 def test_create_path_never_imports_jsonschema():
-    code = ("import sys, oci_runtime.creation, oci_runtime.api, oci_runtime.cli.cmd_create; "
+    code = ("import sys, oci_runtime.container.create, oci_runtime.container.api, oci_runtime.cli.cmd_create; "
             "print('jsonschema' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
                          check=True).stdout

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from oci_runtime.cgroups import manager_from_dict
-from oci_runtime.exec_process import cgroup_directories
+from oci_runtime.container.exec import cgroup_directories
 
 
 @pytest.fixture

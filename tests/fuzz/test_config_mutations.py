@@ -46,7 +46,7 @@ KNOWN_KEYS = ["uid", "gid", "umask", "additionalGids", "args", "env", "cwd", "te
 
 
 def base_config():
-    from oci_runtime.default_spec import default_config
+    from oci_runtime.config.default_spec import default_config
 
     config = default_config()
     config["process"]["terminal"] = False

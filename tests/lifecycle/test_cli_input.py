@@ -175,7 +175,7 @@ def test_list_fills_owner(oci, running):
 
 def test_spec_rootless_maps_root_to_the_callers_ids():
     """As another user (a forked child: that user cannot read this checkout to run the CLI)."""
-    from oci_runtime.default_spec import default_config
+    from oci_runtime.config.default_spec import default_config
 
     read_end, write_end = os.pipe()
     child = os.fork()

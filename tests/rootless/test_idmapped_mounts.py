@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from oci_runtime.idmapped_mounts import idmap_supported
+from oci_runtime.rootfs.idmapped_mounts import idmap_supported
 from tests.rootless.fixtures import owned_file_dir, shifted_bundle, write_config
 
 pytestmark = [

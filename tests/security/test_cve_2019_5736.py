@@ -9,7 +9,7 @@ that fd.  The second way in is a process of the container that opens /proc/<pid>
 runtime process it can see (the waiting init of a created container, the joiner of `exec`).
 
 The runtime resists both only if what runs in the container is never a writable host file: its
-executor runs from a sealed memfd copy (oci_runtime/executor.py).  The payloads here write back
+executor runs from a sealed memfd copy (oci_runtime/executor/session.py).  The payloads here write back
 the byte they read (proof of write access without damaging anything) and log what they did to a
 directory the test reads; the test also hashes the interpreter, its libraries, the launcher, the
 executor and the package before and after.

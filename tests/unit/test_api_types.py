@@ -1,4 +1,4 @@
-"""The public API is typed: mypy --strict passes on oci_runtime/api.py and errors.py (the
+"""The public API is typed: mypy --strict passes on oci_runtime/container/api.py and errors.py (the
 configuration is [tool.mypy] in pyproject.toml), and the errors keep runc's messages."""
 import os
 import shutil
@@ -33,7 +33,8 @@ def test_config_error_pointer_from_message():
 
 def test_package_exports_the_api_lazily():
     import oci_runtime
-    from oci_runtime import api, errors
+    from oci_runtime import errors
+    from oci_runtime.container import api
 
     assert oci_runtime.Runtime is api.Runtime
     assert oci_runtime.Container is api.Container
@@ -44,7 +45,7 @@ def test_package_exports_the_api_lazily():
 
 
 def test_hot_commands_go_through_the_api_without_heavy_imports(tmp_path):
-    """`state`, `start` and `kill` call oci_runtime.api, and still import none of os, typing,
+    """`state`, `start` and `kill` call oci_runtime.container.api, and still import none of os, typing,
     json, enum, socket.py or jsonschema (docs/architecture.md "Hot path rules")."""
     launcher = os.path.join(os.path.dirname(sys.executable), "oci-runtime")
     if not os.path.exists(launcher):
@@ -57,7 +58,7 @@ def test_hot_commands_go_through_the_api_without_heavy_imports(tmp_path):
             "    main(['--root', sys.argv[2], *command])\n"
             "heavy = [m for m in ('os', 'typing', 'json', 'enum', 'socket', 'jsonschema')"
             " if m in sys.modules]\n"
-            "print('api' if 'oci_runtime.api' in sys.modules else 'no api', heavy)")
+            "print('api' if 'oci_runtime.container.api' in sys.modules else 'no api', heavy)")
     probe = subprocess.run([sys.executable, "-IS", "-c", code, launcher, str(tmp_path)],
                            capture_output=True, text=True, timeout=30)
     assert probe.stdout.strip().splitlines()[-1] == "api []", probe.stdout + probe.stderr

@@ -4,9 +4,9 @@ import copy
 
 import pytest
 
-from oci_runtime.config import load_bundle_config, parse_config
+from oci_runtime.config.load import load_bundle_config, parse_config
 from oci_runtime.config.model import Config
-from oci_runtime.default_spec import default_config
+from oci_runtime.config.default_spec import default_config
 from oci_runtime.errors import OCIError
 
 

@@ -1,10 +1,11 @@
-"""oci_runtime.fastjson against the json module it stands in for: same documents out, same values
+"""oci_runtime.kernel.fastjson against the json module it stands in for: same documents out, same values
 in, and ValueError (never another exception) for anything that is not one JSON document."""
 import json
 
 import pytest
 
-from oci_runtime import fastjson
+
+from oci_runtime.kernel import fastjson
 
 CORPUS = [
     None, True, False, 0, -1, 1.5, -0.0, 1e-300, 2 ** 64, -(2 ** 100), 10 ** 40,

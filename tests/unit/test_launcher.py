@@ -3,7 +3,8 @@ import os
 import subprocess
 import sys
 
-from oci_runtime import launcher
+
+from oci_runtime.cli import launcher
 
 
 def test_launcher_text_has_flags_and_paths():

@@ -2,7 +2,8 @@
 mount_setattr(2) take.  Pure logic: no root, no mounts."""
 import pytest
 
-from oci_runtime import kernel as k
+
+from oci_runtime.kernel import syscalls as k
 from oci_runtime.errors import OCIError
 from oci_runtime.rootfs.mount_options import plan_mount_options, propagation_flags
 

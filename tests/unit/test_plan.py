@@ -4,13 +4,14 @@ import struct
 
 import pytest
 
-from oci_runtime import kernel as k
+
+from oci_runtime.kernel import syscalls as k
 from oci_runtime.config.model import Config
 from oci_runtime.errors import OCIError
-from oci_runtime.plan import wire
+from oci_runtime.executor import wire
 from oci_runtime.plan.create import CreateOptions, compile_create
 from oci_runtime.plan.model import FdArg
-from oci_runtime.process import CapabilityPlan
+from oci_runtime.process.capabilities import CapabilityPlan
 
 
 def config_of(tmp_path, mounts=(), namespaces=("pid", "mount", "network", "ipc", "uts"),
@@ -223,7 +224,8 @@ def _own_ids(uid=None, gid=None):
 
 def test_an_unprivileged_own_id_map_denies_setgroups_and_the_executor_skips_it(tmp_path,
                                                                               monkeypatch):
-    from oci_runtime import idmap
+
+    from oci_runtime.userns import idmap
 
     monkeypatch.setattr(idmap, "effective_capabilities", lambda: 0)
     plan = compiled(config_of(tmp_path, namespaces=("user", "mount"), linux=_own_ids()))
@@ -351,7 +353,7 @@ def test_encoded_plan_has_the_header_fixed_steps_and_nul_terminated_strings(tmp_
 
 
 def test_exec_cap_is_never_inheritable():
-    from oci_runtime.exec_process import process_from_options
+    from oci_runtime.container.exec import process_from_options
 
     sets = {key: [] for key in ("bounding", "effective", "permitted", "inheritable", "ambient")}
     process = process_from_options({"args": ["x"], "capabilities": sets}, args=["sh"],

@@ -1,8 +1,8 @@
 """Rootless mode's pure parts: how id maps are written, which resource field is asked for."""
 import os
 
-from oci_runtime.idmap import CAP_SETGID, CAP_SETUID, map_lines, plan_writes
-from oci_runtime.rootless import resources_requested
+from oci_runtime.userns.idmap import CAP_SETGID, CAP_SETUID, map_lines, plan_writes
+from oci_runtime.userns.rootless import resources_requested
 
 ALL = (1 << CAP_SETUID) | (1 << CAP_SETGID)
 
@@ -53,7 +53,7 @@ def test_idmap_option_argument():
     import pytest
 
     from oci_runtime.errors import OCIError
-    from oci_runtime.idmapped_mounts import parse_option_argument
+    from oci_runtime.rootfs.idmapped_mounts import parse_option_argument
     from oci_runtime.rootfs.mount_options import plan_mount_options
 
     plan = plan_mount_options(["rbind", "ridmap=uids=0-1000-10#10-2000-5;gids=0-3000-1"])
@@ -76,7 +76,8 @@ class _FakeV2Manager:
 def test_rootless_cgroup_uses_a_writable_one_skips_or_names_the_field(tmp_path, monkeypatch):
     import pytest
 
-    from oci_runtime import rootless
+
+    from oci_runtime.userns import rootless
     from oci_runtime.errors import OCIError
 
     delegated = tmp_path / "delegated"

@@ -1,11 +1,11 @@
-"""oci_runtime.signals.parse_signal: what `kill` accepts, checked against the C library's
+"""oci_runtime.kernel.signals.parse_signal: what `kill` accepts, checked against the C library's
 numbers (the stdlib signal module, which the runtime itself avoids importing)."""
 import signal
 
 import pytest
 
 from oci_runtime.errors import OCIError
-from oci_runtime.signals import SIGNALS, parse_signal
+from oci_runtime.kernel.signals import SIGNALS, parse_signal
 
 
 @pytest.mark.parametrize("name", sorted(SIGNALS))

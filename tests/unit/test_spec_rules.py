@@ -4,9 +4,11 @@ import copy
 
 import pytest
 
-from oci_runtime import process, process_attributes, validate
+from oci_runtime.process import capabilities as process
+from oci_runtime.process import attributes as process_attributes
+from oci_runtime.config import validate
 from oci_runtime.config.model import Config, check_strings
-from oci_runtime.default_spec import default_config
+from oci_runtime.config.default_spec import default_config
 from oci_runtime.errors import OCIError
 
 

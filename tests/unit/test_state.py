@@ -1,4 +1,4 @@
-"""oci_runtime.state: ids, status derived from the kernel's view of the init, the public state.
+"""oci_runtime.container.store: ids, status derived from the kernel's view of the init, the public state.
 
 derive_status reads /proc/<pid>/stat through process_start_time; the tests replace that function
 (a fake /proc) to reach every branch, and check the real parser on real processes separately."""
@@ -9,9 +9,10 @@ import time
 
 import pytest
 
-from oci_runtime import state
+
+from oci_runtime.container import store as state
 from oci_runtime.errors import ContainerNotFound, OCIError
-from oci_runtime.state import (
+from oci_runtime.container.store import (
     START_SOCKET, StateStore, check_container_id, derive_status, process_start_time, public_state,
 )
 

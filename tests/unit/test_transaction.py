@@ -1,4 +1,4 @@
-"""oci_runtime.transaction and the init channel's failure paths, without containers."""
+"""oci_runtime.container.transaction and the init channel's failure paths, without containers."""
 import os
 import signal
 import time
@@ -6,7 +6,7 @@ import time
 import pytest
 
 from oci_runtime.errors import OCIError
-from oci_runtime.transaction import CreateInterrupted, CreateTransaction
+from oci_runtime.container.transaction import CreateInterrupted, CreateTransaction
 
 
 def test_undo_runs_newest_first_and_a_failing_step_only_warns():
@@ -86,7 +86,7 @@ class _NoSteps:
 def _session_pair():
     import socket
 
-    from oci_runtime.executor import Session
+    from oci_runtime.executor.session import Session
 
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     return Session(_NoSteps(), 0, ours), theirs
@@ -94,7 +94,7 @@ def _session_pair():
 
 def _executor_fails(sock):
     """What the executor does when a step fails: one error frame, then exit (close)."""
-    from oci_runtime.plan import wire
+    from oci_runtime.executor import wire
 
     sock.send(wire.MSG_ERROR + (3).to_bytes(4, "little") + (22).to_bytes(4, "little")
               + b"mounting /mnt")
@@ -102,7 +102,7 @@ def _executor_fails(sock):
 
 
 def test_a_send_to_an_executor_that_failed_raises_its_error_frame():
-    from oci_runtime.plan import wire
+    from oci_runtime.executor import wire
 
     session, executor = _session_pair()
     _executor_fails(executor)
@@ -113,7 +113,7 @@ def test_a_send_to_an_executor_that_failed_raises_its_error_frame():
 def test_a_receive_after_the_executor_closed_with_our_message_unread_raises_its_error_frame():
     """The kernel reports ECONNRESET (the peer closed with unread data) before the frame it
     sent: the frame must still be read (it was lost: 'exited without reporting an error')."""
-    from oci_runtime.plan import wire
+    from oci_runtime.executor import wire
 
     session, executor = _session_pair()
     session.send(wire.MSG_GO)  # never read by the executor
@@ -123,7 +123,7 @@ def test_a_receive_after_the_executor_closed_with_our_message_unread_raises_its_
 
 
 def test_a_send_to_a_killed_executor_says_it_exited():
-    from oci_runtime.plan import wire
+    from oci_runtime.executor import wire
 
     session, executor = _session_pair()
     executor.close()
@@ -133,7 +133,8 @@ def test_a_send_to_a_killed_executor_says_it_exited():
 
 def test_the_cli_reports_an_internal_broken_pipe(monkeypatch, capsys, tmp_path):
     """Only a closed stdout is a silent exit 1; an EPIPE anywhere else is one line."""
-    from oci_runtime import cli, container
+    from oci_runtime import cli
+    from oci_runtime.container import lifecycle as container
 
     def broken(*_args):
         raise BrokenPipeError(32, "Broken pipe")

@@ -1,4 +1,4 @@
-"""Tests for oci_runtime.validate and the schemas in schemas/.
+"""Tests for oci_runtime.config.validate and the schemas in schemas/.
 
 Three kinds of evidence: the upstream runtime-spec example documents (good ones pass, bad ones fail),
 agreement with the reference ``jsonschema`` implementation on a few dozen mutations of a full config,
@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from oci_runtime import fastjson, validate
+from oci_runtime.kernel import fastjson
+from oci_runtime.config import validate
 from oci_runtime.errors import OCIError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -578,19 +579,20 @@ def test_import_is_cheap_and_loads_no_schema():
     code = (
         "import sys, oci_runtime.errors\n"
         "before = set(sys.modules)\n"
-        "import oci_runtime.validate as v\n"
+        "import oci_runtime.config.validate as v\n"
         "print(sorted(set(sys.modules) - before), v._loaded_schemas, 'jsonschema' in sys.modules)\n"
     )
     # -S: without site, not even os is preloaded, so any module-level import would show up here.
     output = _run_python(code, REPO_ROOT, "-S")
-    assert output == "['oci_runtime.validate'] {} False"
+    assert output == "['oci_runtime.config', 'oci_runtime.config.validate'] {} False"
 
 
 def test_validating_needs_neither_json_nor_re():
     """Under `python -S` (no site hooks preloading modules) a whole validation imports no json, no re."""
     code = (
         "import sys\n"
-        "from oci_runtime import fastjson, validate\n"
+        "from oci_runtime.kernel import fastjson\n"
+        "from oci_runtime.config import validate\n"
         f"validate.validate_config(fastjson.loads({json.dumps(json.dumps(runc_spec_config()))}))\n"
         "validate.validate_state({'ociVersion': '1.3.0', 'id': 'c', 'status': 'stopped', 'bundle': '/b'})\n"
         "print(sorted(name for name in ('json', 're', 'jsonschema') if name in sys.modules))\n"
@@ -601,8 +603,9 @@ def test_validating_needs_neither_json_nor_re():
 def _copy_validator_package(destination):
     """The modules validate needs, copied without any schemas/ folder."""
     package = destination / "oci_runtime"
-    package.mkdir()
-    for module in ("__init__.py", "errors.py", "fastjson.py", "validate.py"):
+    for module in ("__init__.py", "errors.py", "kernel/__init__.py", "kernel/fastjson.py",
+                   "config/__init__.py", "config/validate.py"):
+        (package / module).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(REPO_ROOT / "oci_runtime" / module, package / module)
     return package
 
@@ -615,7 +618,7 @@ def test_installed_layout_prefers_schemas_inside_the_package(tmp_path):
     packaged_schema["required"].append("installedMarker")
     (package / "schemas" / "state.schema.json").write_text(json.dumps(packaged_schema))
     code = (
-        "from oci_runtime import validate\n"
+        "from oci_runtime.config import validate\n"
         "print(validate.errors({'ociVersion': '1.3.0', 'id': 'c', 'status': 'stopped', 'bundle': '/b'}, 'state'))\n"
     )
     output = _run_python(code, tmp_path)
@@ -625,7 +628,7 @@ def test_installed_layout_prefers_schemas_inside_the_package(tmp_path):
 def test_missing_schema_file_is_reported(tmp_path):
     package = _copy_validator_package(tmp_path)
     code = (
-        "from oci_runtime import validate\n"
+        "from oci_runtime.config import validate\n"
         "from oci_runtime.errors import OCIError\n"
         "try:\n"
         "    validate.validate_features({})\n"

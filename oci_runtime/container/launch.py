@@ -4,12 +4,12 @@ attempted).  The executor's side is cext/executor.c; the messages are in plan/wi
 import os
 import _socket
 
-from oci_runtime.children import kill_and_reap, reap
+from oci_runtime.process.children import kill_and_reap, reap
 from oci_runtime.errors import OCIError
-from oci_runtime.hooks import hook_state, run_hooks
-from oci_runtime.plan import wire
+from oci_runtime.hooks.runner import hook_state, run_hooks
+from oci_runtime.executor import wire
 from oci_runtime.plan.model import FdArg
-from oci_runtime.state import START_SOCKET, start_socket_address
+from oci_runtime.container.store import START_SOCKET, start_socket_address
 
 
 class LaunchedInit:
@@ -21,7 +21,7 @@ class LaunchedInit:
 def compile_plan(launch_plan, cgroup_mounts=None):
     """The create Plan for ``launch_plan`` (init/plan.py) with symbolic fds (nothing opened)."""
     from oci_runtime.plan.create import CreateOptions, compile_create
-    from oci_runtime.process import CapabilityPlan
+    from oci_runtime.process.capabilities import CapabilityPlan
 
     config = launch_plan.config
     options = CreateOptions(
@@ -37,12 +37,13 @@ def compile_plan(launch_plan, cgroup_mounts=None):
 
 def launch(plan, cgroup, resources, transaction):
     """Start the container's init, set up as far as `create` goes; it is a direct child of this
-    process (the executor forks it with CLONE_PARENT).  ``transaction`` (oci_runtime.transaction)
+    process (the executor forks it with CLONE_PARENT).  ``transaction`` (oci_runtime.container.transaction)
     is told the init's pid as soon as it is known: from then on its undo kills the init, and its
     steps that must precede the init going on (networks) run then.  On failure the executor is
     killed here and OCIError raised; the caller's transaction undoes the rest.  ``cgroup`` (a
     manager, or None) is created and given ``resources`` here, while the init builds its rootfs."""
-    from oci_runtime import executor
+
+    from oci_runtime.executor import session as executor
 
     compiled, options = compile_plan(plan, plan.cgroup_mounts)
     start_path = f"{plan.state_dir}/{START_SOCKET}"
@@ -71,7 +72,7 @@ def launch(plan, cgroup, resources, transaction):
         stage1_pid = session.pid
         if plan.config.linux.has_new("user"):
             _, payload = session.receive(wire.MSG_SETUP)
-            from oci_runtime.idmap import write_id_maps
+            from oci_runtime.userns.idmap import write_id_maps
 
             write_id_maps(int.from_bytes(payload[:4], "little"), plan.config.linux.uid_mappings,
                           plan.config.linux.gid_mappings)
@@ -118,7 +119,8 @@ def launch(plan, cgroup, resources, transaction):
 
 
 def _state_bytes(plan, status, pid):
-    from oci_runtime import fastjson
+
+    from oci_runtime.kernel import fastjson
 
     return fastjson.dumps(hook_state(plan.container_id, status, pid, plan.bundle,
                                      plan.config.annotations)).encode()

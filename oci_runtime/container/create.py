@@ -1,25 +1,26 @@
 """`create`: from a bundle to a container whose init waits for `start`.
 
 Read and check config.json, then steps, each undone if a later one fails or a signal comes
-(oci_runtime.transaction): reserve the state directory -> create the cgroup and set its limits ->
-start the init (oci_runtime.init.launch; from the moment its pid is known the undo kills it) ->
+(oci_runtime.container.transaction): reserve the state directory -> create the cgroup and set its limits ->
+start the init (oci_runtime.container.launch; from the moment its pid is known the undo kills it) ->
 attach its networks -> record state -> write the pid file.
 """
 import os
 import time
 
-from oci_runtime import OCI_VERSION, fastjson, network
-from oci_runtime.config import load_bundle_config, read_bundle_config_bytes
-from oci_runtime.container import Container
+from oci_runtime import OCI_VERSION, network
+from oci_runtime.kernel import fastjson
+from oci_runtime.config.load import load_bundle_config, read_bundle_config_bytes
+from oci_runtime.container.lifecycle import Container
 from oci_runtime.config.model import config_problem
 from oci_runtime.errors import ConfigError, OCIError
-from oci_runtime.hooks import HookError, hook_state, run_hooks
-from oci_runtime.init.launch import launch
-from oci_runtime.init.plan import LaunchPlan
-from oci_runtime.pid_file import check_pid_file, write_pid_file
+from oci_runtime.hooks.runner import HookError, hook_state, run_hooks
+from oci_runtime.container.launch import launch
+from oci_runtime.container.launch_plan import LaunchPlan
+from oci_runtime.container.pid_file import check_pid_file, write_pid_file
 from oci_runtime.rootfs.leftover_mounts import mounts_before, remove_container_mounts
-from oci_runtime.state import CONFIG_FILE, write_atomically
-from oci_runtime.transaction import KILL_TIMEOUT, CreateInterrupted, CreateTransaction
+from oci_runtime.container.store import CONFIG_FILE, write_atomically
+from oci_runtime.container.transaction import KILL_TIMEOUT, CreateInterrupted, CreateTransaction
 
 # Hooks the later CLI calls run; kept in state.json so they need not parse config.json again.
 _LATER_HOOKS = ("poststart", "poststop")
@@ -30,7 +31,7 @@ def create_container(store, container_id, bundle, *, pid_file=None, console_sock
                      attached=False, warn=None, debug=None, network_options=None,
                      rootless=None):
     # ``network_options``: {"networks": [CNI network names], "cni_conf_dir", "cni_bin_dir"}.
-    # ``rootless``: --rootless as True, False or None (detect: oci_runtime.rootless).
+    # ``rootless``: --rootless as True, False or None (detect: oci_runtime.userns.rootless).
     # ``debug``: None, or --debug's DebugLog (oci_runtime.cli.logging).  Every use is behind
     # `if debug is not None`, so without --debug nothing is formatted or timed.
     bundle = os.path.abspath(bundle)
@@ -81,7 +82,7 @@ def _create_in(transaction, store, container_id, bundle, config, pid_file, conso
     write_atomically(f"{state_dir}/{CONFIG_FILE}", read_bundle_config_bytes(bundle))
     if debug is not None:
         debug.stage("state directory", state_dir)
-    from oci_runtime.rootless import is_rootless
+    from oci_runtime.userns.rootless import is_rootless
 
     rootless_mode = is_rootless(rootless)
     cgroup = _open_cgroup(config, container_id, systemd_cgroup, rootless_mode)
@@ -111,7 +112,7 @@ def _create_in(transaction, store, container_id, bundle, config, pid_file, conso
         lambda init, _: _attach_networks(transaction, plan, init.pid, warn))
     console = None
     if config.process.terminal:
-        from oci_runtime.terminal import ConsoleEndpoint
+        from oci_runtime.terminal.console import ConsoleEndpoint
 
         console = plan.console = ConsoleEndpoint(console_socket)
         transaction.on_undo("closing the console", console.close)
@@ -171,7 +172,7 @@ def _attach_networks(transaction, plan, init_pid, warn):
 def check_creatable(config):
     """The rules create applies to a parsed config beyond the schema and the model's own; each
     is a config_problem, so `check` runs this same code and collects every problem."""
-    from oci_runtime.process_attributes import check_process_attributes
+    from oci_runtime.process.attributes import check_process_attributes
 
     if config.process is None:
         config_problem("/process", "is required to create a container")
@@ -205,7 +206,7 @@ def _open_cgroup(config, container_id, systemd_cgroup, rootless):
     resources asked for); launch() creates the cgroup and applies its limits while the init
     sets itself up, and the error path here destroys it."""
     from oci_runtime.cgroups import open_manager
-    from oci_runtime.rootless import rootless_cgroup
+    from oci_runtime.userns.rootless import rootless_cgroup
 
     if rootless:
         if systemd_cgroup:
@@ -221,7 +222,7 @@ def _open_cgroup(config, container_id, systemd_cgroup, rootless):
 def _warn_about_ungrantable_capabilities(capabilities, warn):
     """config.md: a capability that cannot be granted (unknown, or outside the runtime's own
     bounding set) SHOULD be logged and SHOULD NOT fail create; the init leaves it out."""
-    from oci_runtime.process import CapabilityPlan
+    from oci_runtime.process.capabilities import CapabilityPlan
 
     warnings = []
     CapabilityPlan(capabilities, "config.json: /process/capabilities", warnings)
@@ -234,7 +235,7 @@ def compile_seccomp(seccomp, root, warnings):
     """Compile before forking: errors surface before anything is made, libseccomp cannot be
     reached after pivot_root anyway, and a profile seen before is served from the cache."""
     from oci_runtime import seccomp as seccomp_support
-    from oci_runtime.state import SECCOMP_CACHE_DIRECTORY
+    from oci_runtime.container.store import SECCOMP_CACHE_DIRECTORY
 
     compiled = seccomp_support.compile_filter(seccomp, cache_dir=f"{root}/{SECCOMP_CACHE_DIRECTORY}")
     warnings.extend(compiled.warnings)

@@ -1,7 +1,8 @@
 """POSIX-platform hooks (config.md "POSIX-platform Hooks"): each hook gets the container state
 as JSON on stdin, its own args and env (the runtime's environment when it has no "env"), and an
 optional timeout in seconds."""
-from oci_runtime import fastjson
+
+from oci_runtime.kernel import fastjson
 from oci_runtime.errors import OCIError
 
 

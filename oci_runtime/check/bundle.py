@@ -52,7 +52,8 @@ def blocks_a_run(findings):
 
 def check_bundle(bundle, systemd_cgroup=False):
     """Every problem of ``bundle``'s config.json; an empty list means create would accept it."""
-    from oci_runtime import fastjson
+
+    from oci_runtime.kernel import fastjson
 
     path = os.path.join(bundle, "config.json")
     try:
@@ -66,7 +67,7 @@ def check_bundle(bundle, systemd_cgroup=False):
     try:
         document = fastjson.loads(text)
     except ValueError:
-        from oci_runtime.config import parse_config
+        from oci_runtime.config.load import parse_config
 
         try:
             parse_config(text)
@@ -90,7 +91,8 @@ def _schema_problems(document):
     where it found the problem too, jsonschema's for what only it found."""
     import jsonschema
 
-    from oci_runtime import validate
+
+    from oci_runtime.config import validate
 
     problems = dict(validate.errors(document, "config"))
     version = document.get("ociVersion")
@@ -113,7 +115,7 @@ def _schema_problems(document):
 def _semantic_problems(document, bundle, systemd_cgroup, schema_failed):
     """The rules create applies after the schema, each problem collected (not just the first)."""
     from oci_runtime.config.model import Config, collect_problems
-    from oci_runtime.creation import check_creatable
+    from oci_runtime.container.create import check_creatable
 
     built = []
     warnings = []
@@ -185,9 +187,9 @@ def _check_plan(config, bundle, seccomp_program):
     plan compiler: mount sources, devices, time offsets, joined namespaces, ...); nothing is made.
     It stops at its first problem, which is reported like the others."""
     from oci_runtime.config.model import report_problem
-    from oci_runtime.creation import _cgroup_mounts, _has_cgroup_mount
-    from oci_runtime.init.launch import compile_plan
-    from oci_runtime.init.plan import LaunchPlan
+    from oci_runtime.container.create import _cgroup_mounts, _has_cgroup_mount
+    from oci_runtime.container.launch import compile_plan
+    from oci_runtime.container.launch_plan import LaunchPlan
 
     launch_plan = LaunchPlan("check", config, bundle, "/nonexistent/oci-runtime-check")
     launch_plan.cgroup_mounts = _cgroup_mounts(None) if _has_cgroup_mount(config) else None
@@ -217,7 +219,7 @@ def _host_limits_for(config):
     """What this host will refuse of an otherwise valid config."""
     import resource
 
-    from oci_runtime.process import RLIMIT_NUMBERS
+    from oci_runtime.process.capabilities import RLIMIT_NUMBERS
 
     findings = []
     can_raise = _has_capability(_CAP_SYS_RESOURCE)
@@ -256,7 +258,8 @@ _CAP_SYS_RESOURCE = 24
 
 
 def _has_capability(number):
-    from oci_runtime import kernel
+
+    from oci_runtime.kernel import syscalls as kernel
 
     effective, _, _ = kernel.capget()
     return bool(effective >> number & 1)
@@ -407,7 +410,8 @@ def _idmapped_mount_findings():
 
 
 def _probe_idmapped_mount():
-    from oci_runtime import kernel
+
+    from oci_runtime.kernel import syscalls as kernel
 
     OPEN_TREE_CLONE, AT_RECURSIVE, MOUNT_ATTR_IDMAP = 1, 0x8000, 0x00100000
     read_end, write_end = os.pipe()
@@ -459,7 +463,7 @@ _RLIMITS_SHOWN = ("RLIMIT_NOFILE", "RLIMIT_NPROC", "RLIMIT_MEMLOCK", "RLIMIT_STA
 def _rlimit_findings():
     import resource
 
-    from oci_runtime.process import RLIMIT_NUMBERS
+    from oci_runtime.process.capabilities import RLIMIT_NUMBERS
 
     def shown(value):
         return "unlimited" if value == resource.RLIM_INFINITY else str(value)

@@ -20,7 +20,8 @@ _AT_FDCWD = -100
 def idmap_supported():
     """Whether this kernel has mount_setattr(2) (Linux 5.12): an invalid fd gives EBADF there,
     ENOSYS before (features reports mountExtensions.idmap from this)."""
-    from oci_runtime import kernel
+
+    from oci_runtime.kernel import syscalls as kernel
 
     try:
         kernel.mount_setattr(-1, "", kernel.AT_EMPTY_PATH, 0, 0, 0, 0)
@@ -35,7 +36,8 @@ def filesystem_supports_idmap(path):
     instance); EINVAL from mount_setattr says it does not."""
     if not idmap_supported():
         return False
-    from oci_runtime import kernel
+
+    from oci_runtime.kernel import syscalls as kernel
 
     userns_fd = make_user_namespace([{"containerID": 0, "hostID": 0, "size": 1}],
                                     [{"containerID": 0, "hostID": 0, "size": 1}], "probe")
@@ -114,9 +116,10 @@ def idmapped_tree(mount, options, linux):
 
 def make_user_namespace(uid_mappings, gid_mappings, pointer):
     """An fd of a new user namespace with these maps, held by nothing else: a child unshares
-    CLONE_NEWUSER, the parent writes its maps (oci_runtime.idmap) and opens its ns/user."""
-    from oci_runtime import kernel
-    from oci_runtime.idmap import write_id_maps
+    CLONE_NEWUSER, the parent writes its maps (oci_runtime.userns.idmap) and opens its ns/user."""
+
+    from oci_runtime.kernel import syscalls as kernel
+    from oci_runtime.userns.idmap import write_id_maps
 
     ready_read, ready_write = os.pipe()
     done_read, done_write = os.pipe()
@@ -148,7 +151,8 @@ def make_user_namespace(uid_mappings, gid_mappings, pointer):
 
 
 def _idmapped_copy(mount, recursive_clone, recursive_idmap, userns_fd):
-    from oci_runtime import kernel
+
+    from oci_runtime.kernel import syscalls as kernel
 
     flags = kernel.OPEN_TREE_CLONE | kernel.OPEN_TREE_CLOEXEC
     if recursive_clone:

@@ -6,7 +6,7 @@ see ``SUPPORTED_KEYWORDS`` -- and words its errors for users: one line, a JSON p
 
 Neither ``json`` nor ``re`` is imported on the way to a verdict: with ``python -S`` importing them costs
 ~10 ms and ~8 ms, and compiling the SemVer regex another ~1.5 ms.  Schemas are read with
-``oci_runtime.fastjson``; every ``pattern`` our schemas use has a plain-Python predicate in
+``oci_runtime.kernel.fastjson``; every ``pattern`` our schemas use has a plain-Python predicate in
 ``_PATTERN_PREDICATES`` (tests check each one against ``re``); ``re`` remains only as the fallback for a
 pattern without one.
 
@@ -18,7 +18,7 @@ Deliberate differences from JSON Schema as the ``jsonschema`` library implements
 
 Measured on a 2-vCPU x86-64 VM, CPython 3.11.7, a fresh interpreter per run (300 runs, min / median),
 module installed with its .pyc as pyproject lays it out (schemas in oci_runtime/schemas):
-    import oci_runtime.validate (oci_runtime.errors already imported):       0.22 / 0.30 ms   (budget 1 ms)
+    import oci_runtime.config.validate (oci_runtime.errors already imported):       0.22 / 0.30 ms   (budget 1 ms)
     first validate_config() of the default `runc spec` config, including
       reading and parsing config.schema.json (0.2-0.3 ms of it):            0.33 / 0.44 ms   (budget 3 ms)
     further validate_config() calls of the same document:                    0.13 / 0.18 ms
@@ -65,7 +65,7 @@ def _schema_directories():
     """Installed package first (pyproject maps oci_runtime.schemas to schemas/), then a source checkout."""
     import os      # here, not at module level: without site (python -S) even `os` is not preloaded
 
-    package_dir = os.path.dirname(os.path.abspath(__file__))
+    package_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     return (os.path.join(package_dir, "schemas"), os.path.join(os.path.dirname(package_dir), "schemas"))
 
 
@@ -77,7 +77,8 @@ def load_schema(schema_name):
     file_name = _SCHEMA_FILE_NAMES.get(schema_name)
     if file_name is None:
         raise ValueError(f"unknown schema {schema_name!r} (known: {', '.join(sorted(_SCHEMA_FILE_NAMES))})")
-    from oci_runtime import fastjson
+
+    from oci_runtime.kernel import fastjson
 
     searched = []
     for directory in _schema_directories():

@@ -6,7 +6,7 @@ launcher installed by pip (bin/oci-runtime) must find its interpreter and packag
 module writes a launcher with an absolute `#!python -IS` line (no site, no sh) and the package's
 path fixed in it.  `scripts/setup` runs it after `pip install`; run it again after moving the venv:
 
-    .venv/bin/python -m oci_runtime.launcher            # rewrites <venv>/bin/oci-runtime
+    .venv/bin/python -m oci_runtime.cli.launcher            # rewrites <venv>/bin/oci-runtime
 """
 import os
 import sys
@@ -15,7 +15,7 @@ import sys
 _SHEBANG_LIMIT = 255
 
 TEMPLATE = """#!{python} -IS
-# Written by `python -m oci_runtime.launcher` for this installation: the interpreter runs without
+# Written by `python -m oci_runtime.cli.launcher` for this installation: the interpreter runs without
 # site (-S) and isolated (-I), so the package's location is given here instead of searched for.
 import sys
 sys.path[:0] = {paths!r}

@@ -24,7 +24,8 @@ differs from the recorded one is a reused pid, and the container is ``stopped``.
 """
 import posix
 
-from oci_runtime import fastjson
+
+from oci_runtime.kernel import fastjson
 from oci_runtime.errors import ContainerNotFound, DamagedState, OCIError
 
 STATE_FILE = "state.json"

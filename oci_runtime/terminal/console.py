@@ -12,7 +12,7 @@ import os
 import select
 import socket
 
-from oci_runtime.fdpass import receive_with_fd
+from oci_runtime.kernel.fdpass import receive_with_fd
 
 _TIOCGWINSZ = 0x5413
 _TIOCSWINSZ = 0x5414
@@ -73,7 +73,7 @@ class ConsoleEndpoint:
         size changes passed on, until the pty hangs up; return ``wait_for_exit(pid)``."""
         import signal
 
-        from oci_runtime.children import FORWARDED_SIGNALS, forwarding_signals
+        from oci_runtime.process.children import FORWARDED_SIGNALS, forwarding_signals
 
         master = self.master
         stdin_is_tty = os.isatty(0)

@@ -8,13 +8,13 @@ host's (root there has no privilege over the host's cgroups).  What it changes:
   delegated to it, as systemd does for user sessions); without one, no cgroup is made when the
   config asks for no resources, and create fails naming the field when it does;
 * the state root defaults to $XDG_RUNTIME_DIR/oci-runtime (``state.default_root``);
-* id maps the caller may not write itself go through newuidmap/newgidmap (``oci_runtime.idmap``,
+* id maps the caller may not write itself go through newuidmap/newgidmap (``oci_runtime.userns.idmap``,
   chosen by capability, whatever the mode).
 """
 import os
 
 from oci_runtime.errors import OCIError
-from oci_runtime.state import running_in_user_namespace
+from oci_runtime.container.store import running_in_user_namespace
 
 
 def is_rootless(setting=None):

@@ -9,7 +9,7 @@ import os
 
 from oci_runtime._kernel import ffi, lib
 
-from oci_runtime.constants import *  # noqa: F401,F403 - the seam re-exports the flags
+from oci_runtime.kernel.constants import *  # noqa: F401,F403 - the seam re-exports the flags
 
 
 def _fail(what):

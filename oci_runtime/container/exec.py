@@ -10,15 +10,17 @@ The process is this process's child (CLONE_PARENT), so an attached exec waits fo
 """
 import os
 
-from oci_runtime import constants as kernel
+
+from oci_runtime.kernel import constants as kernel
 from oci_runtime.config.model import Process, check_strings
-from oci_runtime.children import kill_and_reap, reap, wait_for_exit, wait_with_forwarding
+from oci_runtime.process.children import kill_and_reap, reap, wait_for_exit, wait_with_forwarding
 from oci_runtime.errors import InvalidState, OCIError
-from oci_runtime.fdpass import receive_with_fd
-from oci_runtime.pid_file import check_pid_file, write_pid_file
-from oci_runtime.process import CapabilityPlan, runtime_bounding_set, ungrantable_reason
-from oci_runtime.process_attributes import check_process_attributes
-from oci_runtime import terminal
+from oci_runtime.kernel.fdpass import receive_with_fd
+from oci_runtime.container.pid_file import check_pid_file, write_pid_file
+from oci_runtime.process.capabilities import CapabilityPlan, runtime_bounding_set, ungrantable_reason
+from oci_runtime.process.attributes import check_process_attributes
+
+from oci_runtime.terminal import console as terminal
 
 # /proc/<pid>/ns/ entry -> CLONE_NEW* flag, in the order they are joined: the user namespace
 # first (it owns the others and grants the capabilities to join them), the mount namespace last.
@@ -224,7 +226,7 @@ def exec_in_container(container, saved_config, request, warn=None, debug=None):
     seccomp_program = None
     seccomp = (saved_config.get("linux") or {}).get("seccomp")
     if seccomp:
-        from oci_runtime.creation import compile_seccomp
+        from oci_runtime.container.create import compile_seccomp
 
         seccomp_warnings = []
         seccomp_program = compile_seccomp(seccomp, container.store.root, seccomp_warnings)
@@ -322,10 +324,11 @@ def _setgroups_denied(init_pid):
 
 def _fork_and_join(container, process, capabilities, seccomp_program, request, namespace_fds,
                    cgroup_join, console, personality):
-    from oci_runtime import executor
+
+    from oci_runtime.executor import session as executor
     from oci_runtime.plan.exec import compile_exec
     from oci_runtime.plan.model import FdArg
-    from oci_runtime.plan import wire
+    from oci_runtime.executor import wire
 
     names = {flag: name for name, flag in _NAMESPACE_ORDER}
     namespaces = [(names[flag], flag, FdArg(f"/proc/{container.pid}/ns/{names[flag]}", fd=fd))
@@ -367,7 +370,7 @@ def _fork_and_join(container, process, capabilities, seccomp_program, request, n
 def _wait_for_exec(session, container, process_pid):
     """EOF means execve succeeded; otherwise an error frame, or a seccomp listener fd to pass to
     its agent first."""
-    from oci_runtime.plan import wire
+    from oci_runtime.executor import wire
 
     while True:
         data, listener_fd = receive_with_fd(session.sock, 1 << 16)

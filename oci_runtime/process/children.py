@@ -1,7 +1,7 @@
 """Waiting for the processes the runtime starts: the container's init and exec'd processes are
 direct children of the caller (the executor forks them with CLONE_PARENT).
 
-A library caller's process must be left as it was (oci_runtime.api): signal handlers are installed
+A library caller's process must be left as it was (oci_runtime.container.api): signal handlers are installed
 only while a wait forwards them (forwarding_signals), and only the one pid is waited for (never
 waitpid(-1), which would steal the statuses of the caller's other children).
 """
@@ -58,7 +58,7 @@ class forwarding_signals:  # noqa: N801 - used as `with forwarding_signals(pid):
     def __enter__(self):
         import _signal  # the C module: signal.py imports enum
 
-        from oci_runtime.signals import SIGNALS
+        from oci_runtime.kernel.signals import SIGNALS
 
         try:
             for name in self.names:
@@ -95,7 +95,7 @@ def kill_and_reap(pid):
 def open_pidfd(pid, start_time):
     """A pidfd for ``pid`` if it is still the process that started at ``start_time`` (clock
     ticks, /proc/<pid>/stat; a zombie included), else None: a reused pid is never acted on."""
-    from oci_runtime.state import process_start_time
+    from oci_runtime.container.store import process_start_time
 
     if not pid:
         return None

@@ -1,7 +1,7 @@
 """Linux constants the runtime needs (namespace, mount, mount_setattr, openat2, prctl flags).
 
 Pure numbers from the kernel's uapi headers, importable without loading the cffi extension: the
-plan compiler uses them on create's path, where oci_runtime.kernel (the seam) is not needed."""
+plan compiler uses them on create's path, where oci_runtime.kernel.syscalls (the seam) is not needed."""
 
 # clone/unshare namespace flags (linux/sched.h)
 CLONE_NEWTIME = 0x00000080

@@ -1,13 +1,13 @@
-"""Containers as objects over the state store: the layer under the Python API (oci_runtime.api).
+"""Containers as objects over the state store: the layer under the Python API (oci_runtime.container.api).
 
 `state`, `start` and `kill` are the hot path (callers make them for every container): they use
 only the state store and os-level calls.  `create` and `delete` import the heavier layers (config
 validation, rootfs, cgroups, hooks) inside the methods that need them.
 """
-import posix  # not os: see oci_runtime/state.py on the hot path
+import posix  # not os: see oci_runtime/container/store.py on the hot path
 
 from oci_runtime.errors import DamagedState, InvalidState, OCIError
-from oci_runtime.state import (
+from oci_runtime.container.store import (
     SECCOMP_LISTENER_MESSAGE, START_RELEASED, START_SOCKET, StateStore, derive_status,
     init_alive, public_state, start_socket_address,
 )
@@ -89,7 +89,7 @@ class Container:
                 raise OCIError(reply.decode(errors="replace"))
             hooks = self.record.get("hooks") or {}
             if hooks.get("poststart"):
-                from oci_runtime.hooks import hook_state, run_hooks
+                from oci_runtime.hooks.runner import hook_state, run_hooks
 
                 state = hook_state(self.id, "running", self.pid, self.record["bundle"],
                                    self.record.get("annotations"))
@@ -116,7 +116,7 @@ class Container:
         reply = b""
         while True:
             if listener:
-                from oci_runtime.fdpass import receive_with_fd
+                from oci_runtime.kernel.fdpass import receive_with_fd
 
                 data, listener_fd = receive_with_fd(connection, 4096)
                 if listener_fd is not None:
@@ -172,7 +172,7 @@ class Container:
         reused by another process after the container exited is never signalled."""
         import _signal
 
-        from oci_runtime.state import process_start_time
+        from oci_runtime.container.store import process_start_time
 
         try:
             pidfd = posix.pidfd_open(self.pid)
@@ -291,7 +291,7 @@ class Container:
                                     warn)
         hooks = self.record.get("hooks") or {}
         if hooks.get("poststop"):
-            from oci_runtime.hooks import hook_state, run_hooks
+            from oci_runtime.hooks.runner import hook_state, run_hooks
 
             state = hook_state(self.id, "stopped", 0, self.record.get("bundle", ""),
                                self.record.get("annotations"))

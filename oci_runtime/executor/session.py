@@ -12,10 +12,10 @@ import posix
 import _socket
 
 from oci_runtime.errors import OCIError
-from oci_runtime.plan import wire
-from oci_runtime.state import EXECUTOR_MEMFD_NAME
+from oci_runtime.executor import wire
+from oci_runtime.container.store import EXECUTOR_MEMFD_NAME
 
-_EXECUTOR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_executor")
+_EXECUTOR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "_executor")
 _MFD_CLOEXEC = 1
 _MFD_ALLOW_SEALING = 2
 _F_ADD_SEALS = 1033

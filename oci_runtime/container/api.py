@@ -18,9 +18,10 @@ imported at run time.
 """
 import posix
 
-from oci_runtime import container as _layer
+
+from oci_runtime.container import lifecycle as _layer
 from oci_runtime.errors import ConfigError, ContainerNotFound, DamagedState, InvalidState, OCIError
-from oci_runtime.state import StateStore, process_start_time
+from oci_runtime.container.store import StateStore, process_start_time
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ class Runtime:
         self._store = StateStore(root)
         self.systemd_cgroup = systemd_cgroup
         # True, False, or None: detected where it matters (a non-root caller, or one in a user
-        # namespace: oci_runtime.rootless), as runc's --rootless auto.
+        # namespace: oci_runtime.userns.rootless), as runc's --rootless auto.
         self.rootless = rootless
         self._warn = warn
         self._debug = debug
@@ -77,7 +78,7 @@ class Runtime:
                 pid_file: str | None, preserve_fds: int, no_pivot: bool, no_new_keyring: bool,
                 networks: "list[str] | None", cni_conf_dir: str | None, cni_bin_dir: str | None,
                 attached: bool) -> "Container":
-        from oci_runtime.creation import create_container
+        from oci_runtime.container.create import create_container
 
         if preserve_fds < 0:
             raise OCIError(f"preserve_fds must not be negative, got {preserve_fds}")
@@ -113,7 +114,7 @@ class Runtime:
         TERM, USR1, USR2, WINCH and CONT received by the caller are forwarded to it (from the
         main thread only; the previous handlers are restored).  Unless ``keep``, it is deleted
         once it has exited."""
-        from oci_runtime.children import forwarding_signals, wait_for_exit
+        from oci_runtime.process.children import forwarding_signals, wait_for_exit
 
         container = self._create(container_id, bundle, console_socket=console_socket,
                                  pid_file=pid_file, preserve_fds=preserve_fds, no_pivot=no_pivot,
@@ -218,7 +219,7 @@ class Container:
         """Send ``signal`` (a name like "TERM"/"SIGKILL" or a number) to the init, or with
         ``all`` to every process in the container's cgroup."""
         if isinstance(signal, str):
-            from oci_runtime.signals import parse_signal
+            from oci_runtime.kernel.signals import parse_signal
 
             signal = int(parse_signal(signal))
         self._inner.kill(signal, all)
@@ -251,8 +252,8 @@ class Container:
         ``process_source``, default "exec process").  ``cgroups`` are runc's
         ``--cgroup [ctrl:]path`` values.  Attached: wait, forwarding signals as ``Runtime.run``
         does, and return its exit status.  ``detach``: return a Process once it has exec'd."""
-        from oci_runtime.creation import saved_config
-        from oci_runtime.exec_process import (
+        from oci_runtime.container.create import saved_config
+        from oci_runtime.container.exec import (
             ExecRequest, exec_in_container, parse_sub_cgroup_arguments, process_from_options,
         )
 
@@ -342,7 +343,7 @@ class Container:
         pid, start_time = self.pid, self._inner.record.get("init_start_time")
         self._inner.delete(force=force, warn=self._runtime._warn)
         if pid and process_start_time(pid) is not None:  # a zombie left: ours to reap?
-            from oci_runtime.children import reap_if_ours
+            from oci_runtime.process.children import reap_if_ours
 
             reap_if_ours(pid, start_time, self._runtime._exit_statuses)
 
@@ -368,10 +369,10 @@ class Process:
         reused pid is never signalled); quiet if it has exited."""
         import signal as signal_module
 
-        from oci_runtime.signals import parse_signal
+        from oci_runtime.kernel.signals import parse_signal
 
         number = int(parse_signal(signal)) if isinstance(signal, str) else signal
-        from oci_runtime.children import open_pidfd
+        from oci_runtime.process.children import open_pidfd
 
         pidfd = open_pidfd(self.pid, self._start_time)
         if pidfd is None:
@@ -396,7 +397,7 @@ def _typed(error: OCIError) -> OCIError:
 
 def _wait(runtime: Runtime, pid: int, start_time: "int | None",
           timeout: float | None) -> int | None:
-    from oci_runtime.children import wait_for_pid
+    from oci_runtime.process.children import wait_for_pid
 
     status = wait_for_pid(pid, start_time, timeout, runtime._exit_statuses)
     return None if status is None else int(status)

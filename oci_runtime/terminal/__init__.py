@@ -1,0 +1,1 @@
+"""process.terminal: the pty handed to --console-socket (console.py)."""
