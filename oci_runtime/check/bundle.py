@@ -1,53 +1,20 @@
-"""`oci-runtime check`: will this bundle run, on this host?  One finding per problem or fact.
+"""`oci-runtime check` of a bundle: will create accept this config.json, and will this host run it?
 
-The bundle: config.json against our schema twice, with the ``jsonschema`` library (the reference
-implementation of JSON Schema, so nothing our fast validator in validate.py skips goes unnoticed)
-and with validate.py (what create runs, so its exact wording), then the semantic rules create
-applies (config.model, creation.check_creatable, the seccomp compiler, the cgroup path), all run
-through config.model.collect_problems: every problem at once, from the same code as create.
-Then what this host will refuse of that config (rlimits above the hard limit without
-CAP_SYS_RESOURCE, a user namespace the kernel does not allow).
-
-The host: cgroup mode and controllers, systemd, seccomp, user namespaces and subordinate ids,
-idmapped mounts, rlimits, overlayfs, CRIU, and the podman/containerd configurations naming this
-runtime.
+config.json is checked against our schema twice, with the ``jsonschema`` library (the reference
+implementation of JSON Schema, so nothing our fast validator in config/validate.py skips goes
+unnoticed) and with config/validate.py (what create runs, so its exact wording), then the semantic
+rules create applies (config.model, container.create.check_creatable, the seccomp compiler, the
+plan compiler, the cgroup path), all run through config.model.collect_problems: every problem at
+once, from the same code as create.  Then what this host will refuse of that config (rlimits above
+the hard limit without CAP_SYS_RESOURCE, a user namespace the kernel does not allow).
 
 Only `check` imports this module (jsonschema costs ~100 ms to import: never on another path).
 """
 import os
-import sys
 
+from oci_runtime.check.findings import CAP_SYS_RESOURCE, ERROR, WARNING, Finding, has_capability
+from oci_runtime.check.host import user_namespaces_allowed
 from oci_runtime.errors import ConfigError, OCIError
-
-ERROR, WARNING, OK = "error", "warning", "ok"
-
-
-class Finding:
-    """``subject`` is a JSON pointer into config.json ("/process/args") or a host fact's name
-    ("cgroup"); ``advice`` says what to do (empty when there is nothing to do)."""
-
-    __slots__ = ("severity", "subject", "message", "advice")
-
-    def __init__(self, severity, subject, message, advice=""):
-        self.severity = severity
-        self.subject = subject
-        self.message = message
-        self.advice = advice
-
-    def line(self):
-        text = f"{self.severity:<7} {self.subject}: {self.message}"
-        return text + (f" -> {self.advice}" if self.advice else "")
-
-    def to_dict(self):
-        return {"severity": self.severity, "subject": self.subject, "message": self.message,
-                "advice": self.advice}
-
-
-def blocks_a_run(findings):
-    return any(finding.severity == ERROR for finding in findings)
-
-
-# -- the bundle -----------------------------------------------------------------------------------
 
 
 def check_bundle(bundle, systemd_cgroup=False):
@@ -183,19 +150,14 @@ def _check_seccomp(seccomp):
 
 
 def _check_plan(config, bundle, seccomp_program):
-    """Compile the executor's plan as create does (init.launch.compile_plan: the rules of the
+    """Compile the executor's plan as create does (container.create.plan_of: the rules of the
     plan compiler: mount sources, devices, time offsets, joined namespaces, ...); nothing is made.
     It stops at its first problem, which is reported like the others."""
     from oci_runtime.config.model import report_problem
-    from oci_runtime.container.create import _cgroup_mounts, _has_cgroup_mount
-    from oci_runtime.container.launch import compile_plan
-    from oci_runtime.container.launch_plan import LaunchPlan
+    from oci_runtime.container.create import plan_of
 
-    launch_plan = LaunchPlan("check", config, bundle, "/nonexistent/oci-runtime-check")
-    launch_plan.cgroup_mounts = _cgroup_mounts(None) if _has_cgroup_mount(config) else None
-    launch_plan.seccomp_program = seccomp_program
     try:
-        compile_plan(launch_plan)
+        plan_of(config, bundle, "check", "/nonexistent/oci-runtime-check", seccomp_program)
     except ConfigError:
         raise
     except OCIError as exc:
@@ -222,7 +184,7 @@ def _host_limits_for(config):
     from oci_runtime.process.capabilities import RLIMIT_NUMBERS
 
     findings = []
-    can_raise = _has_capability(_CAP_SYS_RESOURCE)
+    can_raise = has_capability(CAP_SYS_RESOURCE)
     for index, (name, soft, hard) in enumerate(config.process.rlimits if config.process else ()):
         number = RLIMIT_NUMBERS.get(name)
         if number is None:
@@ -240,7 +202,7 @@ def _host_limits_for(config):
         if soft > hard:
             findings.append(Finding(ERROR, f"/process/rlimits/{index}/soft",
                                     f"soft {soft} is above hard {hard}", "lower soft"))
-    if config.linux.has_new("user") and not _user_namespaces_allowed():
+    if config.linux.has_new("user") and not user_namespaces_allowed():
         findings.append(Finding(ERROR, "/linux/namespaces", "a new user namespace is asked for "
                                 "but this host allows none (user.max_user_namespaces is 0)",
                                 "sysctl -w user.max_user_namespaces=15000"))
@@ -250,321 +212,3 @@ def _host_limits_for(config):
                                     f"this kernel has no {namespace.type} namespace",
                                     "remove it from linux.namespaces"))
     return findings
-
-
-# -- the host -------------------------------------------------------------------------------------
-
-_CAP_SYS_RESOURCE = 24
-
-
-def _has_capability(number):
-
-    from oci_runtime.kernel import syscalls as kernel
-
-    effective, _, _ = kernel.capget()
-    return bool(effective >> number & 1)
-
-
-def _read(path, default=None):
-    try:
-        with open(path) as file:
-            return file.read()
-    except OSError:
-        return default
-
-
-def check_host(runtime_path=None, systemd_cgroup=False):
-    """Facts about this host that decide what containers can do, each with what to do.  With
-    ``systemd_cgroup`` (--systemd-cgroup), a missing systemd blocks every run."""
-    findings = []
-    for probe in (_cgroup_findings, lambda: _systemd_findings(systemd_cgroup), _seccomp_findings,
-                  _user_namespace_findings, _idmapped_mount_findings, _rlimit_findings,
-                  _overlay_findings, _criu_findings):
-        try:
-            findings += probe()
-        except (OCIError, OSError) as exc:
-            findings.append(Finding(WARNING, "host", f"could not be checked: {exc}"))
-    findings += _engine_findings(runtime_path or _this_runtime())
-    return findings
-
-
-def _cgroup_findings():
-    from oci_runtime.cgroups._util import Mounts
-
-    try:
-        mounts = Mounts()
-    except OCIError as exc:
-        return [Finding(ERROR, "cgroup", str(exc), "mount cgroup2 on /sys/fs/cgroup")]
-    if mounts.mode == "v2":
-        root = mounts.unified[0]
-        available = (_read(f"{root}/cgroup.controllers", "") or "").split()
-        enabled = (_read(f"{root}/cgroup.subtree_control", "") or "").split()
-        findings = [Finding(OK, "cgroup", f"v2 at {root}; controllers {' '.join(available)}; "
-                            f"enabled for children: {' '.join(enabled) or 'none'}")]
-        missing = [c for c in ("cpu", "memory", "pids", "io") if c not in available]
-        if missing:
-            findings.append(Finding(WARNING, "cgroup", f"controllers {' '.join(missing)} are not "
-                                    "available: their linux.resources cannot be applied",
-                                    "enable them on the kernel command line or by the parent"))
-        return findings
-    usable = sorted(c for c in mounts.v1 if not c.startswith("name="))
-    text = f"{mounts.mode} (v1 controllers {' '.join(usable)}"
-    text += f"; cgroup2 at {mounts.unified[0]})" if mounts.unified else ")"
-    findings = [Finding(OK, "cgroup", text)]
-    if mounts.mode == "hybrid":
-        findings.append(Finding(WARNING, "cgroup", "hybrid mode: crun refuses to run with "
-                                f"{mounts.unified[0]} mounted; this runtime and runc handle it",
-                                "prefer a pure cgroup v2 host "
-                                "(systemd.unified_cgroup_hierarchy=1)"))
-    return findings
-
-
-def _systemd_findings(systemd_cgroup):
-    from oci_runtime.cgroups.systemd import systemd_running
-
-    if systemd_running():
-        return [Finding(OK, "systemd", "systemd is the init: --systemd-cgroup can be used")]
-    init = (_read("/proc/1/comm", "?") or "?").strip()
-    return [Finding(ERROR if systemd_cgroup else WARNING, "systemd",
-                    f"not running (pid 1 is {init}): --systemd-cgroup (podman's "
-                    "cgroup_manager = \"systemd\") fails",
-                    "use the cgroupfs driver (podman --cgroup-manager=cgroupfs)")]
-
-
-def _seccomp_findings():
-    from oci_runtime import seccomp
-    from oci_runtime.seccomp.filter import libseccomp_version
-
-    if "Seccomp:" not in (_read("/proc/self/status", "") or ""):
-        return [Finding(ERROR, "seccomp", "this kernel has no seccomp",
-                        "remove linux.seccomp from configs")]
-    version = libseccomp_version()
-    if version is None or not seccomp.features()["enabled"]:
-        return [Finding(ERROR, "seccomp", "libseccomp.so.2 cannot be loaded: profiles cannot be "
-                        "compiled", "apt-get install libseccomp2")]
-    from oci_runtime.seccomp.constants import SECCOMP_FILTER_FLAG_NEW_LISTENER
-
-    notify = seccomp.kernel_supports_flag(SECCOMP_FILTER_FLAG_NEW_LISTENER)
-    return [Finding(OK, "seccomp", f"libseccomp {version}; user notification (SCMP_ACT_NOTIFY) "
-                    f"{'supported' if notify else 'not supported by this kernel'}")]
-
-
-def _user_namespaces_allowed():
-    limit = (_read("/proc/sys/user/max_user_namespaces", "0") or "0").strip()
-    return limit.isdigit() and int(limit) > 0
-
-
-def _subordinate_ranges(path, uid, name):
-    ranges = []
-    for line in (_read(path, "") or "").splitlines():
-        fields = line.strip().split(":")
-        if len(fields) == 3 and fields[0] in (name, str(uid)) and fields[2].isdigit():
-            ranges.append(f"{fields[1]}+{fields[2]}")
-    return ranges
-
-
-def _user_namespace_findings():
-    import pwd
-
-    if not _user_namespaces_allowed():
-        return [Finding(ERROR, "user namespaces", "disabled (user.max_user_namespaces is 0): "
-                        "configs with a user namespace and rootless containers fail",
-                        "sysctl -w user.max_user_namespaces=15000")]
-    findings = [Finding(OK, "user namespaces", "allowed (user.max_user_namespaces "
-                        f"{(_read('/proc/sys/user/max_user_namespaces') or '').strip()})")]
-    if _read("/proc/sys/kernel/unprivileged_userns_clone", "1").strip() == "0":
-        findings.append(Finding(WARNING, "user namespaces", "unprivileged ones are disabled "
-                                "(kernel.unprivileged_userns_clone=0): rootless containers fail",
-                                "sysctl -w kernel.unprivileged_userns_clone=1"))
-    uid = os.getuid()
-    try:
-        name = pwd.getpwuid(uid).pw_name
-    except KeyError:
-        name = str(uid)
-    subuid = _subordinate_ranges("/etc/subuid", uid, name)
-    subgid = _subordinate_ranges("/etc/subgid", uid, name)
-    if subuid and subgid:
-        findings.append(Finding(OK, "subordinate ids", f"{name}: uids {', '.join(subuid)}; gids "
-                                f"{', '.join(subgid)}"))
-    elif uid == 0:
-        findings.append(Finding(OK, "subordinate ids", "none for root (root maps any host id; "
-                                "rootless users need entries in /etc/subuid and /etc/subgid)"))
-    else:
-        findings.append(Finding(WARNING, "subordinate ids", f"{name} has no range in "
-                                f"{'/etc/subuid' if not subuid else '/etc/subgid'}: only its own "
-                                "id can be mapped", f"usermod --add-subuids 100000-165535 "
-                                f"--add-subgids 100000-165535 {name}"))
-    return findings
-
-
-def _idmapped_mount_findings():
-    """Whether the kernel can idmap a mount: clone a tree and give it a user namespace's
-    mapping, in a child that owns the namespace (nothing is mounted anywhere)."""
-    supported = _probe_idmapped_mount()
-    note = ("this version of oci-runtime does not implement idmapped mounts yet (features: "
-            "mountExtensions.idmap disabled): mounts with uidMappings/gidMappings are refused")
-    if supported is True:
-        return [Finding(OK, "idmapped mounts", f"the kernel can idmap a mount of /tmp; {note}")]
-    return [Finding(WARNING, "idmapped mounts", f"the kernel cannot idmap a mount of /tmp "
-                    f"({supported}); {note}")]
-
-
-def _probe_idmapped_mount():
-
-    from oci_runtime.kernel import syscalls as kernel
-
-    OPEN_TREE_CLONE, AT_RECURSIVE, MOUNT_ATTR_IDMAP = 1, 0x8000, 0x00100000
-    read_end, write_end = os.pipe()
-    child = os.fork()
-    if child == 0:  # holds a new user namespace (root -> nobody) until killed below
-        try:
-            os.close(read_end)
-            kernel.unshare(0x10000000)  # CLONE_NEWUSER
-            os.write(write_end, b"1")
-            import time
-
-            time.sleep(30)
-        finally:
-            os._exit(0)
-    os.close(write_end)
-    try:
-        if os.read(read_end, 1) != b"1":
-            return "cannot create a user namespace"
-        with open(f"/proc/{child}/uid_map", "w") as uid_map:
-            uid_map.write("0 65534 1\n")
-        with open(f"/proc/{child}/setgroups", "w") as setgroups:
-            setgroups.write("deny\n")
-        with open(f"/proc/{child}/gid_map", "w") as gid_map:
-            gid_map.write("0 65534 1\n")
-        userns = os.open(f"/proc/{child}/ns/user", os.O_RDONLY | os.O_CLOEXEC)
-        try:
-            tree = kernel.open_tree(-100, "/tmp", OPEN_TREE_CLONE | AT_RECURSIVE)
-            try:
-                kernel.mount_setattr(tree, "", 0x1000, attr_set=MOUNT_ATTR_IDMAP,
-                                     userns_fd=userns)  # 0x1000: AT_EMPTY_PATH
-            finally:
-                os.close(tree)
-        finally:
-            os.close(userns)
-        return True
-    except OSError as exc:
-        return exc.strerror or str(exc)
-    except OCIError as exc:
-        return str(exc)
-    finally:
-        os.close(read_end)
-        os.kill(child, 9)
-        os.waitpid(child, 0)
-
-
-_RLIMITS_SHOWN = ("RLIMIT_NOFILE", "RLIMIT_NPROC", "RLIMIT_MEMLOCK", "RLIMIT_STACK", "RLIMIT_CORE")
-
-
-def _rlimit_findings():
-    import resource
-
-    from oci_runtime.process.capabilities import RLIMIT_NUMBERS
-
-    def shown(value):
-        return "unlimited" if value == resource.RLIM_INFINITY else str(value)
-
-    limits = ", ".join(f"{name[7:]} {shown(resource.getrlimit(RLIMIT_NUMBERS[name])[1])}"
-                       for name in _RLIMITS_SHOWN)
-    if _has_capability(_CAP_SYS_RESOURCE):
-        return [Finding(OK, "rlimits", f"CAP_SYS_RESOURCE: any hard limit can be raised "
-                        f"(now: {limits})")]
-    return [Finding(WARNING, "rlimits", f"no CAP_SYS_RESOURCE: process.rlimits hard values "
-                    f"cannot exceed this process's hard limits ({limits})",
-                    "keep rlimits at or below these (podman: --ulimit nofile=N:N with N within "
-                    "NOFILE)")]
-
-
-def _overlay_findings():
-    filesystems = _read("/proc/filesystems", "") or ""
-    if any(line.split()[-1] == "overlay" for line in filesystems.splitlines() if line.split()):
-        return [Finding(OK, "overlayfs", "available (podman's and containerd's default storage "
-                        "driver/snapshotter)")]
-    if os.path.exists(f"/lib/modules/{os.uname().release}/kernel/fs/overlayfs"):
-        return [Finding(OK, "overlayfs", "available as a module (loaded on first mount)")]
-    return [Finding(WARNING, "overlayfs", "not available: image layers need another storage "
-                    "driver", "modprobe overlay, or configure vfs/fuse-overlayfs")]
-
-
-def _criu_findings():
-    import shutil
-
-    criu = shutil.which("criu")
-    note = "checkpoint/restore is not implemented by this version of oci-runtime"
-    if criu is None:
-        return [Finding(OK, "criu", f"not installed; {note}")]
-    return [Finding(OK, "criu", f"{criu} installed; {note} (runc's checkpoint uses it)")]
-
-
-def _this_runtime():
-    import shutil
-
-    installed = os.path.join(os.path.dirname(sys.executable), "oci-runtime")
-    return installed if os.path.exists(installed) else shutil.which("oci-runtime") or ""
-
-
-def _engine_findings(runtime_path):
-    """Which of podman and containerd name this runtime in their configuration."""
-    import tomllib
-
-    findings = []
-    ours = {os.path.realpath(runtime_path)} if runtime_path else set()
-
-    def names_ours(value):
-        paths = value if isinstance(value, list) else [value]
-        return any(isinstance(p, str) and os.path.realpath(p) in ours for p in paths)
-
-    podman_files = ["/usr/share/containers/containers.conf", "/etc/containers/containers.conf",
-                    os.path.expanduser("~/.config/containers/containers.conf")]
-    podman_uses = []
-    for path in podman_files:
-        text = _read(path)
-        if text is None:
-            continue
-        try:
-            engine = tomllib.loads(text).get("engine", {})
-        except tomllib.TOMLDecodeError as exc:
-            findings.append(Finding(WARNING, "podman", f"{path}: not valid TOML: {exc}"))
-            continue
-        for name, paths in (engine.get("runtimes") or {}).items():
-            if names_ours(paths):
-                default = engine.get("runtime") == name
-                podman_uses.append(f"{path}: runtime {name!r}{' (the default)' if default else ''}")
-    if podman_uses:
-        findings.append(Finding(OK, "podman", "; ".join(podman_uses)))
-    else:
-        findings.append(Finding(OK, "podman", "not configured to use this runtime",
-                                f"podman --runtime {runtime_path} ..., or [engine.runtimes] in "
-                                "containers.conf"))
-    containerd_uses = []
-    text = _read("/etc/containerd/config.toml")
-    if text is not None:
-        try:
-            config = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            config = {}
-            findings.append(Finding(WARNING, "containerd", f"/etc/containerd/config.toml: not "
-                                    f"valid TOML: {exc}"))
-        for trail, value in _walk(config):
-            if trail[-1] in ("BinaryName", "runtime_path", "runtime") and names_ours(value):
-                containerd_uses.append(".".join(trail))
-    if containerd_uses:
-        findings.append(Finding(OK, "containerd", "/etc/containerd/config.toml: "
-                                + ", ".join(containerd_uses)))
-    else:
-        findings.append(Finding(OK, "containerd", "not configured to use this runtime",
-                                f"ctr run --runc-binary {runtime_path} ..., or a runtime with "
-                                "options BinaryName in /etc/containerd/config.toml"))
-    return findings
-
-
-def _walk(table, trail=()):
-    for key, value in table.items():
-        if isinstance(value, dict):
-            yield from _walk(value, trail + (key,))
-        else:
-            yield trail + (key,), value

@@ -17,7 +17,9 @@ OPTIONS = {
 
 
 def run(context, argv):
-    from oci_runtime.check.bundle import blocks_a_run, check_bundle, check_host
+    from oci_runtime.check.bundle import check_bundle
+    from oci_runtime.check.findings import blocks_a_run
+    from oci_runtime.check.host import check_host
 
     values, positionals = parse(argv, OPTIONS)
     if positionals:

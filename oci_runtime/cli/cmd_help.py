@@ -1,7 +1,7 @@
 """help [COMMAND] | --markdown: a command's help page, the list of commands, or docs/cli.md."""
 import sys
 
-from oci_runtime.cli import COMMANDS
+from oci_runtime.cli.commands import COMMANDS
 from oci_runtime.cli.args import UsageError, parse
 
 OPTIONS = {"--markdown": (None, None, None, "print every help page as Markdown (docs/cli.md)")}

@@ -21,7 +21,8 @@ def run(context, argv):
     output = values["format"]
     if output not in ("text", "json"):
         raise UsageError(f"--format: {output!r}: expected text or json")
-    from oci_runtime.plan.show import bundle_plan, plan_as_json, plan_as_text
+    from oci_runtime.container.create import bundle_plan
+    from oci_runtime.plan.show import plan_as_json, plan_as_text
 
     plan = bundle_plan(context.store, values["bundle"],
                        positionals[0] if positionals else "plan")

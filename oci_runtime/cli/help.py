@@ -9,7 +9,7 @@ import os
 import sys
 
 from oci_runtime import OCI_VERSION, __version__
-from oci_runtime.cli import COMMANDS, GLOBAL_OPTIONS
+from oci_runtime.cli.commands import COMMANDS, GLOBAL_OPTIONS
 
 PROGRAM = "oci-runtime"
 

@@ -9,18 +9,18 @@ import os
 import time
 
 from oci_runtime import OCI_VERSION, network
-from oci_runtime.kernel import fastjson
 from oci_runtime.config.load import load_bundle_config, read_bundle_config_bytes
-from oci_runtime.container.lifecycle import Container
 from oci_runtime.config.model import config_problem
+from oci_runtime.container.launch import LaunchPlan, compile_plan, launch
+from oci_runtime.container.lifecycle import Container
+from oci_runtime.container.pid_file import check_pid_file, write_pid_file
+from oci_runtime.container.store import CONFIG_FILE
+from oci_runtime.container.transaction import KILL_TIMEOUT, CreateInterrupted, CreateTransaction
 from oci_runtime.errors import ConfigError, OCIError
 from oci_runtime.hooks.runner import HookError, hook_state, run_hooks
-from oci_runtime.container.launch import launch
-from oci_runtime.container.launch_plan import LaunchPlan
-from oci_runtime.container.pid_file import check_pid_file, write_pid_file
+from oci_runtime.kernel import fastjson
+from oci_runtime.kernel.files import write_atomically
 from oci_runtime.rootfs.leftover_mounts import mounts_before, remove_container_mounts
-from oci_runtime.container.store import CONFIG_FILE, write_atomically
-from oci_runtime.container.transaction import KILL_TIMEOUT, CreateInterrupted, CreateTransaction
 
 # Hooks the later CLI calls run; kept in state.json so they need not parse config.json again.
 _LATER_HOOKS = ("poststart", "poststop")
@@ -308,3 +308,27 @@ def saved_config(store, container_id):
     """The config.json as it was at create (exec and update read this one)."""
     with open(f"{store.container_dir(container_id)}/{CONFIG_FILE}", "rb") as saved:
         return fastjson.loads(saved.read())
+
+
+def plan_of(config, bundle, container_id, state_dir, seccomp_program=None):
+    """The create Plan for ``config`` with symbolic fds, nothing made or opened: what `plan`
+    prints and `check` compiles."""
+    launch_plan = LaunchPlan(container_id, config, bundle, state_dir)
+    launch_plan.cgroup_mounts = _cgroup_mounts(None) if _has_cgroup_mount(config) else None
+    launch_plan.seccomp_program = seccomp_program
+    return compile_plan(launch_plan)[0]
+
+
+def bundle_plan(store, bundle, container_id):
+    """The Plan create would run for ``bundle`` (nothing is made; seccomp is compiled)."""
+    from oci_runtime.process.attributes import check_process_attributes
+
+    bundle = os.path.abspath(bundle)
+    config = load_bundle_config(bundle)
+    if config.process is None:
+        raise OCIError("config.json: /process: is required to create a container")
+    check_process_attributes(config.process, config.linux.personality)
+    warnings = []
+    seccomp_program = (compile_seccomp(config.linux.seccomp, store.root, warnings)
+                       if config.linux.seccomp else None)
+    return plan_of(config, bundle, container_id, f"{store.root}/{container_id}", seccomp_program)

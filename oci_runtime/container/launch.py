@@ -1,15 +1,37 @@
 """The runtime's side of create: start the executor on the create plan, answer it, and undo
 everything if any step fails (the spec: a failed create leaves the host as if it was never
-attempted).  The executor's side is cext/executor.c; the messages are in plan/wire.py."""
+attempted).  The executor's side is cext/executor.c; the messages are in executor/wire.py."""
 import os
 import _socket
 
-from oci_runtime.process.children import kill_and_reap, reap
-from oci_runtime.errors import OCIError
-from oci_runtime.hooks.runner import hook_state, run_hooks
-from oci_runtime.executor import wire
-from oci_runtime.plan.model import FdArg
 from oci_runtime.container.store import START_SOCKET, start_socket_address
+from oci_runtime.errors import OCIError
+from oci_runtime.executor import wire
+from oci_runtime.hooks.runner import hook_state, run_hooks
+from oci_runtime.plan.model import FdArg
+from oci_runtime.process.children import kill_and_reap, reap
+
+
+class LaunchPlan:
+    """What create decided, for the plan compiler and for launch: the config, the bundle, the
+    state directory, the options of the create call, and what the runtime prepared (the console
+    endpoint, the start listener, the compiled seccomp program, warnings)."""
+
+    def __init__(self, container_id, config, bundle, state_dir, *, no_pivot=False,
+                 no_new_keyring=False, preserve_fds=0, console_socket=None):
+        self.container_id = container_id
+        self.config = config
+        self.bundle = bundle
+        self.state_dir = state_dir
+        self.no_pivot = no_pivot
+        self.no_new_keyring = no_new_keyring
+        self.preserve_fds = preserve_fds
+        self.console_socket = console_socket
+        self.console = None  # terminal.ConsoleEndpoint when process.terminal is true
+        self.start_listener = None  # socket the init accepts `start` on
+        self.cgroup_mounts = None  # the host's cgroup hierarchies, for a cgroup mount (create.py)
+        self.seccomp_program = None  # compiled by the parent; installed just before execve
+        self.warnings = []
 
 
 class LaunchedInit:
@@ -19,7 +41,7 @@ class LaunchedInit:
 
 
 def compile_plan(launch_plan, cgroup_mounts=None):
-    """The create Plan for ``launch_plan`` (init/plan.py) with symbolic fds (nothing opened)."""
+    """The create Plan for ``launch_plan`` with symbolic fds (nothing opened)."""
     from oci_runtime.plan.create import CreateOptions, compile_create
     from oci_runtime.process.capabilities import CapabilityPlan
 

@@ -172,7 +172,7 @@ class Container:
         reused by another process after the container exited is never signalled."""
         import _signal
 
-        from oci_runtime.container.store import process_start_time
+        from oci_runtime.kernel.procfs import process_start_time
 
         try:
             pidfd = posix.pidfd_open(self.pid)

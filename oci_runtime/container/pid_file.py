@@ -7,7 +7,7 @@ pid its caller never learns).  Errors name the flag, not a temporary file.
 import os
 
 from oci_runtime.errors import OCIError
-from oci_runtime.container.store import write_atomically
+from oci_runtime.kernel.files import write_atomically
 
 
 def check_pid_file(path):

@@ -24,15 +24,15 @@ differs from the recorded one is a reused pid, and the container is ``stopped``.
 """
 import posix
 
-
-from oci_runtime.kernel import fastjson
 from oci_runtime.errors import ContainerNotFound, DamagedState, OCIError
+from oci_runtime.executor import EXECUTOR_MEMFD_NAME
+from oci_runtime.kernel import fastjson
+from oci_runtime.kernel.files import absolute_path, is_directory, make_directories, write_atomically
+from oci_runtime.kernel.procfs import process_start_time, running_in_user_namespace
 
 STATE_FILE = "state.json"
 CONFIG_FILE = "config.json"
 START_SOCKET = "start.sock"
-# The name of the executor's sealed memfd (executor.py): /proc/<init>/exe until the init execs.
-EXECUTOR_MEMFD_NAME = "oci-runtime-executor"
 _EXECUTOR_EXE = f"/memfd:{EXECUTOR_MEMFD_NAME} "
 BACKUP_FILE = "state.json.backup"
 # Prefix of a directory being removed; "~" is in no container id, so list and load never see it.
@@ -67,46 +67,12 @@ def default_root():
     return f"/tmp/oci-runtime-{posix.geteuid()}"
 
 
-def running_in_user_namespace():
-    """Whether this process is in a user namespace other than the host's, whose map is every id
-    to itself in one range of 2^32 - 1 ids (posix only: default_root is on the hot path)."""
-    try:
-        fd = posix.open("/proc/self/uid_map", posix.O_RDONLY)
-    except OSError:
-        return False
-    try:
-        return posix.read(fd, 256).split() != [b"0", b"0", b"4294967295"]
-    finally:
-        posix.close(fd)
-
-
-def absolute_path(path):
-    """Like os.path.abspath (without importing os): absolute, '.', '..' and '//' folded."""
-    if not path.startswith("/"):
-        path = posix.getcwd() + "/" + path
-    parts = []
-    for part in path.split("/"):
-        if part == "..":
-            if parts:
-                parts.pop()
-        elif part and part != ".":
-            parts.append(part)
-    return "/" + "/".join(parts)
-
-
 def _exists(path):
     try:
         posix.stat(path)
     except OSError:
         return False
     return True
-
-
-def _is_directory(path):
-    try:
-        return posix.stat(path).st_mode & 0o170000 == 0o040000
-    except OSError:
-        return False
 
 
 def check_container_id(container_id):
@@ -124,18 +90,6 @@ def check_container_id(container_id):
         )
 
 
-def process_start_time(pid):
-    """(state letter, start time in clock ticks) from /proc/<pid>/stat, or None if gone."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as stat_file:
-            stat = stat_file.read()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    # The command name may contain spaces and parentheses: fields start after the last ')'.
-    fields = stat[stat.rindex(b")") + 2 :].split()
-    return fields[0].decode(), int(fields[19])
-
-
 class StateStore:
     def __init__(self, root=None):
         self.root = absolute_path(root or default_root())
@@ -148,7 +102,7 @@ class StateStore:
         """Make the container's directory; fails if the id is taken.  Returns its path."""
         path = self.container_dir(container_id)
         try:
-            _make_directories(self.root, 0o700)
+            make_directories(self.root, 0o700)
         except OSError as exc:
             raise OCIError.from_os(f"state root {self.root}", exc) from None
         try:
@@ -180,7 +134,7 @@ class StateStore:
             with open(state_path, "rb") as state_file:
                 data = state_file.read()
         except FileNotFoundError:
-            if _is_directory(path):
+            if is_directory(path):
                 # Never left by a create or a delete (see reserve, remove): the file was lost.
                 raise DamagedState(state_path, "no such file") from None
             raise ContainerNotFound(container_id) from None
@@ -211,7 +165,7 @@ class StateStore:
             return []
         return sorted(n for n in names
                       if n != SECCOMP_CACHE_DIRECTORY and not n.startswith(_DELETING_PREFIX)
-                      and _is_directory(f"{self.root}/{n}"))
+                      and is_directory(f"{self.root}/{n}"))
 
     def lock(self, container_id):
         """An exclusive flock on the container's directory, released by closing the returned fd.
@@ -299,46 +253,6 @@ def parse_record(data, container_id, path):
     if record.get("id") != container_id:
         raise DamagedState(path, f"its id is {record.get('id')!r}, not {container_id!r}")
     return record
-
-
-def _make_directories(path, mode):
-    """mkdir -p, like os.makedirs."""
-    if _is_directory(path):
-        return
-    parent = path.rsplit("/", 1)[0]
-    if parent and parent != path:
-        _make_directories(parent, mode)
-    try:
-        posix.mkdir(path, mode)
-    except FileExistsError:
-        pass
-
-
-def write_atomically(path, data, mode=0o600):
-    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a part.
-
-    A failure (no space, no permission, a missing directory) raises OCIError naming ``path``
-    (never the temporary name) and leaves no temporary file behind."""
-    temporary = f"{path}.tmp.{posix.getpid()}"
-    try:
-        fd = posix.open(temporary, posix.O_WRONLY | posix.O_CREAT | posix.O_TRUNC | posix.O_CLOEXEC,
-                        mode)
-    except OSError as exc:
-        raise OCIError.from_os(path, exc) from None
-    try:
-        try:
-            view = memoryview(data)
-            while view:  # a short write (a nearly full filesystem) is not the whole file
-                view = view[posix.write(fd, view):]
-        finally:
-            posix.close(fd)
-        posix.rename(temporary, path)
-    except OSError as exc:
-        try:
-            posix.unlink(temporary)
-        except OSError:
-            pass
-        raise OCIError.from_os(path, exc) from None
 
 
 def derive_status(record, container_dir):

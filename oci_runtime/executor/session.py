@@ -13,7 +13,7 @@ import _socket
 
 from oci_runtime.errors import OCIError
 from oci_runtime.executor import wire
-from oci_runtime.container.store import EXECUTOR_MEMFD_NAME
+from oci_runtime.executor import EXECUTOR_MEMFD_NAME
 
 _EXECUTOR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "_executor")
 _MFD_CLOEXEC = 1

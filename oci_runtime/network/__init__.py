@@ -191,6 +191,6 @@ def state_annotations(annotations: dict | None, record: dict | None) -> dict | N
 def _save(state_dir, record):
     import json
 
-    from oci_runtime.container.store import write_atomically
+    from oci_runtime.kernel.files import write_atomically
 
     write_atomically(f"{state_dir}/{RECORD_FILE}", json.dumps(record).encode())

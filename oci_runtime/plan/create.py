@@ -144,11 +144,11 @@ def _source_is_file(source, pointer):
 def _add_mount(plan, mount, context):
     options = plan_mount_options(mount.options)
     if options.idmap or mount.uid_mappings:
-        from oci_runtime.rootfs.idmapped_mounts import idmapped_tree
+        from oci_runtime.rootfs.idmapped_mounts import idmapped_tree_opener
 
         # The runtime makes the idmapped copy of the source (oci_runtime.rootfs.idmapped_mounts); the
         # executor only moves it onto the destination.
-        tree = idmapped_tree(mount, options, context.linux)
+        tree = FdArg(*idmapped_tree_opener(mount, options, context.linux))
         bits = wire.MNT_TARGET_FILE if _source_is_file(mount.source, mount.pointer) else 0
         plan.add(wire.MOVE_MOUNT, _mount_what(mount), mount.pointer, (tree, bits),
                  ("", mount.destination))

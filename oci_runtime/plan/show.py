@@ -1,31 +1,6 @@
-"""`oci-runtime plan`: a bundle's create plan, compiled as create would and printed."""
-import os
-
+"""`oci-runtime plan`: a compiled plan printed as text (one line a step, flags named) or JSON."""
 from oci_runtime.plan.model import FdArg
 from oci_runtime.executor.wire import OP_NAMES
-
-
-def bundle_plan(store, bundle, container_id):
-    """The Plan create would run for ``bundle`` (nothing is made; seccomp is compiled)."""
-    from oci_runtime.config.load import load_bundle_config
-    from oci_runtime.container.create import _cgroup_mounts, _has_cgroup_mount, compile_seccomp
-    from oci_runtime.errors import OCIError
-    from oci_runtime.container.launch import compile_plan
-    from oci_runtime.container.launch_plan import LaunchPlan
-    from oci_runtime.process.attributes import check_process_attributes
-
-    bundle = os.path.abspath(bundle)
-    config = load_bundle_config(bundle)
-    if config.process is None:
-        raise OCIError("config.json: /process: is required to create a container")
-    check_process_attributes(config.process, config.linux.personality)
-    launch_plan = LaunchPlan(container_id, config, bundle, f"{store.root}/{container_id}")
-    launch_plan.cgroup_mounts = _cgroup_mounts(None) if _has_cgroup_mount(config) else None
-    if config.linux.seccomp:
-        launch_plan.seccomp_program = compile_seccomp(config.linux.seccomp, store.root,
-                                                      launch_plan.warnings)
-    plan, _ = compile_plan(launch_plan)
-    return plan
 
 
 def _argument(value):

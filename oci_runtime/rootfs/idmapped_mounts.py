@@ -97,11 +97,10 @@ def idmap_mappings(mount, options, linux):
                    "on the mount or in a new user namespace of the container")
 
 
-def idmapped_tree(mount, options, linux):
-    """The FdArg of the mount's detached, idmapped copy (made when the plan is launched): the
-    executor moves it onto the destination (plan/create.py)."""
-    from oci_runtime.plan.model import FdArg
-
+def idmapped_tree_opener(mount, options, linux):
+    """How to open the mount's detached, idmapped copy when the plan is launched: (what it is,
+    a function returning the fd).  The plan compiler makes it an fd argument of the step that
+    moves it onto the destination (plan/create.py)."""
     uid_mappings, gid_mappings = idmap_mappings(mount, options, linux)
     recursive_clone = options.is_recursive_bind or options.recursive_idmap
 
@@ -111,7 +110,7 @@ def idmapped_tree(mount, options, linux):
             return _idmapped_copy(mount, recursive_clone, options.recursive_idmap, userns_fd)
         finally:
             os.close(userns_fd)
-    return FdArg(f"open_tree({mount.source}) idmapped", opener)
+    return f"open_tree({mount.source}) idmapped", opener
 
 
 def make_user_namespace(uid_mappings, gid_mappings, pointer):

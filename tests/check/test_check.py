@@ -141,7 +141,7 @@ def test_host_report(oci):
 
 def test_podman_configured_to_use_this_runtime_is_seen(tmp_path, monkeypatch):
 
-    from oci_runtime.check import bundle as check
+    from oci_runtime.check import host as check
 
     runtime = tmp_path / "oci-runtime"
     runtime.write_text("")

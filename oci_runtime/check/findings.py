@@ -1,0 +1,47 @@
+"""What `oci-runtime check` reports: one Finding per problem or fact, of the bundle (bundle.py)
+or of this host (host.py), and the two host readers both use."""
+
+ERROR, WARNING, OK = "error", "warning", "ok"
+
+
+class Finding:
+    """``subject`` is a JSON pointer into config.json ("/process/args") or a host fact's name
+    ("cgroup"); ``advice`` says what to do (empty when there is nothing to do)."""
+
+    __slots__ = ("severity", "subject", "message", "advice")
+
+    def __init__(self, severity, subject, message, advice=""):
+        self.severity = severity
+        self.subject = subject
+        self.message = message
+        self.advice = advice
+
+    def line(self):
+        text = f"{self.severity:<7} {self.subject}: {self.message}"
+        return text + (f" -> {self.advice}" if self.advice else "")
+
+    def to_dict(self):
+        return {"severity": self.severity, "subject": self.subject, "message": self.message,
+                "advice": self.advice}
+
+
+def blocks_a_run(findings):
+    return any(finding.severity == ERROR for finding in findings)
+
+
+CAP_SYS_RESOURCE = 24
+
+
+def has_capability(number):
+    from oci_runtime.kernel import syscalls as kernel
+
+    effective, _, _ = kernel.capget()
+    return bool(effective >> number & 1)
+
+
+def read_text(path, default=None):
+    try:
+        with open(path) as file:
+            return file.read()
+    except OSError:
+        return default
