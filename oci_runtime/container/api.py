@@ -70,15 +70,18 @@ class Runtime:
         configurations in ``cni_conf_dir`` and plugins in ``cni_bin_dir`` (":"-separated);
         docs/networking.md.  Raises ConfigError (with ``.pointer``) for a bad config, OCIError
         otherwise; a failed create leaves nothing behind."""
-        return self._create(container_id, bundle, console_socket=console_socket,
-                            pid_file=pid_file, preserve_fds=preserve_fds, no_pivot=no_pivot,
-                            no_new_keyring=no_new_keyring, networks=networks,
-                            cni_conf_dir=cni_conf_dir, cni_bin_dir=cni_bin_dir, attached=False)
+        container, _ = self._create(container_id, bundle, console_socket=console_socket,
+                                    pid_file=pid_file, preserve_fds=preserve_fds,
+                                    no_pivot=no_pivot, no_new_keyring=no_new_keyring,
+                                    networks=networks, cni_conf_dir=cni_conf_dir,
+                                    cni_bin_dir=cni_bin_dir, attached=False)
+        return container
 
     def _create(self, container_id: str, bundle: str, *, console_socket: str | None,
                 pid_file: str | None, preserve_fds: int, no_pivot: bool, no_new_keyring: bool,
                 networks: "list[str] | None", cni_conf_dir: str | None, cni_bin_dir: str | None,
-                attached: bool) -> "Container":
+                attached: bool) -> "tuple[Container, Any]":
+        """The created Container, and the pty endpoint an attached run relays (or None)."""
         from oci_runtime.container.create import create_container
 
         if preserve_fds < 0:
@@ -88,7 +91,7 @@ class Runtime:
             network_options = {"networks": list(networks or ()), "cni_conf_dir": cni_conf_dir,
                                "cni_bin_dir": cni_bin_dir}
         try:
-            inner = create_container(
+            created = create_container(
                 self._store, container_id, bundle, pid_file=pid_file,
                 console_socket=console_socket, no_pivot=no_pivot, no_new_keyring=no_new_keyring,
                 preserve_fds=preserve_fds, systemd_cgroup=self.systemd_cgroup, attached=attached,
@@ -96,11 +99,10 @@ class Runtime:
                 rootless=self.rootless)
         except OCIError as exc:
             raise _typed(exc) from exc.__cause__
-        container = Container(self, inner)
-        for warning in getattr(inner, "warnings", ()):
-            if self._debug is not None:
+        if self._debug is not None:
+            for warning in created.warnings:
                 self._debug(warning)
-        return container
+        return Container(self, created.container), created.console
 
     def run(self, container_id: str, bundle: str, *, console_socket: str | None = None,
             pid_file: str | None = None, preserve_fds: int = 0, no_pivot: bool = False,
@@ -117,12 +119,11 @@ class Runtime:
         once it has exited."""
         from oci_runtime.process.children import forwarding_signals, wait_for_exit
 
-        container = self._create(container_id, bundle, console_socket=console_socket,
-                                 pid_file=pid_file, preserve_fds=preserve_fds, no_pivot=no_pivot,
-                                 no_new_keyring=no_new_keyring, networks=networks,
-                                 cni_conf_dir=cni_conf_dir, cni_bin_dir=cni_bin_dir,
-                                 attached=not detach)
-        console = getattr(container._inner, "console", None)
+        container, console = self._create(container_id, bundle, console_socket=console_socket,
+                                          pid_file=pid_file, preserve_fds=preserve_fds,
+                                          no_pivot=no_pivot, no_new_keyring=no_new_keyring,
+                                          networks=networks, cni_conf_dir=cni_conf_dir,
+                                          cni_bin_dir=cni_bin_dir, attached=not detach)
         try:
             container.start()
         except OCIError:
@@ -254,8 +255,9 @@ class Container:
         ``--cgroup [ctrl:]path`` values.  Attached: wait, forwarding signals as ``Runtime.run``
         does, and return its exit status.  ``detach``: return a Process once it has exec'd."""
         from oci_runtime.container.create import saved_config
-        from oci_runtime.container.exec import (
-            ExecRequest, exec_in_container, parse_sub_cgroup_arguments, process_from_options,
+        from oci_runtime.container.exec import exec_in_container
+        from oci_runtime.container.exec_request import (
+            ExecRequest, parse_sub_cgroup_arguments, process_from_options,
         )
 
         sub_cgroups = parse_sub_cgroup_arguments(cgroups)

@@ -26,6 +26,19 @@ from oci_runtime.rootfs.leftover_mounts import mounts_before, remove_container_m
 _LATER_HOOKS = ("poststart", "poststop")
 
 
+class Created:
+    """What create_container returns: the stored container, the warnings the plan compiler gave
+    (unknown syscall names, ...), and, for an attached `run` without --console-socket, the pty
+    master's endpoint to relay (else None)."""
+
+    __slots__ = ("container", "warnings", "console")
+
+    def __init__(self, container, warnings, console):
+        self.container = container
+        self.warnings = warnings
+        self.console = console
+
+
 def create_container(store, container_id, bundle, *, pid_file=None, console_socket=None,
                      no_pivot=False, no_new_keyring=False, preserve_fds=0, systemd_cgroup=False,
                      attached=False, warn=None, debug=None, network_options=None,
@@ -58,7 +71,7 @@ def create_container(store, container_id, bundle, *, pid_file=None, console_sock
     transaction = CreateTransaction(warn)
     try:
         with transaction:
-            container = _create_in(transaction, store, container_id, bundle, config, pid_file,
+            created = _create_in(transaction, store, container_id, bundle, config, pid_file,
                                    console_socket, no_pivot, no_new_keyring, preserve_fds,
                                    systemd_cgroup, debug, network_options, warn, rootless)
     except CreateInterrupted as exc:
@@ -70,7 +83,7 @@ def create_container(store, container_id, bundle, *, pid_file=None, console_sock
             state = hook_state(container_id, "stopped", 0, bundle, config.annotations)
             run_hooks(config.hooks, "poststop", state, warn=warn or (lambda message: None))
         raise
-    return container
+    return created
 
 
 def _create_in(transaction, store, container_id, bundle, config, pid_file, console_socket,
@@ -152,13 +165,11 @@ def _create_in(transaction, store, container_id, bundle, config, pid_file, conso
     if debug is not None:
         debug.stage("state", "state.json and pid file written")
         debug.total(f"create {container_id}")
-    container = Container(store, container_id, record)
-    container.warnings = init.warnings
     # Without --console-socket, `run` receives the pty master here and relays it.
-    container.console = console if console is not None and console.relays else None
     if console is not None and not console.relays:
         console.close()
-    return container
+        console = None
+    return Created(Container(store, container_id, record), init.warnings, console)
 
 
 def _attach_networks(transaction, plan, init_pid, warn):

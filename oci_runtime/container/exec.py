@@ -10,16 +10,14 @@ The process is this process's child (CLONE_PARENT), so an attached exec waits fo
 """
 import os
 
-
-from oci_runtime.kernel import constants as kernel
 from oci_runtime.config.model import Process, check_strings
-from oci_runtime.process.children import kill_and_reap, reap, wait_for_exit, wait_with_forwarding
-from oci_runtime.errors import InvalidState, OCIError
-from oci_runtime.kernel.fdpass import receive_with_fd
 from oci_runtime.container.pid_file import check_pid_file, write_pid_file
-from oci_runtime.process.capabilities import CapabilityPlan, runtime_bounding_set, ungrantable_reason
+from oci_runtime.errors import InvalidState, OCIError
+from oci_runtime.kernel import constants as kernel
+from oci_runtime.kernel.fdpass import receive_with_fd
 from oci_runtime.process.attributes import check_process_attributes
-
+from oci_runtime.process.capabilities import CapabilityPlan
+from oci_runtime.process.children import kill_and_reap, reap, wait_for_exit, wait_with_forwarding
 from oci_runtime.terminal import console as terminal
 
 # /proc/<pid>/ns/ entry -> CLONE_NEW* flag, in the order they are joined: the user namespace
@@ -29,56 +27,6 @@ _NAMESPACE_ORDER = (
     ("ipc", kernel.CLONE_NEWIPC), ("uts", kernel.CLONE_NEWUTS), ("net", kernel.CLONE_NEWNET),
     ("pid", kernel.CLONE_NEWPID), ("time", kernel.CLONE_NEWTIME), ("mnt", kernel.CLONE_NEWNS),
 )
-
-
-class ExecRequest:
-    """What to run: the process section (config.md shape) plus runtime-side options.
-
-    ``sub_cgroups`` is parse_sub_cgroup_arguments()'s result ({controller: path}, '' = every
-    hierarchy); ``ignore_paused`` allows exec into a paused container (the process then stays
-    frozen with the others until `resume`)."""
-
-    def __init__(self, process, *, detach=False, pid_file=None, console_socket=None,
-                 preserve_fds=0, ignore_paused=False, sub_cgroups=None,
-                 source="config.json", pointer="/process"):
-        self.process = process
-        # Where the process came from, for errors: config.json's /process (with the command
-        # line's overrides, checked by process_from_options), or `exec --process FILE` and "".
-        self.source = source
-        self.pointer = pointer
-        self.detach = detach
-        self.pid_file = pid_file
-        self.console_socket = console_socket
-        self.preserve_fds = preserve_fds
-        self.ignore_paused = ignore_paused
-        self.sub_cgroups = sub_cgroups or {}
-
-
-def parse_sub_cgroup_arguments(arguments):
-    """runc's `exec --cgroup [controller[,controller...]:]path` values as {controller: path}.
-
-    A path without a controller prefix applies to every hierarchy (the only form that makes sense
-    on cgroup v2) and must then be the only --cgroup given; the key for it is ''."""
-    paths = {}
-    for argument in arguments or ():
-        parts = argument.split(":")
-        if len(parts) > 2:
-            raise OCIError(f"invalid --cgroup argument {argument!r}: expected [controller:]path")
-        if len(parts) == 1:
-            if len(arguments) != 1:
-                raise OCIError(f"invalid --cgroup argument {argument!r}: a path without a "
-                               "controller: prefix must be the only --cgroup")
-            paths[""] = argument
-            continue
-        controllers, path = parts
-        for controller in controllers.split(","):
-            if not controller:
-                raise OCIError(f"invalid --cgroup argument {argument!r}: empty controller name")
-            if controller in paths:
-                raise OCIError(f"invalid --cgroup arguments: controller {controller} is given "
-                               "more than once")
-            paths[controller] = path
-    return paths
 
 
 def cgroup_directories(manager):
@@ -128,64 +76,6 @@ def _join_sub_cgroups(directories, pid):
                 hint = " (a new cgroup v1 cpuset has no cpuset.cpus/cpuset.mems until they are set)"
             raise OCIError(f"exec --cgroup: adding pid {pid} to {directory}/cgroup.procs: "
                            f"{exc.strerror}{hint}", exc.errno) from exc
-
-
-def process_from_options(saved_process, *, args, cwd=None, env=(), user=None,
-                         additional_gids=None, capabilities=(), no_new_privileges=False,
-                         tty=False, warn=None):
-    """runc's exec without --process: start from the container's own process section and
-    override what the command line gives (env entries are appended, capabilities added to the
-    bounding, effective, permitted and ambient sets).  A bad value names its flag; a capability
-    that cannot be granted is left out with a warning, as runc does."""
-    if cwd is not None and not cwd.startswith("/"):
-        raise OCIError(f"exec --cwd {cwd!r}: must be an absolute path")
-    for entry in env:
-        if "=" not in entry or entry.startswith("="):
-            raise OCIError(f"exec --env {entry!r}: expected NAME=VALUE")
-    if capabilities:
-        bounding = runtime_bounding_set()
-        grantable = []
-        for name in capabilities:
-            reason = ungrantable_reason(name, bounding)
-            if reason is None:
-                grantable.append(name)
-            elif warn is not None:
-                warn(f"exec --cap {name}: ignoring capability: {reason}")
-        capabilities = grantable
-    process = dict(saved_process)
-    process["args"] = list(args)
-    process.pop("commandLine", None)
-    process["terminal"] = bool(tty)
-    if not tty:
-        process.pop("consoleSize", None)
-    if cwd:
-        process["cwd"] = cwd
-    if env:
-        process["env"] = list(process.get("env") or ()) + list(env)
-    user_section = dict(process.get("user") or {})
-    if user:
-        uid, _, gid = user.partition(":")
-        if not uid.isdigit() or (gid and not gid.isdigit()):
-            raise OCIError(f"--user {user!r}: expected uid[:gid] as numbers")
-        user_section["uid"] = int(uid)
-        user_section["gid"] = int(gid) if gid else 0
-    if additional_gids:
-        for gid in additional_gids:
-            if not gid.isdigit():
-                raise OCIError(f"--additional-gids {gid!r}: not a number")
-        user_section["additionalGids"] = [int(gid) for gid in additional_gids]
-    process["user"] = user_section
-    if capabilities:
-        sets = dict(process.get("capabilities") or {})
-        # Never inheritable (CVE-2022-29162): an inheritable capability survives into
-        # programs the process runs even without file capabilities granting it.
-        for key in ("bounding", "effective", "permitted", "ambient"):
-            sets[key] = list(sets.get(key) or ()) + [c for c in capabilities
-                                                      if c not in (sets.get(key) or ())]
-        process["capabilities"] = sets
-    if no_new_privileges:
-        process["noNewPrivileges"] = True
-    return process
 
 
 def exec_in_container(container, saved_config, request, warn=None, debug=None):

@@ -353,7 +353,7 @@ def test_encoded_plan_has_the_header_fixed_steps_and_nul_terminated_strings(tmp_
 
 
 def test_exec_cap_is_never_inheritable():
-    from oci_runtime.container.exec import process_from_options
+    from oci_runtime.container.exec_request import process_from_options
 
     sets = {key: [] for key in ("bounding", "effective", "permitted", "inheritable", "ambient")}
     process = process_from_options({"args": ["x"], "capabilities": sets}, args=["sh"],
