@@ -19,7 +19,7 @@ imported at run time.
 import posix
 
 
-from oci_runtime.container import lifecycle as _layer
+from oci_runtime.container.lifecycle import StoredContainer, list_containers
 from oci_runtime.errors import ConfigError, ContainerNotFound, DamagedState, InvalidState, OCIError
 from oci_runtime.container.store import StateStore
 from oci_runtime.kernel.procfs import process_start_time
@@ -159,16 +159,16 @@ class Runtime:
         its state.json cannot be read, unless ``allow_damaged``: then a container whose status
         is "unknown" and whose ``damage`` says why (``delete(force=True)`` still removes it)."""
         try:
-            return Container(self, _layer.Container.load(self._store, container_id))
+            return Container(self, StoredContainer.load(self._store, container_id))
         except DamagedState as damage:
             if not allow_damaged:
                 raise
-            return Container(self, _layer.Container.load_damaged(self._store, container_id,
+            return Container(self, StoredContainer.load_damaged(self._store, container_id,
                                                                  damage))
 
     def list(self) -> "list[Container]":
         """Every container under the root, by id."""
-        return [Container(self, inner) for inner in _layer.list_containers(self._store)]
+        return [Container(self, inner) for inner in list_containers(self._store)]
 
 
 class Container:

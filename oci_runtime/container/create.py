@@ -12,7 +12,7 @@ from oci_runtime import OCI_VERSION, network
 from oci_runtime.config.load import load_bundle_config, read_bundle_config_bytes
 from oci_runtime.config.model import config_problem
 from oci_runtime.container.launch import LaunchPlan, compile_plan, launch
-from oci_runtime.container.lifecycle import Container
+from oci_runtime.container.lifecycle import StoredContainer
 from oci_runtime.container.pid_file import check_pid_file, write_pid_file
 from oci_runtime.container.store import CONFIG_FILE
 from oci_runtime.container.transaction import KILL_TIMEOUT, CreateInterrupted, CreateTransaction
@@ -169,7 +169,7 @@ def _create_in(transaction, store, container_id, bundle, config, pid_file, conso
     if console is not None and not console.relays:
         console.close()
         console = None
-    return Created(Container(store, container_id, record), init.warnings, console)
+    return Created(StoredContainer(store, container_id, record), init.warnings, console)
 
 
 def _attach_networks(transaction, plan, init_pid, warn):

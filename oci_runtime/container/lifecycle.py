@@ -13,7 +13,10 @@ from oci_runtime.container.store import (
 )
 
 
-class Container:
+class StoredContainer:
+    """A container of the state store, as the runtime acts on it; the Python API's Container
+    (api.py) wraps one for callers."""
+
     # The DamagedState of a container whose state.json cannot be read (see load_damaged).
     damage = None
 
@@ -330,12 +333,12 @@ def list_containers(store):
     containers = []
     for container_id in store.list_ids():
         try:
-            containers.append(Container.load(store, container_id))
+            containers.append(StoredContainer.load(store, container_id))
         except DamagedState as damage:
-            containers.append(Container.load_damaged(store, container_id, damage))
+            containers.append(StoredContainer.load_damaged(store, container_id, damage))
         except OCIError:
             continue  # removed while listing
     return containers
 
 
-__all__ = ["Container", "StateStore", "list_containers"]
+__all__ = ["StoredContainer", "StateStore", "list_containers"]

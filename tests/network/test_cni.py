@@ -137,7 +137,7 @@ def test_unknown_network_and_plugin_failures_are_one_line(oci, make_bundle, cni_
 def test_check_through_the_python_api(oci, make_bundle, cni_network):
     import subprocess
 
-    from oci_runtime.container.lifecycle import Container
+    from oci_runtime.container.lifecycle import StoredContainer as Container
     from oci_runtime.errors import OCIError
     from oci_runtime.container.store import StateStore
 

@@ -139,7 +139,7 @@ def test_the_cli_reports_an_internal_broken_pipe(monkeypatch, capsys, tmp_path):
     def broken(*_args):
         raise BrokenPipeError(32, "Broken pipe")
 
-    monkeypatch.setattr(container.Container, "load", classmethod(broken))
+    monkeypatch.setattr(container.StoredContainer, "load", classmethod(broken))
     assert cli.main(["--root", str(tmp_path), "state", "c1"]) == 1
     assert capsys.readouterr().err == ("oci-runtime: internal: Broken pipe (a process of the "
                                        "runtime exited early)\n")
