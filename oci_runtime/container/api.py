@@ -22,7 +22,7 @@ import posix
 from oci_runtime.container.lifecycle import StoredContainer, list_containers
 from oci_runtime.errors import ConfigError, ContainerNotFound, DamagedState, InvalidState, OCIError
 from oci_runtime.container.store import StateStore
-from oci_runtime.kernel.procfs import process_start_time
+from oci_runtime.kernel.files import process_start_time
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 if TYPE_CHECKING:

@@ -175,7 +175,7 @@ class StoredContainer:
         reused by another process after the container exited is never signalled."""
         import _signal
 
-        from oci_runtime.kernel.procfs import process_start_time
+        from oci_runtime.kernel.files import process_start_time
 
         try:
             pidfd = posix.pidfd_open(self.pid)

@@ -27,8 +27,9 @@ import posix
 from oci_runtime.errors import ContainerNotFound, DamagedState, OCIError
 from oci_runtime.executor import EXECUTOR_MEMFD_NAME
 from oci_runtime.kernel import fastjson
-from oci_runtime.kernel.files import absolute_path, is_directory, make_directories, write_atomically
-from oci_runtime.kernel.procfs import process_start_time, running_in_user_namespace
+from oci_runtime.kernel.files import (absolute_path, is_directory, make_directories,
+                                     process_start_time, running_in_user_namespace,
+                                     write_atomically)
 
 STATE_FILE = "state.json"
 CONFIG_FILE = "config.json"

@@ -43,7 +43,7 @@ class InitProcess:
     """The container's init as the parent knows it: a host pid, its start time, a pidfd."""
 
     def __init__(self, pid):
-        from oci_runtime.kernel.procfs import process_start_time
+        from oci_runtime.kernel.files import process_start_time
 
         self.pid = pid
         self.pidfd = os.pidfd_open(pid)

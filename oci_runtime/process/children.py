@@ -95,7 +95,7 @@ def kill_and_reap(pid):
 def open_pidfd(pid, start_time):
     """A pidfd for ``pid`` if it is still the process that started at ``start_time`` (clock
     ticks, /proc/<pid>/stat; a zombie included), else None: a reused pid is never acted on."""
-    from oci_runtime.kernel.procfs import process_start_time
+    from oci_runtime.kernel.files import process_start_time
 
     if not pid:
         return None

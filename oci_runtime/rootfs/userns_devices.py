@@ -22,7 +22,7 @@ _LINK_DIRECTORY = {stat.S_IFCHR: "/dev/char", stat.S_IFBLK: "/dev/block"}
 def in_user_namespace(linux):
     """Whether the container's processes are in a user namespace other than the host's: one of
     its own (new or joined), or the runtime's (rootless podman runs the runtime inside one)."""
-    from oci_runtime.kernel.procfs import running_in_user_namespace
+    from oci_runtime.kernel.files import running_in_user_namespace
 
     return "user" in linux.namespaces or running_in_user_namespace()
 

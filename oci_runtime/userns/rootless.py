@@ -14,7 +14,7 @@ host's (root there has no privilege over the host's cgroups).  What it changes:
 import os
 
 from oci_runtime.errors import OCIError
-from oci_runtime.kernel.procfs import running_in_user_namespace
+from oci_runtime.kernel.files import running_in_user_namespace
 
 
 def is_rootless(setting=None):
