@@ -1,5 +1,5 @@
 # setuptools reads everything from pyproject.toml; cffi_modules has no pyproject spelling yet, and
-# the container executor (cext/executor.c) is a static program, not an extension module: it is
+# the container executor (cext/executor*.c) is a static program, not an extension module: it is
 # compiled here, beside the extensions, into the package (oci_runtime/_executor).
 import os
 import subprocess
@@ -7,7 +7,9 @@ import subprocess
 from setuptools import setup
 from setuptools.command.build_ext import build_ext
 
-EXECUTOR_SOURCE = os.path.join("cext", "executor.c")
+# cext/executor.c runs the plan; each other unit holds the steps of one concern (cext/executor.h).
+EXECUTOR_SOURCES = [os.path.join("cext", name + ".c") for name in (
+    "executor", "sync", "paths", "namespaces", "mounts", "devices", "hooks", "process")]
 
 
 def compile_executor(target):
@@ -15,8 +17,8 @@ def compile_executor(target):
     reach it) and nothing beyond libc."""
     compiler = os.environ.get("CC", "cc")
     os.makedirs(os.path.dirname(target), exist_ok=True)
-    subprocess.run([compiler, "-static", "-Os", "-s", "-Wall", "-Wno-format-truncation",
-                    "-o", target, EXECUTOR_SOURCE], check=True)
+    subprocess.run([compiler, "-static", "-Os", "-s", "-Wall", "-Werror", "-Wno-format-truncation",
+                    "-o", target, *EXECUTOR_SOURCES], check=True)
 
 
 class BuildWithExecutor(build_ext):

@@ -1,0 +1,209 @@
+/* Paths inside the container's root, resolved as if the root were "/" (openat2 RESOLVE_IN_ROOT),
+ * created there when missing; and writes to the host's procfs. */
+#include "executor.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <linux/magic.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+
+#define RESOLVE_NO_XDEV 0x01
+#define RESOLVE_NO_MAGICLINKS 0x02
+#define RESOLVE_NO_SYMLINKS 0x04
+#define RESOLVE_BENEATH 0x08
+#define RESOLVE_IN_ROOT 0x10
+
+int root_fd = -1;
+
+/* ---- small helpers ----------------------------------------------------------------------- */
+
+static long sys_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve)
+{
+    struct { uint64_t flags, mode, resolve; } how = {flags | O_CLOEXEC, mode, resolve};
+    return syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+}
+
+static const char *rel(const char *path)
+{
+    while (*path == '/')
+        path++;
+    return *path ? path : ".";
+}
+
+/* Open `path` as seen from the root: symlinks resolve as if the root were "/". */
+int open_in_root(const char *path, int flags)
+{
+    /* EAGAIN: a rename or mount somewhere on the host raced a ".." of the walk; the kernel asks
+     * for a retry (openat2(2)). */
+    long fd;
+    int attempts = 0;
+    do {
+        fd = sys_openat2(root_fd, rel(path), flags, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+    } while (fd < 0 && errno == EAGAIN && ++attempts < 1024);
+    return (int)fd;
+}
+
+void fdpath(int fd, char *buf, size_t size) { snprintf(buf, size, "/proc/self/fd/%d", fd); }
+
+/* ---- paths inside the root ---------------------------------------------------------------- */
+
+/* Follow a dangling symlink `name` in directory `dirfd` (whose in-root path is `parent`):
+ * create what it points to, resolved inside the root. */
+static int create_symlink_target(int dirfd, const char *name, const char *parent, mode_t mode, int depth)
+{
+    char target[4096], resolved[8192];
+    ssize_t n = readlinkat(dirfd, name, target, sizeof(target) - 1);
+    if (n < 0)
+        return -1;
+    target[n] = 0;
+    if (target[0] == '/')
+        snprintf(resolved, sizeof(resolved), "%s", target);
+    else
+        snprintf(resolved, sizeof(resolved), "%s/%s", parent, target);
+    int fd = mkdirs_in_root(resolved, mode, depth + 1);
+    if (fd < 0)
+        return -1;
+    close(fd);
+    return 0;
+}
+
+/* mkdir -p inside the root; returns an O_PATH fd of the directory.  Dangling symlinks on the way
+ * are followed as if the root were "/": their targets are created inside the root. */
+int mkdirs_in_root(const char *path, mode_t mode, int depth)
+{
+    if (depth > 40) {
+        errno = ELOOP;
+        return -1;
+    }
+    char walked[8192] = "";
+    size_t wlen = 0;
+    int current = dup(root_fd);
+    if (current < 0)
+        return -1;
+    const char *p = path;
+    while (*p) {
+        while (*p == '/')
+            p++;
+        if (!*p)
+            break;
+        const char *end = strchr(p, '/');
+        size_t plen = end ? (size_t)(end - p) : strlen(p);
+        char part[256];
+        if (plen >= sizeof(part) || wlen + plen + 2 >= sizeof(walked)) {
+            close(current);
+            errno = ENAMETOOLONG;
+            return -1;
+        }
+        memcpy(part, p, plen);
+        part[plen] = 0;
+        p += plen;
+        if (strcmp(part, ".") == 0)
+            continue;
+        walked[wlen++] = '/';
+        memcpy(walked + wlen, part, plen + 1);
+        wlen += plen;
+        int next = open_in_root(walked, O_PATH | O_DIRECTORY);
+        if (next < 0 && errno == ENOENT && strcmp(part, "..") != 0) {
+            int made = mkdirat(current, part, mode);
+            if (made < 0 && errno == EEXIST) {
+                /* Something is there that did not resolve: a dangling symlink's target is made
+                 * inside the root. */
+                struct stat st;
+                if (fstatat(current, part, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
+                    char parent[8192];
+                    snprintf(parent, sizeof(parent), "%.*s", (int)(wlen - plen - 1), walked);
+                    if (create_symlink_target(current, part, parent, mode, depth) < 0) {
+                        int saved = errno;
+                        close(current);
+                        errno = saved;
+                        return -1;
+                    }
+                }
+                made = 0;
+            }
+            if (made == 0)
+                next = open_in_root(walked, O_PATH | O_DIRECTORY);
+        }
+        if (next < 0) {
+            int saved = errno;
+            close(current);
+            errno = saved;
+            return -1;
+        }
+        close(current);
+        current = next;
+        errno = 0;
+    }
+    return current;
+}
+
+/* An empty file at `path` (parents too) unless something is there; O_PATH fd of what is there. */
+int mkfile_in_root(const char *path, mode_t mode)
+{
+    char parent[8192];
+    snprintf(parent, sizeof(parent), "%s", path);
+    size_t len = strlen(parent);
+    while (len > 1 && parent[len - 1] == '/')
+        parent[--len] = 0;
+    char *slash = strrchr(parent, '/');
+    const char *name = parent;
+    if (slash) {
+        *slash = 0;
+        name = slash + 1;
+    }
+    char name_copy[256];
+    snprintf(name_copy, sizeof(name_copy), "%s", name);
+    int dirfd = mkdirs_in_root(slash ? parent : "/", 0755, 0);
+    if (dirfd < 0)
+        return -1;
+    int fd = openat(dirfd, name_copy, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, mode);
+    if (fd >= 0)
+        close(fd);
+    close(dirfd);
+    return open_in_root(path, O_PATH);
+}
+
+int ensure_mountpoint(const char *path, int is_file)
+{
+    int fd = open_in_root(path, O_PATH);
+    if (fd >= 0 || errno != ENOENT)
+        return fd;
+    return is_file ? mkfile_in_root(path, 0644) : mkdirs_in_root(path, 0755, 0);
+}
+
+/* ---- /proc writes ------------------------------------------------------------------------- */
+
+/* Write to a file of the host's procfs (the one this mount namespace inherited: the container
+ * cannot reach it), checked to be procfs and reached without symlinks (CVE-2025-52881). */
+int write_proc(const char *relative, const char *data, size_t len)
+{
+    int proc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (proc < 0)
+        return -1;
+    struct statfs sfs;
+    if (fstatfs(proc, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC) {
+        close(proc);
+        errno = EXDEV;
+        return -1;
+    }
+    int fd = (int)sys_openat2(proc, relative, O_WRONLY, 0,
+                              RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV);
+    int saved = errno;
+    close(proc);
+    if (fd < 0) {
+        errno = saved;
+        return -1;
+    }
+    if (fstatfs(fd, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC) {
+        close(fd);
+        errno = EXDEV;
+        return -1;
+    }
+    ssize_t n = write(fd, data, len);
+    saved = errno;
+    close(fd);
+    errno = saved;
+    return n < 0 ? -1 : 0;
+}
