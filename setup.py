@@ -17,7 +17,10 @@ def compile_executor(target):
     reach it) and nothing beyond libc."""
     compiler = os.environ.get("CC", "cc")
     os.makedirs(os.path.dirname(target), exist_ok=True)
-    subprocess.run([compiler, "-static", "-Os", "-s", "-Wall", "-Werror", "-Wno-format-truncation",
+    # Warnings are errors in CI (.ci/run sets CI=true), not in a user's install, where a newer
+    # compiler's new warning must not make the package uninstallable.
+    strict = ["-Werror"] if os.environ.get("CI") == "true" else []
+    subprocess.run([compiler, "-static", "-Os", "-s", "-Wall", *strict, "-Wno-format-truncation",
                     "-o", target, *EXECUTOR_SOURCES], check=True)
 
 
