@@ -40,7 +40,7 @@ def features_document():
             "cgroup": {"v1": True, "v2": True, "systemd": True, "systemdUser": False,
                        "rdma": True},
             "seccomp": seccomp_features,
-            # What create applies (process_attributes): enabled when the host has it.
+            # What create applies (process/attributes.py): enabled when the host has it.
             "apparmor": {"enabled": apparmor_enabled()},
             "selinux": {"enabled": selinux_enabled()},
             "intelRdt": {"enabled": False},

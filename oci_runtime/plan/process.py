@@ -69,7 +69,7 @@ def hook_steps(plan, hooks, kind, state_blob):
 
 
 def add_process_attribute_steps(plan, process, personality, proc_prefix):
-    """Personality, scheduler, I/O priority and LSM labels (process_attributes has the tables and
+    """Personality, scheduler, I/O priority and LSM labels (process/attributes.py has the tables and
     the checks, done before anything is forked)."""
     from oci_runtime.process.attributes import (
         IOPRIO_CLASS_SHIFT, IOPRIO_CLASSES, PERSONALITY_DOMAINS, SCHED_FLAGS, SCHED_POLICIES,
