@@ -33,7 +33,7 @@ def _fail(pointer, message, source="config.json"):
     report_problem(ConfigError(f"{source}: {pointer}: {message}", pointer))
 
 
-config_problem = _fail  # the public name, for the rules of other layers (container/create.py, process/attributes.py)
+config_problem = _fail  # the public name, for the rules of other layers (container/create.py, ...)
 
 
 def report_problem(error):
