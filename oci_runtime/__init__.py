@@ -8,8 +8,9 @@ use (PEP 562): every CLI call imports this package, and must not pay for them.
 __version__ = "0.1.0"
 OCI_VERSION = "1.3.0"
 
-_API_NAMES = {"Runtime": "container.api", "Container": "container.api", "Process": "container.api", "OCIError": "errors",
-              "ContainerNotFound": "errors", "InvalidState": "errors", "ConfigError": "errors"}
+_API_NAMES = {"Runtime": "container.api", "Container": "container.api", "Process": "container.api",
+              "OCIError": "errors", "ContainerNotFound": "errors", "InvalidState": "errors",
+              "ConfigError": "errors"}
 __all__ = ["OCI_VERSION", "__version__", *_API_NAMES]
 
 
