@@ -20,39 +20,54 @@ systemd driver: "slice:prefix:name" -> unit "prefix-name.scope" in "slice" (empt
 a name ending in ".slice" makes a slice unit); absent -> "system.slice:oci-runtime:<id>" (runc uses
 the prefix "runc").
 
+Layout: base (the CgroupManager interface) <- v1, v2, systemd (the drivers) -> dispatch (the one
+walk over the controllers) -> controllers/<name> (each controller's v1 and v2 writes, systemd
+properties and statistics); below them fields (JSON pointers, value checks), files (cgroup file
+I/O), hierarchy (mounts, /proc/self/cgroup, paths) and _bpf (the device filter's bpf(2) calls).
+
 Importing this package is cheap: implementation modules load on first use.
 """
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .base import CgroupManager
 
 DEFAULT_ROOT = "/sys/fs/cgroup"
 
 
-def detect_mode(root=DEFAULT_ROOT, *, mountinfo="/proc/self/mountinfo"):
+def detect_mode(root: str = DEFAULT_ROOT, *, mountinfo: str = "/proc/self/mountinfo") -> str:
     """'v1', 'v2' or 'hybrid', from the cgroup mounts at/under root."""
     from ._open import detect_mode
     return detect_mode(root, mountinfo=mountinfo)
 
 
-def open_manager(cgroups_path, container_id, *, systemd=False, root=DEFAULT_ROOT,
-                 mountinfo="/proc/self/mountinfo", proc_cgroup="/proc/self/cgroup"):
+def open_manager(cgroups_path: str | None, container_id: str, *, systemd: bool = False,
+                 root: str = DEFAULT_ROOT, mountinfo: str = "/proc/self/mountinfo",
+                 proc_cgroup: str = "/proc/self/cgroup") -> "CgroupManager":
     """Resolve cgroupsPath for this host and return the CgroupManager (nothing is created yet)."""
     from ._open import open_manager
     return open_manager(cgroups_path, container_id, systemd=systemd, root=root, mountinfo=mountinfo,
                         proc_cgroup=proc_cgroup)
 
 
-def manager_from_dict(d):
+def manager_from_dict(d: object) -> "CgroupManager":
     """Rebuild a manager from CgroupManager.to_dict() (no config.json and no mount scan needed)."""
     from ._open import manager_from_dict
     return manager_from_dict(d)
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> type:
     if name == "CgroupManager":
         from .base import CgroupManager
         return CgroupManager
-    if name in ("V1Manager", "V2Manager", "SystemdManager"):
-        from . import systemd, v1, v2
-        return getattr({"V1Manager": v1, "V2Manager": v2, "SystemdManager": systemd}[name], name)
+    if name == "V1Manager":
+        from .v1 import V1Manager
+        return V1Manager
+    if name == "V2Manager":
+        from .v2 import V2Manager
+        return V2Manager
+    if name == "SystemdManager":
+        from .systemd import SystemdManager
+        return SystemdManager
     raise AttributeError(name)
 
 

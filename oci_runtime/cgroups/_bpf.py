@@ -6,11 +6,12 @@ union bpf_attr is built by hand in a bytearray; its pointer fields hold the addr
 bytearrays, which stay alive (and unresized) for the duration of each call.
 """
 
+from __future__ import annotations
+
 import os
 
-
-from oci_runtime.kernel import syscalls as kernel
 from oci_runtime.errors import OCIError
+from oci_runtime.kernel import syscalls as kernel
 
 BPF_PROG_LOAD = 5
 BPF_PROG_ATTACH = 8
@@ -24,11 +25,11 @@ _ATTR_SIZE = 128
 _LOG_SIZE = 65536
 
 
-def _put(buf, off, size, value):
+def _put(buf: bytearray, off: int, size: int, value: int) -> None:
     buf[off:off + size] = int(value).to_bytes(size, "little")
 
 
-def load_program(code_bytes, license="Apache"):
+def load_program(code_bytes: bytes, license: str = "Apache") -> int:
     """BPF_PROG_LOAD; returns the program fd.  On failure the verifier log is put in the message."""
     insns = bytearray(code_bytes)
     lic = bytearray(license.encode() + b"\0")
@@ -52,7 +53,7 @@ def load_program(code_bytes, license="Apache"):
             raise OSError(exc.errno, f"{exc.strerror}{': ' + msg[-400:] if msg else ''}") from None
 
 
-def _attach_detach(cmd, cgroup_fd, prog_fd, flags=0):
+def _attach_detach(cmd: int, cgroup_fd: int, prog_fd: int, flags: int = 0) -> int:
     attr = bytearray(_ATTR_SIZE)
     _put(attr, 0, 4, cgroup_fd)
     _put(attr, 4, 4, prog_fd)
@@ -61,7 +62,7 @@ def _attach_detach(cmd, cgroup_fd, prog_fd, flags=0):
     return kernel.bpf(cmd, attr)
 
 
-def query_programs(cgroup_fd):
+def query_programs(cgroup_fd: int) -> list[int]:
     """IDs of the device programs attached directly to the cgroup."""
     ids = bytearray(4 * 64)
     attr = bytearray(_ATTR_SIZE)
@@ -74,13 +75,13 @@ def query_programs(cgroup_fd):
     return [int.from_bytes(ids[4 * i:4 * i + 4], "little") for i in range(min(count, 64))]
 
 
-def _prog_fd_by_id(prog_id):
+def _prog_fd_by_id(prog_id: int) -> int:
     attr = bytearray(_ATTR_SIZE)
     _put(attr, 0, 4, prog_id)
     return kernel.bpf(BPF_PROG_GET_FD_BY_ID, attr)
 
 
-def attach_device_filter(cgroup_dir, code_bytes, field="linux.resources.devices"):
+def attach_device_filter(cgroup_dir: str, code_bytes: bytes, field: str = "/linux/resources/devices") -> None:
     """Load the program, attach it (ALLOW_MULTI) and detach every device program attached before."""
     try:
         cg = os.open(cgroup_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)

@@ -1,67 +1,19 @@
-"""The CgroupManager interface (modelled on youki's CgroupManager trait) and shared helpers."""
+"""The CgroupManager interface (modelled on youki's CgroupManager trait): what every driver
+(cgroupfs v1/hybrid, cgroupfs v2, systemd) does for a container's cgroup, and the parts they
+share (set/update, kill via the freezer, `exec --cgroup`'s sub-cgroups)."""
+from __future__ import annotations
 
-import errno
 import os
 import _signal  # the C module: signal.py imports enum (~3 ms)
 import time
 
 from oci_runtime.errors import OCIError
 
-from . import _util
+from . import files
 
-FIELD = "linux.resources"
-
-
-def section(resources, key, kind=dict):
-    """resources[key] checked to be of ``kind`` (None when absent)."""
-    v = resources.get(key)
-    if v is None:
-        return None
-    if not isinstance(v, kind):
-        raise OCIError(f"{FIELD}.{key}: expected {'an object' if kind is dict else 'an array'}, got {v!r}")
-    return v
-
-
-def num(obj, key, field, signed=True):
-    """obj[key] as int (None when absent); bools and non-integers are rejected."""
-    v = obj.get(key)
-    if v is None:
-        return None
-    if isinstance(v, bool) or not isinstance(v, int):
-        raise OCIError(f"{field}.{key}: expected an integer, got {v!r}")
-    if not signed and v < 0:
-        raise OCIError(f"{field}.{key}: expected a non-negative integer, got {v!r}")
-    return v
-
-
-def flag(obj, key, field):
-    v = obj.get(key)
-    if v is None:
-        return None
-    if not isinstance(v, bool):
-        raise OCIError(f"{field}.{key}: expected a boolean, got {v!r}")
-    return v
-
-
-class OOMNotifier:
-    """Pollable OOM notification source.  ``fileno()`` can go into select/poll; ``wait(timeout)``
-    returns True when at least one OOM event happened since the last call (False on timeout or when
-    the cgroup went away); ``close()`` releases the fds."""
-
-    def fileno(self):
-        raise NotImplementedError
-
-    def wait(self, timeout=None):
-        raise NotImplementedError
-
-    def close(self):
-        pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .controllers.memory import OOMNotifier
 
 
 class CgroupManager:
@@ -71,36 +23,37 @@ class CgroupManager:
     V2Manager (cgroupfs v2) and SystemdManager (a transient unit via D-Bus, then cgroupfs writes).
     """
 
-    driver = "cgroupfs"
-    mode = None
+    driver: str = "cgroupfs"
+    mode: str | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
-    def create(self):
+    def create(self) -> None:
         """Create the cgroup directories (parents included)."""
         raise NotImplementedError
 
-    def apply(self, pid):
+    def apply(self, pid: int) -> None:
         """Place ``pid`` in the cgroup on every hierarchy (creating the directories if needed)."""
         raise NotImplementedError
 
-    def set(self, resources):
+    def set(self, resources: dict | None) -> None:
         """Apply a raw ``linux.resources`` dict (config.json)."""
-        self._set(resources or {}, updating=False)
+        self.write_resources(resources or {}, updating=False)
 
-    def update(self, resources):
+    def update(self, resources: dict | None) -> None:
         """Like set(), for ``oci-runtime update``: only the given fields change, and
         memory.checkBeforeUpdate rejects a limit below current usage."""
-        self._set(resources or {}, updating=True)
+        self.write_resources(resources or {}, updating=True)
 
-    def _set(self, resources, updating):
+    def write_resources(self, resources: dict, updating: bool) -> None:
+        """set() or update() (``updating``): each controller's part of ``resources``."""
         raise NotImplementedError
 
-    def destroy(self, timeout=5.0):
+    def destroy(self, timeout: float = 5.0) -> None:
         """Remove the cgroup directories bottom-up (retrying EBUSY up to ``timeout`` seconds);
         kills nothing."""
         raise NotImplementedError
 
-    def remove_after_kill(self, timeout=1.0):
+    def remove_after_kill(self, timeout: float = 1.0) -> None:
         """SIGKILL every process left, wait (``timeout`` at most) for the cgroup to empty, then
         remove it: what an undo or `delete --force` does, never waiting seconds on EBUSY."""
         if self.pids():
@@ -113,29 +66,30 @@ class CgroupManager:
                 time.sleep(0.001)
         self.destroy(timeout=timeout)
 
-    def exists(self):
+    def exists(self) -> bool:
         raise NotImplementedError
 
     # -- freezer ------------------------------------------------------------------------------
-    def freeze(self):
+    def freeze(self) -> None:
         raise NotImplementedError
 
-    def thaw(self):
+    def thaw(self) -> None:
         raise NotImplementedError
 
-    def is_frozen(self):
+    def is_frozen(self) -> bool:
         raise NotImplementedError
 
     # -- processes ----------------------------------------------------------------------------
-    def pids(self):
+    def pids(self) -> list[int]:
         """All pids in the cgroup and its descendants."""
         raise NotImplementedError
 
-    def kill_all(self, sig=_signal.SIGKILL):
+    def kill_all(self, sig: int = _signal.SIGKILL) -> None:
         """Signal every process: freeze, signal each pid, thaw (so nothing forks in between)."""
         self._signal_frozen(sig)
 
-    def _signal_frozen(self, sig):
+    def _signal_frozen(self, sig: int) -> None:
+        """Signal every process with the cgroup frozen (best effort without a freezer)."""
         frozen = False
         try:
             self.freeze()
@@ -152,143 +106,56 @@ class CgroupManager:
             if frozen:
                 self.thaw()
 
-    # -- observation --------------------------------------------------------------------------
-    def stats(self):
-        """runc ``events --stats`` "data"-shaped dict."""
+    # -- where the cgroup is ------------------------------------------------------------------
+    def directories(self) -> dict[str, str]:
+        """{controller: directory} of the container's cgroup on every hierarchy, '' for the
+        cgroup v2 one, as runc keeps them in its state (so `exec --cgroup`'s controller names
+        are runc's)."""
         raise NotImplementedError
 
-    def oom_events(self):
-        """Number of OOM kills seen in this cgroup so far."""
-        raise NotImplementedError
+    def sub_cgroup_directories(self, sub_cgroups: dict[str, str]) -> list[str]:
+        """The directories an `exec --cgroup` process joins: each hierarchy's container cgroup,
+        or the sub-cgroup below it that ``sub_cgroups`` ({controller: path}, '' = every
+        hierarchy) names.  A path is relative to the container's cgroup even with a leading
+        '/', and may not climb out of it (runc: "is not a sub cgroup path")."""
+        directories = self.directories()
+        joined = dict(directories)
+        if "" in sub_cgroups:
+            wanted = {controller: sub_cgroups[""] for controller in directories}
+        else:
+            unknown = sorted(set(sub_cgroups) - set(directories))
+            if unknown:
+                raise OCIError(f"exec --cgroup: unknown controller {', '.join(unknown)} (this "
+                               f"container has: {', '.join(sorted(c for c in directories if c))})")
+            wanted = sub_cgroups
+        for controller, sub_path in wanted.items():
+            base = directories[controller]
+            candidate = os.path.normpath(f"{base}/{sub_path.lstrip('/')}")
+            if candidate != base and not candidate.startswith(base + "/"):
+                raise OCIError(f"exec --cgroup: {sub_path} is not a sub cgroup path")
+            joined[controller] = candidate
+        return sorted(set(joined.values()))
 
-    def oom_notifier(self):
-        """An OOMNotifier to wait for OOM events."""
-        raise NotImplementedError
+    def join_existing(self, directories: list[str], pid: int) -> None:
+        """Move ``pid`` into ``directories`` (sub_cgroup_directories()), which must exist."""
+        files.join_existing(directories, pid)
 
-    def path_for(self, controller):
+    def path_for(self, controller: str) -> str:
         """Directory of this cgroup for ``controller`` ('' or 'unified' = the v2 hierarchy)."""
         raise NotImplementedError
 
-    def to_dict(self):
+    # -- observation --------------------------------------------------------------------------
+    def stats(self) -> dict:
+        """runc ``events --stats`` "data"-shaped dict."""
         raise NotImplementedError
 
+    def oom_events(self) -> int:
+        """Number of OOM kills seen in this cgroup so far."""
+        raise NotImplementedError
 
-def wait_until(pred, timeout, interval=0.005, retry=None):
-    """Poll pred() until true; call retry() every ~100ms; return the last pred() value."""
-    deadline = time.monotonic() + timeout
-    last_retry = time.monotonic()
-    while True:
-        if pred():
-            return True
-        now = time.monotonic()
-        if now >= deadline:
-            return False
-        if retry is not None and now - last_retry > 0.1:
-            retry()
-            last_retry = now
-        time.sleep(interval)
-        interval = min(interval * 1.5, 0.05)
+    def oom_notifier(self) -> OOMNotifier:
+        """An OOMNotifier to wait for OOM events."""
+        raise NotImplementedError
 
-
-def rmdir_paths(paths, timeout=5.0):
-    err = None
-    for p in paths:
-        try:
-            _util.rmdir_tree(p, timeout)
-        except OCIError as exc:
-            err = err or exc
-    if err is not None:
-        raise err
-
-
-class PollOOMNotifier(OOMNotifier):
-    """cgroup v2: memory.events is a kernfs notify file: poll() reports POLLPRI when it changes."""
-
-    def __init__(self, events_path):
-        self.path = events_path
-        try:
-            self.fd = os.open(events_path, os.O_RDONLY | os.O_CLOEXEC)
-        except OSError as exc:
-            raise OCIError.from_os(f"opening {events_path} for OOM notifications", exc) from exc
-        self.last = self._count()
-
-    def _count(self):
-        try:
-            data = os.pread(self.fd, 4096, 0).decode()
-        except OSError:
-            return None
-        kv = {}
-        for line in data.splitlines():
-            p = line.split()
-            if len(p) == 2:
-                kv[p[0]] = int(p[1])
-        return kv.get("oom_kill", 0) if kv else None
-
-    def fileno(self):
-        return self.fd
-
-    def wait(self, timeout=None):
-        import select
-        deadline = None if timeout is None else time.monotonic() + timeout
-        poller = select.poll()
-        poller.register(self.fd, select.POLLPRI | select.POLLERR)
-        while True:
-            cur = self._count()
-            if cur is None:
-                return False
-            if cur > self.last:
-                self.last = cur
-                return True
-            remaining = None if deadline is None else max(0, deadline - time.monotonic())
-            if remaining == 0:
-                return False
-            # also re-check periodically: a change between read and poll is not lost this way
-            poller.poll(int(min(remaining if remaining is not None else 0.5, 0.5) * 1000))
-
-    def close(self):
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
-
-
-class EventfdOOMNotifier(OOMNotifier):
-    """cgroup v1: register an eventfd for memory.oom_control through cgroup.event_control."""
-
-    def __init__(self, memory_dir):
-        self.dir = memory_dir
-        self.efd = os.eventfd(0, os.EFD_CLOEXEC)
-        ctl = os.path.join(memory_dir, "memory.oom_control")
-        try:
-            self.ocfd = os.open(ctl, os.O_RDONLY | os.O_CLOEXEC)
-        except OSError as exc:
-            os.close(self.efd)
-            raise OCIError.from_os(f"opening {ctl} for OOM notifications", exc) from exc
-        try:
-            _util.write_value(os.path.join(memory_dir, "cgroup.event_control"),
-                              f"{self.efd} {self.ocfd}", "oom notification")
-        except OCIError:
-            self.close()
-            raise
-
-    def fileno(self):
-        return self.efd
-
-    def wait(self, timeout=None):
-        import select
-        r, _, _ = select.select([self.efd], [], [], timeout)
-        if not r:
-            return False
-        try:
-            os.eventfd_read(self.efd)
-        except OSError as exc:
-            if exc.errno != errno.EAGAIN:
-                raise
-        # the eventfd also fires when the cgroup is removed
-        return os.path.exists(os.path.join(self.dir, "memory.oom_control"))
-
-    def close(self):
-        for attr in ("ocfd", "efd"):
-            fd = getattr(self, attr, -1)
-            if fd >= 0:
-                os.close(fd)
-                setattr(self, attr, -1)
+    def to_dict(self) -> dict:
+        raise NotImplementedError

@@ -1,11 +1,19 @@
 """A container's event stream: its cgroup's statistics at an interval and OOM kills as they
 happen (what `oci-runtime events` prints, through oci_runtime.container.api's Container.events)."""
+from __future__ import annotations
+
 import time
 
 from oci_runtime.errors import OCIError
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Iterator
 
-def stream_events(container, manager, interval):
+    from .base import CgroupManager
+
+
+def stream_events(container: Any, manager: CgroupManager, interval: float) -> Iterator[dict]:
     """The events of Container.events (oci_runtime.container.api): stats every ``interval`` seconds and
     OOM kills as they happen, until the container stops."""
     watcher = _OOMWatcher(manager)
@@ -41,7 +49,7 @@ class _OOMWatcher:
     """The cgroup's OOM-kill counter is the truth (one event per kill, none lost or doubled);
     the manager's notifier only wakes the stream up at once instead of at the next poll."""
 
-    def __init__(self, manager):
+    def __init__(self, manager: CgroupManager) -> None:
         self.manager = manager
         self.seen = self._count() or 0
         try:
@@ -49,13 +57,13 @@ class _OOMWatcher:
         except OCIError:
             self.notifier = None  # no memory controller: the counter is polled instead
 
-    def _count(self):
+    def _count(self) -> int | None:
         try:
             return self.manager.oom_events()
         except (OCIError, OSError):
             return None  # the cgroup went away: the container is stopping
 
-    def wait(self, timeout):
+    def wait(self, timeout: float) -> None:
         """Return after ``timeout`` seconds, or earlier when the notifier reports an OOM."""
         started = time.monotonic()
         if self.notifier is not None and self.notifier.wait(timeout):
@@ -66,13 +74,13 @@ class _OOMWatcher:
         if left > 0:
             time.sleep(left)
 
-    def new_kills(self):
+    def new_kills(self) -> int:
         count = self._count()
         if count is None or count <= self.seen:
             return 0
         new, self.seen = count - self.seen, count
         return new
 
-    def close(self):
+    def close(self) -> None:
         if self.notifier is not None:
             self.notifier.close()

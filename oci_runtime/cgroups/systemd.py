@@ -3,8 +3,11 @@
 StartTransientUnit and the properties runc sets; everything systemd has no property for is then
 written through cgroupfs by the v1/v2 manager underneath.
 
-D-Bus is spoken through ``busctl`` (systemd's own client), so no D-Bus library is needed.
+D-Bus is spoken through ``busctl`` (systemd's own client), so no D-Bus library is needed.  The
+unit properties come from the controllers (oci_runtime.cgroups.dispatch.systemd_properties).
 """
+
+from __future__ import annotations
 
 import os
 import _signal  # the C module: signal.py imports enum (~3 ms)
@@ -12,19 +15,25 @@ import time
 
 from oci_runtime.errors import OCIError
 
-from . import convert
-from .base import FIELD, CgroupManager
+from . import dispatch, files
+from .base import CgroupManager
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .controllers.memory import OOMNotifier
+    from .v1 import V1Manager
+    from .v2 import V2Manager
 
 NOT_RUNNING = "systemd cgroup driver requested but systemd is not running"
 _DEST = ("org.freedesktop.systemd1", "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager")
 
 
-def systemd_running(run_dir="/run/systemd/system"):
+def systemd_running(run_dir: str = "/run/systemd/system") -> bool:
     """sd_booted(): systemd is PID 1 when /run/systemd/system exists."""
     return os.path.isdir(run_dir)
 
 
-def _busctl(args, what):
+def _busctl(args: list[str], what: str) -> str:
     import shutil
     import subprocess
     exe = shutil.which("busctl")
@@ -39,7 +48,7 @@ def _busctl(args, what):
     return res.stdout.strip()
 
 
-def _encode_props(props):
+def _encode_props(props: list[tuple[str, str, object]]) -> list[str]:
     """[(name, signature, value)] -> busctl argument words for a(sv)."""
     out = [str(len(props))]
     for name, sig, value in props:
@@ -57,95 +66,95 @@ def _encode_props(props):
     return out
 
 
-def resource_properties(resources, v2):
-    """The unit properties runc derives from linux.resources (systemd/v1.go, v2.go)."""
-    props = []
-    r = resources or {}
-    mem = r.get("memory") or {}
-    cpu = r.get("cpu") or {}
-    pids = r.get("pids") or {}
-    mx = convert.MAX_UINT64
-    limit = mem.get("limit")
-    if limit:
-        props.append(("MemoryMax" if v2 else "MemoryLimit", "t", mx if limit < 0 else limit))
-    if v2:
-        if mem.get("reservation"):
-            res = mem["reservation"]
-            props.append(("MemoryLow", "t", mx if res < 0 else res))
-        if mem.get("swap") or limit == -1:
-            try:
-                sw = convert.swap_v1_to_v2(mem.get("swap"), limit)
-            except ValueError as exc:
-                raise OCIError(f"{FIELD}.memory.swap: {exc}") from None
-            if sw == -1:
-                props.append(("MemorySwapMax", "t", mx))
-            elif sw > 0 or (mem.get("swap") or 0) > 0:
-                props.append(("MemorySwapMax", "t", sw))
-    if cpu.get("shares"):
-        if v2:
-            props.append(("CPUWeight", "t", convert.shares_to_weight(cpu["shares"])))
-        else:
-            props.append(("CPUShares", "t", cpu["shares"]))
-    quota, period = cpu.get("quota") or 0, cpu.get("period") or 0
-    if period:
-        props.append(("CPUQuotaPeriodUSec", "t", period))
-    if quota or period:
-        if quota == 0:
-            quota = -1
-        props.append(("CPUQuotaPerSecUSec", "t", convert.cpu_quota_per_sec_usec(quota, period)))
-    lim = pids.get("limit")
-    if lim is not None and (lim > 0 or lim < 0):
-        props.append(("TasksMax", "t", mx if lim < 0 else lim))
-    if v2:
-        for key, prop in (("cpus", "AllowedCPUs"), ("mems", "AllowedMemoryNodes")):
-            if cpu.get(key):
-                try:
-                    props.append((prop, "ay", convert.cpu_list_to_bitmask(cpu[key])))
-                except ValueError as exc:
-                    raise OCIError(f"{FIELD}.cpu.{key}: {exc}") from None
+def expand_slice(slice_name: str) -> str:
+    """'a-b-c.slice' -> '/a.slice/a-b.slice/a-b-c.slice' (runc systemd ExpandSlice); '-.slice' -> '/'."""
+    suffix = ".slice"
+    if not slice_name.endswith(suffix) or len(slice_name) < len(suffix) or "/" in slice_name:
+        raise ValueError(f"invalid slice name {slice_name!r}")
+    if slice_name == "-.slice":
+        return "/"
+    name = slice_name[:-len(suffix)]
+    path, prefix = "", ""
+    for comp in name.split("-"):
+        if comp == "":
+            raise ValueError(f"invalid slice name {slice_name!r}")
+        path += "/" + prefix + comp + suffix
+        prefix += comp + "-"
+    return path
+
+
+def parse_systemd_path(cgroups_path: str | None, container_id: str,
+                       default_prefix: str = "oci-runtime") -> tuple[str, str]:
+    """'slice:prefix:name' -> (slice, unit name).  Absent path -> ('system.slice', '<prefix>-<id>.scope').
+
+    An empty slice means system.slice (runc's default for root); a name ending in .slice asks for a
+    slice unit instead of a scope.
+    """
+    if not cgroups_path:
+        parent, prefix, name = "", default_prefix, container_id
     else:
-        bio = r.get("blockIO") or {}
-        if bio.get("weight"):
-            props.append(("BlockIOWeight", "t", bio["weight"]))
-    return props
+        parts = cgroups_path.split(":")
+        if len(parts) != 3:
+            raise ValueError(f'expected cgroupsPath to be of format "slice:prefix:name" for systemd '
+                             f'cgroups, got {cgroups_path!r} instead')
+        parent, prefix, name = parts
+    if not name:
+        raise ValueError(f"cgroupsPath {cgroups_path!r}: empty unit name")
+    parent = parent or "system.slice"
+    if name.endswith(".slice"):
+        unit = name
+    elif prefix:
+        unit = f"{prefix}-{name}.scope"
+    else:
+        unit = f"{name}.scope"
+    return parent, unit
 
 
 class SystemdManager(CgroupManager):
     driver = "systemd"
 
-    def __init__(self, slice_name, unit, fs, started=False):
+    slice: str
+    unit: str
+    fs: V1Manager | V2Manager
+    started: bool
+
+    def __init__(self, slice_name: str, unit: str, fs: V1Manager | V2Manager,
+                 started: bool = False) -> None:
         self.slice = slice_name
         self.unit = unit
         self.fs = fs
         self.mode = fs.mode
         self.started = started
-        self._pending = None
+        self._pending: dict | None = None
 
-    def to_dict(self):
+    def to_dict(self) -> dict:
         return {"driver": "systemd", "mode": self.mode, "slice": self.slice, "unit": self.unit,
                 "started": self.started, "fs": self.fs.to_dict()}
 
     @classmethod
-    def from_dict(cls, d):
-        from ._open import manager_from_dict
-        return cls(d["slice"], d["unit"], manager_from_dict(d["fs"]), d.get("started", True))
+    def from_dict(cls, d: dict, fs: V1Manager | V2Manager) -> SystemdManager:
+        """Rebuild from to_dict(); ``fs`` is the cgroupfs manager rebuilt from d["fs"]."""
+        return cls(d["slice"], d["unit"], fs, d.get("started", True))
 
     @property
-    def root(self):
+    def root(self) -> str:
         return self.fs.root
 
-    def path_for(self, controller):
+    def path_for(self, controller: str) -> str:
         return self.fs.path_for(controller)
 
-    def exists(self):
+    def directories(self) -> dict[str, str]:
+        return self.fs.directories()
+
+    def exists(self) -> bool:
         return self.fs.exists()
 
     # -- D-Bus ----------------------------------------------------------------------------------
-    def _check(self):
+    def _check(self) -> None:
         if not systemd_running():
             raise OCIError(NOT_RUNNING)
 
-    def _wait_job(self, job, what, timeout=30.0):
+    def _wait_job(self, job: str, what: str, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
@@ -156,7 +165,7 @@ class SystemdManager(CgroupManager):
             time.sleep(0.02)
         raise OCIError(f"{what}: timed out waiting for systemd job {job}")
 
-    def _unit_state(self):
+    def _unit_state(self) -> str | None:
         try:
             path = _busctl(["call", *_DEST, "GetUnit", "s", self.unit], "GetUnit").split()[-1].strip('"')
             st = _busctl(["get-property", "org.freedesktop.systemd1", path,
@@ -165,9 +174,10 @@ class SystemdManager(CgroupManager):
         except OCIError:
             return None
 
-    def _start(self, pid):
+    def _start(self, pid: int | None) -> None:
         scope = self.unit.endswith(".scope")
-        props = [("Description", "s", f"oci-runtime container {self.unit}")]
+        props: list[tuple[str, str, object]] = [
+            ("Description", "s", f"oci-runtime container {self.unit}")]
         if scope:
             props.append(("Slice", "s", self.slice))
             props.append(("Delegate", "b", True))
@@ -176,7 +186,7 @@ class SystemdManager(CgroupManager):
         props += [("DefaultDependencies", "b", False), ("MemoryAccounting", "b", True),
                   ("CPUAccounting", "b", True), ("TasksAccounting", "b", True),
                   ("IOAccounting" if self.mode == "v2" else "BlockIOAccounting", "b", True)]
-        props += resource_properties(self._pending, self.mode == "v2")
+        props += dispatch.systemd_properties(self._pending, self.mode == "v2")
         what = f"starting systemd unit {self.unit}"
         try:
             out = _busctl(["call", *_DEST, "StartTransientUnit", "ssa(sv)a(sa(sv))", self.unit, "replace",
@@ -198,36 +208,39 @@ class SystemdManager(CgroupManager):
         self.started = True
 
     # -- lifecycle ------------------------------------------------------------------------------
-    def create(self):
+    def create(self) -> None:
         """Nothing yet: systemd creates the cgroup when apply() starts the unit with its first pid."""
         self._check()
 
-    def apply(self, pid):
+    def apply(self, pid: int) -> None:
         self._check()
         if not self.started:
             self._start(pid)
         if self.mode != "v2":
             self.fs.create()      # hierarchies systemd does not manage (cpuset, ...)
-        elif not os.path.isdir(self.fs.path):
-            raise OCIError(f"systemd unit {self.unit} started but {self.fs.path} does not exist")
-        self.fs.apply(pid) if self.mode != "v2" else _join_v2(self.fs, pid)
+        elif not os.path.isdir(self.fs.path_for("")):
+            raise OCIError(f"systemd unit {self.unit} started but {self.fs.path_for('')} does not exist")
+        if self.mode != "v2":
+            self.fs.apply(pid)
+        else:   # systemd made the directory and enabled its controllers
+            files.write_procs(self.fs.path_for(""), pid)
         if self._pending is not None:
             pending, self._pending = self._pending, None
             self.fs.set(pending)
 
-    def _set(self, resources, updating):
+    def write_resources(self, resources: dict, updating: bool) -> None:
         if not self.started:
             # applied when the unit is started (apply): properties at creation, the rest via cgroupfs
             self._pending = resources
             return
         self._check()
-        props = resource_properties(resources, self.mode == "v2")
+        props = dispatch.systemd_properties(resources, self.mode == "v2")
         if props:
             _busctl(["call", *_DEST, "SetUnitProperties", "sba(sv)", self.unit, "true",
                      *_encode_props(props)], f"setting properties of systemd unit {self.unit}")
-        self.fs._set(resources, updating)
+        self.fs.write_resources(resources, updating)
 
-    def destroy(self, timeout=5.0):
+    def destroy(self, timeout: float = 5.0) -> None:
         if systemd_running():
             try:
                 out = _busctl(["call", *_DEST, "StopUnit", "ss", self.unit, "replace"],
@@ -244,31 +257,26 @@ class SystemdManager(CgroupManager):
         self.started = False
 
     # -- delegated to cgroupfs ------------------------------------------------------------------
-    def freeze(self):
+    def freeze(self) -> None:
         self.fs.freeze()
 
-    def thaw(self):
+    def thaw(self) -> None:
         self.fs.thaw()
 
-    def is_frozen(self):
+    def is_frozen(self) -> bool:
         return self.fs.is_frozen()
 
-    def pids(self):
+    def pids(self) -> list[int]:
         return self.fs.pids()
 
-    def kill_all(self, sig=_signal.SIGKILL):
+    def kill_all(self, sig: int = _signal.SIGKILL) -> None:
         self.fs.kill_all(sig)
 
-    def stats(self):
+    def stats(self) -> dict:
         return self.fs.stats()
 
-    def oom_events(self):
+    def oom_events(self) -> int:
         return self.fs.oom_events()
 
-    def oom_notifier(self):
+    def oom_notifier(self) -> OOMNotifier:
         return self.fs.oom_notifier()
-
-
-def _join_v2(fs, pid):
-    from . import _util
-    _util.write_procs(fs.path, pid)

@@ -174,7 +174,7 @@ def _check_cgroups_path(config, systemd_cgroup):
     try:
         open_manager(config.linux.cgroups_path, "check", systemd=systemd_cgroup)
     except OCIError as exc:
-        config_problem("/linux/cgroupsPath", str(exc).removeprefix("linux.cgroupsPath: "))
+        config_problem("/linux/cgroupsPath", str(exc).removeprefix("/linux/cgroupsPath: "))
 
 
 def _host_limits_for(config):

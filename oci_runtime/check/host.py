@@ -25,7 +25,7 @@ def check_host(runtime_path=None, systemd_cgroup=False):
 
 
 def _cgroup_findings():
-    from oci_runtime.cgroups._util import Mounts
+    from oci_runtime.cgroups.hierarchy import Mounts
 
     try:
         mounts = Mounts()

@@ -48,7 +48,7 @@ def create_container(store, container_id, bundle, *, pid_file=None, console_sock
     # ``debug``: None, or --debug's DebugLog (oci_runtime.cli.logging).  Every use is behind
     # `if debug is not None`, so without --debug nothing is formatted or timed.
     bundle = os.path.abspath(bundle)
-    from oci_runtime.cgroups._util import warm_up_attach
+    from oci_runtime.cgroups.files import warm_up_attach
 
     warm_up_attach()  # the init's cgroup attach, a few ms from now, then skips a grace period
     if debug is not None:
@@ -129,7 +129,7 @@ def _create_in(transaction, store, container_id, bundle, config, pid_file, conso
 
         console = plan.console = ConsoleEndpoint(console_socket)
         transaction.on_undo("closing the console", console.close)
-    plan.cgroup_mounts = _cgroup_mounts(cgroup) if _has_cgroup_mount(config) else None
+    plan.cgroup_mounts = _cgroup_mounts(cgroup, config)
     if config.linux.seccomp:
         plan.seccomp_program = compile_seccomp(config.linux.seccomp, store.root, plan.warnings)
         if debug is not None:
@@ -202,7 +202,7 @@ def cgroup_resources(config, rootless=False):
     the devices a container needs (config-linux.md "Default Devices", ptys) and linux.devices.
     Rootless (a delegated cgroup): no device rules, as runc; an unprivileged caller cannot load
     the device controller's program, and the container's devices are the host's bound nodes."""
-    from oci_runtime.cgroups.convert import runc_device_rules
+    from oci_runtime.cgroups.controllers.devices import runc_device_rules
 
     resources = dict(config.linux.resources)
     if rootless:
@@ -254,8 +254,9 @@ def compile_seccomp(seccomp, root, warnings):
 
 
 def _resctrl_mounted():
-    with open("/proc/self/mounts") as mounts:
-        return any(line.split()[2] == "resctrl" for line in mounts)
+    from oci_runtime.kernel.mountinfo import entries
+
+    return any(entry.fstype == "resctrl" for entry in entries())
 
 
 def _listener_record(seccomp):
@@ -278,35 +279,13 @@ def _freezer_state_file(cgroup):
     return f"{freezer}/cgroup.freeze"
 
 
-def _has_cgroup_mount(config):
-    return any(m.type in ("cgroup", "cgroup2") for m in config.mounts)
+def _cgroup_mounts(cgroup, config):
+    """The hierarchies the config's cgroup mount shows (None without one, or on cgroup v2)."""
+    if not any(m.type in ("cgroup", "cgroup2") for m in config.mounts):
+        return None
+    from oci_runtime.cgroups.hierarchy import container_cgroup_mounts
 
-
-def _cgroup_mounts(cgroup):
-    """For a cgroup mount on a v1/hybrid host: one (name, fstype, data, host path) per hierarchy,
-    from /proc/self/mountinfo.  None on a pure v2 host (one cgroup2 mount is enough)."""
-    hierarchies = []
-    with open("/proc/self/mountinfo") as mountinfo:
-        for line in mountinfo:
-            pre, _, post = line.partition(" - ")
-            fstype, _source, super_options = post.split()[:3]
-            mount_point = pre.split()[4]
-            if fstype not in ("cgroup", "cgroup2") or not mount_point.startswith("/sys/fs/cgroup"):
-                continue
-            if mount_point == "/sys/fs/cgroup" and fstype == "cgroup2":
-                return None
-            name = mount_point.rsplit("/", 1)[1]
-            if fstype == "cgroup":
-                data = ",".join(o for o in super_options.split(",") if o not in ("rw", "ro"))
-                controller = name
-            else:
-                data, controller = None, "unified"
-            try:
-                host_path = cgroup.path_for(controller) if cgroup is not None else mount_point
-            except Exception:  # noqa: BLE001 - controller unknown to the manager: show its root
-                host_path = mount_point
-            hierarchies.append((name, fstype, data, host_path or mount_point))
-    return hierarchies
+    return container_cgroup_mounts(cgroup)
 
 
 def _rfc3339_now():
@@ -325,7 +304,7 @@ def plan_of(config, bundle, container_id, state_dir, seccomp_program=None):
     """The create Plan for ``config`` with symbolic fds, nothing made or opened: what `plan`
     prints and `check` compiles."""
     launch_plan = LaunchPlan(container_id, config, bundle, state_dir)
-    launch_plan.cgroup_mounts = _cgroup_mounts(None) if _has_cgroup_mount(config) else None
+    launch_plan.cgroup_mounts = _cgroup_mounts(None, config)
     launch_plan.seccomp_program = seccomp_program
     return compile_plan(launch_plan)[0]
 

@@ -29,55 +29,6 @@ _NAMESPACE_ORDER = (
 )
 
 
-def cgroup_directories(manager):
-    """{controller: directory} of the container's cgroup on every hierarchy, '' for the cgroup v2
-    one, as runc keeps them in its state (so --cgroup's controller names are runc's)."""
-    filesystem = getattr(manager, "fs", manager)  # systemd: the cgroupfs view of its unit
-    if filesystem.mode == "v2":
-        return {"": filesystem.path}
-    directories = dict(filesystem.paths)
-    if filesystem.unified:
-        directories[""] = filesystem.unified
-    return directories
-
-
-def sub_cgroup_directories(directories, sub_cgroups):
-    """The directories the exec'd process joins: each hierarchy's container cgroup, or the
-    sub-cgroup below it that --cgroup names.  A path is relative to the container's cgroup even
-    with a leading '/', and may not climb out of it (runc: "is not a sub cgroup path")."""
-    joined = dict(directories)
-    if "" in sub_cgroups:
-        wanted = {controller: sub_cgroups[""] for controller in directories}
-    else:
-        unknown = sorted(set(sub_cgroups) - set(directories))
-        if unknown:
-            raise OCIError(f"exec --cgroup: unknown controller {', '.join(unknown)} (this "
-                           f"container has: {', '.join(sorted(c for c in directories if c))})")
-        wanted = sub_cgroups
-    for controller, sub_path in wanted.items():
-        base = directories[controller]
-        candidate = os.path.normpath(f"{base}/{sub_path.lstrip('/')}")
-        if candidate != base and not candidate.startswith(base + "/"):
-            raise OCIError(f"exec --cgroup: {sub_path} is not a sub cgroup path")
-        joined[controller] = candidate
-    return sorted(set(joined.values()))
-
-
-def _join_sub_cgroups(directories, pid):
-    """Move ``pid`` into existing cgroup directories; unlike the container's own cgroup, a
-    sub-cgroup is never created here (runc neither): a typo must not make a new cgroup."""
-    for directory in directories:
-        try:
-            with open(f"{directory}/cgroup.procs", "w") as procs:
-                procs.write(str(pid))
-        except OSError as exc:
-            hint = ""
-            if exc.errno == 28 and os.path.exists(f"{directory}/cpuset.cpus"):  # ENOSPC
-                hint = " (a new cgroup v1 cpuset has no cpuset.cpus/cpuset.mems until they are set)"
-            raise OCIError(f"exec --cgroup: adding pid {pid} to {directory}/cgroup.procs: "
-                           f"{exc.strerror}{hint}", exc.errno) from exc
-
-
 def exec_in_container(container, saved_config, request, warn=None, debug=None):
     """Run ``request`` in ``container``.  Detached: return the process's host pid once it has
     exec'd.  Otherwise wait for it and return its exit status (128+N when killed by signal N).
@@ -91,7 +42,7 @@ def exec_in_container(container, saved_config, request, warn=None, debug=None):
                            "(use --ignore-paused to override)", status)
     if status not in ("created", "running", "paused"):
         raise InvalidState(f"cannot exec in container {container.id}: it is {status}", status)
-    from oci_runtime.cgroups._util import warm_up_attach
+    from oci_runtime.cgroups.files import warm_up_attach
 
     warm_up_attach()  # the joiner's cgroup attach then skips an RCU grace period
     check_strings(request.process, request.source, request.pointer)
@@ -128,10 +79,10 @@ def exec_in_container(container, saved_config, request, warn=None, debug=None):
     if request.sub_cgroups:
         if manager is None:
             raise OCIError(f"exec --cgroup: container {container.id} has no cgroup")
-        directories = sub_cgroup_directories(cgroup_directories(manager), request.sub_cgroups)
+        directories = manager.sub_cgroup_directories(request.sub_cgroups)
 
         def cgroup_join(pid):
-            _join_sub_cgroups(directories, pid)
+            manager.join_existing(directories, pid)
     elif manager is not None:
         cgroup_join = manager.apply
     namespace_fds = _open_namespaces_to_join(container.pid)
@@ -141,7 +92,7 @@ def exec_in_container(container, saved_config, request, warn=None, debug=None):
               f"joining namespaces {', '.join(flag_names[f] for f, _ in namespace_fds) or 'none'}")
         if manager is not None:
             joined = (directories if request.sub_cgroups
-                      else sorted(set(cgroup_directories(manager).values())))
+                      else sorted(set(manager.directories().values())))
             debug(f"exec cgroup: {', '.join(joined)}")
     console = None
     try:

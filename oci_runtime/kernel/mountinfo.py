@@ -36,9 +36,15 @@ class MountEntry:
         self.super_options = rest[2] if len(rest) > 2 else ""
 
 
+def parse(text):
+    """One MountEntry per line of a mountinfo file's ``text``."""
+    return [MountEntry(line) for line in text.splitlines() if line.strip()]
+
+
 def entries(path="/proc/self/mountinfo"):
+    """The mounts listed in ``path`` (OSError when it cannot be read)."""
     with open(path) as mountinfo:
-        return [MountEntry(line) for line in mountinfo if line.strip()]
+        return parse(mountinfo.read())
 
 
 def mount_points(path="/proc/self/mountinfo"):

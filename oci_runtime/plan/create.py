@@ -45,7 +45,7 @@ class CreateOptions:
         self.preserve_fds = preserve_fds
         self.console_socket = console_socket  # FdArg of the socket the pty master goes out on
         self.start_listener = start_listener  # FdArg of start.sock's listening socket
-        self.cgroup_mounts = cgroup_mounts  # see container/create.py _cgroup_mounts
+        self.cgroup_mounts = cgroup_mounts  # see cgroups/hierarchy.py container_cgroup_mounts
         self.seccomp_program = seccomp_program
         self.capabilities = capabilities  # process.CapabilityPlan
         self.rootfs_parent_mount = rootfs_parent_mount

@@ -13,8 +13,8 @@ following a symlink the container may have put in place of a mount point (UMOUNT
 A mount id of the record that was unmounted meanwhile and reused by a container mount keeps
 that mount: the error is on the side of leaving a mount, never of removing the caller's.
 """
-from oci_runtime.cgroups._util import _unescape
 from oci_runtime.errors import OCIError
+from oci_runtime.kernel import mountinfo as mountinfo_table
 
 _UMOUNT_NOFOLLOW = 0x8
 _EINVAL, _ENOENT = 22, 2
@@ -24,19 +24,12 @@ def mounts_under(rootfs, mountinfo="/proc/self/mountinfo"):
     """[(mount id, mount point)] of the mounts at or under ``rootfs``, in mountinfo order (a
     mount's parent comes before it)."""
     prefix = rootfs.rstrip("/") + "/"
-    found = []
     try:
-        with open(mountinfo) as lines:
-            for line in lines:
-                fields = line.split(" ", 5)
-                if len(fields) < 5:
-                    continue
-                point = _unescape(fields[4])
-                if point == rootfs.rstrip("/") or point.startswith(prefix):
-                    found.append((int(fields[0]), point))
+        mounts = mountinfo_table.entries(mountinfo)
     except OSError as exc:
         raise OCIError.from_os(f"reading {mountinfo} for the mounts under {rootfs}", exc) from exc
-    return found
+    return [(entry.mount_id, entry.mount_point) for entry in mounts
+            if entry.mount_point == rootfs.rstrip("/") or entry.mount_point.startswith(prefix)]
 
 
 def mounts_before(rootfs):

@@ -50,13 +50,7 @@ def cgroup_writable(manager):
 
 
 def _manager_paths(manager):
-    fs = getattr(manager, "fs", manager)  # systemd: the cgroupfs manager underneath
-    if getattr(fs, "path", None):
-        return [fs.path]
-    paths = list(getattr(fs, "paths", {}).values())
-    if getattr(fs, "unified", None):
-        paths.append(fs.unified)
-    return paths
+    return list(manager.directories().values())
 
 
 def _can_create(path):

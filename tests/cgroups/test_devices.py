@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from oci_runtime.cgroups import devices as d
+from oci_runtime.cgroups.controllers import devices as d
 
 
 def allowed(rules, *dev):

@@ -6,8 +6,9 @@ import os
 import pytest
 
 from oci_runtime.cgroups import detect_mode, manager_from_dict, open_manager
-from oci_runtime.cgroups._util import Mounts, clean_path, parse_mountinfo, parse_proc_cgroup
+from oci_runtime.cgroups.hierarchy import Mounts, clean_path, parse_proc_cgroup
 from oci_runtime.errors import OCIError
+from oci_runtime.kernel import mountinfo
 
 V1 = ["cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids"]
 
@@ -39,7 +40,8 @@ def make_tree(tmp_path, mode, own="/"):
 
 
 def test_parse_mountinfo_escapes():
-    m = parse_mountinfo("36 35 98:0 / /mnt/with\\040space rw - cgroup2 none rw\n")
+    m = [(e.mount_point, e.root, e.fstype, e.super_options.split(","))
+         for e in mountinfo.parse("36 35 98:0 / /mnt/with\\040space rw - cgroup2 none rw\n")]
     assert m == [("/mnt/with space", "/", "cgroup2", ["rw"])]
 
 
@@ -151,15 +153,15 @@ def test_v1_writes(tmp_path):
     assert read(f"{p['blkio']}/blkio.weight") == "300"
     assert read(f"{p['blkio']}/blkio.weight_device") == "8:0 500"
     assert read(f"{p['blkio']}/blkio.throttle.read_bps_device") == "8:0 1000"
-    with pytest.raises(OCIError, match=r"^linux.resources.unified: cannot use unified"):
+    with pytest.raises(OCIError, match=r"^/linux/resources/unified: cannot use unified"):
         m.set({"unified": {"memory.max": "1"}})
-    with pytest.raises(OCIError, match=r"linux.resources.network.classID: the net_cls cgroup controller is not available"):
+    with pytest.raises(OCIError, match=r"/linux/resources/network/classID: the net_cls cgroup controller is not available"):
         m.set({"network": {"classID": 1}})
-    with pytest.raises(OCIError, match=r"linux.resources.rdma: the rdma cgroup controller is not available"):
+    with pytest.raises(OCIError, match=r"/linux/resources/rdma: the rdma cgroup controller is not available"):
         m.set({"rdma": {"mlx5_1": {"hcaHandles": 1}}})
     with pytest.raises(OCIError, match="swappiness range"):
         m.set({"memory": {"swappiness": 101}})
-    with pytest.raises(OCIError, match=r"linux.resources.memory.limit: expected an integer"):
+    with pytest.raises(OCIError, match=r"/linux/resources/memory/limit: expected an integer"):
         m.set({"memory": {"limit": "1G"}})
     # round trip through the saved state
     m2 = manager_from_dict(m.to_dict())
@@ -203,11 +205,11 @@ def test_v2_writes(tmp_path):
         m.set({"cpu": {"realtimeRuntime": 100}})
     with pytest.raises(OCIError, match="net_cls/net_prio do not exist on cgroup v2"):
         m.set({"network": {"classID": 1}})
-    with pytest.raises(OCIError, match=r"linux.resources.memory.swap: memory\+swap limit"):
+    with pytest.raises(OCIError, match=r"/linux/resources/memory/swap: memory\+swap limit"):
         m.set({"memory": {"limit": 500, "swap": 100}})
-    with pytest.raises(OCIError, match=r"linux.resources.unified.a/b: invalid unified key"):
+    with pytest.raises(OCIError, match=r"/linux/resources/unified/a~1b: invalid unified key"):
         m.set({"unified": {"a/b": "1"}})
-    with pytest.raises(OCIError, match=r"linux.resources.unified.misc.max: controller 'misc' is not available"):
+    with pytest.raises(OCIError, match=r"/linux/resources/unified/misc.max: controller 'misc' is not available"):
         m.set({"unified": {"misc.max": "1"}})
     touch(p, "memory.current", content="1000")
     with pytest.raises(OCIError, match="rejecting memory limit 500 below current usage 1000"):

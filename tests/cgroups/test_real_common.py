@@ -210,7 +210,7 @@ def test_kernel_rejection_names_field_file_value(real):
         m.set({"cpu": {"cpus": "999"}})
     path = os.path.join(m.path_for("cpuset"), "cpuset.cpus")
     msg = str(ei.value)
-    assert msg.startswith(f'linux.resources.cpu.cpus: writing "999" to {path}: '), msg
+    assert msg.startswith(f'/linux/resources/cpu/cpus: writing "999" to {path}: '), msg
     assert ei.value.errno != 0
 
 

@@ -68,7 +68,7 @@ def test_pids_and_unified(mgr):
     m.set({"unified": {"pids.max": "7", "memory.high": "100000000"}})
     assert f(m, "pids.max") == "7"
     assert f(m, "memory.high") == "99999744" or f(m, "memory.high") == "100000000"
-    with pytest.raises(OCIError, match=r"linux.resources.unified.nosuch.file: controller 'nosuch' is not available"):
+    with pytest.raises(OCIError, match=r"/linux/resources/unified/nosuch.file: controller 'nosuch' is not available"):
         m.set({"unified": {"nosuch.file": "1"}})
 
 

@@ -13,7 +13,6 @@ import time
 import pytest
 
 from oci_runtime.cgroups import manager_from_dict
-from oci_runtime.container.exec import cgroup_directories
 
 
 @pytest.fixture
@@ -29,7 +28,7 @@ def running(oci, make_bundle):
 def container_cgroups(oci, cid):
     """{controller: host directory} of the container's cgroup ('' = the v2 hierarchy)."""
     with open(f"{oci.root}/{cid}/state.json") as state:
-        return cgroup_directories(manager_from_dict(json.load(state)["cgroup"]))
+        return manager_from_dict(json.load(state)["cgroup"]).directories()
 
 
 def host_cgroups_of(pid):

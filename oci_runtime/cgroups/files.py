@@ -1,5 +1,8 @@
-"""Low-level helpers shared by the cgroup managers: file I/O with field-naming errors, mountinfo and
-/proc/self/cgroup parsing, path cleaning.  Only ``os``/``errno``/``time`` are imported (cheap)."""
+"""Cgroup file I/O shared by the managers and controllers: reads that tolerate a missing file,
+writes whose errors name the field (a JSON pointer) being applied, moving a process in, listing
+and removing cgroup trees, enabling v2 controllers for a subtree.  Only ``os``, ``errno`` and
+``time`` are imported (cheap: this is on create's path)."""
+from __future__ import annotations
 
 import errno
 import os
@@ -7,118 +10,31 @@ import time
 
 from oci_runtime.errors import OCIError
 
-V1_CONTROLLERS = (
-    "cpuset", "cpu", "cpuacct", "memory", "devices", "freezer", "blkio", "pids", "hugetlb",
-    "net_cls", "net_prio", "perf_event", "rdma", "misc", "name=systemd",
-)
+from .fields import CGROUPS_PATH
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable, Iterable
 
 
-def _unescape(s):
-    """Undo the octal escapes (\\040 etc.) the kernel uses in mountinfo fields."""
-    if "\\" not in s:
-        return s
-    out, i = [], 0
-    while i < len(s):
-        c = s[i]
-        if c == "\\" and i + 3 < len(s) + 0 and s[i + 1:i + 4].isdigit():
-            out.append(chr(int(s[i + 1:i + 4], 8)))
-            i += 4
-        else:
-            out.append(c)
-            i += 1
-    return "".join(out)
-
-
-def parse_mountinfo(text):
-    """Return [(mountpoint, root, fstype, [super options])] for each line of a mountinfo file."""
-    mounts = []
-    for line in text.splitlines():
-        fields = line.split()
-        if len(fields) < 10:
-            continue
-        try:
-            sep = fields.index("-", 6)
-        except ValueError:
-            continue
-        if len(fields) < sep + 3:
-            continue
-        mounts.append((_unescape(fields[4]), _unescape(fields[3]), fields[sep + 1],
-                       fields[sep + 3].split(",") if len(fields) > sep + 3 else []))
-    return mounts
-
-
-def parse_proc_cgroup(text):
-    """Parse /proc/<pid>/cgroup: {controller: path}; the v2 entry (hierarchy 0, no controllers) is ''."""
-    res = {}
-    for line in text.splitlines():
-        parts = line.split(":", 2)
-        if len(parts) != 3:
-            continue
-        _, ctrls, path = parts
-        if ctrls == "":
-            res[""] = path
-        else:
-            for c in ctrls.split(","):
-                res[c] = path
-    return res
-
-
-def under(path, root):
-    return path == root or path.startswith(root.rstrip("/") + "/")
-
-
-class Mounts:
-    """The cgroup mounts found under ``root``: v1 hierarchies by controller, the v2 (unified) mount."""
-
-    def __init__(self, root="/sys/fs/cgroup", mountinfo="/proc/self/mountinfo"):
-        self.root = os.path.normpath(root)
-        if self.root.startswith("//"):
-            self.root = self.root[1:]
-        self.mountinfo = mountinfo
-        self.v1 = {}          # controller -> (mountpoint, mount root inside the hierarchy)
-        self.unified = None   # (mountpoint, mount root) of a cgroup2 mount under root
-        try:
-            text = read_text(mountinfo)
-        except OSError as exc:
-            raise OCIError.from_os(f"reading {mountinfo}", exc) from exc
-        for mnt, mroot, fstype, opts in parse_mountinfo(text):
-            if not under(mnt, self.root):
-                continue
-            if fstype == "cgroup2":
-                if mnt == self.root or self.unified is None or self.unified[0] != self.root:
-                    self.unified = (mnt, mroot)
-            elif fstype == "cgroup":
-                for o in opts:
-                    if o in V1_CONTROLLERS or o.startswith("name="):
-                        self.v1.setdefault(o, (mnt, mroot))
-        if self.unified and self.unified[0] == self.root:
-            self.mode = "v2"
-            self.v1 = {}
-        elif self.v1:
-            self.mode = "hybrid" if self.unified else "v1"
-        elif self.unified:
-            # a cgroup2 mount below root without v1 hierarchies: treat its mountpoint as the v2 root
-            self.mode = "v2"
-        else:
-            raise OCIError(f"no cgroup filesystem is mounted at or under {self.root} (checked {mountinfo})")
-
-
-def read_text(path):
+def read_text(path: str) -> str:
     with open(path, "rb") as f:
         return f.read().decode("utf-8", "replace")
 
 
-def read_or(path, default=None):
+def read_or(path: str, default: str = "") -> str:
+    """The file's text, or ``default`` when it cannot be read."""
     try:
         return read_text(path)
     except OSError:
         return default
 
 
-def read_int(path, default=0):
+def read_int(path: str, default: int = 0) -> int:
     """Read a single integer ('max' -> -1)."""
-    s = read_or(path)
-    if s is None:
+    try:
+        s = read_text(path)
+    except OSError:
         return default
     s = s.strip().split()[0] if s.strip() else ""
     if s == "max":
@@ -129,9 +45,9 @@ def read_int(path, default=0):
         return default
 
 
-def read_kv(path):
+def read_kv(path: str) -> dict[str, int]:
     """Read a flat keyed file ("key value" per line) into {key: int}."""
-    res = {}
+    res: dict[str, int] = {}
     s = read_or(path)
     if not s:
         return res
@@ -145,7 +61,12 @@ def read_kv(path):
     return res
 
 
-def write_value(path, value, field):
+def read_words(path: str) -> list[str]:
+    """The whitespace-separated words of a file ([] when it cannot be read): cgroup.controllers."""
+    return read_or(path).split()
+
+
+def write_value(path: str, value: object, field: str) -> None:
     """Write ``value`` (one write(2)) to a cgroup file; on failure raise an OCIError naming the field."""
     value = str(value)
     try:
@@ -159,14 +80,14 @@ def write_value(path, value, field):
         raise OCIError(f'{field}: writing "{value}" to {path}: {reason}', exc.errno or 0) from exc
 
 
-def mkdir_p(path, field="cgroupsPath"):
+def mkdir_p(path: str, field: str = CGROUPS_PATH) -> None:
     try:
         os.makedirs(path, exist_ok=True)
     except OSError as exc:
         raise OCIError.from_os(f"{field}: creating cgroup directory {path}", exc) from exc
 
 
-def write_procs(dirpath, pid, field="cgroupsPath"):
+def write_procs(dirpath: str, pid: int, field: str = CGROUPS_PATH) -> None:
     """Move pid into the cgroup; retries EINVAL briefly (the task may be mid-fork), like runc."""
     path = os.path.join(dirpath, "cgroup.procs")
     for attempt in range(5):
@@ -179,27 +100,27 @@ def write_procs(dirpath, pid, field="cgroupsPath"):
             time.sleep(0.03)
 
 
-def clean_path(path):
-    """runc's utils.CleanPath: normalise, and keep relative paths from escaping with '..'."""
-    if not path:
-        return ""
-    p = os.path.normpath(path)
-    if not p.startswith("/"):
-        p = os.path.relpath(os.path.normpath("/" + p), "/")
-        if p == ".":
-            return ""
-        return p
-    if p.startswith("//"):
-        p = p[1:]
-    return p
+def join_existing(directories: Iterable[str], pid: int) -> None:
+    """Move ``pid`` into existing cgroup directories (`exec --cgroup`'s sub-cgroups): unlike the
+    container's own cgroup, a sub-cgroup is never created (runc neither): a typo must not make
+    a new cgroup."""
+    for directory in directories:
+        try:
+            with open(f"{directory}/cgroup.procs", "w") as procs:
+                procs.write(str(pid))
+        except OSError as exc:
+            hint = ""
+            if exc.errno == errno.ENOSPC and os.path.exists(f"{directory}/cpuset.cpus"):
+                hint = " (a new cgroup v1 cpuset has no cpuset.cpus/cpuset.mems until they are set)"
+            raise OCIError(f"exec --cgroup: adding pid {pid} to {directory}/cgroup.procs: "
+                           f"{exc.strerror}{hint}", exc.errno) from exc
 
 
-def procs_recursive(dirpath):
+def procs_recursive(dirpath: str) -> list[int]:
     """All pids in cgroup.procs of dirpath and every descendant cgroup."""
     pids = []
-    for d, subdirs, _files in os.walk(dirpath):
-        s = read_or(os.path.join(d, "cgroup.procs"), "")
-        for line in s.split():
+    for d, _subdirs, _files in os.walk(dirpath):
+        for line in read_or(os.path.join(d, "cgroup.procs")).split():
             try:
                 pids.append(int(line))
             except ValueError:
@@ -207,7 +128,7 @@ def procs_recursive(dirpath):
     return pids
 
 
-def rmdir_tree(dirpath, timeout=5.0):
+def rmdir_tree(dirpath: str, timeout: float = 5.0) -> None:
     """Remove a cgroup directory and its child cgroups bottom-up (cgroup dirs can only be rmdir'ed).
 
     EBUSY (tasks still exiting) is retried with backoff up to ``timeout`` seconds; nothing is killed.
@@ -237,7 +158,51 @@ def rmdir_tree(dirpath, timeout=5.0):
         delay = min(delay * 2, 0.2)
 
 
-def warm_up_attach():
+def rmdir_paths(paths: Iterable[str], timeout: float = 5.0) -> None:
+    """rmdir_tree() each path; every one is tried, the first error is raised after."""
+    err = None
+    for p in paths:
+        try:
+            rmdir_tree(p, timeout)
+        except OCIError as exc:
+            err = err or exc
+    if err is not None:
+        raise err
+
+
+def wait_until(pred: Callable[[], bool], timeout: float, interval: float = 0.005,
+               retry: Callable[[], object] | None = None) -> bool:
+    """Poll pred() until true; call retry() every ~100ms; return the last pred() value."""
+    deadline = time.monotonic() + timeout
+    last_retry = time.monotonic()
+    while True:
+        if pred():
+            return True
+        now = time.monotonic()
+        if now >= deadline:
+            return False
+        if retry is not None and now - last_retry > 0.1:
+            retry()
+            last_retry = now
+        time.sleep(interval)
+        interval = min(interval * 1.5, 0.05)
+
+
+def enable_controllers(mount: str, path: str, ctrls: list[str], field: str) -> None:
+    """cgroup v2: enable ``ctrls`` in cgroup.subtree_control of every ancestor of ``path`` below
+    ``mount``."""
+    rel = os.path.relpath(path, mount)
+    cur = mount
+    for comp in [] if rel == "." else rel.split("/"):
+        sc = os.path.join(cur, "cgroup.subtree_control")
+        enabled = read_words(sc)
+        missing = [c for c in ctrls if c not in enabled]
+        if missing:
+            write_value(sc, " ".join("+" + c for c in missing), field)
+        cur = os.path.join(cur, comp)
+
+
+def warm_up_attach() -> None:
     """Start, in a background thread, a move of this process into the cgroup it is already in.
 
     Moving a process between cgroups takes the kernel's cgroup_threadgroup_rwsem for writing,
@@ -257,7 +222,7 @@ def warm_up_attach():
     directory = controllers.replace("name=", "") if controllers else "unified"
     candidates = [f"/sys/fs/cgroup/{directory}{path}", f"/sys/fs/cgroup{path}"]
 
-    def move_to_own_cgroup():
+    def move_to_own_cgroup() -> None:
         for candidate in candidates:
             try:
                 fd = os.open(f"{candidate.rstrip('/')}/cgroup.procs", os.O_WRONLY | os.O_CLOEXEC)

@@ -1,10 +1,120 @@
-"""Device access rules: a model of the cgroup v1 devices controller (the same "emulator" idea runc uses
-so v1 and v2 behave identically) and the BPF_PROG_TYPE_CGROUP_DEVICE program for cgroup v2.
+"""The devices controller: ``linux.resources.devices`` rules (normalised as runc does, plus
+runc's default allowed devices), written to devices.allow/deny on cgroup v1, and on cgroup v2
+compiled into a BPF_PROG_TYPE_CGROUP_DEVICE program from a model of the v1 controller (the same
+"emulator" idea runc uses, so v1 and v2 behave identically).  Building the program is pure code;
+oci_runtime.cgroups._bpf loads and attaches it."""
+from __future__ import annotations
 
-Pure code: building the program does not touch the kernel (see _bpf.py for loading/attaching).
-"""
+import os
 
-from .convert import normalize_device_rule
+from oci_runtime.errors import OCIError
+
+from ..fields import RESOURCES, pointer
+from ..files import write_value
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Iterable
+
+    from ..views import V1Cgroup, V2Cgroup
+
+    Instruction = tuple[int, int, int, int, int]   # (code, dst, src, off, imm)
+
+FIELD = pointer(RESOURCES, "devices")
+
+
+def apply_v1(cgroup: V1Cgroup, rules: list, updating: bool) -> None:
+    directory = cgroup.controller_dir("devices", FIELD)
+    normalised = []
+    for i, rule in enumerate(rules):
+        try:
+            normalised.append(normalize_device_rule(rule, f"{FIELD}/{i}"))
+        except ValueError as exc:
+            raise OCIError(str(exc)) from None
+    for i, rule in enumerate(normalised):
+        name, line = device_rule_v1(rule)
+        write_value(os.path.join(directory, name), line, f"{FIELD}/{i}")
+
+
+def apply_v2(cgroup: V2Cgroup, rules: list, updating: bool) -> None:
+    try:
+        insns = build_program(rules, FIELD)
+    except ValueError as exc:
+        raise OCIError(str(exc)) from None
+    from .. import _bpf
+
+    _bpf.attach_device_filter(cgroup.path, encode_program(insns), FIELD)
+
+
+def normalize_device_rule(rule: object, field: str = FIELD) -> tuple[bool, str, int, int, str]:
+    """OCI device entry -> (allow, type, major, minor, access) with -1 for wildcard numbers.
+
+    type defaults to 'a', access to 'rwm' (runc specconv).  ValueError on invalid values.
+    """
+    if not isinstance(rule, dict):
+        raise ValueError(f"{field}: expected an object, got {rule!r}")
+    allow = rule.get("allow")
+    if not isinstance(allow, bool):
+        raise ValueError(f"{field}/allow: required boolean, got {allow!r}")
+    typ = rule.get("type") or "a"
+    if typ not in ("a", "b", "c"):
+        raise ValueError(f"{field}/type: invalid device type {typ!r} (expected a, b or c)")
+    major = rule.get("major")
+    minor = rule.get("minor")
+    major = -1 if major is None else int(major)
+    minor = -1 if minor is None else int(minor)
+    access = rule.get("access") or "rwm"
+    if not access or any(ch not in "rwm" for ch in access) or len(set(access)) != len(access):
+        raise ValueError(f"{field}/access: invalid access {access!r} (letters from rwm)")
+    # canonical order
+    access = "".join(ch for ch in "rwm" if ch in access)
+    return (allow, typ, major, minor, access)
+
+
+def device_rule_v1(rule: tuple[bool, str, int, int, str]) -> tuple[str, str]:
+    """Normalised rule -> (file, line) for the v1 devices controller, e.g. ('devices.allow', 'c 1:3 rwm').
+
+    Type 'a' rules always mean every device ('a'), exactly as the kernel interprets them.
+    """
+    allow, typ, major, minor, access = rule
+    fname = "devices.allow" if allow else "devices.deny"
+    if typ == "a":
+        return fname, "a"
+    maj = "*" if major < 0 else str(major)
+    mi = "*" if minor < 0 else str(minor)
+    return fname, f"{typ} {maj}:{mi} {access}"
+
+
+# runc's default allowed devices (libcontainer/specconv AllowedDevices), as OCI device entries.
+DEFAULT_ALLOWED_DEVICES: tuple[dict, ...] = (
+    {"allow": True, "type": "c", "access": "m"},                              # mknod any char
+    {"allow": True, "type": "b", "access": "m"},                              # mknod any block
+    {"allow": True, "type": "c", "major": 1, "minor": 3, "access": "rwm"},    # /dev/null
+    {"allow": True, "type": "c", "major": 1, "minor": 8, "access": "rwm"},    # /dev/random
+    {"allow": True, "type": "c", "major": 1, "minor": 7, "access": "rwm"},    # /dev/full
+    {"allow": True, "type": "c", "major": 5, "minor": 0, "access": "rwm"},    # /dev/tty
+    {"allow": True, "type": "c", "major": 1, "minor": 5, "access": "rwm"},    # /dev/zero
+    {"allow": True, "type": "c", "major": 1, "minor": 9, "access": "rwm"},    # /dev/urandom
+    {"allow": True, "type": "c", "major": 136, "access": "rwm"},              # /dev/pts/*
+    {"allow": True, "type": "c", "major": 5, "minor": 2, "access": "rwm"},    # /dev/ptmx
+)
+
+
+def runc_device_rules(resource_devices: Iterable[dict] | None = (),
+                      linux_devices: Iterable[dict] | None = ()) -> list[dict]:
+    """The rule list runc effectively applies for a container: deny all, the config's
+    linux.resources.devices in order, runc's default allowed devices, then an allow rule for each
+    linux.devices entry.  Callers that want runc's behaviour pass this to set({"devices": ...})."""
+    rules = [{"allow": False, "access": "rwm"}]
+    rules.extend(resource_devices or ())
+    rules.extend(DEFAULT_ALLOWED_DEVICES)
+    for d in linux_devices or ():
+        t = d.get("type")
+        if t in ("c", "b", "u"):
+            rules.append({"allow": True, "type": "c" if t == "u" else t, "major": d.get("major"),
+                          "minor": d.get("minor"), "access": "rwm"})
+    return rules
+
 
 # struct bpf_cgroup_dev_ctx { u32 access_type /* (access << 16) | type */; u32 major; u32 minor; }
 BPF_DEVCG_DEV_BLOCK = 1
@@ -35,11 +145,14 @@ class DeviceRules:
     with exactly the same type/major/minor.
     """
 
-    def __init__(self, default_allow=True):
+    default_allow: bool
+    exceptions: list[list]
+
+    def __init__(self, default_allow: bool = True) -> None:
         self.default_allow = default_allow
         self.exceptions = []   # [ [type, major, minor, access(str)] ]
 
-    def apply(self, rule):
+    def apply(self, rule: tuple[bool, str, int, int, str]) -> None:
         allow, typ, major, minor, access = rule
         if typ == "a":
             self.default_allow = allow
@@ -57,7 +170,7 @@ class DeviceRules:
         if allow != self.default_allow:
             self.exceptions.append([typ, major, minor, access])
 
-    def allows(self, typ, major, minor, acc):
+    def allows(self, typ: str, major: int, minor: int, acc: str) -> bool:
         """Model check used by tests: is access ``acc`` (one of r/w/m) to a device allowed?"""
         for ex in self.exceptions:
             if ex[0] == typ and ex[1] in (-1, major) and ex[2] in (-1, minor) and acc in ex[3]:
@@ -65,19 +178,19 @@ class DeviceRules:
         return self.default_allow
 
 
-def compile_rules(rules, field="linux.resources.devices"):
+def compile_rules(rules: Iterable[object], field: str = FIELD) -> DeviceRules:
     """OCI device entries -> DeviceRules (starting from allow-all, the state of a fresh cgroup)."""
     state = DeviceRules(default_allow=True)
     for i, r in enumerate(rules):
-        state.apply(normalize_device_rule(r, f"{field}[{i}]"))
+        state.apply(normalize_device_rule(r, f"{field}/{i}"))
     return state
 
 
-def _insn(code, dst=0, src=0, off=0, imm=0):
+def _insn(code: int, dst: int = 0, src: int = 0, off: int = 0, imm: int = 0) -> Instruction:
     return (code, dst, src, off, imm)
 
 
-def build_program(rules, field="linux.resources.devices"):
+def build_program(rules: Iterable[object], field: str = FIELD) -> list[Instruction]:
     """Build the eBPF program (list of (code, dst, src, off, imm)) for the given OCI device rules.
 
     Layout as runc's devicefilter: a prologue loads type/access/major/minor into R2..R5, then one
@@ -119,7 +232,7 @@ def build_program(rules, field="linux.resources.devices"):
     return insns
 
 
-def encode_program(insns):
+def encode_program(insns: list[Instruction]) -> bytes:
     """Serialise to struct bpf_insn[] bytes (little endian: code u8, dst:4|src:4 u8, off s16, imm s32)."""
     out = bytearray()
     for code, dst, src, off, imm in insns:
@@ -129,7 +242,7 @@ def encode_program(insns):
     return bytes(out)
 
 
-def run_program(insns, dev_type, access, major, minor):
+def run_program(insns: list[Instruction], dev_type: str, access: str, major: int, minor: int) -> bool:
     """A tiny interpreter for the subset of eBPF build_program emits (for tests and debugging).
 
     dev_type: 'c' or 'b'; access: one of 'r', 'w', 'm'.  Returns True when the device is allowed.

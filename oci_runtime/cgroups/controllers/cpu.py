@@ -1,0 +1,198 @@
+"""The cpu controller (and v1's cpuacct, for statistics): ``linux.resources.cpu`` shares, CFS
+quota/period/burst, real-time runtime/period and idle, on cgroup v1 (cpu.shares, cpu.cfs_*),
+cgroup v2 (cpu.weight, cpu.max) and as systemd properties; the shares-to-weight and
+quota-to-CPUQuotaPerSecUSec conversions; the cpu usage and throttling statistics."""
+from __future__ import annotations
+
+import errno
+import os
+
+from oci_runtime.errors import OCIError
+
+from ..fields import MAX_UINT64, RESOURCES, num, pointer
+from ..files import read_int, read_kv, read_or, write_value
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..views import V1Cgroup, V2Cgroup
+
+FIELD = pointer(RESOURCES, "cpu")
+CPU_SHARES_MAX = 262144
+CPU_WEIGHT_MAX = 10000
+USER_HZ = 100
+
+
+def shares_to_weight(shares: int) -> int:
+    """cpu.shares [2..262144] -> cpu.weight [1..10000], 0 = unset.
+
+    runc >= 1.3.2 / crun >= 1.23 quadratic fit through (2,1), (1024,100), (262144,10000) in log space:
+    weight = ceil(10 ** ((l*l + 125*l)/612 - 7/34)), l = log2(shares).
+    """
+    import math
+    shares = int(shares)
+    if shares == 0:
+        return 0
+    if shares <= 2:
+        return 1
+    if shares >= CPU_SHARES_MAX:
+        return CPU_WEIGHT_MAX
+    l = math.log2(shares)  # noqa: E741 - the formula's name
+    exponent = (l * l + 125 * l) / 612.0 - 7.0 / 34.0
+    return int(math.ceil(10 ** exponent))
+
+
+def shares_to_weight_linear(shares: int) -> int:
+    """The older runc formula (<= 1.3.1): 1 + ((shares - 2) * 9999) / 262142."""
+    shares = int(shares)
+    if shares == 0:
+        return 0
+    return 1 + ((shares - 2) * 9999) // 262142
+
+
+def cpu_max_string(quota: int | None, period: int | None) -> str | None:
+    """cpu.max content: '<quota|max> [period]'; None when neither is set (0/None = unset, as runc)."""
+    quota = int(quota or 0)
+    period = int(period or 0)
+    if quota == 0 and period == 0:
+        return None
+    s = str(quota) if quota > 0 else "max"
+    if period:
+        s += f" {period}"
+    return s
+
+
+def cpu_quota_per_sec_usec(quota: int | None, period: int | None) -> int:
+    """systemd CPUQuotaPerSecUSec from CFS quota/period, rounded up to 10ms like runc addCpuQuota."""
+    quota = int(quota or 0)
+    period = int(period or 0) or 100000
+    if quota < 0:
+        return MAX_UINT64
+    v = quota * 1000000 // period
+    if v % 10000:
+        v = (v // 10000 + 1) * 10000
+    return v
+
+
+def apply_v1(cgroup: V1Cgroup, cpu: dict, updating: bool) -> None:
+    f = FIELD
+    keys = ("shares", "quota", "period", "burst", "realtimeRuntime", "realtimePeriod", "idle")
+    if not any(cpu.get(k) is not None for k in keys):
+        return
+    p = cgroup.controller_dir("cpu", f)
+    shares = num(cpu, "shares", f, signed=False)
+    if shares:
+        path = os.path.join(p, "cpu.shares")
+        write_value(path, shares, f"{f}/shares")
+        got = read_int(path)
+        if got != shares:
+            bound = "maximum" if shares > got else "minimum"
+            raise OCIError(f"{f}/shares: the {bound} allowed cpu-shares is {got} (requested {shares})")
+    quota = num(cpu, "quota", f)
+    period = num(cpu, "period", f, signed=False)
+    pending_period = None
+    if period:
+        try:
+            write_value(os.path.join(p, "cpu.cfs_period_us"), period, f"{f}/period")
+        except OCIError as exc:
+            # a smaller period can be rejected (old quota/new period over the parent's limit):
+            # retry after the quota is written, as runc does
+            if exc.errno != errno.EINVAL or not quota:
+                raise
+            pending_period = period
+    if quota:
+        write_value(os.path.join(p, "cpu.cfs_quota_us"), quota, f"{f}/quota")
+        if pending_period:
+            write_value(os.path.join(p, "cpu.cfs_period_us"), pending_period, f"{f}/period")
+    burst = num(cpu, "burst", f, signed=False)
+    if burst is not None:
+        write_value(os.path.join(p, "cpu.cfs_burst_us"), burst, f"{f}/burst")
+    rtp = num(cpu, "realtimePeriod", f, signed=False)
+    if rtp:
+        write_value(os.path.join(p, "cpu.rt_period_us"), rtp, f"{f}/realtimePeriod")
+    rtr = num(cpu, "realtimeRuntime", f)
+    if rtr:
+        write_value(os.path.join(p, "cpu.rt_runtime_us"), rtr, f"{f}/realtimeRuntime")
+    idle = num(cpu, "idle", f)
+    if idle is not None:
+        write_value(os.path.join(p, "cpu.idle"), idle, f"{f}/idle")
+
+
+def apply_v2(cgroup: V2Cgroup, cpu: dict, updating: bool) -> None:
+    f = FIELD
+    for k in ("realtimeRuntime", "realtimePeriod"):
+        if cpu.get(k):
+            raise OCIError(f"{f}/{k}: real-time group scheduling is not supported on cgroup v2")
+    idle = num(cpu, "idle", f)
+    if idle is not None:
+        write_value(cgroup.controller_file("cpu.idle", f"{f}/idle"), idle, f"{f}/idle")
+    shares = num(cpu, "shares", f, signed=False)
+    if shares:
+        write_value(cgroup.controller_file("cpu.weight", f"{f}/shares"), shares_to_weight(shares),
+                    f"{f}/shares")
+    quota = num(cpu, "quota", f)
+    period = num(cpu, "period", f, signed=False)
+    burst = num(cpu, "burst", f, signed=False)
+    pending_burst = None
+    if burst is not None:
+        try:
+            write_value(cgroup.controller_file("cpu.max.burst", f"{f}/burst"), burst, f"{f}/burst")
+        except OCIError as exc:
+            if exc.errno != errno.EINVAL or not (quota or period):
+                raise
+            pending_burst = burst
+    if period and not quota:
+        # keep the current quota when only the period changes (runc merges with the saved config)
+        cur = read_or(os.path.join(cgroup.path, "cpu.max"), "max").split()
+        quota = -1 if not cur or cur[0] == "max" else int(cur[0])
+    s = cpu_max_string(quota, period)
+    if s is not None:
+        write_value(cgroup.controller_file("cpu.max", f"{f}/quota"), s,
+                    f"{f}/quota" if quota else f"{f}/period")
+        if pending_burst is not None:
+            write_value(os.path.join(cgroup.path, "cpu.max.burst"), pending_burst, f"{f}/burst")
+
+
+def systemd_properties(cpu: dict, v2: bool) -> list[tuple[str, str, object]]:
+    props: list[tuple[str, str, object]] = []
+    if cpu.get("shares"):
+        if v2:
+            props.append(("CPUWeight", "t", shares_to_weight(cpu["shares"])))
+        else:
+            props.append(("CPUShares", "t", cpu["shares"]))
+    quota, period = cpu.get("quota") or 0, cpu.get("period") or 0
+    if period:
+        props.append(("CPUQuotaPeriodUSec", "t", period))
+    if quota or period:
+        if quota == 0:
+            quota = -1
+        props.append(("CPUQuotaPerSecUSec", "t", cpu_quota_per_sec_usec(quota, period)))
+    return props
+
+
+def stats_v1(cgroup: V1Cgroup) -> dict:
+    cpu: dict = {"usage": {}, "throttling": {}}
+    acct = cgroup.paths.get("cpuacct")
+    if acct:
+        u = cpu["usage"]
+        u["total"] = read_int(os.path.join(acct, "cpuacct.usage"))
+        u["percpu"] = [int(x) for x in read_or(os.path.join(acct, "cpuacct.usage_percpu")).split()]
+        kv = read_kv(os.path.join(acct, "cpuacct.stat"))
+        tick = 1000000000 // USER_HZ
+        u["user"] = kv.get("user", 0) * tick
+        u["kernel"] = kv.get("system", 0) * tick
+    if "cpu" in cgroup.paths:
+        kv = read_kv(os.path.join(cgroup.paths["cpu"], "cpu.stat"))
+        cpu["throttling"] = {"periods": kv.get("nr_periods", 0),
+                             "throttled_periods": kv.get("nr_throttled", 0),
+                             "throttled_time": kv.get("throttled_time", 0)}
+    return cpu
+
+
+def stats_v2(cgroup: V2Cgroup) -> dict:
+    kv = read_kv(os.path.join(cgroup.path, "cpu.stat"))
+    return {"usage": {"total": kv.get("usage_usec", 0) * 1000,
+                      "user": kv.get("user_usec", 0) * 1000,
+                      "kernel": kv.get("system_usec", 0) * 1000},
+            "throttling": {"periods": kv.get("nr_periods", 0),
+                           "throttled_periods": kv.get("nr_throttled", 0),
+                           "throttled_time": kv.get("throttled_usec", 0) * 1000}}

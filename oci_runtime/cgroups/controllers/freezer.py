@@ -1,0 +1,56 @@
+"""The freezer: freeze, thaw and the frozen state, through freezer.state on cgroup v1 and
+cgroup.freeze / cgroup.events on cgroup v2 (pause, resume, and kill_all's freeze-signal-thaw)."""
+from __future__ import annotations
+
+import os
+
+from oci_runtime.errors import OCIError
+
+from ..files import read_kv, read_or, wait_until, write_value
+
+
+def freeze_v1(directory: str) -> None:
+    st = os.path.join(directory, "freezer.state")
+    write_value(st, "FROZEN", "freeze")
+    ok = wait_until(lambda: read_or(st).strip() == "FROZEN", 10.0,
+                    retry=lambda: write_value(st, "FROZEN", "freeze"))
+    if not ok:
+        state = read_or(st).strip()
+        write_value(st, "THAWED", "freeze")
+        raise OCIError(f"freeze: {st} stayed {state!r}, giving up")
+
+
+def thaw_v1(directory: str) -> None:
+    st = os.path.join(directory, "freezer.state")
+    write_value(st, "THAWED", "thaw")
+    wait_until(lambda: read_or(st).strip() == "THAWED", 5.0,
+               retry=lambda: write_value(st, "THAWED", "thaw"))
+
+
+def is_frozen_v1(directory: str | None) -> bool:
+    if directory is None:
+        return False
+    return read_or(os.path.join(directory, "freezer.state")).strip() == "FROZEN"
+
+
+def _frozen_flag_v2(directory: str) -> bool:
+    return read_kv(os.path.join(directory, "cgroup.events")).get("frozen", 0) == 1
+
+
+def freeze_v2(directory: str) -> None:
+    target = os.path.join(directory, "cgroup.freeze")
+    if not os.path.exists(target):
+        raise OCIError(f"freeze: {target} does not exist (kernel without the cgroup v2 freezer?)")
+    write_value(target, "1", "freeze")
+    if not wait_until(lambda: _frozen_flag_v2(directory), 10.0):
+        write_value(target, "0", "freeze")
+        raise OCIError(f"freeze: {directory} did not reach the frozen state")
+
+
+def thaw_v2(directory: str) -> None:
+    write_value(os.path.join(directory, "cgroup.freeze"), "0", "thaw")
+    wait_until(lambda: not _frozen_flag_v2(directory), 5.0)
+
+
+def is_frozen_v2(directory: str) -> bool:
+    return read_or(os.path.join(directory, "cgroup.freeze"), "0").strip() == "1"

@@ -1,0 +1,99 @@
+"""The one walk over the controllers (oci_runtime.cgroups.controllers): which member of
+``linux.resources`` each applies, in which order, for cgroup v1 (and hybrid), cgroup v2 and the
+systemd driver's unit properties; and the statistics each reports.  A controller module is
+imported the first time a config uses it, so create loads only its config's controllers."""
+from __future__ import annotations
+
+from oci_runtime.errors import OCIError
+
+from .fields import RESOURCES, section
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    from .base import CgroupManager
+
+# (linux.resources member, its JSON type, controller): applied in this order (runc's: cpuset
+# before memory and cpu, devices early).  The cpu member is read by two controllers.
+APPLY_ORDER = (
+    ("cpu", dict, "cpuset"),
+    ("devices", list, "devices"),
+    ("memory", dict, "memory"),
+    ("cpu", dict, "cpu"),
+    ("pids", dict, "pids"),
+    ("blockIO", dict, "blkio"),
+    ("hugepageLimits", list, "hugetlb"),
+    ("network", dict, "network"),
+    ("rdma", dict, "rdma"),
+    ("unified", dict, "unified"),
+)
+# The sections of runc's `events --stats` data, in its order.
+STATS_ORDER = ("cpu", "cpuset", "memory", "pids", "blkio", "hugetlb")
+# The controllers systemd has unit properties for, in the order runc lists them.
+SYSTEMD_ORDER = (("memory", "memory"), ("cpu", "cpu"), ("pids", "pids"), ("cpu", "cpuset"),
+                 ("blockIO", "blkio"))
+
+
+def controller(name: str) -> ModuleType:
+    """The controller module ``name``, imported on first use (each import is spelled out, so
+    the import-graph test sees every edge)."""
+    if name == "cpuset":
+        from .controllers import cpuset as module
+    elif name == "devices":
+        from .controllers import devices as module
+    elif name == "memory":
+        from .controllers import memory as module
+    elif name == "cpu":
+        from .controllers import cpu as module
+    elif name == "pids":
+        from .controllers import pids as module
+    elif name == "blkio":
+        from .controllers import blkio as module
+    elif name == "hugetlb":
+        from .controllers import hugetlb as module
+    elif name == "network":
+        from .controllers import network as module
+    elif name == "rdma":
+        from .controllers import rdma as module
+    elif name == "unified":
+        from .controllers import unified as module
+    else:
+        raise KeyError(name)
+    return module
+
+
+def write_resources(manager: CgroupManager, resources: dict, updating: bool, v2: bool) -> None:
+    """Apply ``resources`` (linux.resources) controller by controller: each controller's
+    ``apply_v1`` (cgroup v1 and hybrid) or ``apply_v2``.  An absent member is skipped, and so is
+    an empty one, except devices (an empty rule list still replaces the rules)."""
+    if not isinstance(resources, dict):
+        raise OCIError(f"{RESOURCES}: expected an object, got {resources!r}")
+    for key, kind, name in APPLY_ORDER:
+        value = section(resources, key, kind)
+        if value is None or not (value or key == "devices"):
+            continue
+        module = controller(name)
+        (module.apply_v2 if v2 else module.apply_v1)(manager, value, updating)
+
+
+def stats(manager: CgroupManager, v2: bool) -> dict:
+    """runc's `events --stats` data: each controller's ``stats_v1``/``stats_v2`` (None: the
+    controller is not there, and its section is left out)."""
+    data = {}
+    for name in STATS_ORDER:
+        module = controller(name)
+        value = (module.stats_v2 if v2 else module.stats_v1)(manager)
+        if value is not None:
+            data[name] = value
+    return data
+
+
+def systemd_properties(resources: dict | None, v2: bool) -> list[tuple[str, str, object]]:
+    """The unit properties runc derives from linux.resources (systemd/v1.go, v2.go), as
+    (name, D-Bus signature, value)."""
+    properties: list[tuple[str, str, object]] = []
+    for key, name in SYSTEMD_ORDER:
+        value = (resources or {}).get(key) or {}
+        properties += controller(name).systemd_properties(value, v2)
+    return properties
