@@ -68,11 +68,6 @@ def test_idmap_option_argument():
             parse_option_argument(bad, "/mounts/3")
 
 
-class _FakeV2Manager:
-    def __init__(self, path):
-        self.path = path
-
-
 def test_rootless_cgroup_uses_a_writable_one_skips_or_names_the_field(tmp_path, monkeypatch):
     import pytest
 
@@ -82,7 +77,9 @@ def test_rootless_cgroup_uses_a_writable_one_skips_or_names_the_field(tmp_path, 
 
     delegated = tmp_path / "delegated"
     delegated.mkdir()
-    manager = _FakeV2Manager(str(delegated / "container"))
+    from oci_runtime.cgroups.v2 import V2Manager
+
+    manager = V2Manager(str(delegated), "/container", str(delegated / "container"))
     writable = {str(delegated)}
     monkeypatch.setattr(rootless.os, "access", lambda path, mode: str(path) in writable)
     assert rootless.rootless_cgroup(manager, {"pids": {"limit": 5}}) is manager
