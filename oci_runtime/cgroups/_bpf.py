@@ -6,8 +6,6 @@ union bpf_attr is built by hand in a bytearray; its pointer fields hold the addr
 bytearrays, which stay alive (and unresized) for the duration of each call.
 """
 
-from __future__ import annotations
-
 import os
 
 from oci_runtime.errors import OCIError

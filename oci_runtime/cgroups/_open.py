@@ -1,7 +1,5 @@
 """The package-level API's implementation (kept out of __init__ so importing the package is
 cheap): detect the mode, resolve cgroupsPath into a manager, rebuild a manager from saved state."""
-from __future__ import annotations
-
 import os
 
 from oci_runtime.errors import OCIError
@@ -22,7 +20,7 @@ def detect_mode(root: str = DEFAULT_ROOT, *, mountinfo: str = "/proc/self/mounti
 
 def open_manager(cgroups_path: str | None, container_id: str, *, systemd: bool = False,
                  root: str = DEFAULT_ROOT, mountinfo: str = "/proc/self/mountinfo",
-                 proc_cgroup: str = "/proc/self/cgroup") -> CgroupManager:
+                 proc_cgroup: str = "/proc/self/cgroup") -> "CgroupManager":
     """Resolve cgroupsPath for this host and return the CgroupManager (nothing is created yet)."""
     mounts = Mounts(root, mountinfo)
     if not container_id or "/" in container_id:
@@ -44,7 +42,7 @@ def open_manager(cgroups_path: str | None, container_id: str, *, systemd: bool =
     return _fs_manager(mounts, inner, proc_cgroup)
 
 
-def _fs_manager(mounts: Mounts, inner: str, proc_cgroup: str) -> V1Manager | V2Manager:
+def _fs_manager(mounts: Mounts, inner: str, proc_cgroup: str) -> "V1Manager | V2Manager":
     absolute = inner.startswith("/")
     own = {} if absolute else own_cgroups(proc_cgroup)
     if mounts.mode == "v2" and mounts.unified:
@@ -77,7 +75,7 @@ def _fs_manager(mounts: Mounts, inner: str, proc_cgroup: str) -> V1Manager | V2M
     return V1Manager(mounts.root, shown, paths, mnts, unified, umnt, mounts.mode)
 
 
-def manager_from_dict(d: object) -> CgroupManager:
+def manager_from_dict(d: object) -> "CgroupManager":
     """Rebuild a manager from CgroupManager.to_dict() (no config.json and no mount scan needed)."""
     if not isinstance(d, dict) or "driver" not in d:
         raise OCIError(f"invalid saved cgroup state: {d!r}")
@@ -87,7 +85,7 @@ def manager_from_dict(d: object) -> CgroupManager:
     return _fs_manager_from_dict(d)
 
 
-def _fs_manager_from_dict(d: dict) -> V1Manager | V2Manager:
+def _fs_manager_from_dict(d: dict) -> "V1Manager | V2Manager":
     if d.get("mode") == "v2":
         from .v2 import V2Manager
         return V2Manager.from_dict(d)

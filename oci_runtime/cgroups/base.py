@@ -1,8 +1,6 @@
 """The CgroupManager interface (modelled on youki's CgroupManager trait): what every driver
 (cgroupfs v1/hybrid, cgroupfs v2, systemd) does for a container's cgroup, and the parts they
 share (set/update, kill via the freezer, `exec --cgroup`'s sub-cgroups)."""
-from __future__ import annotations
-
 import os
 import _signal  # the C module: signal.py imports enum (~3 ms)
 import time
@@ -153,7 +151,7 @@ class CgroupManager:
         """Number of OOM kills seen in this cgroup so far."""
         raise NotImplementedError
 
-    def oom_notifier(self) -> OOMNotifier:
+    def oom_notifier(self) -> "OOMNotifier":
         """An OOMNotifier to wait for OOM events."""
         raise NotImplementedError
 

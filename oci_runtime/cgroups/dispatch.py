@@ -2,8 +2,6 @@
 ``linux.resources`` each applies, in which order, for cgroup v1 (and hybrid), cgroup v2 and the
 systemd driver's unit properties; and the statistics each reports.  A controller module is
 imported the first time a config uses it, so create loads only its config's controllers."""
-from __future__ import annotations
-
 from oci_runtime.errors import OCIError
 
 from .fields import RESOURCES, section
@@ -35,7 +33,7 @@ SYSTEMD_ORDER = (("memory", "memory"), ("cpu", "cpu"), ("pids", "pids"), ("cpu",
                  ("blockIO", "blkio"))
 
 
-def controller(name: str) -> ModuleType:
+def controller(name: str) -> "ModuleType":
     """The controller module ``name``, imported on first use (each import is spelled out, so
     the import-graph test sees every edge)."""
     if name == "cpuset":
@@ -63,7 +61,7 @@ def controller(name: str) -> ModuleType:
     return module
 
 
-def write_resources(manager: CgroupManager, resources: dict, updating: bool, v2: bool) -> None:
+def write_resources(manager: "CgroupManager", resources: dict, updating: bool, v2: bool) -> None:
     """Apply ``resources`` (linux.resources) controller by controller: each controller's
     ``apply_v1`` (cgroup v1 and hybrid) or ``apply_v2``.  An absent member is skipped, and so is
     an empty one, except devices (an empty rule list still replaces the rules)."""
@@ -77,7 +75,7 @@ def write_resources(manager: CgroupManager, resources: dict, updating: bool, v2:
         (module.apply_v2 if v2 else module.apply_v1)(manager, value, updating)
 
 
-def stats(manager: CgroupManager, v2: bool) -> dict:
+def stats(manager: "CgroupManager", v2: bool) -> dict:
     """runc's `events --stats` data: each controller's ``stats_v1``/``stats_v2`` (None: the
     controller is not there, and its section is left out)."""
     data = {}

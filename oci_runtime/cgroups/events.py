@@ -1,7 +1,5 @@
 """A container's event stream: its cgroup's statistics at an interval and OOM kills as they
 happen (what `oci-runtime events` prints, through oci_runtime.container.api's Container.events)."""
-from __future__ import annotations
-
 import time
 
 from oci_runtime.errors import OCIError
@@ -13,7 +11,7 @@ if TYPE_CHECKING:
     from .base import CgroupManager
 
 
-def stream_events(container: Any, manager: CgroupManager, interval: float) -> Iterator[dict]:
+def stream_events(container: "Any", manager: "CgroupManager", interval: float) -> "Iterator[dict]":
     """The events of Container.events (oci_runtime.container.api): stats every ``interval`` seconds and
     OOM kills as they happen, until the container stops."""
     watcher = _OOMWatcher(manager)
@@ -49,7 +47,7 @@ class _OOMWatcher:
     """The cgroup's OOM-kill counter is the truth (one event per kill, none lost or doubled);
     the manager's notifier only wakes the stream up at once instead of at the next poll."""
 
-    def __init__(self, manager: CgroupManager) -> None:
+    def __init__(self, manager: "CgroupManager") -> None:
         self.manager = manager
         self.seen = self._count() or 0
         try:

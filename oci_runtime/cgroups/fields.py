@@ -1,8 +1,6 @@
 """The JSON pointers cgroup errors name (``/linux/resources/memory/limit``) and the checks of
 ``linux.resources`` values: each error says which field of config.json (or of `update`'s
 resources) is wrong.  Imports only oci_runtime.errors."""
-from __future__ import annotations
-
 from oci_runtime.errors import OCIError
 
 RESOURCES = "/linux/resources"

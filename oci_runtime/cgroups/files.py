@@ -2,8 +2,6 @@
 writes whose errors name the field (a JSON pointer) being applied, moving a process in, listing
 and removing cgroup trees, enabling v2 controllers for a subtree.  Only ``os``, ``errno`` and
 ``time`` are imported (cheap: this is on create's path)."""
-from __future__ import annotations
-
 import errno
 import os
 import time
@@ -100,7 +98,7 @@ def write_procs(dirpath: str, pid: int, field: str = CGROUPS_PATH) -> None:
             time.sleep(0.03)
 
 
-def join_existing(directories: Iterable[str], pid: int) -> None:
+def join_existing(directories: "Iterable[str]", pid: int) -> None:
     """Move ``pid`` into existing cgroup directories (`exec --cgroup`'s sub-cgroups): unlike the
     container's own cgroup, a sub-cgroup is never created (runc neither): a typo must not make
     a new cgroup."""
@@ -158,7 +156,7 @@ def rmdir_tree(dirpath: str, timeout: float = 5.0) -> None:
         delay = min(delay * 2, 0.2)
 
 
-def rmdir_paths(paths: Iterable[str], timeout: float = 5.0) -> None:
+def rmdir_paths(paths: "Iterable[str]", timeout: float = 5.0) -> None:
     """rmdir_tree() each path; every one is tried, the first error is raised after."""
     err = None
     for p in paths:
@@ -170,8 +168,8 @@ def rmdir_paths(paths: Iterable[str], timeout: float = 5.0) -> None:
         raise err
 
 
-def wait_until(pred: Callable[[], bool], timeout: float, interval: float = 0.005,
-               retry: Callable[[], object] | None = None) -> bool:
+def wait_until(pred: "Callable[[], bool]", timeout: float, interval: float = 0.005,
+               retry: "Callable[[], object] | None" = None) -> bool:
     """Poll pred() until true; call retry() every ~100ms; return the last pred() value."""
     deadline = time.monotonic() + timeout
     last_retry = time.monotonic()

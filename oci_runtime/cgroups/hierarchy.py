@@ -2,8 +2,6 @@
 through oci_runtime.kernel.mountinfo), the mode they make (v1, v2, hybrid), the runtime's own
 cgroups (/proc/self/cgroup), cgroupsPath cleaning, and the hierarchies a container's cgroup
 mount shows."""
-from __future__ import annotations
-
 import os
 
 from oci_runtime.errors import OCIError
@@ -117,7 +115,7 @@ class Mounts:
             raise OCIError(f"no cgroup filesystem is mounted at or under {self.root} (checked {mountinfo})")
 
 
-def container_cgroup_mounts(manager: CgroupManager | None,
+def container_cgroup_mounts(manager: "CgroupManager | None",
                             mountinfo: str = "/proc/self/mountinfo"
                             ) -> list[tuple[str, str, str | None, str]] | None:
     """What a cgroup mount in a container shows on a v1/hybrid host: one (name, fstype, data,

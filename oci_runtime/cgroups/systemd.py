@@ -7,8 +7,6 @@ D-Bus is spoken through ``busctl`` (systemd's own client), so no D-Bus library i
 unit properties come from the controllers (oci_runtime.cgroups.dispatch.systemd_properties).
 """
 
-from __future__ import annotations
-
 import os
 import _signal  # the C module: signal.py imports enum (~3 ms)
 import time
@@ -115,10 +113,10 @@ class SystemdManager(CgroupManager):
 
     slice: str
     unit: str
-    fs: V1Manager | V2Manager
+    fs: "V1Manager | V2Manager"
     started: bool
 
-    def __init__(self, slice_name: str, unit: str, fs: V1Manager | V2Manager,
+    def __init__(self, slice_name: str, unit: str, fs: "V1Manager | V2Manager",
                  started: bool = False) -> None:
         self.slice = slice_name
         self.unit = unit
@@ -132,7 +130,7 @@ class SystemdManager(CgroupManager):
                 "started": self.started, "fs": self.fs.to_dict()}
 
     @classmethod
-    def from_dict(cls, d: dict, fs: V1Manager | V2Manager) -> SystemdManager:
+    def from_dict(cls, d: dict, fs: "V1Manager | V2Manager") -> "SystemdManager":
         """Rebuild from to_dict(); ``fs`` is the cgroupfs manager rebuilt from d["fs"]."""
         return cls(d["slice"], d["unit"], fs, d.get("started", True))
 
@@ -278,5 +276,5 @@ class SystemdManager(CgroupManager):
     def oom_events(self) -> int:
         return self.fs.oom_events()
 
-    def oom_notifier(self) -> OOMNotifier:
+    def oom_notifier(self) -> "OOMNotifier":
         return self.fs.oom_notifier()

@@ -2,15 +2,12 @@
 (unified) hierarchy and uses it for controllers that only exist there (e.g. hugetlb on this kind
 of host) and for ``linux.resources.unified`` keys of controllers enabled there.  What each
 controller writes is in oci_runtime.cgroups.controllers."""
-from __future__ import annotations
-
 import os
 
 from oci_runtime.errors import OCIError
 
 from . import dispatch, files
 from .base import CgroupManager
-from .controllers import freezer
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -44,7 +41,7 @@ class V1Manager(CgroupManager):
                 "unified_mount": self.unified_mount}
 
     @classmethod
-    def from_dict(cls, d: dict) -> V1Manager:
+    def from_dict(cls, d: dict) -> "V1Manager":
         return cls(d["root"], d.get("inner", ""), d["paths"], d.get("mounts", {}), d.get("unified"),
                    d.get("unified_mount"), d.get("mode", "v1"))
 
@@ -117,12 +114,15 @@ class V1Manager(CgroupManager):
 
     # -- freezer ------------------------------------------------------------------------------
     def freeze(self) -> None:
+        from .controllers import freezer
         freezer.freeze_v1(self.controller_dir("freezer", "freeze"))
 
     def thaw(self) -> None:
+        from .controllers import freezer
         freezer.thaw_v1(self.controller_dir("freezer", "thaw"))
 
     def is_frozen(self) -> bool:
+        from .controllers import freezer
         return freezer.is_frozen_v1(self.paths.get("freezer"))
 
     def pids(self) -> list[int]:
@@ -136,7 +136,7 @@ class V1Manager(CgroupManager):
         from .controllers import memory
         return memory.oom_events_v1(self.paths.get("memory"))
 
-    def oom_notifier(self) -> OOMNotifier:
+    def oom_notifier(self) -> "OOMNotifier":
         from .controllers import memory
         return memory.EventfdOOMNotifier(self.controller_dir("memory", "oom notification"))
 

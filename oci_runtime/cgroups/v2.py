@@ -1,7 +1,5 @@
 """The cgroupfs manager for cgroup v2 (the unified hierarchy).  What each controller writes is
 in oci_runtime.cgroups.controllers."""
-from __future__ import annotations
-
 import errno
 import os
 import _signal  # the C module: signal.py imports enum (~3 ms)
@@ -10,7 +8,6 @@ from oci_runtime.errors import OCIError
 
 from . import dispatch, files
 from .base import CgroupManager
-from .controllers import freezer
 from .fields import CGROUPS_PATH
 
 TYPE_CHECKING = False
@@ -34,7 +31,7 @@ class V2Manager(CgroupManager):
                 "path": self.path}
 
     @classmethod
-    def from_dict(cls, d: dict) -> V2Manager:
+    def from_dict(cls, d: dict) -> "V2Manager":
         return cls(d["root"], d.get("inner", ""), d["path"])
 
     def path_for(self, controller: str) -> str:
@@ -107,12 +104,15 @@ class V2Manager(CgroupManager):
 
     # -- freezer ------------------------------------------------------------------------------
     def freeze(self) -> None:
+        from .controllers import freezer
         freezer.freeze_v2(self.path)
 
     def thaw(self) -> None:
+        from .controllers import freezer
         freezer.thaw_v2(self.path)
 
     def is_frozen(self) -> bool:
+        from .controllers import freezer
         return freezer.is_frozen_v2(self.path)
 
     def pids(self) -> list[int]:
@@ -130,7 +130,7 @@ class V2Manager(CgroupManager):
         from .controllers import memory
         return memory.oom_events_v2(self.path)
 
-    def oom_notifier(self) -> OOMNotifier:
+    def oom_notifier(self) -> "OOMNotifier":
         from .controllers import memory
         return memory.PollOOMNotifier(os.path.join(self.path, "memory.events"))
 

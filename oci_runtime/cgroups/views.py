@@ -1,8 +1,6 @@
 """What a controller module sees of a cgroupfs manager (V1Manager, V2Manager), as protocols for
 the type checker: the controllers do not import the managers (which import them).  At run time
 this module defines nothing."""
-from __future__ import annotations
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Protocol

@@ -2,8 +2,6 @@
 cgroup v1 (blkio.weight or blkio.bfq.weight, blkio.throttle.*), cgroup v2 (io.weight or
 io.bfq.weight, io.max) and as a systemd property (v1 BlockIOWeight); the line formats and the
 weight conversion; the I/O statistics."""
-from __future__ import annotations
-
 import os
 
 from oci_runtime.errors import OCIError
@@ -60,7 +58,7 @@ def _device(entry: object, field: str) -> tuple[int, int]:
         raise OCIError(str(exc)) from None
 
 
-def apply_v1(cgroup: V1Cgroup, bio: dict, updating: bool) -> None:
+def apply_v1(cgroup: "V1Cgroup", bio: dict, updating: bool) -> None:
     f = FIELD
     p = cgroup.controller_dir("blkio", f)
     if os.path.exists(os.path.join(p, "blkio.weight")):
@@ -88,7 +86,7 @@ def apply_v1(cgroup: V1Cgroup, bio: dict, updating: bool) -> None:
             write_value(os.path.join(p, fname), blkio_throttle_string(major, minor, td.get("rate", 0)), fld)
 
 
-def apply_v2(cgroup: V2Cgroup, bio: dict, updating: bool) -> None:
+def apply_v2(cgroup: "V2Cgroup", bio: dict, updating: bool) -> None:
     f = FIELD
     w = num(bio, "weight", f, signed=False)
     bfq = os.path.join(cgroup.path, "io.bfq.weight")
@@ -134,7 +132,7 @@ def _v1_entries(path: str) -> list[dict]:
     return out
 
 
-def stats_v1(cgroup: V1Cgroup) -> dict | None:
+def stats_v1(cgroup: "V1Cgroup") -> dict | None:
     b = cgroup.paths.get("blkio")
     if b is None:
         return None
@@ -144,7 +142,7 @@ def stats_v1(cgroup: V1Cgroup) -> dict | None:
             "ioServicedRecursive": _v1_entries(os.path.join(b, pre + "io_serviced_recursive"))}
 
 
-def stats_v2(cgroup: V2Cgroup) -> dict | None:
+def stats_v2(cgroup: "V2Cgroup") -> dict | None:
     stat = os.path.join(cgroup.path, "io.stat")
     if not os.path.exists(stat):
         return None

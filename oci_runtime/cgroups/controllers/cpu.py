@@ -2,8 +2,6 @@
 quota/period/burst, real-time runtime/period and idle, on cgroup v1 (cpu.shares, cpu.cfs_*),
 cgroup v2 (cpu.weight, cpu.max) and as systemd properties; the shares-to-weight and
 quota-to-CPUQuotaPerSecUSec conversions; the cpu usage and throttling statistics."""
-from __future__ import annotations
-
 import errno
 import os
 
@@ -73,7 +71,7 @@ def cpu_quota_per_sec_usec(quota: int | None, period: int | None) -> int:
     return v
 
 
-def apply_v1(cgroup: V1Cgroup, cpu: dict, updating: bool) -> None:
+def apply_v1(cgroup: "V1Cgroup", cpu: dict, updating: bool) -> None:
     f = FIELD
     keys = ("shares", "quota", "period", "burst", "realtimeRuntime", "realtimePeriod", "idle")
     if not any(cpu.get(k) is not None for k in keys):
@@ -117,7 +115,7 @@ def apply_v1(cgroup: V1Cgroup, cpu: dict, updating: bool) -> None:
         write_value(os.path.join(p, "cpu.idle"), idle, f"{f}/idle")
 
 
-def apply_v2(cgroup: V2Cgroup, cpu: dict, updating: bool) -> None:
+def apply_v2(cgroup: "V2Cgroup", cpu: dict, updating: bool) -> None:
     f = FIELD
     for k in ("realtimeRuntime", "realtimePeriod"):
         if cpu.get(k):
@@ -169,7 +167,7 @@ def systemd_properties(cpu: dict, v2: bool) -> list[tuple[str, str, object]]:
     return props
 
 
-def stats_v1(cgroup: V1Cgroup) -> dict:
+def stats_v1(cgroup: "V1Cgroup") -> dict:
     cpu: dict = {"usage": {}, "throttling": {}}
     acct = cgroup.paths.get("cpuacct")
     if acct:
@@ -188,7 +186,7 @@ def stats_v1(cgroup: V1Cgroup) -> dict:
     return cpu
 
 
-def stats_v2(cgroup: V2Cgroup) -> dict:
+def stats_v2(cgroup: "V2Cgroup") -> dict:
     kv = read_kv(os.path.join(cgroup.path, "cpu.stat"))
     return {"usage": {"total": kv.get("usage_usec", 0) * 1000,
                       "user": kv.get("user_usec", 0) * 1000,

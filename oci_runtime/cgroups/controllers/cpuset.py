@@ -1,8 +1,6 @@
 """The cpuset controller: ``linux.resources.cpu.cpus``/``mems`` (cpuset.cpus, cpuset.mems;
 systemd AllowedCPUs/AllowedMemoryNodes on v2), a new v1 cpuset's initialisation from its
 parent, and the cpuset statistics."""
-from __future__ import annotations
-
 import os
 
 from oci_runtime.errors import OCIError
@@ -69,7 +67,7 @@ def create_v1(path: str, mount: str) -> None:
                     write_value(os.path.join(cur, f), val, f"{CGROUPS_PATH} (initialising cpuset)")
 
 
-def apply_v1(cgroup: V1Cgroup, cpu: dict, updating: bool) -> None:
+def apply_v1(cgroup: "V1Cgroup", cpu: dict, updating: bool) -> None:
     for key in KEYS:
         value = cpu.get(key)
         if value is not None and value != "":
@@ -78,7 +76,7 @@ def apply_v1(cgroup: V1Cgroup, cpu: dict, updating: bool) -> None:
                         str(value), field)
 
 
-def apply_v2(cgroup: V2Cgroup, cpu: dict, updating: bool) -> None:
+def apply_v2(cgroup: "V2Cgroup", cpu: dict, updating: bool) -> None:
     for key in KEYS:
         value = cpu.get(key)
         if value is not None and value != "":
@@ -99,7 +97,7 @@ def systemd_properties(cpu: dict, v2: bool) -> list[tuple[str, str, object]]:
     return props
 
 
-def stats_v1(cgroup: V1Cgroup) -> dict | None:
+def stats_v1(cgroup: "V1Cgroup") -> dict | None:
     directory = cgroup.paths.get("cpuset")
     if directory is None:
         return None
@@ -107,7 +105,7 @@ def stats_v1(cgroup: V1Cgroup) -> dict | None:
             "mems": read_or(os.path.join(directory, "cpuset.mems")).strip()}
 
 
-def stats_v2(cgroup: V2Cgroup) -> dict | None:
+def stats_v2(cgroup: "V2Cgroup") -> dict | None:
     p = cgroup.path
     if not os.path.exists(os.path.join(p, "cpuset.cpus")):
         return None

@@ -3,8 +3,6 @@ runc's default allowed devices), written to devices.allow/deny on cgroup v1, and
 compiled into a BPF_PROG_TYPE_CGROUP_DEVICE program from a model of the v1 controller (the same
 "emulator" idea runc uses, so v1 and v2 behave identically).  Building the program is pure code;
 oci_runtime.cgroups._bpf loads and attaches it."""
-from __future__ import annotations
-
 import os
 
 from oci_runtime.errors import OCIError
@@ -23,7 +21,7 @@ if TYPE_CHECKING:
 FIELD = pointer(RESOURCES, "devices")
 
 
-def apply_v1(cgroup: V1Cgroup, rules: list, updating: bool) -> None:
+def apply_v1(cgroup: "V1Cgroup", rules: list, updating: bool) -> None:
     directory = cgroup.controller_dir("devices", FIELD)
     normalised = []
     for i, rule in enumerate(rules):
@@ -36,7 +34,7 @@ def apply_v1(cgroup: V1Cgroup, rules: list, updating: bool) -> None:
         write_value(os.path.join(directory, name), line, f"{FIELD}/{i}")
 
 
-def apply_v2(cgroup: V2Cgroup, rules: list, updating: bool) -> None:
+def apply_v2(cgroup: "V2Cgroup", rules: list, updating: bool) -> None:
     try:
         insns = build_program(rules, FIELD)
     except ValueError as exc:
@@ -100,8 +98,8 @@ DEFAULT_ALLOWED_DEVICES: tuple[dict, ...] = (
 )
 
 
-def runc_device_rules(resource_devices: Iterable[dict] | None = (),
-                      linux_devices: Iterable[dict] | None = ()) -> list[dict]:
+def runc_device_rules(resource_devices: "Iterable[dict] | None" = (),
+                      linux_devices: "Iterable[dict] | None" = ()) -> list[dict]:
     """The rule list runc effectively applies for a container: deny all, the config's
     linux.resources.devices in order, runc's default allowed devices, then an allow rule for each
     linux.devices entry.  Callers that want runc's behaviour pass this to set({"devices": ...})."""
@@ -178,7 +176,7 @@ class DeviceRules:
         return self.default_allow
 
 
-def compile_rules(rules: Iterable[object], field: str = FIELD) -> DeviceRules:
+def compile_rules(rules: "Iterable[object]", field: str = FIELD) -> DeviceRules:
     """OCI device entries -> DeviceRules (starting from allow-all, the state of a fresh cgroup)."""
     state = DeviceRules(default_allow=True)
     for i, r in enumerate(rules):
@@ -186,11 +184,11 @@ def compile_rules(rules: Iterable[object], field: str = FIELD) -> DeviceRules:
     return state
 
 
-def _insn(code: int, dst: int = 0, src: int = 0, off: int = 0, imm: int = 0) -> Instruction:
+def _insn(code: int, dst: int = 0, src: int = 0, off: int = 0, imm: int = 0) -> "Instruction":
     return (code, dst, src, off, imm)
 
 
-def build_program(rules: Iterable[object], field: str = FIELD) -> list[Instruction]:
+def build_program(rules: "Iterable[object]", field: str = FIELD) -> "list[Instruction]":
     """Build the eBPF program (list of (code, dst, src, off, imm)) for the given OCI device rules.
 
     Layout as runc's devicefilter: a prologue loads type/access/major/minor into R2..R5, then one
@@ -232,7 +230,7 @@ def build_program(rules: Iterable[object], field: str = FIELD) -> list[Instructi
     return insns
 
 
-def encode_program(insns: list[Instruction]) -> bytes:
+def encode_program(insns: "list[Instruction]") -> bytes:
     """Serialise to struct bpf_insn[] bytes (little endian: code u8, dst:4|src:4 u8, off s16, imm s32)."""
     out = bytearray()
     for code, dst, src, off, imm in insns:
@@ -242,7 +240,7 @@ def encode_program(insns: list[Instruction]) -> bytes:
     return bytes(out)
 
 
-def run_program(insns: list[Instruction], dev_type: str, access: str, major: int, minor: int) -> bool:
+def run_program(insns: "list[Instruction]", dev_type: str, access: str, major: int, minor: int) -> bool:
     """A tiny interpreter for the subset of eBPF build_program emits (for tests and debugging).
 
     dev_type: 'c' or 'b'; access: one of 'r', 'w', 'm'.  Returns True when the device is allowed.

@@ -1,7 +1,5 @@
 """The freezer: freeze, thaw and the frozen state, through freezer.state on cgroup v1 and
 cgroup.freeze / cgroup.events on cgroup v2 (pause, resume, and kill_all's freeze-signal-thaw)."""
-from __future__ import annotations
-
 import os
 
 from oci_runtime.errors import OCIError

@@ -1,8 +1,6 @@
 """The hugetlb controller: ``linux.resources.hugepageLimits`` (hugetlb.<size>.limit_in_bytes on
 v1, hugetlb.<size>.max on v2, the .rsvd variants when present; on a hybrid host without a v1
 hierarchy for it, the cgroup2 one), page size names, and the hugetlb statistics."""
-from __future__ import annotations
-
 import os
 
 from oci_runtime.errors import OCIError
@@ -76,7 +74,7 @@ def _write_limits(path: str, limits: list, v2: bool) -> None:
             write_value(rsvd, val, f"{fld}/limit")
 
 
-def apply_v1(cgroup: V1Cgroup, limits: list, updating: bool) -> None:
+def apply_v1(cgroup: "V1Cgroup", limits: list, updating: bool) -> None:
     if "hugetlb" in cgroup.paths:
         _write_limits(cgroup.paths["hugetlb"], limits, v2=False)
     elif cgroup.unified and cgroup.unified_mount and cgroup.unified_has("hugetlb"):
@@ -87,7 +85,7 @@ def apply_v1(cgroup: V1Cgroup, limits: list, updating: bool) -> None:
         cgroup.controller_dir("hugetlb", FIELD)
 
 
-def apply_v2(cgroup: V2Cgroup, limits: list, updating: bool) -> None:
+def apply_v2(cgroup: "V2Cgroup", limits: list, updating: bool) -> None:
     cgroup.require_controller("hugetlb", FIELD)
     _write_limits(cgroup.path, limits, v2=True)
 
@@ -113,7 +111,7 @@ def _stats(path: str, v2: bool) -> dict:
     return out
 
 
-def stats_v1(cgroup: V1Cgroup) -> dict | None:
+def stats_v1(cgroup: "V1Cgroup") -> dict | None:
     if "hugetlb" in cgroup.paths:
         return _stats(cgroup.paths["hugetlb"], v2=False)
     if cgroup.unified and cgroup.unified_has("hugetlb"):
@@ -121,5 +119,5 @@ def stats_v1(cgroup: V1Cgroup) -> dict | None:
     return None
 
 
-def stats_v2(cgroup: V2Cgroup) -> dict:
+def stats_v2(cgroup: "V2Cgroup") -> dict:
     return _stats(cgroup.path, v2=True)

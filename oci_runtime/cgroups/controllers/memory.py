@@ -2,8 +2,6 @@
 memory.memsw.*, kmem, swappiness, oom_control...), on cgroup v2 (memory.max, memory.swap.max,
 memory.low) and as systemd properties; OCI's memory+swap figure turned into v2's swap-only one;
 the memory statistics; and OOM notification (an eventfd on v1, poll of memory.events on v2)."""
-from __future__ import annotations
-
 import errno
 import os
 import time
@@ -58,7 +56,7 @@ def _check_before_update(mem: dict, limit: int | None, usage_file: str, updating
                            f"{usage} (checkBeforeUpdate)")
 
 
-def apply_v1(cgroup: V1Cgroup, mem: dict, updating: bool) -> None:
+def apply_v1(cgroup: "V1Cgroup", mem: dict, updating: bool) -> None:
     f = FIELD
     p = cgroup.controller_dir("memory", f)
     limit = num(mem, "limit", f)
@@ -145,7 +143,7 @@ def apply_v1(cgroup: V1Cgroup, mem: dict, updating: bool) -> None:
             write_value(path, want, f"{f}/useHierarchy")
 
 
-def apply_v2(cgroup: V2Cgroup, mem: dict, updating: bool) -> None:
+def apply_v2(cgroup: "V2Cgroup", mem: dict, updating: bool) -> None:
     f = FIELD
     limit = num(mem, "limit", f)
     swap = num(mem, "swap", f)
@@ -201,7 +199,7 @@ def systemd_properties(mem: dict, v2: bool) -> list[tuple[str, str, object]]:
     return props
 
 
-def stats_v1(cgroup: V1Cgroup) -> dict | None:
+def stats_v1(cgroup: "V1Cgroup") -> dict | None:
     m = cgroup.paths.get("memory")
     if not m:
         return None
@@ -219,7 +217,7 @@ def stats_v1(cgroup: V1Cgroup) -> dict | None:
             "raw": raw}
 
 
-def stats_v2(cgroup: V2Cgroup) -> dict | None:
+def stats_v2(cgroup: "V2Cgroup") -> dict | None:
     p = cgroup.path
     if not os.path.exists(os.path.join(p, "memory.current")):
         return None
@@ -265,7 +263,7 @@ class OOMNotifier:
     def close(self) -> None:
         pass
 
-    def __enter__(self) -> OOMNotifier:
+    def __enter__(self) -> "OOMNotifier":
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -1,7 +1,5 @@
 """The net_cls and net_prio controllers: ``linux.resources.network`` classID and priorities
 (net_cls.classid, net_prio.ifpriomap); cgroup v2 has neither."""
-from __future__ import annotations
-
 import os
 
 from oci_runtime.errors import OCIError
@@ -16,7 +14,7 @@ if TYPE_CHECKING:
 FIELD = pointer(RESOURCES, "network")
 
 
-def apply_v1(cgroup: V1Cgroup, net: dict, updating: bool) -> None:
+def apply_v1(cgroup: "V1Cgroup", net: dict, updating: bool) -> None:
     f = FIELD
     cid = num(net, "classID", f, signed=False)
     if cid is not None:
@@ -30,7 +28,7 @@ def apply_v1(cgroup: V1Cgroup, net: dict, updating: bool) -> None:
                         f"{pr.get('name')} {int(pr.get('priority', 0))}", f"{f}/priorities/{i}")
 
 
-def apply_v2(cgroup: V2Cgroup, net: dict, updating: bool) -> None:
+def apply_v2(cgroup: "V2Cgroup", net: dict, updating: bool) -> None:
     if net.get("classID") is not None or net.get("priorities"):
         raise OCIError(f"{FIELD}: net_cls/net_prio do not exist on cgroup v2 (use eBPF "
                        f"programs for traffic classification instead)")

@@ -1,7 +1,5 @@
 """The pids controller: ``linux.resources.pids.limit`` (pids.max on v1 and v2, systemd
 TasksMax) and the pids statistics."""
-from __future__ import annotations
-
 import os
 
 from ..fields import MAX_UINT64, RESOURCES, limit_string, num, pointer
@@ -14,7 +12,7 @@ if TYPE_CHECKING:
 FIELD = pointer(RESOURCES, "pids")
 
 
-def apply_v1(cgroup: V1Cgroup, pids: dict, updating: bool) -> None:
+def apply_v1(cgroup: "V1Cgroup", pids: dict, updating: bool) -> None:
     if pids.get("limit") is None:
         return
     directory = cgroup.controller_dir("pids", f"{FIELD}/limit")
@@ -22,7 +20,7 @@ def apply_v1(cgroup: V1Cgroup, pids: dict, updating: bool) -> None:
                 f"{FIELD}/limit")
 
 
-def apply_v2(cgroup: V2Cgroup, pids: dict, updating: bool) -> None:
+def apply_v2(cgroup: "V2Cgroup", pids: dict, updating: bool) -> None:
     if pids.get("limit") is None:
         return
     write_value(cgroup.controller_file("pids.max", f"{FIELD}/limit"),
@@ -42,11 +40,11 @@ def _stats(directory: str) -> dict:
             "limit": 0 if limit < 0 else limit}
 
 
-def stats_v1(cgroup: V1Cgroup) -> dict | None:
+def stats_v1(cgroup: "V1Cgroup") -> dict | None:
     return _stats(cgroup.paths["pids"]) if "pids" in cgroup.paths else None
 
 
-def stats_v2(cgroup: V2Cgroup) -> dict | None:
+def stats_v2(cgroup: "V2Cgroup") -> dict | None:
     if not os.path.exists(os.path.join(cgroup.path, "pids.current")):
         return None
     return _stats(cgroup.path)

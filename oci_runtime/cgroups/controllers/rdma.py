@@ -1,6 +1,4 @@
 """The rdma controller: ``linux.resources.rdma`` device limits (rdma.max lines, on v1 and v2)."""
-from __future__ import annotations
-
 import os
 
 from oci_runtime.errors import OCIError
@@ -33,10 +31,10 @@ def _write(path: str, rdma: dict) -> None:
         write_value(os.path.join(path, "rdma.max"), rdma_string(dev, lim), field)
 
 
-def apply_v1(cgroup: V1Cgroup, rdma: dict, updating: bool) -> None:
+def apply_v1(cgroup: "V1Cgroup", rdma: dict, updating: bool) -> None:
     _write(cgroup.controller_dir("rdma", FIELD), rdma)
 
 
-def apply_v2(cgroup: V2Cgroup, rdma: dict, updating: bool) -> None:
+def apply_v2(cgroup: "V2Cgroup", rdma: dict, updating: bool) -> None:
     cgroup.require_controller("rdma", FIELD)
     _write(cgroup.path, rdma)

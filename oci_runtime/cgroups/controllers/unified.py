@@ -1,7 +1,5 @@
 """``linux.resources.unified``: cgroup v2 files written as given (key = file name in the
 cgroup); on a hybrid host, in the cgroup2 hierarchy, for the controllers enabled there."""
-from __future__ import annotations
-
 import os
 
 from oci_runtime.errors import OCIError
@@ -32,7 +30,7 @@ def _write(path: str, uni: dict) -> None:
         write_value(target, str(value), field)
 
 
-def apply_v1(cgroup: V1Cgroup, uni: dict, updating: bool) -> None:
+def apply_v1(cgroup: "V1Cgroup", uni: dict, updating: bool) -> None:
     if not cgroup.unified or not cgroup.unified_mount:
         raise OCIError(f"{FIELD}: cannot use unified resources on a cgroup v1 host "
                        f"(no cgroup2 hierarchy mounted under {cgroup.root})")
@@ -50,5 +48,5 @@ def apply_v1(cgroup: V1Cgroup, uni: dict, updating: bool) -> None:
     _write(cgroup.unified, uni)
 
 
-def apply_v2(cgroup: V2Cgroup, uni: dict, updating: bool) -> None:
+def apply_v2(cgroup: "V2Cgroup", uni: dict, updating: bool) -> None:
     _write(cgroup.path, uni)
