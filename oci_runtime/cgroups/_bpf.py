@@ -95,12 +95,12 @@ def attach_device_filter(cgroup_dir: str, code_bytes: bytes, field: str = "/linu
             prog = load_program(code_bytes)
         except OSError as exc:
             raise OCIError(f"{field}: loading the BPF device filter for {cgroup_dir}: {exc.strerror}",
-                           exc.errno) from exc
+                           exc.errno or 0) from exc
         try:
             _attach_detach(BPF_PROG_ATTACH, cg, prog, BPF_F_ALLOW_MULTI)
         except OSError as exc:
             raise OCIError(f"{field}: attaching the BPF device filter to {cgroup_dir}: {exc.strerror}",
-                           exc.errno) from exc
+                           exc.errno or 0) from exc
         for pid in old:
             try:
                 ofd = _prog_fd_by_id(pid)
@@ -110,7 +110,7 @@ def attach_device_filter(cgroup_dir: str, code_bytes: bytes, field: str = "/linu
                 _attach_detach(BPF_PROG_DETACH, cg, ofd)
             except OSError as exc:
                 raise OCIError(f"{field}: detaching the old BPF device filter (id {pid}) from "
-                               f"{cgroup_dir}: {exc.strerror}", exc.errno) from exc
+                               f"{cgroup_dir}: {exc.strerror}", exc.errno or 0) from exc
             finally:
                 os.close(ofd)
     finally:

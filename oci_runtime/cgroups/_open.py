@@ -9,6 +9,8 @@ from .hierarchy import DEFAULT_ROOT, Mounts, clean_path, own_cgroups, relative_t
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from .base import CgroupManager
     from .v1 import V1Manager
     from .v2 import V2Manager
@@ -85,7 +87,7 @@ def manager_from_dict(d: object) -> "CgroupManager":
     return _fs_manager_from_dict(d)
 
 
-def _fs_manager_from_dict(d: dict) -> "V1Manager | V2Manager":
+def _fs_manager_from_dict(d: "dict[str, Any]") -> "V1Manager | V2Manager":
     if d.get("mode") == "v2":
         from .v2 import V2Manager
         return V2Manager.from_dict(d)

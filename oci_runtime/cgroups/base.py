@@ -11,6 +11,8 @@ from . import files
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from .controllers.memory import OOMNotifier
 
 
@@ -33,16 +35,16 @@ class CgroupManager:
         """Place ``pid`` in the cgroup on every hierarchy (creating the directories if needed)."""
         raise NotImplementedError
 
-    def set(self, resources: dict | None) -> None:
+    def set(self, resources: "dict[str, Any] | None") -> None:
         """Apply a raw ``linux.resources`` dict (config.json)."""
         self.write_resources(resources or {}, updating=False)
 
-    def update(self, resources: dict | None) -> None:
+    def update(self, resources: "dict[str, Any] | None") -> None:
         """Like set(), for ``oci-runtime update``: only the given fields change, and
         memory.checkBeforeUpdate rejects a limit below current usage."""
         self.write_resources(resources or {}, updating=True)
 
-    def write_resources(self, resources: dict, updating: bool) -> None:
+    def write_resources(self, resources: "dict[str, Any]", updating: bool) -> None:
         """set() or update() (``updating``): each controller's part of ``resources``."""
         raise NotImplementedError
 
@@ -143,7 +145,7 @@ class CgroupManager:
         raise NotImplementedError
 
     # -- observation --------------------------------------------------------------------------
-    def stats(self) -> dict:
+    def stats(self) -> "dict[str, Any]":
         """runc ``events --stats`` "data"-shaped dict."""
         raise NotImplementedError
 
@@ -155,5 +157,5 @@ class CgroupManager:
         """An OOMNotifier to wait for OOM events."""
         raise NotImplementedError
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> "dict[str, Any]":
         raise NotImplementedError

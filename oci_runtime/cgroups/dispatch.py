@@ -8,6 +8,8 @@ from .fields import RESOURCES, section
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from types import ModuleType
 
     from .base import CgroupManager
@@ -37,31 +39,39 @@ def controller(name: str) -> "ModuleType":
     """The controller module ``name``, imported on first use (each import is spelled out, so
     the import-graph test sees every edge)."""
     if name == "cpuset":
-        from .controllers import cpuset as module
-    elif name == "devices":
-        from .controllers import devices as module
-    elif name == "memory":
-        from .controllers import memory as module
-    elif name == "cpu":
-        from .controllers import cpu as module
-    elif name == "pids":
-        from .controllers import pids as module
-    elif name == "blkio":
-        from .controllers import blkio as module
-    elif name == "hugetlb":
-        from .controllers import hugetlb as module
-    elif name == "network":
-        from .controllers import network as module
-    elif name == "rdma":
-        from .controllers import rdma as module
-    elif name == "unified":
-        from .controllers import unified as module
-    else:
-        raise KeyError(name)
-    return module
+        from .controllers import cpuset
+        return cpuset
+    if name == "devices":
+        from .controllers import devices
+        return devices
+    if name == "memory":
+        from .controllers import memory
+        return memory
+    if name == "cpu":
+        from .controllers import cpu
+        return cpu
+    if name == "pids":
+        from .controllers import pids
+        return pids
+    if name == "blkio":
+        from .controllers import blkio
+        return blkio
+    if name == "hugetlb":
+        from .controllers import hugetlb
+        return hugetlb
+    if name == "network":
+        from .controllers import network
+        return network
+    if name == "rdma":
+        from .controllers import rdma
+        return rdma
+    if name == "unified":
+        from .controllers import unified
+        return unified
+    raise KeyError(name)
 
 
-def write_resources(manager: "CgroupManager", resources: dict, updating: bool, v2: bool) -> None:
+def write_resources(manager: "CgroupManager", resources: "dict[str, Any]", updating: bool, v2: bool) -> None:
     """Apply ``resources`` (linux.resources) controller by controller: each controller's
     ``apply_v1`` (cgroup v1 and hybrid) or ``apply_v2``.  An absent member is skipped, and so is
     an empty one, except devices (an empty rule list still replaces the rules)."""
@@ -75,7 +85,7 @@ def write_resources(manager: "CgroupManager", resources: dict, updating: bool, v
         (module.apply_v2 if v2 else module.apply_v1)(manager, value, updating)
 
 
-def stats(manager: "CgroupManager", v2: bool) -> dict:
+def stats(manager: "CgroupManager", v2: bool) -> "dict[str, Any]":
     """runc's `events --stats` data: each controller's ``stats_v1``/``stats_v2`` (None: the
     controller is not there, and its section is left out)."""
     data = {}
@@ -87,10 +97,10 @@ def stats(manager: "CgroupManager", v2: bool) -> dict:
     return data
 
 
-def systemd_properties(resources: dict | None, v2: bool) -> list[tuple[str, str, object]]:
+def systemd_properties(resources: "dict[str, Any] | None", v2: bool) -> "list[tuple[str, str, Any]]":
     """The unit properties runc derives from linux.resources (systemd/v1.go, v2.go), as
     (name, D-Bus signature, value)."""
-    properties: list[tuple[str, str, object]] = []
+    properties: "list[tuple[str, str, Any]]" = []
     for key, name in SYSTEMD_ORDER:
         value = (resources or {}).get(key) or {}
         properties += controller(name).systemd_properties(value, v2)

@@ -9,9 +9,10 @@ if TYPE_CHECKING:
     from typing import Any, Iterator
 
     from .base import CgroupManager
+    from .controllers.memory import OOMNotifier
 
 
-def stream_events(container: "Any", manager: "CgroupManager", interval: float) -> "Iterator[dict]":
+def stream_events(container: "Any", manager: "CgroupManager", interval: float) -> "Iterator[dict[str, Any]]":
     """The events of Container.events (oci_runtime.container.api): stats every ``interval`` seconds and
     OOM kills as they happen, until the container stops."""
     watcher = _OOMWatcher(manager)
@@ -50,6 +51,7 @@ class _OOMWatcher:
     def __init__(self, manager: "CgroupManager") -> None:
         self.manager = manager
         self.seen = self._count() or 0
+        self.notifier: "OOMNotifier | None"
         try:
             self.notifier = manager.oom_notifier()
         except OCIError:

@@ -3,6 +3,10 @@
 resources) is wrong.  Imports only oci_runtime.errors."""
 from oci_runtime.errors import OCIError
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 RESOURCES = "/linux/resources"
 CGROUPS_PATH = "/linux/cgroupsPath"
 MAX_UINT64 = (1 << 64) - 1
@@ -13,7 +17,7 @@ def pointer(base: str, *tokens: object) -> str:
     return base + "".join("/" + str(token).replace("~", "~0").replace("/", "~1") for token in tokens)
 
 
-def section(resources: dict, key: str, kind: type = dict) -> object:
+def section(resources: "dict[str, Any]", key: str, kind: type = dict) -> object:
     """resources[key] checked to be of ``kind`` (None when absent)."""
     value = resources.get(key)
     if value is None:
@@ -24,7 +28,7 @@ def section(resources: dict, key: str, kind: type = dict) -> object:
     return value
 
 
-def num(obj: dict, key: str, field: str, signed: bool = True) -> int | None:
+def num(obj: "dict[str, Any]", key: str, field: str, signed: bool = True) -> int | None:
     """obj[key] as int (None when absent); bools and non-integers are rejected."""
     value = obj.get(key)
     if value is None:
@@ -36,7 +40,7 @@ def num(obj: dict, key: str, field: str, signed: bool = True) -> int | None:
     return value
 
 
-def flag(obj: dict, key: str, field: str) -> bool | None:
+def flag(obj: "dict[str, Any]", key: str, field: str) -> bool | None:
     """obj[key] as a bool (None when absent)."""
     value = obj.get(key)
     if value is None:

@@ -111,7 +111,7 @@ def join_existing(directories: "Iterable[str]", pid: int) -> None:
             if exc.errno == errno.ENOSPC and os.path.exists(f"{directory}/cpuset.cpus"):
                 hint = " (a new cgroup v1 cpuset has no cpuset.cpus/cpuset.mems until they are set)"
             raise OCIError(f"exec --cgroup: adding pid {pid} to {directory}/cgroup.procs: "
-                           f"{exc.strerror}{hint}", exc.errno) from exc
+                           f"{exc.strerror}{hint}", exc.errno or 0) from exc
 
 
 def procs_recursive(dirpath: str) -> list[int]:

@@ -18,6 +18,8 @@ from .base import CgroupManager
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from .controllers.memory import OOMNotifier
     from .v1 import V1Manager
     from .v2 import V2Manager
@@ -46,7 +48,7 @@ def _busctl(args: list[str], what: str) -> str:
     return res.stdout.strip()
 
 
-def _encode_props(props: list[tuple[str, str, object]]) -> list[str]:
+def _encode_props(props: "list[tuple[str, str, Any]]") -> list[str]:
     """[(name, signature, value)] -> busctl argument words for a(sv)."""
     out = [str(len(props))]
     for name, sig, value in props:
@@ -123,14 +125,14 @@ class SystemdManager(CgroupManager):
         self.fs = fs
         self.mode = fs.mode
         self.started = started
-        self._pending: dict | None = None
+        self._pending: "dict[str, Any] | None" = None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> "dict[str, Any]":
         return {"driver": "systemd", "mode": self.mode, "slice": self.slice, "unit": self.unit,
                 "started": self.started, "fs": self.fs.to_dict()}
 
     @classmethod
-    def from_dict(cls, d: dict, fs: "V1Manager | V2Manager") -> "SystemdManager":
+    def from_dict(cls, d: "dict[str, Any]", fs: "V1Manager | V2Manager") -> "SystemdManager":
         """Rebuild from to_dict(); ``fs`` is the cgroupfs manager rebuilt from d["fs"]."""
         return cls(d["slice"], d["unit"], fs, d.get("started", True))
 
@@ -174,7 +176,7 @@ class SystemdManager(CgroupManager):
 
     def _start(self, pid: int | None) -> None:
         scope = self.unit.endswith(".scope")
-        props: list[tuple[str, str, object]] = [
+        props: "list[tuple[str, str, Any]]" = [
             ("Description", "s", f"oci-runtime container {self.unit}")]
         if scope:
             props.append(("Slice", "s", self.slice))
@@ -226,7 +228,7 @@ class SystemdManager(CgroupManager):
             pending, self._pending = self._pending, None
             self.fs.set(pending)
 
-    def write_resources(self, resources: dict, updating: bool) -> None:
+    def write_resources(self, resources: "dict[str, Any]", updating: bool) -> None:
         if not self.started:
             # applied when the unit is started (apply): properties at creation, the rest via cgroupfs
             self._pending = resources
@@ -270,7 +272,7 @@ class SystemdManager(CgroupManager):
     def kill_all(self, sig: int = _signal.SIGKILL) -> None:
         self.fs.kill_all(sig)
 
-    def stats(self) -> dict:
+    def stats(self) -> "dict[str, Any]":
         return self.fs.stats()
 
     def oom_events(self) -> int:

@@ -11,6 +11,8 @@ from .base import CgroupManager
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from .controllers.memory import OOMNotifier
 
 
@@ -35,13 +37,13 @@ class V1Manager(CgroupManager):
         self.mode = mode
 
     # -- bookkeeping --------------------------------------------------------------------------
-    def to_dict(self) -> dict:
+    def to_dict(self) -> "dict[str, Any]":
         return {"driver": "cgroupfs", "mode": self.mode, "root": self.root, "inner": self.inner,
                 "paths": dict(self.paths), "mounts": dict(self.mounts), "unified": self.unified,
                 "unified_mount": self.unified_mount}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "V1Manager":
+    def from_dict(cls, d: "dict[str, Any]") -> "V1Manager":
         return cls(d["root"], d.get("inner", ""), d["paths"], d.get("mounts", {}), d.get("unified"),
                    d.get("unified_mount"), d.get("mode", "v1"))
 
@@ -109,7 +111,7 @@ class V1Manager(CgroupManager):
     def destroy(self, timeout: float = 5.0) -> None:
         files.rmdir_paths(self._dirs(), timeout)
 
-    def write_resources(self, resources: dict, updating: bool) -> None:
+    def write_resources(self, resources: "dict[str, Any]", updating: bool) -> None:
         dispatch.write_resources(self, resources, updating, v2=False)
 
     # -- freezer ------------------------------------------------------------------------------
@@ -140,5 +142,5 @@ class V1Manager(CgroupManager):
         from .controllers import memory
         return memory.EventfdOOMNotifier(self.controller_dir("memory", "oom notification"))
 
-    def stats(self) -> dict:
+    def stats(self) -> "dict[str, Any]":
         return dispatch.stats(self, v2=False)

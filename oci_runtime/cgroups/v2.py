@@ -12,6 +12,8 @@ from .fields import CGROUPS_PATH
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from .controllers.memory import OOMNotifier
 
 
@@ -26,12 +28,12 @@ class V2Manager(CgroupManager):
         self.inner = inner          # "/a/b"
         self.path = path            # root + inner
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> "dict[str, Any]":
         return {"driver": "cgroupfs", "mode": "v2", "root": self.root, "inner": self.inner,
                 "path": self.path}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "V2Manager":
+    def from_dict(cls, d: "dict[str, Any]") -> "V2Manager":
         return cls(d["root"], d.get("inner", ""), d["path"])
 
     def path_for(self, controller: str) -> str:
@@ -99,7 +101,7 @@ class V2Manager(CgroupManager):
     def destroy(self, timeout: float = 5.0) -> None:
         files.rmdir_paths([self.path], timeout)
 
-    def write_resources(self, resources: dict, updating: bool) -> None:
+    def write_resources(self, resources: "dict[str, Any]", updating: bool) -> None:
         dispatch.write_resources(self, resources, updating, v2=True)
 
     # -- freezer ------------------------------------------------------------------------------
@@ -134,5 +136,5 @@ class V2Manager(CgroupManager):
         from .controllers import memory
         return memory.PollOOMNotifier(os.path.join(self.path, "memory.events"))
 
-    def stats(self) -> dict:
+    def stats(self) -> "dict[str, Any]":
         return dispatch.stats(self, v2=True)

@@ -2,7 +2,7 @@
 filesystem type, source and super options; octal escapes \\040 \\011 \\012 \\134 in paths)."""
 
 
-def unescape(field):
+def unescape(field: str) -> str:
     """Undo mountinfo's octal escapes (space, tab, newline, backslash)."""
     if "\\" not in field:
         return field
@@ -22,7 +22,7 @@ class MountEntry:
     __slots__ = ("mount_id", "parent_id", "root", "mount_point", "options", "fstype", "source",
                  "super_options")
 
-    def __init__(self, line):
+    def __init__(self, line: str) -> None:
         pre, _, post = line.rstrip("\n").partition(" - ")
         fields = pre.split(" ")
         self.mount_id = int(fields[0])
@@ -36,16 +36,16 @@ class MountEntry:
         self.super_options = rest[2] if len(rest) > 2 else ""
 
 
-def parse(text):
+def parse(text: str) -> "list[MountEntry]":
     """One MountEntry per line of a mountinfo file's ``text``."""
     return [MountEntry(line) for line in text.splitlines() if line.strip()]
 
 
-def entries(path="/proc/self/mountinfo"):
+def entries(path: str = "/proc/self/mountinfo") -> "list[MountEntry]":
     """The mounts listed in ``path`` (OSError when it cannot be read)."""
     with open(path) as mountinfo:
         return parse(mountinfo.read())
 
 
-def mount_points(path="/proc/self/mountinfo"):
+def mount_points(path: str = "/proc/self/mountinfo") -> "list[str]":
     return [entry.mount_point for entry in entries(path)]

@@ -11,6 +11,8 @@ from ..files import read_or, write_value
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from ..views import V1Cgroup, V2Cgroup
 
 FIELD = pointer(RESOURCES, "blockIO")
@@ -58,7 +60,7 @@ def _device(entry: object, field: str) -> tuple[int, int]:
         raise OCIError(str(exc)) from None
 
 
-def apply_v1(cgroup: "V1Cgroup", bio: dict, updating: bool) -> None:
+def apply_v1(cgroup: "V1Cgroup", bio: "dict[str, Any]", updating: bool) -> None:
     f = FIELD
     p = cgroup.controller_dir("blkio", f)
     if os.path.exists(os.path.join(p, "blkio.weight")):
@@ -86,7 +88,7 @@ def apply_v1(cgroup: "V1Cgroup", bio: dict, updating: bool) -> None:
             write_value(os.path.join(p, fname), blkio_throttle_string(major, minor, td.get("rate", 0)), fld)
 
 
-def apply_v2(cgroup: "V2Cgroup", bio: dict, updating: bool) -> None:
+def apply_v2(cgroup: "V2Cgroup", bio: "dict[str, Any]", updating: bool) -> None:
     f = FIELD
     w = num(bio, "weight", f, signed=False)
     bfq = os.path.join(cgroup.path, "io.bfq.weight")
@@ -116,13 +118,13 @@ def apply_v2(cgroup: "V2Cgroup", bio: dict, updating: bool) -> None:
                         io_max_string(major, minor, name, td.get("rate", 0)), fld)
 
 
-def systemd_properties(bio: dict, v2: bool) -> list[tuple[str, str, object]]:
+def systemd_properties(bio: "dict[str, Any]", v2: bool) -> "list[tuple[str, str, Any]]":
     if not v2 and bio.get("weight"):
         return [("BlockIOWeight", "t", bio["weight"])]
     return []
 
 
-def _v1_entries(path: str) -> list[dict]:
+def _v1_entries(path: str) -> "list[dict[str, Any]]":
     out = []
     for line in read_or(path).splitlines():
         p = line.split()
@@ -132,7 +134,7 @@ def _v1_entries(path: str) -> list[dict]:
     return out
 
 
-def stats_v1(cgroup: "V1Cgroup") -> dict | None:
+def stats_v1(cgroup: "V1Cgroup") -> "dict[str, Any] | None":
     b = cgroup.paths.get("blkio")
     if b is None:
         return None
@@ -142,12 +144,12 @@ def stats_v1(cgroup: "V1Cgroup") -> dict | None:
             "ioServicedRecursive": _v1_entries(os.path.join(b, pre + "io_serviced_recursive"))}
 
 
-def stats_v2(cgroup: "V2Cgroup") -> dict | None:
+def stats_v2(cgroup: "V2Cgroup") -> "dict[str, Any] | None":
     stat = os.path.join(cgroup.path, "io.stat")
     if not os.path.exists(stat):
         return None
-    sb: list[dict] = []
-    sv: list[dict] = []
+    sb: "list[dict[str, Any]]" = []
+    sv: "list[dict[str, Any]]" = []
     for line in read_or(stat).splitlines():
         parts = line.split()
         if not parts or ":" not in parts[0]:

@@ -12,6 +12,8 @@ from ..files import read_int, read_kv, read_or, write_value
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from ..views import V1Cgroup, V2Cgroup
 
 FIELD = pointer(RESOURCES, "cpu")
@@ -71,7 +73,7 @@ def cpu_quota_per_sec_usec(quota: int | None, period: int | None) -> int:
     return v
 
 
-def apply_v1(cgroup: "V1Cgroup", cpu: dict, updating: bool) -> None:
+def apply_v1(cgroup: "V1Cgroup", cpu: "dict[str, Any]", updating: bool) -> None:
     f = FIELD
     keys = ("shares", "quota", "period", "burst", "realtimeRuntime", "realtimePeriod", "idle")
     if not any(cpu.get(k) is not None for k in keys):
@@ -115,7 +117,7 @@ def apply_v1(cgroup: "V1Cgroup", cpu: dict, updating: bool) -> None:
         write_value(os.path.join(p, "cpu.idle"), idle, f"{f}/idle")
 
 
-def apply_v2(cgroup: "V2Cgroup", cpu: dict, updating: bool) -> None:
+def apply_v2(cgroup: "V2Cgroup", cpu: "dict[str, Any]", updating: bool) -> None:
     f = FIELD
     for k in ("realtimeRuntime", "realtimePeriod"):
         if cpu.get(k):
@@ -150,8 +152,8 @@ def apply_v2(cgroup: "V2Cgroup", cpu: dict, updating: bool) -> None:
             write_value(os.path.join(cgroup.path, "cpu.max.burst"), pending_burst, f"{f}/burst")
 
 
-def systemd_properties(cpu: dict, v2: bool) -> list[tuple[str, str, object]]:
-    props: list[tuple[str, str, object]] = []
+def systemd_properties(cpu: "dict[str, Any]", v2: bool) -> "list[tuple[str, str, Any]]":
+    props: "list[tuple[str, str, Any]]" = []
     if cpu.get("shares"):
         if v2:
             props.append(("CPUWeight", "t", shares_to_weight(cpu["shares"])))
@@ -167,8 +169,8 @@ def systemd_properties(cpu: dict, v2: bool) -> list[tuple[str, str, object]]:
     return props
 
 
-def stats_v1(cgroup: "V1Cgroup") -> dict:
-    cpu: dict = {"usage": {}, "throttling": {}}
+def stats_v1(cgroup: "V1Cgroup") -> "dict[str, Any]":
+    cpu: "dict[str, Any]" = {"usage": {}, "throttling": {}}
     acct = cgroup.paths.get("cpuacct")
     if acct:
         u = cpu["usage"]
@@ -186,7 +188,7 @@ def stats_v1(cgroup: "V1Cgroup") -> dict:
     return cpu
 
 
-def stats_v2(cgroup: "V2Cgroup") -> dict:
+def stats_v2(cgroup: "V2Cgroup") -> "dict[str, Any]":
     kv = read_kv(os.path.join(cgroup.path, "cpu.stat"))
     return {"usage": {"total": kv.get("usage_usec", 0) * 1000,
                       "user": kv.get("user_usec", 0) * 1000,

@@ -10,6 +10,8 @@ from ..files import mkdir_p, read_or, write_value
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from ..views import V1Cgroup, V2Cgroup
 
 FIELD = pointer(RESOURCES, "cpu")
@@ -18,7 +20,7 @@ KEYS = ("cpus", "mems")
 
 def parse_cpu_list(spec: str | None) -> list[int]:
     """'0-3,7' -> sorted list of ints.  ValueError on garbage."""
-    out = set()
+    out: set[int] = set()
     spec = (spec or "").strip()
     if not spec:
         return []
@@ -67,7 +69,7 @@ def create_v1(path: str, mount: str) -> None:
                     write_value(os.path.join(cur, f), val, f"{CGROUPS_PATH} (initialising cpuset)")
 
 
-def apply_v1(cgroup: "V1Cgroup", cpu: dict, updating: bool) -> None:
+def apply_v1(cgroup: "V1Cgroup", cpu: "dict[str, Any]", updating: bool) -> None:
     for key in KEYS:
         value = cpu.get(key)
         if value is not None and value != "":
@@ -76,7 +78,7 @@ def apply_v1(cgroup: "V1Cgroup", cpu: dict, updating: bool) -> None:
                         str(value), field)
 
 
-def apply_v2(cgroup: "V2Cgroup", cpu: dict, updating: bool) -> None:
+def apply_v2(cgroup: "V2Cgroup", cpu: "dict[str, Any]", updating: bool) -> None:
     for key in KEYS:
         value = cpu.get(key)
         if value is not None and value != "":
@@ -84,8 +86,8 @@ def apply_v2(cgroup: "V2Cgroup", cpu: dict, updating: bool) -> None:
             write_value(cgroup.controller_file(f"cpuset.{key}", field), str(value), field)
 
 
-def systemd_properties(cpu: dict, v2: bool) -> list[tuple[str, str, object]]:
-    props: list[tuple[str, str, object]] = []
+def systemd_properties(cpu: "dict[str, Any]", v2: bool) -> "list[tuple[str, str, Any]]":
+    props: "list[tuple[str, str, Any]]" = []
     if not v2:
         return props
     for key, prop in (("cpus", "AllowedCPUs"), ("mems", "AllowedMemoryNodes")):
@@ -97,7 +99,7 @@ def systemd_properties(cpu: dict, v2: bool) -> list[tuple[str, str, object]]:
     return props
 
 
-def stats_v1(cgroup: "V1Cgroup") -> dict | None:
+def stats_v1(cgroup: "V1Cgroup") -> "dict[str, Any] | None":
     directory = cgroup.paths.get("cpuset")
     if directory is None:
         return None
@@ -105,7 +107,7 @@ def stats_v1(cgroup: "V1Cgroup") -> dict | None:
             "mems": read_or(os.path.join(directory, "cpuset.mems")).strip()}
 
 
-def stats_v2(cgroup: "V2Cgroup") -> dict | None:
+def stats_v2(cgroup: "V2Cgroup") -> "dict[str, Any] | None":
     p = cgroup.path
     if not os.path.exists(os.path.join(p, "cpuset.cpus")):
         return None

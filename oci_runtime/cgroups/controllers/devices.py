@@ -12,7 +12,7 @@ from ..files import write_value
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Iterable
+    from typing import Any, Iterable
 
     from ..views import V1Cgroup, V2Cgroup
 
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 FIELD = pointer(RESOURCES, "devices")
 
 
-def apply_v1(cgroup: "V1Cgroup", rules: list, updating: bool) -> None:
+def apply_v1(cgroup: "V1Cgroup", rules: "list[Any]", updating: bool) -> None:
     directory = cgroup.controller_dir("devices", FIELD)
     normalised = []
     for i, rule in enumerate(rules):
@@ -34,7 +34,7 @@ def apply_v1(cgroup: "V1Cgroup", rules: list, updating: bool) -> None:
         write_value(os.path.join(directory, name), line, f"{FIELD}/{i}")
 
 
-def apply_v2(cgroup: "V2Cgroup", rules: list, updating: bool) -> None:
+def apply_v2(cgroup: "V2Cgroup", rules: "list[Any]", updating: bool) -> None:
     try:
         insns = build_program(rules, FIELD)
     except ValueError as exc:
@@ -84,7 +84,7 @@ def device_rule_v1(rule: tuple[bool, str, int, int, str]) -> tuple[str, str]:
 
 
 # runc's default allowed devices (libcontainer/specconv AllowedDevices), as OCI device entries.
-DEFAULT_ALLOWED_DEVICES: tuple[dict, ...] = (
+DEFAULT_ALLOWED_DEVICES: "tuple[dict[str, Any], ...]" = (
     {"allow": True, "type": "c", "access": "m"},                              # mknod any char
     {"allow": True, "type": "b", "access": "m"},                              # mknod any block
     {"allow": True, "type": "c", "major": 1, "minor": 3, "access": "rwm"},    # /dev/null
@@ -98,8 +98,8 @@ DEFAULT_ALLOWED_DEVICES: tuple[dict, ...] = (
 )
 
 
-def runc_device_rules(resource_devices: "Iterable[dict] | None" = (),
-                      linux_devices: "Iterable[dict] | None" = ()) -> list[dict]:
+def runc_device_rules(resource_devices: "Iterable[dict[str, Any]] | None" = (),
+                      linux_devices: "Iterable[dict[str, Any]] | None" = ()) -> "list[dict[str, Any]]":
     """The rule list runc effectively applies for a container: deny all, the config's
     linux.resources.devices in order, runc's default allowed devices, then an allow rule for each
     linux.devices entry.  Callers that want runc's behaviour pass this to set({"devices": ...})."""
@@ -144,7 +144,7 @@ class DeviceRules:
     """
 
     default_allow: bool
-    exceptions: list[list]
+    exceptions: "list[list[Any]]"
 
     def __init__(self, default_allow: bool = True) -> None:
         self.default_allow = default_allow

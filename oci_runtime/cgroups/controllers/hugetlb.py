@@ -10,6 +10,8 @@ from ..files import enable_controllers, mkdir_p, read_int, read_kv, write_value
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from ..views import V1Cgroup, V2Cgroup
 
 FIELD = pointer(RESOURCES, "hugepageLimits")
@@ -48,7 +50,7 @@ def hugepage_sizes() -> list[str]:
     return out
 
 
-def _write_limits(path: str, limits: list, v2: bool) -> None:
+def _write_limits(path: str, limits: "list[Any]", v2: bool) -> None:
     for i, hl in enumerate(limits):
         fld = f"{FIELD}/{i}"
         if not isinstance(hl, dict):
@@ -74,7 +76,7 @@ def _write_limits(path: str, limits: list, v2: bool) -> None:
             write_value(rsvd, val, f"{fld}/limit")
 
 
-def apply_v1(cgroup: "V1Cgroup", limits: list, updating: bool) -> None:
+def apply_v1(cgroup: "V1Cgroup", limits: "list[Any]", updating: bool) -> None:
     if "hugetlb" in cgroup.paths:
         _write_limits(cgroup.paths["hugetlb"], limits, v2=False)
     elif cgroup.unified and cgroup.unified_mount and cgroup.unified_has("hugetlb"):
@@ -85,12 +87,12 @@ def apply_v1(cgroup: "V1Cgroup", limits: list, updating: bool) -> None:
         cgroup.controller_dir("hugetlb", FIELD)
 
 
-def apply_v2(cgroup: "V2Cgroup", limits: list, updating: bool) -> None:
+def apply_v2(cgroup: "V2Cgroup", limits: "list[Any]", updating: bool) -> None:
     cgroup.require_controller("hugetlb", FIELD)
     _write_limits(cgroup.path, limits, v2=True)
 
 
-def _stats(path: str, v2: bool) -> dict:
+def _stats(path: str, v2: bool) -> "dict[str, Any]":
     out = {}
     for name in hugepage_sizes():
         if v2:
@@ -111,7 +113,7 @@ def _stats(path: str, v2: bool) -> dict:
     return out
 
 
-def stats_v1(cgroup: "V1Cgroup") -> dict | None:
+def stats_v1(cgroup: "V1Cgroup") -> "dict[str, Any] | None":
     if "hugetlb" in cgroup.paths:
         return _stats(cgroup.paths["hugetlb"], v2=False)
     if cgroup.unified and cgroup.unified_has("hugetlb"):
@@ -119,5 +121,5 @@ def stats_v1(cgroup: "V1Cgroup") -> dict | None:
     return None
 
 
-def stats_v2(cgroup: "V2Cgroup") -> dict:
+def stats_v2(cgroup: "V2Cgroup") -> "dict[str, Any]":
     return _stats(cgroup.path, v2=True)

@@ -13,6 +13,8 @@ from ..files import read_int, read_kv, read_or, write_value
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from ..views import V1Cgroup, V2Cgroup
 
 FIELD = pointer(RESOURCES, "memory")
@@ -48,7 +50,7 @@ def swap_v2_string(swap: int | None, memory: int | None) -> str:
     return s
 
 
-def _check_before_update(mem: dict, limit: int | None, usage_file: str, updating: bool) -> None:
+def _check_before_update(mem: "dict[str, Any]", limit: int | None, usage_file: str, updating: bool) -> None:
     if updating and flag(mem, "checkBeforeUpdate", FIELD) and limit is not None and limit > 0:
         usage = read_int(usage_file)
         if usage >= limit:
@@ -56,7 +58,7 @@ def _check_before_update(mem: dict, limit: int | None, usage_file: str, updating
                            f"{usage} (checkBeforeUpdate)")
 
 
-def apply_v1(cgroup: "V1Cgroup", mem: dict, updating: bool) -> None:
+def apply_v1(cgroup: "V1Cgroup", mem: "dict[str, Any]", updating: bool) -> None:
     f = FIELD
     p = cgroup.controller_dir("memory", f)
     limit = num(mem, "limit", f)
@@ -143,7 +145,7 @@ def apply_v1(cgroup: "V1Cgroup", mem: dict, updating: bool) -> None:
             write_value(path, want, f"{f}/useHierarchy")
 
 
-def apply_v2(cgroup: "V2Cgroup", mem: dict, updating: bool) -> None:
+def apply_v2(cgroup: "V2Cgroup", mem: "dict[str, Any]", updating: bool) -> None:
     f = FIELD
     limit = num(mem, "limit", f)
     swap = num(mem, "swap", f)
@@ -178,8 +180,8 @@ def apply_v2(cgroup: "V2Cgroup", mem: dict, updating: bool) -> None:
         write_value(cgroup.controller_file("memory.low", f"{f}/reservation"), v, f"{f}/reservation")
 
 
-def systemd_properties(mem: dict, v2: bool) -> list[tuple[str, str, object]]:
-    props: list[tuple[str, str, object]] = []
+def systemd_properties(mem: "dict[str, Any]", v2: bool) -> "list[tuple[str, str, Any]]":
+    props: "list[tuple[str, str, Any]]" = []
     limit = mem.get("limit")
     if limit:
         props.append(("MemoryMax" if v2 else "MemoryLimit", "t", MAX_UINT64 if limit < 0 else limit))
@@ -199,12 +201,12 @@ def systemd_properties(mem: dict, v2: bool) -> list[tuple[str, str, object]]:
     return props
 
 
-def stats_v1(cgroup: "V1Cgroup") -> dict | None:
+def stats_v1(cgroup: "V1Cgroup") -> "dict[str, Any] | None":
     m = cgroup.paths.get("memory")
     if not m:
         return None
 
-    def entry(prefix: str) -> dict:
+    def entry(prefix: str) -> "dict[str, Any]":
         # v1 reports "unlimited" as a page-rounded LLONG_MAX, given as is (runc too)
         return {"limit": read_int(os.path.join(m, prefix + "limit_in_bytes")),
                 "usage": read_int(os.path.join(m, prefix + "usage_in_bytes")),
@@ -217,7 +219,7 @@ def stats_v1(cgroup: "V1Cgroup") -> dict | None:
             "raw": raw}
 
 
-def stats_v2(cgroup: "V2Cgroup") -> dict | None:
+def stats_v2(cgroup: "V2Cgroup") -> "dict[str, Any] | None":
     p = cgroup.path
     if not os.path.exists(os.path.join(p, "memory.current")):
         return None

@@ -9,12 +9,14 @@ from ..files import write_value
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from ..views import V1Cgroup, V2Cgroup
 
 FIELD = pointer(RESOURCES, "network")
 
 
-def apply_v1(cgroup: "V1Cgroup", net: dict, updating: bool) -> None:
+def apply_v1(cgroup: "V1Cgroup", net: "dict[str, Any]", updating: bool) -> None:
     f = FIELD
     cid = num(net, "classID", f, signed=False)
     if cid is not None:
@@ -28,7 +30,7 @@ def apply_v1(cgroup: "V1Cgroup", net: dict, updating: bool) -> None:
                         f"{pr.get('name')} {int(pr.get('priority', 0))}", f"{f}/priorities/{i}")
 
 
-def apply_v2(cgroup: "V2Cgroup", net: dict, updating: bool) -> None:
+def apply_v2(cgroup: "V2Cgroup", net: "dict[str, Any]", updating: bool) -> None:
     if net.get("classID") is not None or net.get("priorities"):
         raise OCIError(f"{FIELD}: net_cls/net_prio do not exist on cgroup v2 (use eBPF "
                        f"programs for traffic classification instead)")

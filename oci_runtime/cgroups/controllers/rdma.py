@@ -8,12 +8,14 @@ from ..files import write_value
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from ..views import V1Cgroup, V2Cgroup
 
 FIELD = pointer(RESOURCES, "rdma")
 
 
-def rdma_string(device: str, limits: dict) -> str:
+def rdma_string(device: str, limits: "dict[str, Any]") -> str:
     """rdma.max line: 'mlx5_1 hca_handle=3 hca_object=10000' (a missing limit is omitted, as runc)."""
     s = str(device)
     if limits.get("hcaHandles") is not None:
@@ -23,7 +25,7 @@ def rdma_string(device: str, limits: dict) -> str:
     return s
 
 
-def _write(path: str, rdma: dict) -> None:
+def _write(path: str, rdma: "dict[str, Any]") -> None:
     for dev, lim in rdma.items():
         field = pointer(FIELD, dev)
         if not isinstance(lim, dict):
@@ -31,10 +33,10 @@ def _write(path: str, rdma: dict) -> None:
         write_value(os.path.join(path, "rdma.max"), rdma_string(dev, lim), field)
 
 
-def apply_v1(cgroup: "V1Cgroup", rdma: dict, updating: bool) -> None:
+def apply_v1(cgroup: "V1Cgroup", rdma: "dict[str, Any]", updating: bool) -> None:
     _write(cgroup.controller_dir("rdma", FIELD), rdma)
 
 
-def apply_v2(cgroup: "V2Cgroup", rdma: dict, updating: bool) -> None:
+def apply_v2(cgroup: "V2Cgroup", rdma: "dict[str, Any]", updating: bool) -> None:
     cgroup.require_controller("rdma", FIELD)
     _write(cgroup.path, rdma)

@@ -9,12 +9,14 @@ from ..files import enable_controllers, mkdir_p, read_words, write_value
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from ..views import V1Cgroup, V2Cgroup
 
 FIELD = pointer(RESOURCES, "unified")
 
 
-def _write(path: str, uni: dict) -> None:
+def _write(path: str, uni: "dict[str, Any]") -> None:
     for key, value in uni.items():
         field = pointer(FIELD, key)
         if "/" in key or key.startswith(".") or not key:
@@ -30,7 +32,7 @@ def _write(path: str, uni: dict) -> None:
         write_value(target, str(value), field)
 
 
-def apply_v1(cgroup: "V1Cgroup", uni: dict, updating: bool) -> None:
+def apply_v1(cgroup: "V1Cgroup", uni: "dict[str, Any]", updating: bool) -> None:
     if not cgroup.unified or not cgroup.unified_mount:
         raise OCIError(f"{FIELD}: cannot use unified resources on a cgroup v1 host "
                        f"(no cgroup2 hierarchy mounted under {cgroup.root})")
@@ -48,5 +50,5 @@ def apply_v1(cgroup: "V1Cgroup", uni: dict, updating: bool) -> None:
     _write(cgroup.unified, uni)
 
 
-def apply_v2(cgroup: "V2Cgroup", uni: dict, updating: bool) -> None:
+def apply_v2(cgroup: "V2Cgroup", uni: "dict[str, Any]", updating: bool) -> None:
     _write(cgroup.path, uni)
