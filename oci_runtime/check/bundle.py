@@ -20,7 +20,7 @@ from oci_runtime.errors import ConfigError, OCIError
 def check_bundle(bundle, systemd_cgroup=False):
     """Every problem of ``bundle``'s config.json; an empty list means create would accept it."""
 
-    from oci_runtime.kernel import fastjson
+    from oci_runtime.kernel import hotpath
 
     path = os.path.join(bundle, "config.json")
     try:
@@ -32,7 +32,7 @@ def check_bundle(bundle, systemd_cgroup=False):
     except (OSError, UnicodeDecodeError) as exc:
         return [Finding(ERROR, path, f"cannot read: {exc}")]
     try:
-        document = fastjson.loads(text)
+        document = hotpath.loads(text)
     except ValueError:
         from oci_runtime.config.load import parse_config
 

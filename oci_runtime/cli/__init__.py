@@ -96,11 +96,11 @@ def _check_global(values):
         raise OCIError(f"--rootless {values['rootless']!r}: expected true, false or auto")
     log_path = values.get("log")
     if log_path:
-        import posix
+        from oci_runtime.kernel import hotpath
 
         try:
-            posix.close(posix.open(log_path, posix.O_WRONLY | posix.O_APPEND | posix.O_CREAT
-                                   | posix.O_CLOEXEC, 0o644))
+            hotpath.close(hotpath.open(log_path, hotpath.O_WRONLY | hotpath.O_APPEND
+                                       | hotpath.O_CREAT | hotpath.O_CLOEXEC, 0o644))
         except OSError as exc:
             raise OCIError.from_os(f"--log {log_path}: cannot open the log file", exc) from None
 
@@ -161,7 +161,7 @@ def main_and_exit():
     """What the `oci-runtime` command runs: main(), then exit without the interpreter's
     finalisation (module teardown and GC cost ~1.5 ms, a tenth of a `state` call).  Nothing is
     lost: the runtime writes files whole and closes them, and stdio is flushed here."""
-    import posix
+    from oci_runtime.kernel import hotpath
 
     status = main()
     try:
@@ -172,7 +172,7 @@ def main_and_exit():
         sys.stderr.flush()
     except (BrokenPipeError, ValueError):
         pass
-    posix._exit(status)
+    hotpath.exit_now(status)
 
 
 def _stdout_closed():

@@ -34,7 +34,7 @@ def run(context, argv):
     if values.get("host") or both:
         findings += check_host(systemd_cgroup=context.systemd_cgroup)
     if output_format == "json":
-        from oci_runtime.kernel.fastjson import dumps
+        from oci_runtime.kernel.hotpath import dumps
 
         sys.stdout.write(dumps({"ok": not blocks_a_run(findings),
                                 "findings": [f.to_dict() for f in findings]}) + "\n")

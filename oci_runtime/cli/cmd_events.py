@@ -7,7 +7,7 @@ cgroup as soon as it happens, until the container stops.
 import sys
 
 from oci_runtime.cli.args import UsageError, parse
-from oci_runtime.kernel.fastjson import dumps
+from oci_runtime.kernel.hotpath import dumps
 
 OPTIONS = {
     "--stats": (None, None, None, "print the statistics once and exit"),

@@ -4,7 +4,7 @@ import sys
 from oci_runtime import OCI_VERSION
 from oci_runtime.cli.args import UsageError, parse
 from oci_runtime.config.model import NAMESPACE_TYPES
-from oci_runtime.kernel.fastjson import dumps
+from oci_runtime.kernel.hotpath import dumps
 from oci_runtime.hooks.runner import HOOK_KINDS
 from oci_runtime.network import net_devices_supported
 from oci_runtime.process.capabilities import CAPABILITY_NUMBERS

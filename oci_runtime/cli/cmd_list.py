@@ -2,7 +2,7 @@
 import sys
 
 from oci_runtime.cli.args import UsageError, parse
-from oci_runtime.kernel.fastjson import dumps
+from oci_runtime.kernel.hotpath import dumps
 
 OPTIONS = {
     "--format": ("-f", "FORMAT", "table", "table or json"),
@@ -40,11 +40,12 @@ def run(context, argv):
 def _owner(path):
     """runc's OWNER: the name of the user owning the container's state directory ("#UID" when
     the uid has no name)."""
-    import posix
     import pwd
 
+    from oci_runtime.kernel import hotpath
+
     try:
-        uid = posix.stat(path).st_uid
+        uid = hotpath.stat(path).st_uid
     except OSError:
         return ""  # deleted meanwhile
     try:

@@ -20,9 +20,9 @@ def run(context, argv):
     pids = context.runtime.get(container_id).pids()
     if output_format == "json":
 
-        from oci_runtime.kernel import fastjson
+        from oci_runtime.kernel import hotpath
 
-        sys.stdout.write(fastjson.dumps(pids) + "\n")
+        sys.stdout.write(hotpath.dumps(pids) + "\n")
         return 0
     sys.stdout.write(_ps_table(set(pids), ps_options or ["-ef"]))
     return 0

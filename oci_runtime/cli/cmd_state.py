@@ -2,7 +2,7 @@
 import sys
 
 from oci_runtime.cli.args import UsageError, parse
-from oci_runtime.kernel.fastjson import dumps
+from oci_runtime.kernel.hotpath import dumps
 
 OPTIONS = {}  # no options of its own (the table the help page reads)
 

@@ -13,7 +13,7 @@ import sys
 import time
 
 
-from oci_runtime.kernel import fastjson
+from oci_runtime.kernel import hotpath
 
 
 def _timestamp():
@@ -23,7 +23,7 @@ def _timestamp():
 
 def format_line(log_format, level, message):
     if log_format == "json":
-        return fastjson.dumps({"level": level, "msg": message, "time": _timestamp()})
+        return hotpath.dumps({"level": level, "msg": message, "time": _timestamp()})
     # logrus' text format quotes msg: escape what would end or split the quoted value.
     quoted = message.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
     return f'time="{_timestamp()}" level={level} msg="{quoted}"'

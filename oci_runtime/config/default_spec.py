@@ -51,13 +51,13 @@ def default_config(rootless=False):
         },
     }
     if rootless:
-        import posix
+        from oci_runtime.kernel import hotpath
 
         # runc's: the container's root is the caller (its effective ids), the one id a user
         # can map without newuidmap.
         config["linux"]["namespaces"].append({"type": "user"})
-        config["linux"]["uidMappings"] = [{"containerID": 0, "hostID": posix.geteuid(), "size": 1}]
-        config["linux"]["gidMappings"] = [{"containerID": 0, "hostID": posix.getegid(), "size": 1}]
+        config["linux"]["uidMappings"] = [{"containerID": 0, "hostID": hotpath.geteuid(), "size": 1}]
+        config["linux"]["gidMappings"] = [{"containerID": 0, "hostID": hotpath.getegid(), "size": 1}]
         # Only container id 0 is mapped: devpts' gid=5 (tty) would be refused.
         for mount in config["mounts"]:
             if "options" in mount:

@@ -3,7 +3,7 @@ and exposed as a typed model (oci_runtime.config.model)."""
 import os
 
 
-from oci_runtime.kernel import fastjson
+from oci_runtime.kernel import hotpath
 from oci_runtime.config.model import Config
 from oci_runtime.errors import ConfigError, OCIError
 
@@ -18,7 +18,7 @@ def _line_and_column(text, offset):
 
 
 def _char_offset(message):
-    # fastjson/_json messages end with "char N" or carry it as ": line 1 column 2 (char 1)".
+    # hotpath.loads/_json messages end with "char N" or carry it as ": line 1 column 2 (char 1)".
     digits = ""
     for ch in reversed(message.rstrip(")")):
         if not ch.isdigit():
@@ -30,7 +30,7 @@ def _char_offset(message):
 def parse_json(text, source):
     """One JSON document; a syntax error is one line naming ``source``, the line and column."""
     try:
-        return fastjson.loads(text)
+        return hotpath.loads(text)
     except ValueError as exc:
         message = str(exc)
         offset = _char_offset(message)

@@ -6,7 +6,7 @@ see ``SUPPORTED_KEYWORDS`` -- and words its errors for users: one line, a JSON p
 
 Neither ``json`` nor ``re`` is imported on the way to a verdict: with ``python -S`` importing them costs
 ~10 ms and ~8 ms, and compiling the SemVer regex another ~1.5 ms.  Schemas are read with
-``oci_runtime.kernel.fastjson``; every ``pattern`` our schemas use has a plain-Python predicate in
+``oci_runtime.kernel.hotpath``; every ``pattern`` our schemas use has a plain-Python predicate in
 ``_PATTERN_PREDICATES`` (tests check each one against ``re``); ``re`` remains only as the fallback for a
 pattern without one.
 
@@ -78,20 +78,20 @@ def load_schema(schema_name):
     if file_name is None:
         raise ValueError(f"unknown schema {schema_name!r} (known: {', '.join(sorted(_SCHEMA_FILE_NAMES))})")
 
-    from oci_runtime.kernel import fastjson
+    from oci_runtime.kernel import hotpath
 
     searched = []
     for directory in _schema_directories():
         path = f"{directory}/{file_name}"
         try:
             with open(path, "rb") as schema_file:
-                schema = fastjson.loads(schema_file.read())
+                schema = hotpath.loads(schema_file.read())
         except FileNotFoundError:
             searched.append(path)
             continue
         except OSError as exc:
             raise OCIError.from_os(f"reading schema {path}", exc) from exc
-        except ValueError as exc:      # fastjson's parse errors; a broken installation, not a user error
+        except ValueError as exc:      # hotpath.loads's parse errors; a broken installation, not a user error
             raise OCIError(f"schema {path}: invalid JSON: {exc}") from exc
         _loaded_schemas[schema_name] = (schema, {})
         return schema

@@ -16,7 +16,7 @@ This module is on the CLI's hot path (``state``, ``start``, ``kill`` call it): i
 those need, and annotations that name typing constructs are strings, so ``typing`` is never
 imported at run time.
 """
-import posix
+from oci_runtime.kernel import hotpath
 
 
 from oci_runtime.container.lifecycle import StoredContainer, list_containers
@@ -370,8 +370,6 @@ class Process:
     def kill(self, signal: str | int = "TERM") -> None:
         """Send ``signal`` to the process, through a pidfd checked against its start time (a
         reused pid is never signalled); quiet if it has exited."""
-        import signal as signal_module
-
         from oci_runtime.kernel.signals import parse_signal
 
         number = int(parse_signal(signal)) if isinstance(signal, str) else signal
@@ -381,11 +379,11 @@ class Process:
         if pidfd is None:
             return
         try:
-            signal_module.pidfd_send_signal(pidfd, number)
+            hotpath.pidfd_send_signal(pidfd, number)
         except ProcessLookupError:
             pass
         finally:
-            posix.close(pidfd)
+            hotpath.close(pidfd)
 
 
 def _typed(error: OCIError) -> OCIError:

@@ -18,7 +18,7 @@ from oci_runtime.container.store import CONFIG_FILE
 from oci_runtime.container.transaction import KILL_TIMEOUT, CreateInterrupted, CreateTransaction
 from oci_runtime.errors import ConfigError, OCIError
 from oci_runtime.hooks.runner import HookError, hook_state, run_hooks
-from oci_runtime.kernel import fastjson
+from oci_runtime.kernel import hotpath
 from oci_runtime.kernel.files import write_atomically
 from oci_runtime.rootfs.leftover_mounts import mounts_before, remove_container_mounts
 
@@ -297,7 +297,7 @@ def _rfc3339_now():
 def saved_config(store, container_id):
     """The config.json as it was at create (exec and update read this one)."""
     with open(f"{store.container_dir(container_id)}/{CONFIG_FILE}", "rb") as saved:
-        return fastjson.loads(saved.read())
+        return hotpath.loads(saved.read())
 
 
 def plan_of(config, bundle, container_id, state_dir, seccomp_program=None):

@@ -2,12 +2,12 @@
 everything if any step fails (the spec: a failed create leaves the host as if it was never
 attempted).  The executor's side is cext/executor.c; the messages are in executor/wire.py."""
 import os
-import _socket
 
 from oci_runtime.container.store import START_SOCKET, start_socket_address
 from oci_runtime.errors import OCIError
 from oci_runtime.executor import wire
 from oci_runtime.hooks.runner import hook_state, run_hooks
+from oci_runtime.kernel import hotpath
 from oci_runtime.plan.model import FdArg
 from oci_runtime.process.children import kill_and_reap, reap
 
@@ -69,7 +69,7 @@ def launch(plan, cgroup, resources, transaction):
 
     compiled, options = compile_plan(plan, plan.cgroup_mounts)
     start_path = f"{plan.state_dir}/{START_SOCKET}"
-    listener = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM | _socket.SOCK_CLOEXEC)
+    listener = hotpath.socket(hotpath.AF_UNIX, hotpath.SOCK_STREAM | hotpath.SOCK_CLOEXEC)
     # Through a directory fd when the path is too long for sockaddr_un (any id, any --root).
     address, directory_fd = start_socket_address(plan.state_dir)
     try:
@@ -141,10 +141,7 @@ def launch(plan, cgroup, resources, transaction):
 
 
 def _state_bytes(plan, status, pid):
-
-    from oci_runtime.kernel import fastjson
-
-    return fastjson.dumps(hook_state(plan.container_id, status, pid, plan.bundle,
-                                     plan.config.annotations)).encode()
+    return hotpath.dumps(hook_state(plan.container_id, status, pid, plan.bundle,
+                                    plan.config.annotations)).encode()
 
 

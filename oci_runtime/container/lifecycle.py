@@ -4,9 +4,8 @@
 only the state store and os-level calls.  `create` and `delete` import the heavier layers (config
 validation, rootfs, cgroups, hooks) inside the methods that need them.
 """
-import posix  # not os: see oci_runtime/container/store.py on the hot path
-
 from oci_runtime.errors import DamagedState, InvalidState, OCIError
+from oci_runtime.kernel import hotpath  # not os: see its docstring
 from oci_runtime.container.store import (
     SECCOMP_LISTENER_MESSAGE, START_RELEASED, START_SOCKET, StateStore, derive_status,
     init_alive, public_state, start_socket_address,
@@ -60,15 +59,13 @@ class StoredContainer:
         A failing poststart hook fails start (runtime.md lifecycle step 9): the container is
         stopped and deleted, poststop hooks included (steps 12-13; ``warn`` reports their
         failures), so it no longer exists afterwards."""
-        import _socket
-
         lock = self.store.lock(self.id)
         try:
             status = self.status
             if status != "created":
                 raise InvalidState(f"cannot start a container that is {status} "
                                    f"(only a created container can be started)", status)
-            connection = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+            connection = hotpath.socket(hotpath.AF_UNIX, hotpath.SOCK_STREAM)
             address, directory_fd = start_socket_address(self.dir)
             try:
                 connection.connect(address)
@@ -82,10 +79,10 @@ class StoredContainer:
             finally:
                 connection.close()
                 if directory_fd >= 0:
-                    posix.close(directory_fd)
+                    hotpath.close(directory_fd)
             # Tidying only: `created` ended when the init's execve closed its listening socket.
             try:
-                posix.unlink(f"{self.dir}/{START_SOCKET}")
+                hotpath.unlink(f"{self.dir}/{START_SOCKET}")
             except FileNotFoundError:
                 pass
             if reply:
@@ -106,7 +103,7 @@ class StoredContainer:
                             warn(f"deleting the container after its poststart hook failed: {exc}")
                     raise
         finally:
-            posix.close(lock)
+            hotpath.close(lock)
 
     def _receive_start_reply(self, connection):
         """b"" once the init is past everything that can fail but execve, else why it failed.
@@ -150,7 +147,7 @@ class StoredContainer:
             send_listener_fd(listener["path"], listener_fd, state, listener.get("metadata", ""),
                              process_pid=process_pid)
         finally:
-            posix.close(listener_fd)
+            hotpath.close(listener_fd)
 
     # -- kill ----------------------------------------------------------------------------------
 
@@ -168,28 +165,26 @@ class StoredContainer:
                     return
             self._signal_init(signal_number)
         finally:
-            posix.close(lock)
+            hotpath.close(lock)
 
     def _signal_init(self, signal_number):
         """Signal the init through a pidfd checked against the recorded start time, so a pid
         reused by another process after the container exited is never signalled."""
-        import _signal
-
         from oci_runtime.kernel.files import process_start_time
 
         try:
-            pidfd = posix.pidfd_open(self.pid)
+            pidfd = hotpath.pidfd_open(self.pid)
         except ProcessLookupError:
             raise OCIError(f"container {self.id!r}: no such process") from None
         try:
             seen = process_start_time(self.pid)
             if seen is None or seen[1] != self.record.get("init_start_time"):
                 raise OCIError(f"container {self.id!r}: no such process")
-            _signal.pidfd_send_signal(pidfd, signal_number)
+            hotpath.pidfd_send_signal(pidfd, signal_number)
         except ProcessLookupError:
             raise OCIError(f"container {self.id!r}: no such process") from None
         finally:
-            posix.close(pidfd)
+            hotpath.close(pidfd)
 
     # -- pause / resume / update / stats (the cgroup's side of a container) -------------------
 
@@ -212,7 +207,7 @@ class StoredContainer:
                 raise OCIError(f"cannot {verb} container {self.id!r}: it has no cgroup")
             manager.freeze() if freeze else manager.thaw()
         finally:
-            posix.close(lock)
+            hotpath.close(lock)
 
     def update(self, resources):
         lock = self.store.lock(self.id)
@@ -226,7 +221,7 @@ class StoredContainer:
                 raise OCIError(f"cannot update container {self.id!r}: it has no cgroup")
             manager.update(resources)
         finally:
-            posix.close(lock)
+            hotpath.close(lock)
 
     def stats(self):
         manager = self._cgroup_manager()
@@ -248,7 +243,7 @@ class StoredContainer:
         try:
             self._delete_locked(force, warn)
         finally:
-            posix.close(lock)
+            hotpath.close(lock)
 
     def _delete_locked(self, force, warn):
         """delete's work, under the container's lock (taken by delete, or by start when a

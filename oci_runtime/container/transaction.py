@@ -20,6 +20,8 @@ naming it, after the error that started the undo, which is the one raised.
 """
 import os
 
+from oci_runtime.kernel import hotpath
+
 _SIGNALS = (1, 2, 15)  # SIGHUP, SIGINT, SIGTERM
 _SIGNAL_NAMES = {1: "SIGHUP", 2: "SIGINT", 15: "SIGTERM"}
 # How long an undo waits for a SIGKILLed process or cgroup: they take milliseconds unless stuck
@@ -51,10 +53,8 @@ class InitProcess:
         self.start_time = seen[1] if seen else 0
 
     def kill(self):
-        import _signal
-
         try:
-            _signal.pidfd_send_signal(self.pidfd, 9)
+            hotpath.pidfd_send_signal(self.pidfd, 9)
         except ProcessLookupError:
             pass
 
@@ -135,9 +135,7 @@ class CreateTransaction:
         """Undo every recorded step, newest first, with the signals blocked (a second Ctrl-C
         must not leave the undo half done; once it is done, that signal has nothing left to
         stop and is discarded).  Failures are warnings naming the step."""
-        import _signal
-
-        blocked = _signal.pthread_sigmask(_signal.SIG_BLOCK, _SIGNALS)
+        blocked = hotpath.pthread_sigmask(hotpath.SIG_BLOCK, _SIGNALS)
         try:
             while self._undo:
                 what, undo = self._undo.pop()
@@ -147,21 +145,19 @@ class CreateTransaction:
                     reason = getattr(exc, "strerror", None) or str(exc)
                     self._warn(f"undoing a failed create: {what}: {reason}")
         finally:
-            pending = _signal.sigpending() & set(_SIGNALS)
-            while pending and _signal.sigtimedwait(pending, 0) is not None:
-                pending = _signal.sigpending() & set(_SIGNALS)
+            pending = hotpath.sigpending() & set(_SIGNALS)
+            while pending and hotpath.sigtimedwait(pending, 0) is not None:
+                pending = hotpath.sigpending() & set(_SIGNALS)
             self._restore_signals()
-            _signal.pthread_sigmask(_signal.SIG_SETMASK, blocked)
+            hotpath.pthread_sigmask(hotpath.SIG_SETMASK, blocked)
 
     # -- signals --------------------------------------------------------------------------------
     def __enter__(self):
         global _active
-        import _signal
-
         previous = {}
         try:
             for number in _SIGNALS:
-                previous[number] = _signal.signal(number, self._on_signal)
+                previous[number] = hotpath.signal(number, self._on_signal)
         except ValueError:
             # Not the main thread (a library user's create): only the main thread may handle
             # signals, and it keeps its own; failures are still undone.
@@ -185,11 +181,9 @@ class CreateTransaction:
 
     def _restore_signals(self):
         global _active
-        import _signal
-
         if self._previous_handlers is not None:
             for number, handler in self._previous_handlers.items():
-                _signal.signal(number, handler)
+                hotpath.signal(number, handler)
             self._previous_handlers = None
         if _active is self:
             _active = None
@@ -198,10 +192,8 @@ class CreateTransaction:
 def _reset_signals_in_child():
     """A forked stage must not run the parent's undo on a signal: give it the old handlers."""
     if _active is not None and _active._previous_handlers is not None:
-        import _signal
-
         for number, handler in _active._previous_handlers.items():
-            _signal.signal(number, handler)
+            hotpath.signal(number, handler)
 
 
 os.register_at_fork(after_in_child=_reset_signals_in_child)

@@ -8,10 +8,9 @@ plan on a sealed memfd, the sync socket, and every fd the plan refers to placed 
 that `--preserve-fds` passes on.
 """
 import os
-import posix
-import _socket
 
 from oci_runtime.errors import OCIError
+from oci_runtime.kernel import hotpath
 from oci_runtime.executor import wire
 from oci_runtime.executor import EXECUTOR_MEMFD_NAME
 
@@ -119,8 +118,8 @@ def spawn(plan, preserve_fds=0):
     here (FdArg.open) and closed in this process once the executor has its copies."""
     fd_args = plan.fd_args()
     opened = []
-    parent_sock, child_sock = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET
-                                                 | _socket.SOCK_CLOEXEC)
+    parent_sock, child_sock = hotpath.socketpair(hotpath.AF_UNIX,
+                                                 hotpath.SOCK_SEQPACKET | hotpath.SOCK_CLOEXEC)
     memfd = plan_fd = None
     try:
         for fd_arg in fd_args:
@@ -155,7 +154,7 @@ def spawn(plan, preserve_fds=0):
         child_sock.close()
         for fd in [plan_fd, memfd] + opened:
             if fd is not None:
-                posix.close(fd)
+                os.close(fd)
         for fd_arg in fd_args:
             fd_arg.fd = None
     return Session(plan, pid, parent_sock)

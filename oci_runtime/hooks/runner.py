@@ -2,7 +2,8 @@
 as JSON on stdin, its own args and env (the runtime's environment when it has no "env"), and an
 optional timeout in seconds."""
 
-from oci_runtime.kernel import fastjson
+from oci_runtime import OCI_VERSION
+from oci_runtime.kernel import hotpath
 from oci_runtime.errors import OCIError
 
 
@@ -23,7 +24,7 @@ def run_hooks(hooks, kind, state, warn=None):
     ``warn`` is given (poststop), is reported through it and the rest still run."""
     import subprocess
 
-    payload = fastjson.dumps(state).encode()
+    payload = hotpath.dumps(state).encode()
     for index, hook in enumerate(hooks.get(kind) or ()):
         path = hook["path"]
         args = hook.get("args") or [path]
@@ -67,7 +68,7 @@ def has_hooks(hooks, *kinds):
 
 
 def hook_state(container_id, status, pid, bundle, annotations):
-    state = {"ociVersion": "1.3.0", "id": container_id, "status": status, "pid": pid,
+    state = {"ociVersion": OCI_VERSION, "id": container_id, "status": status, "pid": pid,
              "bundle": bundle}
     if annotations:
         state["annotations"] = annotations

@@ -1,27 +1,26 @@
 """Passing a file descriptor over a unix socket (SCM_RIGHTS): the pty master to a console
 socket, a seccomp listener to `start`, `exec` or an agent.  One encoding for every sender and
-receiver; `_socket` only, so the init can use it after pivot_root and nothing imports enum."""
-import posix
+receiver; `_socket` only (through oci_runtime.kernel.hotpath), so nothing imports enum."""
 import sys
 
-import _socket
+from oci_runtime.kernel import hotpath
 
 _FD_SIZE = 4  # a C int
 
 
 def send_fd(sock, data, fd):
     """Send ``data`` with ``fd`` attached; returns how many bytes of ``data`` went."""
-    rights = (_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fd.to_bytes(_FD_SIZE, sys.byteorder))
+    rights = (hotpath.SOL_SOCKET, hotpath.SCM_RIGHTS, fd.to_bytes(_FD_SIZE, sys.byteorder))
     return sock.sendmsg([data], [rights])
 
 
 def receive_with_fd(sock, size):
     """(data, fd or None) from one recvmsg.  Any fd beyond the first is closed: every sender
     here sends exactly one, and a surplus one must not leak."""
-    data, ancillary, _, _ = sock.recvmsg(size, _socket.CMSG_SPACE(_FD_SIZE))
+    data, ancillary, _, _ = sock.recvmsg(size, hotpath.CMSG_SPACE(_FD_SIZE))
     received = None
     for level, kind, payload in ancillary:
-        if level != _socket.SOL_SOCKET or kind != _socket.SCM_RIGHTS:
+        if level != hotpath.SOL_SOCKET or kind != hotpath.SCM_RIGHTS:
             continue
         whole = len(payload) - len(payload) % _FD_SIZE
         for offset in range(0, whole, _FD_SIZE):
@@ -29,5 +28,5 @@ def receive_with_fd(sock, size):
             if received is None:
                 received = fd
             else:
-                posix.close(fd)
+                hotpath.close(fd)
     return data, received

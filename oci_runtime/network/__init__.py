@@ -120,7 +120,7 @@ def detach(container_dir: str, warn=None) -> None:
     """CNI DEL for every network recorded, then the namespace's bind mount goes.  Nothing to do
     (and nothing imported) without a record.  With ``warn`` a failing DEL is reported through it
     and the rest is removed anyway; without, it raises and leaves the record for a retry."""
-    import posix
+    from oci_runtime.kernel import hotpath
 
     try:
         with open(f"{container_dir}/{RECORD_FILE}", "rb") as record_file:
@@ -152,10 +152,10 @@ def detach(container_dir: str, warn=None) -> None:
         except OSError:
             pass  # not mounted: the create stopped before the mount
         try:
-            posix.unlink(record["netns"])
+            hotpath.unlink(record["netns"])
         except FileNotFoundError:
             pass
-    posix.unlink(f"{container_dir}/{RECORD_FILE}")
+    hotpath.unlink(f"{container_dir}/{RECORD_FILE}")
 
 
 def check(container_dir: str) -> None:

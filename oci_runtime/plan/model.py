@@ -1,8 +1,7 @@
 """Steps of a plan: what the executor does, where in config.json it comes from, and how a failure
 of it reads.  Pure data: building a plan opens nothing and changes nothing."""
-import posix
-
 from oci_runtime.errors import OCIError
+from oci_runtime.kernel import hotpath
 
 
 class FdArg:
@@ -57,7 +56,7 @@ class Step:
         """The OCIError for a failure of this step reported by the executor."""
         if self.describe is not None:
             return self.describe(self, errno, detail)
-        reason = posix.strerror(errno) if errno else "failed"
+        reason = hotpath.strerror(errno) if errno else "failed"
         text = f"{self.what}: {reason}"
         if detail:
             text += f": {detail}"

@@ -7,6 +7,8 @@ waitpid(-1), which would steal the statuses of the caller's other children).
 """
 import os
 
+from oci_runtime.kernel import hotpath
+
 # What `run` and an attached `exec` pass on to the container's process, like runc.
 FORWARDED_SIGNALS = ("SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM", "SIGUSR1", "SIGUSR2", "SIGWINCH",
                      "SIGCONT")
@@ -56,24 +58,20 @@ class forwarding_signals:  # noqa: N801 - used as `with forwarding_signals(pid):
             pass
 
     def __enter__(self):
-        import _signal  # the C module: signal.py imports enum
-
         from oci_runtime.kernel.signals import SIGNALS
 
         try:
             for name in self.names:
                 number = SIGNALS[name[3:]]
-                if _signal.getsignal(number) is not None:
-                    self.previous[number] = _signal.signal(number, self._forward)
+                if hotpath.getsignal(number) is not None:
+                    self.previous[number] = hotpath.signal(number, self._forward)
         except ValueError:
             pass  # not the main thread: Python delivers signals to that one only
         return self
 
     def __exit__(self, *_exception):
-        import _signal
-
         for number, handler in self.previous.items():
-            _signal.signal(number, handler)
+            hotpath.signal(number, handler)
         self.previous = {}
 
 

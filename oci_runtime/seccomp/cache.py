@@ -27,41 +27,16 @@ def native_architecture():
     return f"{os.uname().machine}/{abi}/{struct.calcsize('P') * 8}bit"
 
 
-def _sha256():
-    # hashlib loads OpenSSL, which alone costs more than the rest of a cache hit (~3 ms); CPython's
-    # built-in SHA-256 is all we need.  Fall back to hashlib where the built-in module is absent.
-    try:
-        from _sha2 import sha256  # CPython >= 3.12
-    except ImportError:
-        try:
-            from _sha256 import sha256  # CPython 3.11
-        except ImportError:
-            from hashlib import sha256
-    return sha256()
-
-
-def _canonical_json(value):
-    """Exactly ``json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)``,
-    built from the C encoder json itself uses: ``import json`` (it imports ``re``) costs ~3 ms, a
-    good part of a cache hit.  Same bytes as json.dumps, so existing cache keys stay valid."""
-    import _json
-
-    # (markers, default, encoder, indent, key_separator, item_separator, sort_keys, skipkeys,
-    #  allow_nan)
-    encode = _json.make_encoder({}, _not_serializable, _json.encode_basestring, None, ":", ",",
-                                True, False, True)
-    return "".join(encode(value, 0))
-
-
-def _not_serializable(value):
-    raise TypeError(f"seccomp cache: {type(value).__name__} is not JSON serializable")
-
-
 def cache_key(seccomp, library_identity):
+    from oci_runtime.kernel import hotpath
+
     relevant = {field: seccomp[field] for field in _PROFILE_FIELDS_IN_KEY if field in seccomp}
-    material = _canonical_json(
-        {"format": _FORMAT, "profile": relevant, "arch": native_architecture(), "libseccomp": library_identity})
-    digest = _sha256()
+    # The bytes of json.dumps(..., sort_keys=True, separators=(",", ":"), ensure_ascii=False), so
+    # existing cache keys stay valid, without json's import (~8 ms with re, a good part of a hit).
+    material = hotpath.dumps(
+        {"format": _FORMAT, "profile": relevant, "arch": native_architecture(), "libseccomp": library_identity},
+        sort_keys=True, ensure_ascii=False)
+    digest = hotpath.sha256()  # not hashlib: it loads OpenSSL
     digest.update(material.encode())
     return digest.hexdigest()
 
@@ -90,14 +65,14 @@ def _entry_path(cache_dir, key):
 def read(cache_dir, key):
     """Return ``(bpf, warnings)`` stored under ``key``, or None on a miss or an unusable entry."""
 
-    from oci_runtime.kernel import fastjson
+    from oci_runtime.kernel import hotpath
 
     path = _entry_path(cache_dir, key)
     try:
         with open(path, "rb") as entry_file:
             if not _is_private(os.fstat(entry_file.fileno())):
                 return None
-            entry = fastjson.loads(entry_file.read())
+            entry = hotpath.loads(entry_file.read())
         bpf = bytes.fromhex(entry["bpf"])
         warnings = entry["warnings"]
     except (OSError, ValueError, KeyError, TypeError):
@@ -113,13 +88,13 @@ def read(cache_dir, key):
 def write(cache_dir, key, bpf, warnings):
     """Store an entry atomically.  Failure to write is not an error: the next compile just misses."""
 
-    from oci_runtime.kernel import fastjson
+    from oci_runtime.kernel import hotpath
 
     path = _entry_path(cache_dir, key)
     # Random, not pid-based: container inits all run as pid 1 of their own pid namespace and may
     # share one cache directory.
     temporary = f"{path}.{os.urandom(8).hex()}.tmp"
-    entry = fastjson.dumps({"format": _FORMAT, "key": key, "warnings": list(warnings), "bpf": bpf.hex()})
+    entry = hotpath.dumps({"format": _FORMAT, "key": key, "warnings": list(warnings), "bpf": bpf.hex()})
     try:
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     except OSError:

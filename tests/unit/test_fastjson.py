@@ -1,11 +1,11 @@
-"""oci_runtime.kernel.fastjson against the json module it stands in for: same documents out, same values
+"""oci_runtime.kernel.hotpath.loads/dumps against the json module they stand in for: same documents out, same values
 in, and ValueError (never another exception) for anything that is not one JSON document."""
 import json
 
 import pytest
 
 
-from oci_runtime.kernel import fastjson
+from oci_runtime.kernel import hotpath
 
 CORPUS = [
     None, True, False, 0, -1, 1.5, -0.0, 1e-300, 2 ** 64, -(2 ** 100), 10 ** 40,
@@ -21,14 +21,14 @@ CORPUS = [
 
 @pytest.mark.parametrize("value", CORPUS, ids=repr)
 def test_dumps_is_json_dumps_compact(value):
-    assert fastjson.dumps(value) == json.dumps(value, separators=(",", ":"))
+    assert hotpath.dumps(value) == json.dumps(value, separators=(",", ":"))
 
 
 @pytest.mark.parametrize("value", CORPUS, ids=repr)
 def test_round_trip(value):
-    assert fastjson.loads(fastjson.dumps(value)) == json.loads(json.dumps(value))
+    assert hotpath.loads(hotpath.dumps(value)) == json.loads(json.dumps(value))
     # bytes, as read from a state file, parse the same.
-    assert fastjson.loads(fastjson.dumps(value).encode()) == json.loads(json.dumps(value))
+    assert hotpath.loads(hotpath.dumps(value).encode()) == json.loads(json.dumps(value))
 
 
 @pytest.mark.parametrize("text", [
@@ -36,18 +36,18 @@ def test_round_trip(value):
     '{"dup": 1, "dup": 2}', "1E2", "-1.0e-2", '"\\/"',
 ])
 def test_loads_agrees_with_json_loads_on_valid_text(text):
-    assert fastjson.loads(text) == json.loads(text)
+    assert hotpath.loads(text) == json.loads(text)
 
 
 def test_big_integers_stay_exact():
     big = 2 ** 200 + 1
-    assert fastjson.loads(str(big)) == big
-    assert fastjson.dumps(big) == str(big)
+    assert hotpath.loads(str(big)) == big
+    assert hotpath.dumps(big) == str(big)
 
 
 def test_tuples_and_non_string_keys_serialise_like_json():
-    assert fastjson.dumps((1, 2)) == "[1,2]"
-    assert fastjson.dumps({1: "a", None: "b", 2.5: "c"}) == '{"1":"a","null":"b","2.5":"c"}'
+    assert hotpath.dumps((1, 2)) == "[1,2]"
+    assert hotpath.dumps({1: "a", None: "b", 2.5: "c"}) == '{"1":"a","null":"b","2.5":"c"}'
 
 
 @pytest.mark.parametrize("text", [
@@ -57,16 +57,16 @@ def test_tuples_and_non_string_keys_serialise_like_json():
 ])
 def test_anything_but_one_json_document_is_a_value_error(text):
     with pytest.raises(ValueError):
-        fastjson.loads(text)
+        hotpath.loads(text)
 
 
 def test_error_messages_carry_the_position():
     with pytest.raises(ValueError, match=r"extra data at char 8$"):
-        fastjson.loads('{"a":1} x')
+        hotpath.loads('{"a":1} x')
     with pytest.raises(ValueError, match=r"expecting a JSON value at char 3$"):
-        fastjson.loads("[1,]")
+        hotpath.loads("[1,]")
     with pytest.raises(ValueError, match=r"^Expecting .:. delimiter at char 5$"):
-        fastjson.loads('{"a" 1}')
+        hotpath.loads('{"a" 1}')
 
 
 @pytest.mark.parametrize("value, error", [
@@ -75,11 +75,11 @@ def test_error_messages_carry_the_position():
 ])
 def test_dumps_refuses_what_json_cannot_hold(value, error):
     with pytest.raises(error):
-        fastjson.dumps(value)
+        hotpath.dumps(value)
 
 
 def test_dumps_detects_cycles():
     cycle = []
     cycle.append(cycle)
     with pytest.raises(ValueError, match="Circular reference"):
-        fastjson.dumps(cycle)
+        hotpath.dumps(cycle)

@@ -248,7 +248,7 @@ def test_a_container_being_removed_is_whole_or_gone(tmp_path, monkeypatch):
     store.reserve("c1")
     store.save("c1", {"id": "c1", "pid": 3})
     seen = []
-    real_unlink, real_rmdir = state.posix.unlink, state.posix.rmdir
+    real_unlink, real_rmdir = state.hotpath.unlink, state.hotpath.rmdir
 
     def observe(real):
         def call(path, *args):
@@ -259,8 +259,8 @@ def test_a_container_being_removed_is_whole_or_gone(tmp_path, monkeypatch):
             return real(path, *args)
         return call
 
-    monkeypatch.setattr(state.posix, "unlink", observe(real_unlink))
-    monkeypatch.setattr(state.posix, "rmdir", observe(real_rmdir))
+    monkeypatch.setattr(state.hotpath, "unlink", observe(real_unlink))
+    monkeypatch.setattr(state.hotpath, "rmdir", observe(real_rmdir))
     store.remove("c1")
     monkeypatch.undo()
     assert seen and set(seen) == {"gone"}, seen
@@ -317,13 +317,13 @@ def test_a_failed_write_names_the_path_and_leaves_no_temporary_file(tmp_path, mo
     with pytest.raises(OCIError, match=rf"^{tmp_path}/missing/x: No such file or directory$"):
         state.write_atomically(f"{tmp_path}/missing/x", b"data")
     # A full filesystem: the temporary file is made, its write fails (ENOSPC), it is removed.
-    real_write = state.posix.write
+    real_write = state.hotpath.write
 
     def write_to_a_full_disk(fd, data):
         real_write(fd, bytes(data[:1]))
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(state.posix, "write", write_to_a_full_disk)
+    monkeypatch.setattr(state.hotpath, "write", write_to_a_full_disk)
     with pytest.raises(OCIError, match=rf"^{tmp_path}/f: No space left on device$"):
         state.write_atomically(f"{tmp_path}/f", b"data")
     monkeypatch.undo()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from oci_runtime.kernel import fastjson
+from oci_runtime.kernel import hotpath
 from oci_runtime.config import validate
 from oci_runtime.errors import OCIError
 
@@ -335,7 +335,7 @@ def test_upstream_bad_documents_are_rejected(path):
     except json.JSONDecodeError:
         # Not JSON at all: rejected before validation, by the reader the runtime itself uses.
         with pytest.raises(ValueError):
-            fastjson.loads(text)
+            hotpath.loads(text)
         return
     assert validate.errors(document, kind) != []
     with pytest.raises(OCIError, match=rf"^{kind}\.json: /"):

@@ -123,9 +123,9 @@ def test_validating_needs_neither_json_nor_re():
     """Under `python -S` (no site hooks preloading modules) a whole validation imports no json, no re."""
     code = (
         "import sys\n"
-        "from oci_runtime.kernel import fastjson\n"
+        "from oci_runtime.kernel import hotpath\n"
         "from oci_runtime.config import validate\n"
-        f"validate.validate_config(fastjson.loads({json.dumps(json.dumps(runc_spec_config()))}))\n"
+        f"validate.validate_config(hotpath.loads({json.dumps(json.dumps(runc_spec_config()))}))\n"
         "validate.validate_state({'ociVersion': '1.3.0', 'id': 'c', 'status': 'stopped', 'bundle': '/b'})\n"
         "print(sorted(name for name in ('json', 're', 'jsonschema') if name in sys.modules))\n"
     )
@@ -135,7 +135,7 @@ def test_validating_needs_neither_json_nor_re():
 def _copy_validator_package(destination):
     """The modules validate needs, copied without any schemas/ folder."""
     package = destination / "oci_runtime"
-    for module in ("__init__.py", "errors.py", "kernel/__init__.py", "kernel/fastjson.py",
+    for module in ("__init__.py", "errors.py", "kernel/__init__.py", "kernel/hotpath.py",
                    "config/__init__.py", "config/validate.py"):
         (package / module).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(REPO_ROOT / "oci_runtime" / module, package / module)
