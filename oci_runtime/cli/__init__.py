@@ -161,6 +161,12 @@ def main_and_exit():
     """What the `oci-runtime` command runs: main(), then exit without the interpreter's
     finalisation (module teardown and GC cost ~1.5 ms, a tenth of a `state` call).  Nothing is
     lost: the runtime writes files whole and closes them, and stdio is flushed here."""
+    import gc
+
+    # A call lives milliseconds: looking for reference cycles every 700 allocations (3.11's
+    # default) is work it never needs (oci_runtime/kernel/hotpath.py); one that runs long (run,
+    # exec, events) still collects, later.  Not for library callers: only the command runs this.
+    gc.set_threshold(100_000)
     from oci_runtime.kernel import hotpath
 
     status = main()

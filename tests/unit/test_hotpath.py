@@ -115,6 +115,15 @@ def test_exit_now_skips_finalisation():
     assert (completed.returncode, completed.stdout) == (7, "flushed\n")
 
 
+def test_the_command_collects_cycles_late_and_the_library_as_usual():
+    code = ("import gc\nprint(gc.get_threshold()[0])\n"
+            "import oci_runtime.cli as cli\nfrom oci_runtime import Runtime\n"
+            "print(gc.get_threshold()[0])\n"
+            "cli.main = lambda: print(gc.get_threshold()[0]) or 0\ncli.main_and_exit()")
+    default, library, command = _fresh_python(code).split()
+    assert library == default and command == "100000"
+
+
 def test_signal_names_and_their_behaviour():
     assert (hotpath.SIGKILL, hotpath.SIG_BLOCK, hotpath.SIG_SETMASK) == \
         (signal.SIGKILL, signal.SIG_BLOCK, signal.SIG_SETMASK)
