@@ -2,10 +2,10 @@
 (cgroupfs v1/hybrid, cgroupfs v2, systemd) does for a container's cgroup, and the parts they
 share (set/update, kill via the freezer, `exec --cgroup`'s sub-cgroups)."""
 import os
-import _signal  # the C module: signal.py imports enum (~3 ms)
 import time
 
 from oci_runtime.errors import OCIError
+from oci_runtime.kernel import hotpath
 
 from . import files
 
@@ -57,7 +57,7 @@ class CgroupManager:
         """SIGKILL every process left, wait (``timeout`` at most) for the cgroup to empty, then
         remove it: what an undo or `delete --force` does, never waiting seconds on EBUSY."""
         if self.pids():
-            self.kill_all(_signal.SIGKILL)
+            self.kill_all(hotpath.SIGKILL)
             deadline = time.monotonic() + timeout
             while self.pids():  # a killed process leaves within milliseconds: poll that often
                 if time.monotonic() > deadline:
@@ -84,7 +84,7 @@ class CgroupManager:
         """All pids in the cgroup and its descendants."""
         raise NotImplementedError
 
-    def kill_all(self, sig: int = _signal.SIGKILL) -> None:
+    def kill_all(self, sig: int = hotpath.SIGKILL) -> None:
         """Signal every process: freeze, signal each pid, thaw (so nothing forks in between)."""
         self._signal_frozen(sig)
 

@@ -209,7 +209,7 @@ def warm_up_attach() -> None:
     period find it already passed.  The move changes nothing (same cgroup); its only effect is
     that placing the container's init a few ms later is fast.  Errors are ignored: this is an
     optimisation, never a requirement."""
-    import _thread
+    from oci_runtime.kernel import hotpath
 
     try:
         with open("/proc/self/cgroup", "rb") as membership:
@@ -234,4 +234,4 @@ def warm_up_attach() -> None:
                 os.close(fd)
             return
 
-    _thread.start_new_thread(move_to_own_cgroup, ())
+    hotpath.start_new_thread(move_to_own_cgroup, ())

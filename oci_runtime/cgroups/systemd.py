@@ -8,10 +8,10 @@ unit properties come from the controllers (oci_runtime.cgroups.dispatch.systemd_
 """
 
 import os
-import _signal  # the C module: signal.py imports enum (~3 ms)
 import time
 
 from oci_runtime.errors import OCIError
+from oci_runtime.kernel import hotpath
 
 from . import dispatch, files
 from .base import CgroupManager
@@ -269,7 +269,7 @@ class SystemdManager(CgroupManager):
     def pids(self) -> list[int]:
         return self.fs.pids()
 
-    def kill_all(self, sig: int = _signal.SIGKILL) -> None:
+    def kill_all(self, sig: int = hotpath.SIGKILL) -> None:
         self.fs.kill_all(sig)
 
     def stats(self) -> "dict[str, Any]":

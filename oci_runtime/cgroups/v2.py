@@ -2,9 +2,9 @@
 in oci_runtime.cgroups.controllers."""
 import errno
 import os
-import _signal  # the C module: signal.py imports enum (~3 ms)
 
 from oci_runtime.errors import OCIError
+from oci_runtime.kernel import hotpath
 
 from . import dispatch, files
 from .base import CgroupManager
@@ -120,9 +120,9 @@ class V2Manager(CgroupManager):
     def pids(self) -> list[int]:
         return sorted(set(files.procs_recursive(self.path)))
 
-    def kill_all(self, sig: int = _signal.SIGKILL) -> None:
+    def kill_all(self, sig: int = hotpath.SIGKILL) -> None:
         kill = os.path.join(self.path, "cgroup.kill")
-        if sig == _signal.SIGKILL and os.path.exists(kill):
+        if sig == hotpath.SIGKILL and os.path.exists(kill):
             files.write_value(kill, "1", "kill")
             return
         self._signal_frozen(sig)

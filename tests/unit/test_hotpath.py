@@ -63,9 +63,6 @@ def test_importing_hotpath_loads_none_of_what_it_avoids():
 
 
 PRIVATE_MODULES = {"posix", "_socket", "_signal", "_json", "_thread", "_sha2", "_sha256"}
-# Modules that still import a private module themselves, to be switched to hotpath (cgroups/ was
-# being split while hotpath was made).  Empty this as they switch; nothing may be added.
-NOT_YET_SWITCHED = {"cgroups/base.py", "cgroups/files.py", "cgroups/systemd.py", "cgroups/v2.py"}
 
 
 def test_no_other_module_imports_a_private_module():
@@ -89,8 +86,7 @@ def test_no_other_module_imports_a_private_module():
                     continue
                 if imported & PRIVATE_MODULES:
                     importers.add(os.path.relpath(path, package))
-    assert importers - NOT_YET_SWITCHED == {"kernel/hotpath.py"}, importers
-    assert NOT_YET_SWITCHED <= importers, NOT_YET_SWITCHED - importers  # switched: take it off
+    assert importers == {"kernel/hotpath.py"}, importers
 
 
 def test_posix_names_are_what_os_exports():
