@@ -4,7 +4,7 @@ from oci_runtime import OCI_VERSION
 DEFAULT_CAPABILITIES = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
 
 
-def default_config(rootless=False):
+def default_config(rootless: bool = False):
     config = {
         "ociVersion": OCI_VERSION,
         "process": {

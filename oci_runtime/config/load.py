@@ -59,7 +59,7 @@ def read_json_file(path, source):
     return parse_json(text, source)
 
 
-def parse_config(text, source="config.json"):
+def parse_config(text, source: str = "config.json"):
     """Parse and check config JSON text; raises ConfigError naming the position or the field."""
     document = parse_json(text, source)
     if not isinstance(document, dict):

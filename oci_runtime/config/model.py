@@ -27,7 +27,7 @@ NAMESPACE_TYPES = {
 _collected = None
 
 
-def _fail(pointer, message, source="config.json"):
+def _fail(pointer, message, source: str = "config.json") -> None:
     """A problem at ``pointer`` of ``source``: raised as ConfigError, or recorded while collecting.
     Rules call it and then skip what depends on the bad field, so both modes run the same code."""
     report_problem(ConfigError(f"{source}: {pointer}: {message}", pointer))
@@ -66,7 +66,7 @@ _MAX_GROUPS = 65536
 _MAX_HOSTNAME = 64
 
 
-def check_strings(document, source="config.json", pointer=""):
+def check_strings(document, source: str = "config.json", pointer: str = "") -> None:
     """Every string (and key) of ``document`` can reach the kernel: no NUL byte (a C string ends
     there, so a path would silently be cut short) and valid Unicode (JSON's \\udc80 escapes
     make lone surrogates, which cannot be encoded).  Iterative: documents nest 10000 levels."""
@@ -86,7 +86,7 @@ def check_strings(document, source="config.json", pointer=""):
             pending.extend((f"{where}/{index}", item) for index, item in enumerate(value))
 
 
-def _strings_usable(document):
+def _strings_usable(document) -> bool:
     pending = [document]
     pop, push, extend = pending.pop, pending.append, pending.extend
     while pending:
@@ -108,7 +108,7 @@ def _strings_usable(document):
 _SCALARS = (int, float, bool, type(None))
 
 
-def _encodable(text):
+def _encodable(text) -> bool:
     try:
         text.encode()
     except UnicodeEncodeError:
@@ -116,7 +116,7 @@ def _encodable(text):
     return True
 
 
-def _check_string(text, pointer, source, what="value"):
+def _check_string(text, pointer, source, what: str = "value") -> None:
     pointer = pointer.replace("\0", "\\0") or "/"
     if "\0" in text:
         _fail(pointer, f"the {what} contains a NUL byte", source)
@@ -124,7 +124,7 @@ def _check_string(text, pointer, source, what="value"):
         _fail(pointer, f"the {what} is not valid Unicode (a lone surrogate)", source)
 
 
-def _check_ids(user, pointer, source):
+def _check_ids(user, pointer, source) -> None:
     for field, value in (("uid", user.uid), ("gid", user.gid)):
         if value == _NO_ID:
             _fail(f"{pointer}/{field}", f"{value} is (uid_t)-1, not an id", source)
@@ -143,7 +143,7 @@ def _mapped(value, mappings):
 class User:
     __slots__ = ("uid", "gid", "umask", "additional_gids")
 
-    def __init__(self, raw):
+    def __init__(self, raw) -> None:
         self.uid = raw.get("uid", 0)
         self.gid = raw.get("gid", 0)
         self.umask = raw.get("umask")
@@ -159,7 +159,7 @@ class Process:
         "selinux_label", "scheduler", "io_priority", "exec_cpu_affinity", "raw",
     )
 
-    def __init__(self, raw, pointer="/process", source="config.json"):
+    def __init__(self, raw, pointer: str = "/process", source: str = "config.json") -> None:
         """``source`` names where ``raw`` came from in errors: config.json, or `exec --process
         FILE` (then ``pointer`` is "")."""
         self.raw = raw
@@ -197,7 +197,7 @@ class Mount:
     __slots__ = ("destination", "type", "source", "options", "uid_mappings", "gid_mappings",
                  "pointer")
 
-    def __init__(self, raw, pointer):
+    def __init__(self, raw, pointer) -> None:
         self.pointer = pointer
         destination = raw["destination"]
         # Relative destinations are deprecated but MUST be read as relative to "/".
@@ -214,7 +214,7 @@ class Mount:
 class Namespace:
     __slots__ = ("type", "path", "flag", "proc_name")
 
-    def __init__(self, ns_type, path):
+    def __init__(self, ns_type, path) -> None:
         self.type = ns_type
         self.path = path
         self.flag, self.proc_name = NAMESPACE_TYPES[ns_type]
@@ -227,7 +227,7 @@ class Linux:
         "readonly_paths", "mount_label", "personality", "intel_rdt", "net_devices", "raw",
     )
 
-    def __init__(self, raw):
+    def __init__(self, raw) -> None:
         self.raw = raw
         self.namespaces = {}
         for index, entry in enumerate(raw.get("namespaces") or ()):
@@ -277,7 +277,7 @@ class Linux:
                 flags |= namespace.flag
         return flags
 
-    def has_new(self, ns_type):
+    def has_new(self, ns_type) -> bool:
         namespace = self.namespaces.get(ns_type)
         return namespace is not None and namespace.path is None
 
@@ -288,7 +288,7 @@ class Config:
         "domainname", "mounts", "hooks", "annotations", "linux",
     )
 
-    def __init__(self, raw, source="config.json"):
+    def __init__(self, raw, source: str = "config.json") -> None:
         check_strings(raw, source)
         self.raw = raw
         self.source = source
@@ -328,7 +328,7 @@ class Config:
                           f"{gid} is not mapped by /linux/gidMappings")
         check_sysctls(self.linux)
 
-    def resolve_paths(self, bundle):
+    def resolve_paths(self, bundle) -> None:
         """Make root.path and relative bind sources absolute, relative to the bundle."""
         if not self.root_path:
             _fail("/root/path", "is required on Linux")
@@ -367,7 +367,7 @@ def _own_namespace(linux, ns_type):
     return (joined.st_dev, joined.st_ino) != (runtime.st_dev, runtime.st_ino)
 
 
-def check_sysctls(linux):
+def check_sysctls(linux) -> None:
     """A sysctl is written from inside the container: one that is not namespaced, or whose
     namespace is the runtime's, would change the host (runc refuses these the same way)."""
     for key in linux.sysctl:

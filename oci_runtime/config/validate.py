@@ -121,12 +121,12 @@ def validate_config(document):
     _raise_first("config", errors(document, "config"))
 
 
-def validate_state(document):
+def validate_state(document) -> None:
     """Raise OCIError naming the first problem of a container state document."""
     _raise_first("state", errors(document, "state"))
 
 
-def validate_features(document):
+def validate_features(document) -> None:
     """Raise OCIError naming the first problem of a features structure."""
     _raise_first("features", errors(document, "features"))
 
@@ -165,7 +165,7 @@ def _unsupported_version_problem(version):
 _JSON_STRING_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
-def _quote(value, limit=60):
+def _quote(value, limit: int = 60):
     """A JSON rendering of a scalar for messages, shortened so one bad value cannot flood the line."""
     if type(value) is str:
         text = '"' + "".join(
@@ -265,7 +265,7 @@ def _matches(pattern, text):
     return regex.search(text) is not None
 
 
-def _child(pointer, key):
+def _child(pointer, key) -> str:
     """JSON pointer of ``key`` under ``pointer`` (RFC 6901 escaping of '~' and '/')."""
     if type(key) is str and ("~" in key or "/" in key):
         key = key.replace("~", "~0").replace("/", "~1")
@@ -275,12 +275,12 @@ def _child(pointer, key):
 class _SchemaChecker:
     """One validation run: walks a document alongside a schema and records (pointer, message) problems."""
 
-    def __init__(self, root_schema, resolved_refs):
+    def __init__(self, root_schema, resolved_refs) -> None:
         self.root_schema = root_schema
         self.resolved_refs = resolved_refs   # shared per schema file, so a ref is resolved once per process
         self.problems = []
 
-    def check(self, value, schema, pointer):
+    def check(self, value, schema, pointer) -> None:
         if schema is True:
             return
         if schema is False:
@@ -343,7 +343,7 @@ class _SchemaChecker:
             return " or ".join(_EXPECTED_TYPE_WORDING[one_type] for one_type in expected_type)
         return _EXPECTED_TYPE_WORDING[expected_type]
 
-    def _check_object(self, value, schema, pointer):
+    def _check_object(self, value, schema, pointer) -> None:
         problems = self.problems
         for name in schema.get("required", ()):
             if name not in value:
@@ -375,7 +375,7 @@ class _SchemaChecker:
                     where, message = problems[index]
                     problems[index] = (where, f"property name {message}")
 
-    def _check_array(self, value, schema, pointer):
+    def _check_array(self, value, schema, pointer) -> None:
         minimum_items = schema.get("minItems")
         if minimum_items is not None and len(value) < minimum_items:
             message = ("must be a non-empty array" if minimum_items == 1
@@ -386,7 +386,7 @@ class _SchemaChecker:
             for index, item in enumerate(value):
                 self.check(item, item_schema, f"{pointer}/{index}")
 
-    def _check_string(self, value, schema, pointer):
+    def _check_string(self, value, schema, pointer) -> None:
         minimum_length = schema.get("minLength")
         if minimum_length is not None and len(value) < minimum_length:
             message = ("must be a non-empty string" if minimum_length == 1
@@ -398,7 +398,7 @@ class _SchemaChecker:
             requirement = expected if expected is not None else f"a string matching {pattern}"
             self.problems.append((pointer, f"must be {requirement} (got {_quote(value)})"))
 
-    def _check_number(self, value, schema, pointer):
+    def _check_number(self, value, schema, pointer) -> None:
         lowest = schema.get("minimum")
         highest = schema.get("maximum")
         if (lowest is not None and value < lowest) or (highest is not None and value > highest):
@@ -418,7 +418,7 @@ class _SchemaChecker:
         del self.problems[first_new:]
         return passed
 
-    def _check_combinators(self, value, schema, pointer):
+    def _check_combinators(self, value, schema, pointer) -> None:
         for member_schema in schema.get("allOf", ()):
             self.check(value, member_schema, pointer)
 
@@ -441,7 +441,7 @@ class _SchemaChecker:
             if branch is not None:
                 self.check(value, branch, pointer)
 
-    def _no_alternative_wording(self, value, alternatives, pointer):
+    def _no_alternative_wording(self, value, alternatives, pointer) -> str:
         # The common case in our schemas is "at least one of these properties": say exactly that.
         if all(set(branch) == {"required"} and len(branch["required"]) == 1 for branch in alternatives):
             names = ", ".join(branch["required"][0] for branch in alternatives)

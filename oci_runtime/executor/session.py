@@ -54,7 +54,7 @@ class Session:
     """One run of the executor: its pid, the runtime's end of the sync socket, the plan (for
     turning error frames into messages)."""
 
-    def __init__(self, plan, pid, sock):
+    def __init__(self, plan, pid, sock) -> None:
         self.plan = plan
         self.pid = pid
         self.sock = sock
@@ -101,7 +101,7 @@ class Session:
             return self.plan.steps[index].error(errno, detail)
         return OCIError(f"executor: step {index}: {os.strerror(errno)} {detail}".strip(), errno)
 
-    def send(self, kind, payload=b""):
+    def send(self, kind, payload: bytes = b""):
         try:
             self.sock.send(kind + payload)
         except (BrokenPipeError, ConnectionResetError):
@@ -109,11 +109,11 @@ class Session:
             kind, _ = self.receive()
             raise OCIError("the container's executor exited without reporting an error")
 
-    def close(self):
+    def close(self) -> None:
         self.sock.close()
 
 
-def spawn(plan, preserve_fds=0):
+def spawn(plan, preserve_fds: int = 0):
     """Start the executor on ``plan``; returns a Session.  The fds the plan refers to are opened
     here (FdArg.open) and closed in this process once the executor has its copies."""
     fd_args = plan.fd_args()

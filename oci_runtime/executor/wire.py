@@ -114,7 +114,7 @@ MSG_GO = b"G"
 MSG_ABORT = b"A"
 
 
-def encode(steps, exec_plan=False):
+def encode(steps, exec_plan: bool = False):
     """The bytes of a plan for the executor; ``steps`` are plan.model.Step with resolved fds."""
     blob = bytearray()
     strings_at = {}

@@ -188,7 +188,7 @@ def state_annotations(annotations: dict | None, record: dict | None) -> dict | N
     return shown
 
 
-def _save(state_dir, record):
+def _save(state_dir, record) -> None:
     import json
 
     from oci_runtime.kernel.files import write_atomically

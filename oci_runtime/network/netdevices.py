@@ -138,7 +138,7 @@ def _address_to_keep(address):
 class _in_namespace:
     """This thread in another network namespace for the block (sockets made in it stay there)."""
 
-    def __init__(self, netns_fd):
+    def __init__(self, netns_fd) -> None:
         self.netns_fd = netns_fd
 
     def __enter__(self):
@@ -149,7 +149,7 @@ class _in_namespace:
             os.close(self.own)
             raise
 
-    def __exit__(self, *exc_info):
+    def __exit__(self, *exc_info) -> None:
         try:
             kernel.setns(self.own, kernel.CLONE_NEWNET)
         finally:

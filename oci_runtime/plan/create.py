@@ -36,9 +36,9 @@ _TIME_CLOCKS = ("monotonic", "boottime")
 class CreateOptions:
     """What create needs beyond config.json (the CLI's options, and fds the runtime holds)."""
 
-    def __init__(self, container_id, *, no_pivot=False, no_new_keyring=False, preserve_fds=0,
+    def __init__(self, container_id, *, no_pivot: bool = False, no_new_keyring: bool = False, preserve_fds: int = 0,
                  console_socket=None, start_listener=None, cgroup_mounts=None,
-                 seccomp_program=None, capabilities=None, rootfs_parent_mount="/"):
+                 seccomp_program=None, capabilities=None, rootfs_parent_mount: str = "/") -> None:
         self.container_id = container_id
         self.no_pivot = no_pivot
         self.no_new_keyring = no_new_keyring
@@ -111,12 +111,12 @@ def _add_namespace_steps(plan, linux):
                  "/linux/timeOffsets", strings=("self/timens_offsets", "\n".join(lines) + "\n"))
 
 
-def _mount_what(mount):
+def _mount_what(mount) -> str:
     return f"config.json: {mount.pointer}: mounting {mount.source or mount.type!r} on " \
            f"{mount.destination}"
 
 
-def _add_bind_finish(plan, mount, options):
+def _add_bind_finish(plan, mount, options) -> None:
     """A bind mount ignores flags other than MS_REC; a remount applies them, keeping the locked
     flags of the source."""
     wanted = options.flags & ~(k.MS_BIND | k.MS_REC | k.MS_REMOUNT)
@@ -125,7 +125,7 @@ def _add_bind_finish(plan, mount, options):
                  ("", mount.destination))
 
 
-def _add_propagation_and_attrs(plan, mount, options):
+def _add_propagation_and_attrs(plan, mount, options) -> None:
     for propagation in options.propagation:
         plan.add(wire.PROPAGATION, _mount_what(mount), mount.pointer, (propagation,),
                  ("", mount.destination))
@@ -134,7 +134,7 @@ def _add_propagation_and_attrs(plan, mount, options):
                  (options.attr_set, options.attr_clr), ("", mount.destination))
 
 
-def _source_is_file(source, pointer):
+def _source_is_file(source, pointer) -> bool:
     try:
         return not stat.S_ISDIR(os.stat(source).st_mode)
     except OSError as exc:
@@ -189,7 +189,7 @@ def _add_mount(plan, mount, context):
     _add_propagation_and_attrs(plan, mount, options)
 
 
-def _add_cgroup_mount(plan, mount, options, context):
+def _add_cgroup_mount(plan, mount, options, context) -> None:
     """cgroup2 as one filesystem; on v1/hybrid hosts a tmpfs with one mount per controller, as
     runc does.  Without a cgroup namespace, on v1/hybrid the container's own cgroup directories
     are bound, so it cannot see its siblings; on v2 cgroup2 is mounted all the same (the host's
@@ -233,7 +233,7 @@ def _detached_tree(source, recursive):
 
 
 class _MountContext:
-    def __init__(self, linux, cgroup_mounts):
+    def __init__(self, linux, cgroup_mounts) -> None:
         from oci_runtime.userns.idmap import CAP_SYS_ADMIN, effective_capabilities
 
         self.linux = linux
@@ -282,7 +282,7 @@ def _add_device_steps(plan, config):
                  describe=_device_exists_error(device))
 
 
-def _add_dev_links(plan, config):
+def _add_dev_links(plan, config) -> None:
     has_devpts = any(m.destination == "/dev/pts" and m.type == "devpts" for m in config.mounts)
     links = list(DEV_SYMLINKS)
     for target, name in links:

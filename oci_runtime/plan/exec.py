@@ -18,8 +18,8 @@ from oci_runtime.plan.process import (
 
 
 def compile_exec(process, personality, namespaces, *, container_id, capabilities,
-                 seccomp_program=None, preserve_fds=0, console_socket=None, console_owner=None,
-                 setgroups_denied=False):
+                 seccomp_program=None, preserve_fds: int = 0, console_socket=None, console_owner=None,
+                 setgroups_denied: bool = False):
     """``namespaces``: [(name, CLONE_NEW* flag, FdArg)] in the order to join them;
     ``setgroups_denied``: the container's user namespace denies setgroups (rootless)."""
     from oci_runtime.process.attributes import cpu_mask

@@ -10,7 +10,7 @@ class FdArg:
 
     __slots__ = ("label", "opener", "fd")
 
-    def __init__(self, label, opener=None, fd=None):
+    def __init__(self, label, opener=None, fd=None) -> None:
         self.label = label
         self.opener = opener
         self.fd = fd
@@ -20,7 +20,7 @@ class FdArg:
             self.fd = self.opener()
         return self.fd
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"fd<{self.label}>"
 
 
@@ -33,7 +33,7 @@ class Step:
 
     __slots__ = ("op", "what", "pointer", "ints", "strings", "describe", "targets")
 
-    def __init__(self, op, what, pointer=None, ints=(), strings=(), describe=None):
+    def __init__(self, op, what, pointer=None, ints=(), strings=(), describe=None) -> None:
         self.op = op
         self.what = what
         self.pointer = pointer
@@ -66,7 +66,7 @@ class Step:
 class Plan:
     """The steps of one create or exec, in the order the executor runs them."""
 
-    def __init__(self, kind):
+    def __init__(self, kind) -> None:
         self.kind = kind  # "create" or "exec"
         self.steps = []
 

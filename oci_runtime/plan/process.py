@@ -55,7 +55,7 @@ def _hook_failure(message):
     return HookError(message)
 
 
-def hook_steps(plan, hooks, kind, state_blob):
+def hook_steps(plan, hooks, kind, state_blob) -> None:
     """The hooks of ``kind`` run by the executor (createContainer, startContainer): forked and
     exec'd with the container state (blob 0: "creating", 1: "created") on stdin."""
     for index, hook in enumerate(hooks.get(kind) or ()):
@@ -68,7 +68,7 @@ def hook_steps(plan, hooks, kind, state_blob):
                  (path, _blob(args), _blob(env or ()), kind), describe=_hook_error)
 
 
-def add_process_attribute_steps(plan, process, personality, proc_prefix):
+def add_process_attribute_steps(plan, process, personality, proc_prefix) -> None:
     """Personality, scheduler, I/O priority and LSM labels (process/attributes.py has the tables and
     the checks, done before anything is forked)."""
     from oci_runtime.process.attributes import (
@@ -116,7 +116,7 @@ def _find_exec_error(arg0):
     return describe
 
 
-def add_exec_steps(plan, process):
+def add_exec_steps(plan, process) -> None:
     """The program, its environment (HOME from the container's /etc/passwd when missing, as
     runc), and its executable looked up in the root like execvp with the process's own PATH."""
     env = environment(process.env)
@@ -146,7 +146,7 @@ def _rlimit_error(name, soft, hard):
     return describe
 
 
-def add_rlimit_steps(plan, rlimits, pointer="/process/rlimits"):
+def add_rlimit_steps(plan, rlimits, pointer: str = "/process/rlimits"):
     for index, (name, soft, hard) in enumerate(rlimits):
         number = RLIMIT_NUMBERS.get(name)
         if number is None:
@@ -169,7 +169,7 @@ def _seccomp_steps(plan, compiled):
 
 
 def add_credential_steps(plan, process, capabilities, seccomp_program, preserve_fds, release,
-                         setgroups_denied=False):
+                         setgroups_denied: bool = False):
     """umask, stdio ownership, bounding set, ids, capabilities, cwd, fds, seccomp, execve.
     ``setgroups_denied``: the user namespace's gid map was written without CAP_SETGID (rootless,
     oci_runtime.userns.idmap), so setgroups(2) fails there: no supplementary groups are possible, and

@@ -25,7 +25,7 @@ _APPARMOR_ENABLED = "/sys/module/apparmor/parameters/enabled"
 _SELINUX_FS = "/sys/fs/selinux"
 
 
-def check_process_attributes(process, linux_personality=None, where="config.json: /process"):
+def check_process_attributes(process, linux_personality=None, where: str = "config.json: /process") -> None:
     """A config_problem (ConfigError) for anything requested that cannot be applied on this
     host.  ``where`` names the process in errors: "config.json: /process", or
     "exec --process FILE: " (whose root is the process)."""

@@ -74,7 +74,7 @@ def ungrantable_reason(name, bounding, last=None):
 class CapabilityPlan:
     __slots__ = ("bounding", "effective", "permitted", "inheritable", "ambient")
 
-    def __init__(self, capabilities, pointer, warnings):
+    def __init__(self, capabilities, pointer, warnings) -> None:
         bounding = runtime_bounding_set()
 
         def mask(key):

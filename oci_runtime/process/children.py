@@ -46,12 +46,12 @@ class forwarding_signals:  # noqa: N801 - used as `with forwarding_signals(pid):
     nothing is forwarded, nor is a signal whose handler was installed outside Python (it could
     not be put back).  A class, not contextlib (whose import costs ~3 ms on create and delete)."""
 
-    def __init__(self, pid, names=FORWARDED_SIGNALS):
+    def __init__(self, pid, names=FORWARDED_SIGNALS) -> None:
         self.pid = pid
         self.names = names
         self.previous = {}
 
-    def _forward(self, signum, _frame):
+    def _forward(self, signum, _frame) -> None:
         try:
             os.kill(self.pid, signum)
         except ProcessLookupError:
@@ -69,7 +69,7 @@ class forwarding_signals:  # noqa: N801 - used as `with forwarding_signals(pid):
             pass  # not the main thread: Python delivers signals to that one only
         return self
 
-    def __exit__(self, *_exception):
+    def __exit__(self, *_exception) -> None:
         for number, handler in self.previous.items():
             hotpath.signal(number, handler)
         self.previous = {}
@@ -81,7 +81,7 @@ def wait_with_forwarding(pid):
         return wait_for_exit(pid)
 
 
-def kill_and_reap(pid):
+def kill_and_reap(pid) -> None:
     """SIGKILL a child of ours and reap it; quiet if it is already gone."""
     try:
         os.kill(pid, 9)
@@ -135,7 +135,7 @@ def wait_for_pid(pid, start_time, timeout, statuses):
         os.close(pidfd)
 
 
-def reap_if_ours(pid, start_time, statuses):
+def reap_if_ours(pid, start_time, statuses) -> None:
     """Reap ``pid`` if it is an exited child of ours (no zombie left in the caller)."""
     pidfd = open_pidfd(pid, start_time)
     if pidfd is None:

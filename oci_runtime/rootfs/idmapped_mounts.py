@@ -30,7 +30,7 @@ def idmap_supported():
     return True
 
 
-def filesystem_supports_idmap(path):
+def filesystem_supports_idmap(path) -> bool:
     """Whether a bind of ``path`` can be idmapped here: the kernel has mount_setattr and the
     filesystem holding ``path`` supports MOUNT_ATTR_IDMAP (tmpfs only since Linux 6.3, for
     instance); EINVAL from mount_setattr says it does not."""

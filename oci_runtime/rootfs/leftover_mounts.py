@@ -20,7 +20,7 @@ _UMOUNT_NOFOLLOW = 0x8
 _EINVAL, _ENOENT = 22, 2
 
 
-def mounts_under(rootfs, mountinfo="/proc/self/mountinfo"):
+def mounts_under(rootfs, mountinfo: str = "/proc/self/mountinfo"):
     """[(mount id, mount point)] of the mounts at or under ``rootfs``, in mountinfo order (a
     mount's parent comes before it)."""
     prefix = rootfs.rstrip("/") + "/"

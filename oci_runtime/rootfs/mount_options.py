@@ -90,7 +90,7 @@ class MountPlan:
         "idmap_argument", "data", "copy_up",
     )
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.flags = 0  # mount(2) flags to set
         self.cleared = 0  # mount(2) flags an option explicitly turned off
         self.propagation = []  # propagation flags, each applied by its own mount(2) call

@@ -68,7 +68,7 @@ def module_path(module_name):
     return os.path.join(os.path.dirname(__file__), module_name.rsplit(".", 1)[1] + ".py")
 
 
-def main():
+def main() -> None:
     for module_name in MODULES:
         with open(module_path(module_name), "w") as module_file:
             module_file.write(generated_source(module_name))

@@ -28,7 +28,7 @@ _DEFAULT_DIRECTORIES = tuple(
 class LibraryFile:
     __slots__ = ("path", "identity")
 
-    def __init__(self, path, identity):
+    def __init__(self, path, identity) -> None:
         self.path = path  # what to dlopen()
         self.identity = identity  # resolved file name, size and mtime: changes when the library is replaced
 

@@ -41,7 +41,7 @@ def _load(library_path):
     return _loaded
 
 
-def library_version(library_path=None):
+def library_version(library_path=None) -> str:
     """libseccomp's version as 'major.minor.micro'."""
     ffi, lib = _load(library_path)
     version = lib.seccomp_version()
@@ -91,7 +91,7 @@ def _check(rc, what):
         raise OCIError(f"{what}: {os.strerror(-rc)}", -rc)
 
 
-def _fail(pointer, message, error_number=0):
+def _fail(pointer, message, error_number: int = 0):
     return ConfigError(f"config.json: {C.CONFIG_POINTER}{pointer}: {message}",
                        errno=error_number)
 

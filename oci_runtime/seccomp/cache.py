@@ -21,7 +21,7 @@ _FORMAT = "oci-runtime-seccomp-cache/1"
 _PROFILE_FIELDS_IN_KEY = ("defaultAction", "defaultErrnoRet", "architectures", "syscalls")
 
 
-def native_architecture():
+def native_architecture() -> str:
     """The ABI libseccomp treats as native for this process (not merely the kernel's machine)."""
     abi = getattr(sys.implementation, "_multiarch", "")
     return f"{os.uname().machine}/{abi}/{struct.calcsize('P') * 8}bit"
@@ -85,7 +85,7 @@ def read(cache_dir, key):
     return bpf, warnings
 
 
-def write(cache_dir, key, bpf, warnings):
+def write(cache_dir, key, bpf, warnings) -> bool:
     """Store an entry atomically.  Failure to write is not an error: the next compile just misses."""
 
     from oci_runtime.kernel import hotpath

@@ -22,7 +22,7 @@ class CompiledFilter:
                  "warnings", "from_cache")
 
     def __init__(self, *, bpf, flags, flag_names, uses_notify, listener_path, listener_metadata,
-                 warnings, from_cache):
+                 warnings, from_cache) -> None:
         self.bpf = bpf
         self.flags = flags
         self.flag_names = flag_names
@@ -36,7 +36,7 @@ class CompiledFilter:
     def instruction_count(self):
         return len(self.bpf) // C.BPF_INSTRUCTION_SIZE
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f"CompiledFilter({self.instruction_count} instructions, flags={self.flag_names}, "
                 f"uses_notify={self.uses_notify}, warnings={len(self.warnings)}, from_cache={self.from_cache})")
 
@@ -122,7 +122,7 @@ def install(compiled, *, want_listener):
     return result if with_listener else None
 
 
-def load_flags(compiled, want_listener=False):
+def load_flags(compiled, want_listener: bool = False):
     """(seccomp(2) flags, whether a listener fd comes back) for loading ``compiled``; checks the
     program's size first.  The executor loads it with these flags (plan/process.py)."""
     if not compiled.bpf or len(compiled.bpf) % C.BPF_INSTRUCTION_SIZE:

@@ -16,7 +16,7 @@ SECCOMP_FD_NAME = "seccompFd"  # specs-go SeccompFdName
 _SUN_PATH_MAX = 107  # sizeof(sockaddr_un.sun_path) - 1 for the terminating NUL
 
 
-def container_process_state(state, metadata="", process_pid=None):
+def container_process_state(state, metadata: str = "", process_pid=None):
     """The message for ``state`` (the container's runtime state dict, as ``oci-runtime state`` prints).
 
     ``process_pid`` is the process the filter is on when that is not the init (an `exec`'d one):
@@ -33,7 +33,7 @@ def container_process_state(state, metadata="", process_pid=None):
     return message
 
 
-def send_listener_fd(listener_path, listener_fd, state, metadata="", *, process_pid=None, timeout=30.0):
+def send_listener_fd(listener_path, listener_fd, state, metadata: str = "", *, process_pid=None, timeout: float = 30.0):
     """Send ``listener_fd`` and the container process state for ``state`` to ``listener_path``
     (``process_pid``: see :func:`container_process_state`).
 

@@ -39,7 +39,7 @@ class Notification:
 
     __slots__ = ("id", "pid", "flags", "syscall_number", "arch", "instruction_pointer", "args")
 
-    def __init__(self, notification_id, pid, flags, syscall_number, arch, instruction_pointer, args):
+    def __init__(self, notification_id, pid, flags, syscall_number, arch, instruction_pointer, args) -> None:
         self.id = notification_id  # cookie identifying this syscall in respond() and id_valid()
         self.pid = pid  # of the calling thread in the agent's pid namespace (0 if not visible there)
         self.flags = flags
@@ -48,7 +48,7 @@ class Notification:
         self.instruction_pointer = instruction_pointer
         self.args = args  # the six raw syscall arguments
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Notification(id={self.id}, pid={self.pid}, syscall={self.syscall_number}, args={self.args})"
 
 
@@ -76,7 +76,7 @@ def receive(listener_fd, timeout=None):
     return Notification(notification_id, pid, flags, number, arch, instruction_pointer, tuple(args))
 
 
-def respond(listener_fd, notification_id, *, value=0, error=0, continue_syscall=False):
+def respond(listener_fd, notification_id, *, value: int = 0, error: int = 0, continue_syscall: bool = False):
     """Answer a notified syscall: it returns ``value``, or fails with errno ``error`` (positive) if set,
     or with ``continue_syscall`` runs for real.
 
@@ -93,7 +93,7 @@ def respond(listener_fd, notification_id, *, value=0, error=0, continue_syscall=
         raise OCIError.from_os("seccomp: SECCOMP_IOCTL_NOTIF_SEND", exc) from exc
 
 
-def id_valid(listener_fd, notification_id):
+def id_valid(listener_fd, notification_id) -> bool:
     """Whether the notified syscall is still waiting (guards against pid reuse before acting on it)."""
     try:
         fcntl.ioctl(listener_fd, SECCOMP_IOCTL_NOTIF_ID_VALID, _ID.pack(notification_id))
@@ -102,7 +102,7 @@ def id_valid(listener_fd, notification_id):
     return True
 
 
-def read_string(pid, address, limit=4096):
+def read_string(pid, address, limit: int = 4096):
     """The NUL-terminated string at ``address`` in process ``pid``'s memory (a notified syscall's
     path argument), at most ``limit`` bytes.  Check id_valid() after reading: the caller may have
     exited and its pid been reused meanwhile."""

@@ -15,7 +15,7 @@ class Condition:
 
     __slots__ = ("index", "operator", "value", "value_two")
 
-    def __init__(self, index, operator, value, value_two):
+    def __init__(self, index, operator, value, value_two) -> None:
         self.index = index
         self.operator = operator
         # For SCMP_CMP_MASKED_EQ ``value`` is the mask and ``value_two`` the expected masked value,
@@ -34,7 +34,7 @@ class Rule:
 
     __slots__ = ("pointer", "names", "action", "condition_sets")
 
-    def __init__(self, pointer, names, action, condition_sets):
+    def __init__(self, pointer, names, action, condition_sets) -> None:
         self.pointer = pointer  # JSON pointer of the entry below /linux/seccomp, for messages
         self.names = names
         self.action = action
@@ -47,7 +47,7 @@ class Profile:
     __slots__ = ("default_action", "architectures", "flags", "flag_names", "rules", "uses_notify",
                  "listener_path", "listener_metadata")
 
-    def __init__(self, **fields):
+    def __init__(self, **fields) -> None:
         for name in self.__slots__:
             setattr(self, name, fields.pop(name))
         if fields:

@@ -22,7 +22,7 @@ class ConsoleEndpoint:
     """The socket a pty master travels on.  ``relays`` is true when the runtime itself receives
     the master (no --console-socket) and copies it to its stdio."""
 
-    def __init__(self, console_socket_path=None):
+    def __init__(self, console_socket_path=None) -> None:
         from oci_runtime.errors import OCIError
 
         self.master = None
@@ -60,7 +60,7 @@ class ConsoleEndpoint:
 
             raise OCIError("the container process exited before sending its terminal")
 
-    def close(self):
+    def close(self) -> None:
         for end in (self.sender, self.receiver):
             if end is not None:
                 end.close()
@@ -87,7 +87,7 @@ class ConsoleEndpoint:
             tty.setraw(0)
             copy_window_size(0, master)
 
-            def resize(_signum, _frame):
+            def resize(_signum, _frame) -> None:
                 copy_window_size(0, master)
 
             try:
@@ -134,7 +134,7 @@ def _copy_both_ways(master):
                 readers.remove(0)  # our stdin ended; keep showing the process's output
 
 
-def _write_all(fd, data):
+def _write_all(fd, data) -> None:
     while data:
         try:
             written = os.write(fd, data)
@@ -143,7 +143,7 @@ def _write_all(fd, data):
         data = data[written:]
 
 
-def copy_window_size(source_fd, target_fd):
+def copy_window_size(source_fd, target_fd) -> None:
     try:
         size = fcntl.ioctl(source_fd, _TIOCGWINSZ, b"\0" * 8)
         fcntl.ioctl(target_fd, _TIOCSWINSZ, size)

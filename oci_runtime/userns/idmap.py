@@ -22,7 +22,7 @@ _KINDS = {
 }
 
 
-def effective_capabilities(status_path="/proc/self/status"):
+def effective_capabilities(status_path: str = "/proc/self/status"):
     """The caller's effective capability set (a bit mask), from /proc/self/status."""
     with open(status_path) as status:
         for line in status:

@@ -62,7 +62,7 @@ def _can_create(path):
     return os.access(parent, os.W_OK | os.X_OK)
 
 
-def rootless_cgroup(manager, resources, systemd=False):
+def rootless_cgroup(manager, resources, systemd: bool = False):
     """The manager to use in rootless mode: ``manager`` itself when its cgroup is the caller's to
     make, else None (no cgroup) when no resources are asked for; else OCIError naming the
     first field asked for."""
