@@ -23,6 +23,12 @@ the program was exec'd (exec) or that the init is waiting for `start` (create: '
 """
 import struct
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from oci_runtime.plan.model import Step
+
 MAGIC = b"OCIPLAN1"
 VERSION = 1
 FLAG_EXEC = 1
@@ -114,12 +120,12 @@ MSG_GO = b"G"
 MSG_ABORT = b"A"
 
 
-def encode(steps, exec_plan: bool = False):
+def encode(steps: "Sequence[Step]", exec_plan: bool = False) -> bytes:
     """The bytes of a plan for the executor; ``steps`` are plan.model.Step with resolved fds."""
     blob = bytearray()
-    strings_at = {}
+    strings_at: "dict[bytes, int]" = {}
 
-    def intern(value):
+    def intern(value: str | bytes) -> "tuple[int, int]":
         if isinstance(value, str):
             value = value.encode()
         offset = strings_at.get(value)
@@ -134,7 +140,7 @@ def encode(steps, exec_plan: bool = False):
         ints = list(step.resolved_ints())
         ints += [0] * (INTS - len(ints))
         strings = list(step.strings) + [b""] * (STRINGS - 1 - len(step.strings)) + [step.what]
-        fields = []
+        fields: "list[int]" = []
         for value in strings:
             fields.extend(intern(value))
         packed += _STEP.pack(step.op, index, *ints, *fields)
