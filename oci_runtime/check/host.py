@@ -38,6 +38,7 @@ def _cgroup_findings() -> "list[Finding]":
     except OCIError as exc:
         return [Finding(ERROR, "cgroup", str(exc), "mount cgroup2 on /sys/fs/cgroup")]
     if mounts.mode == "v2":
+        assert mounts.unified is not None  # v2: the cgroup2 mount
         root = mounts.unified[0]
         available = (read_text(f"{root}/cgroup.controllers", "") or "").split()
         enabled = (read_text(f"{root}/cgroup.subtree_control", "") or "").split()
@@ -54,6 +55,7 @@ def _cgroup_findings() -> "list[Finding]":
     text += f"; cgroup2 at {mounts.unified[0]})" if mounts.unified else ")"
     findings = [Finding(OK, "cgroup", text)]
     if mounts.mode == "hybrid":
+        assert mounts.unified is not None  # hybrid: v1 and a cgroup2 mount
         findings.append(Finding(WARNING, "cgroup", "hybrid mode: crun refuses to run with "
                                 f"{mounts.unified[0]} mounted; this runtime and runc handle it",
                                 "prefer a pure cgroup v2 host "
