@@ -14,12 +14,11 @@ _API_NAMES = {"Runtime": "container.api", "Container": "container.api", "Process
 __all__ = ["OCI_VERSION", "__version__", *_API_NAMES]
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
-if TYPE_CHECKING:  # what __getattr__ returns, for the type checker
-    from oci_runtime.container.api import Container, Process, Runtime
-    from oci_runtime.errors import ConfigError, ContainerNotFound, InvalidState, OCIError
+if TYPE_CHECKING:
+    from typing import Any
 
 
-def __getattr__(name: str) -> object:
+def __getattr__(name: str) -> "Any":  # typed where they are defined: container/api.py, errors.py
     module_name = _API_NAMES.get(name)
     if module_name is None:
         raise AttributeError(f"module 'oci_runtime' has no attribute {name!r}")

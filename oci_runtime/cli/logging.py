@@ -17,8 +17,9 @@ from oci_runtime.kernel import hotpath
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 if TYPE_CHECKING:
-    from typing import Any, TextIO
+    from typing import TextIO
 
+    from oci_runtime.cgroups.base import CgroupManager
     from oci_runtime.config.model import Config
     from oci_runtime.seccomp.filter import CompiledFilter
 
@@ -90,7 +91,7 @@ class DebugLog:
         if config.process is not None:
             self(f"rootfs {config.root_path}, process args {config.process.args!r}")
 
-    def cgroup_ready(self, cgroup: "Any") -> None:
+    def cgroup_ready(self, cgroup: "CgroupManager | None") -> None:
         if cgroup is None:
             self.stage("cgroup", "no cgroup")
             return

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-    from oci_runtime.cli.logging import DebugLog
+    from oci_runtime.cgroups.base import CgroupManager
     from oci_runtime.config.model import Config
     from oci_runtime.container.store import StateStore
     from oci_runtime.plan.create import CgroupMount
@@ -59,7 +59,7 @@ def create_container(store: "StateStore", container_id: str, bundle: str, *,
                      pid_file: str | None = None, console_socket: str | None = None,
                      no_pivot: bool = False, no_new_keyring: bool = False, preserve_fds: int = 0,
                      systemd_cgroup: bool = False, attached: bool = False,
-                     warn: "Warn | None" = None, debug: "DebugLog | None" = None,
+                     warn: "Warn | None" = None, debug: "Any" = None,
                      network_options: "dict[str, Any] | None" = None,
                      rootless: bool | None = None) -> Created:
     # ``network_options``: {"networks": [CNI network names], "cni_conf_dir", "cni_bin_dir"}.
@@ -109,7 +109,7 @@ def create_container(store: "StateStore", container_id: str, bundle: str, *,
 def _create_in(transaction: CreateTransaction, store: "StateStore", container_id: str,
                bundle: str, config: "Config", pid_file: str | None, console_socket: str | None,
                no_pivot: bool, no_new_keyring: bool, preserve_fds: int, systemd_cgroup: bool,
-               debug: "DebugLog | None", network_options: "dict[str, Any] | None",
+               debug: "Any", network_options: "dict[str, Any] | None",
                warn: "Warn | None", rootless: bool | None) -> Created:
     """The steps of create, each recording its undo in ``transaction`` as soon as it is made."""
     assert config.process is not None  # create_container checked it
@@ -238,7 +238,7 @@ def cgroup_resources(config: "Config", rootless: bool = False) -> "dict[str, Any
 
 
 def _open_cgroup(config: "Config", container_id: str, systemd_cgroup: bool,
-                 rootless: bool) -> "Any":
+                 rootless: bool) -> "CgroupManager | None":
     """The container's cgroup manager, or None (rootless without a delegated cgroup and no
     resources asked for); launch() creates the cgroup and applies its limits while the init
     sets itself up, and the error path here destroys it."""
@@ -293,7 +293,7 @@ def _listener_record(seccomp: "dict[str, Any] | None") -> "dict[str, str] | None
     return {"path": seccomp["listenerPath"], "metadata": seccomp.get("listenerMetadata", "")}
 
 
-def _freezer_state_file(cgroup: "Any") -> str | None:
+def _freezer_state_file(cgroup: "CgroupManager | None") -> str | None:
     if cgroup is None:
         return None
     try:
@@ -307,7 +307,7 @@ def _freezer_state_file(cgroup: "Any") -> str | None:
     return f"{freezer}/cgroup.freeze"
 
 
-def _cgroup_mounts(cgroup: "Any", config: "Config") -> "list[CgroupMount] | None":
+def _cgroup_mounts(cgroup: "CgroupManager | None", config: "Config") -> "list[CgroupMount] | None":
     """The hierarchies the config's cgroup mount shows (None without one, or on cgroup v2)."""
     if not any(m.type in ("cgroup", "cgroup2") for m in config.mounts):
         return None

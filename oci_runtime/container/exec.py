@@ -22,10 +22,9 @@ from oci_runtime.terminal import console as terminal
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable
     from typing import Any
 
-    from oci_runtime.cli.logging import DebugLog
     from oci_runtime.container.exec_request import ExecRequest
     from oci_runtime.container.lifecycle import StoredContainer
     from oci_runtime.executor.session import Session
@@ -42,7 +41,7 @@ _NAMESPACE_ORDER = (
 
 def exec_in_container(container: "StoredContainer", saved_config: "dict[str, Any]",
                       request: "ExecRequest", warn: "Callable[[str], None] | None" = None,
-                      debug: "DebugLog | None" = None) -> int | None:
+                      debug: "Any" = None) -> int | None:
     """Run ``request`` in ``container``.  Detached: return the process's host pid once it has
     exec'd.  Otherwise wait for it and return its exit status (128+N when killed by signal N).
 

@@ -15,6 +15,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy rea
 if TYPE_CHECKING:
     from typing import Any
 
+    from oci_runtime.cgroups.base import CgroupManager
     from oci_runtime.config.model import Config
     from oci_runtime.container.transaction import CreateTransaction
     from oci_runtime.plan.create import CreateOptions, CgroupMount
@@ -77,7 +78,7 @@ def compile_plan(launch_plan: LaunchPlan, cgroup_mounts: "list[CgroupMount] | No
     return compile_create(config, options), options
 
 
-def launch(plan: LaunchPlan, cgroup: "Any", resources: "dict[str, Any] | None",
+def launch(plan: LaunchPlan, cgroup: "CgroupManager | None", resources: "dict[str, Any] | None",
            transaction: "CreateTransaction") -> LaunchedInit:
     """Start the container's init, set up as far as `create` goes; it is a direct child of this
     process (the executor forks it with CLONE_PARENT).  ``transaction`` (oci_runtime.container.transaction)

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
+    from oci_runtime.cgroups.base import CgroupManager
     from oci_runtime.container.store import Record
 
     Warn = Callable[[str], None]
@@ -327,7 +328,7 @@ class StoredContainer:
                 raise OCIError(f"container {self.id!r}: init {self.pid} did not exit after SIGKILL")
             time.sleep(0.002)
 
-    def _cgroup_manager(self) -> "Any":
+    def _cgroup_manager(self) -> "CgroupManager | None":
         saved = self.record.get("cgroup")
         if not saved:
             return None

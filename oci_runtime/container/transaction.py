@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from types import FrameType, TracebackType
     from typing import Any, Literal, TypeAlias
 
+    from oci_runtime.cgroups.base import CgroupManager
+
     # a step run once the init exists: step(init, transaction)
     InitStep: TypeAlias = "Callable[[InitProcess, CreateTransaction], None]"
 
@@ -108,7 +110,7 @@ class CreateTransaction:
         on (the cgroup is placed there too); it registers its own undo with on_undo."""
         self._init_steps.append(step)
 
-    def init_started(self, pid: int, cgroup: "Any" = None) -> InitProcess:
+    def init_started(self, pid: int, cgroup: "CgroupManager | None" = None) -> InitProcess:
         """Called by the parent side of the init protocol when it learns the init's host pid.
         From here on the undo kills the init and everything in its ``cgroup`` (a manager)."""
         init = self.init = InitProcess(pid)
@@ -118,7 +120,7 @@ class CreateTransaction:
             step(init, self)
         return init
 
-    def _kill_init(self, cgroup: "Any") -> None:
+    def _kill_init(self, cgroup: "CgroupManager | None") -> None:
         init = self.init
         assert init is not None  # init_started registered this undo
         init.kill()

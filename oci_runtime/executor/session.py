@@ -16,7 +16,7 @@ from oci_runtime.executor import EXECUTOR_MEMFD_NAME
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 if TYPE_CHECKING:
-    from oci_runtime.plan.model import FdArg, Plan
+    from typing import Any
 
 _EXECUTOR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "_executor")
 _MFD_CLOEXEC = 1
@@ -58,7 +58,7 @@ class Session:
     """One run of the executor: its pid, the runtime's end of the sync socket, the plan (for
     turning error frames into messages)."""
 
-    def __init__(self, plan: "Plan", pid: int, sock: _socket.socket) -> None:
+    def __init__(self, plan: "Any", pid: int, sock: _socket.socket) -> None:
         self.plan = plan
         self.pid = pid
         self.sock = sock
@@ -102,7 +102,8 @@ class Session:
         errno = int.from_bytes(payload[4:8], "little")
         detail = payload[8:].decode(errors="replace")
         if index < len(self.plan.steps):
-            return self.plan.steps[index].error(errno, detail)
+            error: OCIError = self.plan.steps[index].error(errno, detail)
+            return error
         return OCIError(f"executor: step {index}: {os.strerror(errno)} {detail}".strip(), errno)
 
     def send(self, kind: bytes, payload: bytes = b"") -> None:
@@ -117,9 +118,10 @@ class Session:
         self.sock.close()
 
 
-def spawn(plan: "Plan", preserve_fds: int = 0) -> Session:
-    """Start the executor on ``plan``; returns a Session.  The fds the plan refers to are opened
-    here (FdArg.open) and closed in this process once the executor has its copies."""
+def spawn(plan: "Any", preserve_fds: int = 0) -> Session:
+    """Start the executor on ``plan`` (a plan.model.Plan: typed Any, plan/ being the layer
+    above); returns a Session.  The fds the plan refers to are opened here (FdArg.open) and
+    closed in this process once the executor has its copies."""
     fd_args = plan.fd_args()
     opened: "list[int]" = []
     parent_sock, child_sock = hotpath.socketpair(hotpath.AF_UNIX,
@@ -135,7 +137,7 @@ def spawn(plan: "Plan", preserve_fds: int = 0) -> Session:
         # Everything the executor holds goes above the fds --preserve-fds passes on, and above
         # every source fd, so no dup2 below overwrites another source.
         base = max([3 + preserve_fds, plan_fd, memfd, child_fd] + opened) + 1
-        targets: "dict[FdArg, int]" = {}
+        targets: "dict[Any, int]" = {}
         actions: "list[tuple[int, int, int]]" = []
         for number, (fd_arg, fd) in enumerate(zip(fd_args, opened)):
             targets[fd_arg] = base + 2 + number

@@ -26,8 +26,7 @@ import struct
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 if TYPE_CHECKING:
     from collections.abc import Sequence
-
-    from oci_runtime.plan.model import Step
+    from typing import Any
 
 MAGIC = b"OCIPLAN1"
 VERSION = 1
@@ -120,8 +119,9 @@ MSG_GO = b"G"
 MSG_ABORT = b"A"
 
 
-def encode(steps: "Sequence[Step]", exec_plan: bool = False) -> bytes:
-    """The bytes of a plan for the executor; ``steps`` are plan.model.Step with resolved fds."""
+def encode(steps: "Sequence[Any]", exec_plan: bool = False) -> bytes:
+    """The bytes of a plan for the executor; ``steps`` are plan.model.Step with resolved fds
+    (typed Any: plan/ is the layer above, which the executor's side does not import)."""
     blob = bytearray()
     strings_at: "dict[bytes, int]" = {}
 

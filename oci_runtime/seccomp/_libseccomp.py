@@ -19,7 +19,7 @@ from oci_runtime.seccomp._library import SONAME
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
-    from typing import Any, NoReturn
+    from typing import Any
 
     from oci_runtime.seccomp.profile import Condition, Profile
 

@@ -20,6 +20,8 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy rea
 if TYPE_CHECKING:
     from typing import Any
 
+    from oci_runtime.cgroups.base import CgroupManager
+
 
 def is_rootless(setting: bool | None = None) -> bool:
     """``setting``: --rootless as True or False, or None (auto: detect)."""
@@ -45,7 +47,7 @@ def resources_requested(resources: "dict[str, Any] | None") -> str | None:
     return None
 
 
-def cgroup_writable(manager: "Any") -> bool:
+def cgroup_writable(manager: "CgroupManager") -> bool:
     """Whether the caller may make the manager's cgroup: each directory it would create has a
     nearest existing ancestor the caller can write to (a delegated subtree), or exists already
     and is the caller's to move processes into."""
@@ -53,9 +55,8 @@ def cgroup_writable(manager: "Any") -> bool:
     return bool(paths) and all(_can_create(path) for path in paths)
 
 
-def _manager_paths(manager: "Any") -> "list[str]":
-    paths: "list[str]" = list(manager.directories().values())
-    return paths
+def _manager_paths(manager: "CgroupManager") -> "list[str]":
+    return list(manager.directories().values())
 
 
 def _can_create(path: str) -> bool:
@@ -67,8 +68,8 @@ def _can_create(path: str) -> bool:
     return os.access(parent, os.W_OK | os.X_OK)
 
 
-def rootless_cgroup(manager: "Any", resources: "dict[str, Any] | None",
-                    systemd: bool = False) -> "Any":
+def rootless_cgroup(manager: "CgroupManager", resources: "dict[str, Any] | None",
+                    systemd: bool = False) -> "CgroupManager | None":
     """The manager to use in rootless mode: ``manager`` itself when its cgroup is the caller's to
     make, else None (no cgroup) when no resources are asked for; else OCIError naming the
     first field asked for."""
