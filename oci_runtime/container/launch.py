@@ -13,6 +13,7 @@ from oci_runtime.process.children import kill_and_reap, reap
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 if TYPE_CHECKING:
+    from socket import socket
     from typing import Any
 
     from oci_runtime.cgroups.base import CgroupManager
@@ -46,7 +47,7 @@ class LaunchPlan:
         self.preserve_fds = preserve_fds
         self.console_socket = console_socket
         self.console: ConsoleEndpoint | None = None  # when process.terminal is true
-        self.start_listener: _socket.socket | None = None  # the init accepts `start` on it
+        self.start_listener: socket | None = None  # the init accepts `start` on it
         # the host's cgroup hierarchies, for a cgroup mount (create.py)
         self.cgroup_mounts: list[CgroupMount] | None = None
         self.seccomp_program: CompiledFilter | None = None  # installed just before execve

@@ -13,8 +13,8 @@ from oci_runtime.container.store import (
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 if TYPE_CHECKING:
-    import _socket
     from collections.abc import Callable
+    from socket import socket
     from typing import Any
 
     from oci_runtime.cgroups.base import CgroupManager
@@ -118,7 +118,7 @@ class StoredContainer:
         finally:
             hotpath.close(lock)
 
-    def _receive_start_reply(self, connection: "_socket.socket") -> bytes:
+    def _receive_start_reply(self, connection: "socket") -> bytes:
         """b"" once the init is past everything that can fail but execve, else why it failed.
 
         The init sends START_RELEASED just before execve, or one line saying why not; the

@@ -16,6 +16,7 @@ from oci_runtime.executor import EXECUTOR_MEMFD_NAME
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 if TYPE_CHECKING:
+    from socket import socket
     from typing import Any
 
 _EXECUTOR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "_executor")
@@ -58,7 +59,7 @@ class Session:
     """One run of the executor: its pid, the runtime's end of the sync socket, the plan (for
     turning error frames into messages)."""
 
-    def __init__(self, plan: "Any", pid: int, sock: _socket.socket) -> None:
+    def __init__(self, plan: "Any", pid: int, sock: "socket") -> None:
         self.plan = plan
         self.pid = pid
         self.sock = sock
