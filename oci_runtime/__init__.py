@@ -13,8 +13,12 @@ _API_NAMES = {"Runtime": "container.api", "Container": "container.api", "Process
               "ConfigError": "errors"}
 __all__ = ["OCI_VERSION", "__version__", *_API_NAMES]
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from typing import Any
 
-def __getattr__(name):
+
+def __getattr__(name: str) -> "Any":  # typed where they are defined: container/api.py, errors.py
     module_name = _API_NAMES.get(name)
     if module_name is None:
         raise AttributeError(f"module 'oci_runtime' has no attribute {name!r}")
@@ -22,5 +26,5 @@ def __getattr__(name):
     return getattr(module, name)
 
 
-def __dir__():
+def __dir__() -> "list[str]":
     return sorted(set(globals()) | set(_API_NAMES))

@@ -16,8 +16,15 @@ from oci_runtime.check.findings import CAP_SYS_RESOURCE, ERROR, WARNING, Finding
 from oci_runtime.check.host import user_namespaces_allowed
 from oci_runtime.errors import ConfigError, OCIError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from typing import Any
 
-def check_bundle(bundle, systemd_cgroup=False):
+    from oci_runtime.config.model import Config
+    from oci_runtime.seccomp.filter import CompiledFilter
+
+
+def check_bundle(bundle: str, systemd_cgroup: bool = False) -> "list[Finding]":
     """Every problem of ``bundle``'s config.json; an empty list means create would accept it."""
 
     from oci_runtime.kernel import hotpath
@@ -53,7 +60,7 @@ def check_bundle(bundle, systemd_cgroup=False):
     return findings
 
 
-def _schema_problems(document):
+def _schema_problems(document: "dict[str, Any]") -> "list[tuple[str, str]]":
     """(pointer, message) for each schema violation, sorted by pointer: validate.py's wording
     where it found the problem too, jsonschema's for what only it found."""
     import jsonschema
@@ -79,15 +86,16 @@ def _schema_problems(document):
     return sorted(problems.items())
 
 
-def _semantic_problems(document, bundle, systemd_cgroup, schema_failed):
+def _semantic_problems(document: "dict[str, Any]", bundle: str, systemd_cgroup: bool,
+                       schema_failed: bool) -> "list[Finding]":
     """The rules create applies after the schema, each problem collected (not just the first)."""
     from oci_runtime.config.model import Config, collect_problems
     from oci_runtime.container.create import check_creatable
 
-    built = []
-    warnings = []
+    built: "list[Any]" = []  # the Config, then its compiled seccomp filter (or None)
+    warnings: "list[str]" = []
 
-    def rules():
+    def rules() -> None:
         config = Config(document)
         built.append(config)
         config.resolve_paths(os.path.abspath(bundle))
@@ -121,20 +129,20 @@ def _semantic_problems(document, bundle, systemd_cgroup, schema_failed):
     return findings
 
 
-def _without_pointer(error):
+def _without_pointer(error: ConfigError) -> str:
     message = str(error).removeprefix("config.json: ")
     if error.pointer and message.startswith(error.pointer):
         message = message[len(error.pointer):].removeprefix(": ")
     return message
 
 
-def _split_pointer(message):
+def _split_pointer(message: str) -> "tuple[str, str]":
     """("/a/b", "why") from "/a/b: why" (seccomp's warnings), else ("/", message)."""
     pointer, separator, rest = message.partition(": ")
     return (pointer, rest) if separator and pointer.startswith("/") else ("/", message)
 
 
-def _check_seccomp(seccomp):
+def _check_seccomp(seccomp: "dict[str, Any]") -> "CompiledFilter | None":
     """Compile the profile as create does (libseccomp resolves names and architectures); the
     compiled filter (its warnings: syscalls this libseccomp does not know, ignored), or None."""
     from oci_runtime.config.model import config_problem
@@ -149,7 +157,7 @@ def _check_seccomp(seccomp):
         return None
 
 
-def _check_plan(config, bundle, seccomp_program):
+def _check_plan(config: "Config", bundle: str, seccomp_program: "CompiledFilter | None") -> None:
     """Compile the executor's plan as create does (container.create.plan_of: the rules of the
     plan compiler: mount sources, devices, time offsets, joined namespaces, ...); nothing is made.
     It stops at its first problem, which is reported like the others."""
@@ -167,7 +175,7 @@ def _check_plan(config, bundle, seccomp_program):
         report_problem(error)
 
 
-def _check_cgroups_path(config, systemd_cgroup):
+def _check_cgroups_path(config: "Config", systemd_cgroup: bool) -> None:
     from oci_runtime.cgroups import open_manager
     from oci_runtime.config.model import config_problem
 
@@ -177,13 +185,13 @@ def _check_cgroups_path(config, systemd_cgroup):
         config_problem("/linux/cgroupsPath", str(exc).removeprefix("/linux/cgroupsPath: "))
 
 
-def _host_limits_for(config):
+def _host_limits_for(config: "Config") -> "list[Finding]":
     """What this host will refuse of an otherwise valid config."""
     import resource
 
     from oci_runtime.process.capabilities import RLIMIT_NUMBERS
 
-    findings = []
+    findings: "list[Finding]" = []
     can_raise = has_capability(CAP_SYS_RESOURCE)
     for index, (name, soft, hard) in enumerate(config.process.rlimits if config.process else ()):
         number = RLIMIT_NUMBERS.get(name)

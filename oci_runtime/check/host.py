@@ -8,11 +8,17 @@ from oci_runtime.check.findings import (CAP_SYS_RESOURCE, ERROR, OK, WARNING, Fi
                                         has_capability, read_text)
 from oci_runtime.errors import OCIError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from typing import Any
 
-def check_host(runtime_path=None, systemd_cgroup=False):
+
+def check_host(runtime_path: str | None = None, systemd_cgroup: bool = False
+               ) -> "list[Finding]":
     """Facts about this host that decide what containers can do, each with what to do.  With
     ``systemd_cgroup`` (--systemd-cgroup), a missing systemd blocks every run."""
-    findings = []
+    findings: "list[Finding]" = []
     for probe in (_cgroup_findings, lambda: _systemd_findings(systemd_cgroup), _seccomp_findings,
                   _user_namespace_findings, _idmapped_mount_findings, _rlimit_findings,
                   _overlay_findings, _criu_findings):
@@ -24,7 +30,7 @@ def check_host(runtime_path=None, systemd_cgroup=False):
     return findings
 
 
-def _cgroup_findings():
+def _cgroup_findings() -> "list[Finding]":
     from oci_runtime.cgroups.hierarchy import Mounts
 
     try:
@@ -32,6 +38,7 @@ def _cgroup_findings():
     except OCIError as exc:
         return [Finding(ERROR, "cgroup", str(exc), "mount cgroup2 on /sys/fs/cgroup")]
     if mounts.mode == "v2":
+        assert mounts.unified is not None  # v2: the cgroup2 mount
         root = mounts.unified[0]
         available = (read_text(f"{root}/cgroup.controllers", "") or "").split()
         enabled = (read_text(f"{root}/cgroup.subtree_control", "") or "").split()
@@ -48,6 +55,7 @@ def _cgroup_findings():
     text += f"; cgroup2 at {mounts.unified[0]})" if mounts.unified else ")"
     findings = [Finding(OK, "cgroup", text)]
     if mounts.mode == "hybrid":
+        assert mounts.unified is not None  # hybrid: v1 and a cgroup2 mount
         findings.append(Finding(WARNING, "cgroup", "hybrid mode: crun refuses to run with "
                                 f"{mounts.unified[0]} mounted; this runtime and runc handle it",
                                 "prefer a pure cgroup v2 host "
@@ -55,7 +63,7 @@ def _cgroup_findings():
     return findings
 
 
-def _systemd_findings(systemd_cgroup):
+def _systemd_findings(systemd_cgroup: bool) -> "list[Finding]":
     from oci_runtime.cgroups.systemd import systemd_running
 
     if systemd_running():
@@ -67,7 +75,7 @@ def _systemd_findings(systemd_cgroup):
                     "use the cgroupfs driver (podman --cgroup-manager=cgroupfs)")]
 
 
-def _seccomp_findings():
+def _seccomp_findings() -> "list[Finding]":
     from oci_runtime import seccomp
     from oci_runtime.seccomp.filter import libseccomp_version
 
@@ -85,13 +93,13 @@ def _seccomp_findings():
                     f"{'supported' if notify else 'not supported by this kernel'}")]
 
 
-def user_namespaces_allowed():
+def user_namespaces_allowed() -> bool:
     limit = (read_text("/proc/sys/user/max_user_namespaces", "0") or "0").strip()
     return limit.isdigit() and int(limit) > 0
 
 
-def _subordinate_ranges(path, uid, name):
-    ranges = []
+def _subordinate_ranges(path: str, uid: int, name: str) -> "list[str]":
+    ranges: "list[str]" = []
     for line in (read_text(path, "") or "").splitlines():
         fields = line.strip().split(":")
         if len(fields) == 3 and fields[0] in (name, str(uid)) and fields[2].isdigit():
@@ -99,7 +107,7 @@ def _subordinate_ranges(path, uid, name):
     return ranges
 
 
-def _user_namespace_findings():
+def _user_namespace_findings() -> "list[Finding]":
     import pwd
 
     if not user_namespaces_allowed():
@@ -108,7 +116,7 @@ def _user_namespace_findings():
                         "sysctl -w user.max_user_namespaces=15000")]
     findings = [Finding(OK, "user namespaces", "allowed (user.max_user_namespaces "
                         f"{(read_text('/proc/sys/user/max_user_namespaces') or '').strip()})")]
-    if read_text("/proc/sys/kernel/unprivileged_userns_clone", "1").strip() == "0":
+    if (read_text("/proc/sys/kernel/unprivileged_userns_clone") or "1").strip() == "0":
         findings.append(Finding(WARNING, "user namespaces", "unprivileged ones are disabled "
                                 "(kernel.unprivileged_userns_clone=0): rootless containers fail",
                                 "sysctl -w kernel.unprivileged_userns_clone=1"))
@@ -133,7 +141,7 @@ def _user_namespace_findings():
     return findings
 
 
-def _idmapped_mount_findings():
+def _idmapped_mount_findings() -> "list[Finding]":
     """Whether the kernel can idmap a mount: clone a tree and give it a user namespace's
     mapping, in a child that owns the namespace (nothing is mounted anywhere)."""
     supported = _probe_idmapped_mount()
@@ -145,7 +153,7 @@ def _idmapped_mount_findings():
                     f"({supported}); {note}")]
 
 
-def _probe_idmapped_mount():
+def _probe_idmapped_mount() -> "bool | str":
 
     from oci_runtime.kernel import syscalls as kernel
 
@@ -196,12 +204,12 @@ def _probe_idmapped_mount():
 _RLIMITS_SHOWN = ("RLIMIT_NOFILE", "RLIMIT_NPROC", "RLIMIT_MEMLOCK", "RLIMIT_STACK", "RLIMIT_CORE")
 
 
-def _rlimit_findings():
+def _rlimit_findings() -> "list[Finding]":
     import resource
 
     from oci_runtime.process.capabilities import RLIMIT_NUMBERS
 
-    def shown(value):
+    def shown(value: int) -> str:
         return "unlimited" if value == resource.RLIM_INFINITY else str(value)
 
     limits = ", ".join(f"{name[7:]} {shown(resource.getrlimit(RLIMIT_NUMBERS[name])[1])}"
@@ -215,7 +223,7 @@ def _rlimit_findings():
                     "NOFILE)")]
 
 
-def _overlay_findings():
+def _overlay_findings() -> "list[Finding]":
     filesystems = read_text("/proc/filesystems", "") or ""
     if any(line.split()[-1] == "overlay" for line in filesystems.splitlines() if line.split()):
         return [Finding(OK, "overlayfs", "available (podman's and containerd's default storage "
@@ -226,7 +234,7 @@ def _overlay_findings():
                     "driver", "modprobe overlay, or configure vfs/fuse-overlayfs")]
 
 
-def _criu_findings():
+def _criu_findings() -> "list[Finding]":
     import shutil
 
     criu = shutil.which("criu")
@@ -236,21 +244,21 @@ def _criu_findings():
     return [Finding(OK, "criu", f"{criu} installed; {note} (runc's checkpoint uses it)")]
 
 
-def _this_runtime():
+def _this_runtime() -> str:
     import shutil
 
     installed = os.path.join(os.path.dirname(sys.executable), "oci-runtime")
     return installed if os.path.exists(installed) else shutil.which("oci-runtime") or ""
 
 
-def _engine_findings(runtime_path):
+def _engine_findings(runtime_path: str) -> "list[Finding]":
     """Which of podman and containerd name this runtime in their configuration."""
     import tomllib
 
-    findings = []
+    findings: "list[Finding]" = []
     ours = {os.path.realpath(runtime_path)} if runtime_path else set()
 
-    def names_ours(value):
+    def names_ours(value: object) -> bool:
         paths = value if isinstance(value, list) else [value]
         return any(isinstance(p, str) and os.path.realpath(p) in ours for p in paths)
 
@@ -298,7 +306,8 @@ def _engine_findings(runtime_path):
     return findings
 
 
-def _walk(table, trail=()):
+def _walk(table: "dict[str, Any]", trail: "tuple[str, ...]" = ()
+          ) -> "Iterator[tuple[tuple[str, ...], object]]":
     for key, value in table.items():
         if isinstance(value, dict):
             yield from _walk(value, trail + (key,))

@@ -9,27 +9,36 @@ import sys
 from oci_runtime.cli.commands import COMMANDS, GLOBAL_OPTIONS
 from oci_runtime.errors import OCIError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
+
+    from oci_runtime.cli.logging import DebugLog
+    from oci_runtime.container.api import Runtime
+    from oci_runtime.container.store import StateStore
+
 LOG_FORMATS = ("text", "json")
 
 
 class Context:
     """What every command receives: global options and the logger."""
 
-    def __init__(self, values):
-        self.root = values.get("root")
-        self.log_path = values.get("log")
-        self.log_format = values.get("log_format", "text")
+    def __init__(self, values: "dict[str, Any]") -> None:
+        self.root: str | None = values.get("root")
+        self.log_path: str | None = values.get("log")
+        self.log_format: str = values.get("log_format", "text")
         self.debug = bool(values.get("debug"))
         self.systemd_cgroup = bool(values.get("systemd_cgroup"))
-        self._runtime = None
+        self._runtime: Runtime | None = None
         # --rootless (checked by _check_global): True, False, or None to detect (euid, user
         # namespace) where it matters, in create.
         self.rootless = {"true": True, "false": False}.get(
             (values.get("rootless") or "auto").lower())
-        self._debugger = None
+        self._debugger: DebugLog | None = None
 
     @property
-    def runtime(self):
+    def runtime(self) -> "Runtime":
         """The Python API's Runtime for --root/--systemd-cgroup: every command goes through it."""
         if self._runtime is None:
             from oci_runtime.container.api import Runtime
@@ -39,11 +48,11 @@ class Context:
         return self._runtime
 
     @property
-    def store(self):
+    def store(self) -> "StateStore":
         """The state store under --root, for `plan` (which compiles without making anything)."""
         return self.runtime._store
 
-    def log(self, level, message):
+    def log(self, level: str, message: str) -> None:
         if self.log_path:
             from oci_runtime.cli.logging import write_log
 
@@ -53,12 +62,12 @@ class Context:
                 sys.stderr.write(f"oci-runtime: writing to --log {self.log_path}: "
                                  f"{exc.strerror or exc}\n")
 
-    def warn(self, message):
+    def warn(self, message: str) -> None:
         self.log("warning", message)
         sys.stderr.write(f"oci-runtime: warning: {message}\n")
 
     @property
-    def debugger(self):
+    def debugger(self) -> "DebugLog | None":
         """--debug's DebugLog (to the --log file, else stderr, as runc), or None without --debug:
         then nothing is imported and callers format nothing."""
         if not self.debug:
@@ -69,12 +78,13 @@ class Context:
             self._debugger = DebugLog(self.log_path, self.log_format)
         return self._debugger
 
-    def debug_log(self, message):
-        if self.debug:
-            self.debugger(message)
+    def debug_log(self, message: str) -> None:
+        debugger = self.debugger
+        if debugger is not None:
+            debugger(message)
 
 
-def _split_global(argv):
+def _split_global(argv: "Sequence[str]") -> "tuple[Sequence[str], Sequence[str]]":
     """Global options come before the command name."""
     index = 0
     while index < len(argv) and argv[index].startswith("-"):
@@ -86,7 +96,7 @@ def _split_global(argv):
     return argv[:index], argv[index:]
 
 
-def _check_global(values):
+def _check_global(values: "dict[str, Any]") -> None:
     """Up front, for every command (runc does the same): a bad --log-format or --rootless, or a
     --log file that cannot be opened, would otherwise surface later or not at all."""
     log_format = values["log_format"]
@@ -105,7 +115,7 @@ def _check_global(values):
             raise OCIError.from_os(f"--log {log_path}: cannot open the log file", exc) from None
 
 
-def main(argv=None):
+def main(argv: "Sequence[str] | None" = None) -> int:
     from oci_runtime.cli.args import HelpRequested, parse
 
     argv = sys.argv[1:] if argv is None else argv
@@ -135,7 +145,8 @@ def main(argv=None):
             if exc.name != f"oci_runtime.cli.cmd_{command}":
                 raise
             raise OCIError(f"{command}: not implemented by this version of oci-runtime") from None
-        return module.run(context, command_args) or 0
+        status: int = module.run(context, command_args) or 0
+        return status
     except HelpRequested:
         from oci_runtime.cli.help import command_page
 
@@ -157,7 +168,7 @@ def main(argv=None):
         return 1
 
 
-def main_and_exit():
+def main_and_exit() -> None:
     """What the `oci-runtime` command runs: main(), then exit without the interpreter's
     finalisation (module teardown and GC cost ~1.5 ms, a tenth of a `state` call).  Nothing is
     lost: the runtime writes files whole and closes them, and stdio is flushed here."""
@@ -181,7 +192,7 @@ def main_and_exit():
     hotpath.exit_now(status)
 
 
-def _stdout_closed():
+def _stdout_closed() -> bool:
     """Whether stdout's reader is gone (the one EPIPE that is not an error to report): a pipe or
     socket without a peer polls POLLERR or POLLHUP for writing."""
     import select
@@ -195,7 +206,7 @@ def _stdout_closed():
                for _, events in poller.poll(0))
 
 
-def _report(context, message):
+def _report(context: Context | None, message: str) -> None:
     if context is not None:
         context.log("error", message)
     sys.stderr.write(f"oci-runtime: {message}\n")

@@ -17,6 +17,14 @@ repeated value options keep the last value, or all of them when the option is li
 """
 from oci_runtime.errors import OCIError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from collections.abc import Collection, Mapping, Sequence
+    from typing import Any, TypeAlias
+
+    # long name -> (short alias, the value's name or None for a flag, default, help)
+    OptionTable: TypeAlias = "Mapping[str, tuple[str | None, str | None, str | None, str]]"
+
 
 class UsageError(OCIError):
     pass
@@ -26,18 +34,19 @@ class HelpRequested(Exception):
     """--help or -h was given: the caller prints the command's help page instead of running it."""
 
 
-def parse(argv, options, repeatable=(), stop_after=None):
+def parse(argv: "Sequence[str]", options: "OptionTable", repeatable: "Collection[str]" = (),
+          stop_after: int | None = None) -> "tuple[dict[str, Any], list[str]]":
     """Return (values: {long name without dashes: value}, positionals).  After ``stop_after``
     positionals (`exec ID CMD...`), the rest are positionals too: the command's own flags."""
-    by_alias = {}
-    values = {}
+    by_alias: "dict[str, tuple[str, str | None]]" = {}
+    values: "dict[str, Any]" = {}
     for long_name, entry in options.items():
         by_alias[long_name] = (long_name, entry[1])
         if entry[0]:
             by_alias[entry[0]] = (long_name, entry[1])
         if len(entry) > 2 and entry[2] is not None:
             values[long_name[2:].replace("-", "_")] = entry[2]
-    positionals = []
+    positionals: "list[str]" = []
     index = 0
     while index < len(argv):
         arg = argv[index]

@@ -7,7 +7,14 @@ import sys
 
 from oci_runtime.cli.args import UsageError, parse
 
-OPTIONS = {
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from oci_runtime.cli import Context
+    from oci_runtime.cli.args import OptionTable
+
+OPTIONS: "OptionTable" = {
     "--bundle": ("-b", "DIR", None, "check the bundle in DIR (config.json against the schema, "
                  "then create's rules, every problem at once)"),
     "--host": (None, None, None, "check this host (cgroups, systemd, seccomp, user namespaces, "
@@ -16,7 +23,7 @@ OPTIONS = {
 }
 
 
-def run(context, argv):
+def run(context: "Context", argv: "Sequence[str]") -> int:
     from oci_runtime.check.bundle import check_bundle
     from oci_runtime.check.findings import blocks_a_run
     from oci_runtime.check.host import check_host

@@ -3,7 +3,15 @@
 container whose init waits for `start`."""
 from oci_runtime.cli.args import UsageError, parse
 
-OPTIONS = {
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
+
+    from oci_runtime.cli import Context
+    from oci_runtime.cli.args import OptionTable
+
+OPTIONS: "OptionTable" = {
     "--bundle": ("-b", "DIR", ".", "the bundle directory (config.json and the rootfs)"),
     "--pid-file": (None, "FILE", None, "write the container's init pid to FILE"),
     "--console-socket": (None, "SOCKET", None, "path of an AF_UNIX socket that receives the "
@@ -24,7 +32,7 @@ OPTIONS = {
 REPEATABLE = ("--network",)
 
 
-def creation_options(values):
+def creation_options(values: "dict[str, Any]") -> "dict[str, Any]":
     preserve = values["preserve_fds"]
     if not preserve.isdigit():
         raise UsageError(f"--preserve-fds: not a number: {preserve!r}")
@@ -40,7 +48,7 @@ def creation_options(values):
     }
 
 
-def run(context, argv):
+def run(context: "Context", argv: "Sequence[str]") -> None:
     values, positionals = parse(argv, OPTIONS, REPEATABLE)
     if len(positionals) != 1:
         raise UsageError("usage: oci-runtime create [--bundle DIR] CONTAINER_ID")

@@ -2,11 +2,20 @@
 from oci_runtime.cli.args import UsageError, parse
 from oci_runtime.errors import ContainerNotFound
 
-OPTIONS = {"--force": ("-f", None, None, "delete a container that is not stopped too (after "
-                               "SIGKILL); a missing container is not an error")}
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from oci_runtime.cli import Context
+    from oci_runtime.cli.args import OptionTable
+
+OPTIONS: "OptionTable" = {
+    "--force": ("-f", None, None, "delete a container that is not stopped too (after "
+                                  "SIGKILL); a missing container is not an error"),
+}
 
 
-def run(context, argv):
+def run(context: "Context", argv: "Sequence[str]") -> int | None:
     values, positionals = parse(argv, OPTIONS)
     if len(positionals) != 1:
         raise UsageError("usage: oci-runtime delete [--force] CONTAINER_ID")
@@ -21,3 +30,4 @@ def run(context, argv):
         if force:
             return 0  # runc: deleting a missing container (or one deleted meanwhile) succeeds
         raise
+    return None

@@ -9,12 +9,20 @@ import sys
 from oci_runtime.cli.args import UsageError, parse
 from oci_runtime.kernel.hotpath import dumps
 
-OPTIONS = {
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
+
+    from oci_runtime.cli import Context
+    from oci_runtime.cli.args import OptionTable
+
+OPTIONS: "OptionTable" = {
     "--stats": (None, None, None, "print the statistics once and exit"),
     "--interval": (None, "DURATION", "5s", "time between two statistics lines (e.g. 500ms, 5s, 1m)"),
 }
 
-def _seconds(text):
+def _seconds(text: str) -> float:
     for suffix, scale in (("ms", 0.001), ("s", 1), ("m", 60)):
         if text.endswith(suffix) and text[: -len(suffix)].replace(".", "", 1).isdigit():
             seconds = float(text[: -len(suffix)]) * scale
@@ -28,12 +36,12 @@ def _seconds(text):
     return seconds
 
 
-def _emit(event):
+def _emit(event: "dict[str, Any]") -> None:
     sys.stdout.write(dumps(event) + "\n")
     sys.stdout.flush()
 
 
-def run(context, argv):
+def run(context: "Context", argv: "Sequence[str]") -> None:
     values, positionals = parse(argv, OPTIONS)
     if len(positionals) != 1:
         raise UsageError("usage: oci-runtime events [--stats] [--interval 5s] CONTAINER_ID")

@@ -12,7 +12,14 @@ The runtime sets no LISTEN_FDS/LISTEN_PID of its own (nor does runc's exec): soc
 variables reach the process only through --env or --process, with the fds via --preserve-fds."""
 from oci_runtime.cli.args import UsageError, parse
 
-OPTIONS = {
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from oci_runtime.cli import Context
+    from oci_runtime.cli.args import OptionTable
+
+OPTIONS: "OptionTable" = {
     "--process": ("-p", "FILE", None, "the process to run, as a config.json process object"),
     "--detach": ("-d", None, None, "return once the process runs instead of waiting for it"),
     "--pid-file": (None, "FILE", None, "write the process's host pid to FILE"),
@@ -39,7 +46,7 @@ REPEATABLE = ("--env", "--additional-gids", "--cap", "--cgroup")
 _USAGE = "usage: oci-runtime exec [options] CONTAINER_ID [COMMAND [ARGS...]]"
 
 
-def run(context, argv):
+def run(context: "Context", argv: "Sequence[str]") -> int:
     from oci_runtime.config.load import read_json_file
     from oci_runtime.errors import OCIError
     from oci_runtime.process.attributes import apparmor_enabled, selinux_enabled
@@ -78,10 +85,10 @@ def run(context, argv):
         console_socket=values.get("console_socket"), preserve_fds=int(preserve),
         ignore_paused=values.get("ignore_paused", False), cgroups=values.get("cgroup"),
         apparmor_profile=values.get("apparmor"), selinux_label=values.get("process_label"))
-    return 0 if values.get("detach", False) else result
+    return result if isinstance(result, int) else 0  # detached: the Process, status 0
 
 
-def _check_preserved_fds_are_open(count):
+def _check_preserved_fds_are_open(count: int) -> None:
     """Every fd --preserve-fds names must be one the caller gave us: a closed one would be
     reused by the runtime's own sockets and passed on into the container instead."""
     import os

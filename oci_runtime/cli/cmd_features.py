@@ -12,17 +12,25 @@ from oci_runtime.rootfs.mount_options import (
     _FLAG_OPTIONS, _PROPAGATION_OPTIONS, _RECURSIVE_ATIME_OPTIONS, _RECURSIVE_OPTIONS,
 )
 
-OPTIONS = {}  # no options of its own (the table the help page reads)
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
+
+    from oci_runtime.cli import Context
+    from oci_runtime.cli.args import OptionTable
+
+OPTIONS: "OptionTable" = {}  # no options of its own (the table the help page reads)
 
 
-def features_document():
+def features_document() -> "dict[str, Any]":
     from oci_runtime import seccomp
     from oci_runtime.process.attributes import apparmor_enabled, selinux_enabled
     from oci_runtime.rootfs.idmapped_mounts import idmap_supported
     from oci_runtime.seccomp.filter import libseccomp_version
 
     seccomp_features = seccomp.features()
-    annotations = {"org.opencontainers.runc.checkpoint.enabled": "false"}
+    annotations: "dict[str, str | None]" = {"org.opencontainers.runc.checkpoint.enabled": "false"}
     if seccomp_features["enabled"]:
         # runc's annotation: tells callers which syscall names and actions profiles can rely on.
         annotations["io.github.seccomp.libseccomp.version"] = libseccomp_version()
@@ -36,7 +44,7 @@ def features_document():
         "mountOptions": mount_options,
         "linux": {
             "namespaces": sorted(NAMESPACE_TYPES),
-            "capabilities": sorted(CAPABILITY_NUMBERS, key=CAPABILITY_NUMBERS.get),
+            "capabilities": sorted(CAPABILITY_NUMBERS, key=CAPABILITY_NUMBERS.__getitem__),
             "cgroup": {"v1": True, "v2": True, "systemd": True, "systemdUser": False,
                        "rdma": True},
             "seccomp": seccomp_features,
@@ -51,7 +59,7 @@ def features_document():
     }
 
 
-def run(context, argv):
+def run(context: "Context", argv: "Sequence[str]") -> None:
     _, positionals = parse(argv, OPTIONS)
     if positionals:
         raise UsageError("usage: oci-runtime features")

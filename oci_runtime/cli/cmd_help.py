@@ -4,10 +4,19 @@ import sys
 from oci_runtime.cli.commands import COMMANDS
 from oci_runtime.cli.args import UsageError, parse
 
-OPTIONS = {"--markdown": (None, None, None, "print every help page as Markdown (docs/cli.md)")}
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from oci_runtime.cli import Context
+    from oci_runtime.cli.args import OptionTable
+
+OPTIONS: "OptionTable" = {
+    "--markdown": (None, None, None, "print every help page as Markdown (docs/cli.md)"),
+}
 
 
-def run(context, argv):
+def run(context: "Context", argv: "Sequence[str]") -> int:
     from oci_runtime.cli.help import command_page, markdown, top_level_page
 
     values, positionals = parse(argv, OPTIONS)

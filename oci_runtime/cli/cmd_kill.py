@@ -2,10 +2,19 @@
 from oci_runtime.cli.args import UsageError, parse
 from oci_runtime.kernel.signals import parse_signal
 
-OPTIONS = {"--all": ("-a", None, None, "send the signal to every process of the container")}
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from oci_runtime.cli import Context
+    from oci_runtime.cli.args import OptionTable
+
+OPTIONS: "OptionTable" = {
+    "--all": ("-a", None, None, "send the signal to every process of the container"),
+}
 
 
-def run(context, argv):
+def run(context: "Context", argv: "Sequence[str]") -> None:
     values, positionals = parse(argv, OPTIONS)
     if len(positionals) not in (1, 2):
         raise UsageError("usage: oci-runtime kill [--all] CONTAINER_ID [SIGNAL]")

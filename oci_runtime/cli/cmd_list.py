@@ -4,13 +4,20 @@ import sys
 from oci_runtime.cli.args import UsageError, parse
 from oci_runtime.kernel.hotpath import dumps
 
-OPTIONS = {
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from oci_runtime.cli import Context
+    from oci_runtime.cli.args import OptionTable
+
+OPTIONS: "OptionTable" = {
     "--format": ("-f", "FORMAT", "table", "table or json"),
     "--quiet": ("-q", None, None, "print the container ids only"),
 }
 
 
-def run(context, argv):
+def run(context: "Context", argv: "Sequence[str]") -> None:
     values, positionals = parse(argv, OPTIONS)
     if positionals:
         raise UsageError("usage: oci-runtime list [--format table|json] [-q]")
@@ -37,7 +44,7 @@ def run(context, argv):
         raise UsageError(f"--format: unknown format {output_format!r} (table or json)")
 
 
-def _owner(path):
+def _owner(path: str) -> str:
     """runc's OWNER: the name of the user owning the container's state directory ("#UID" when
     the uid has no name)."""
     import pwd

@@ -6,13 +6,20 @@ state directory, no cgroup, no namespace); fds the runtime would pass are shown 
 """
 from oci_runtime.cli.args import UsageError, parse
 
-OPTIONS = {
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from oci_runtime.cli import Context
+    from oci_runtime.cli.args import OptionTable
+
+OPTIONS: "OptionTable" = {
     "--bundle": ("-b", "DIR", ".", "the bundle directory (config.json and the rootfs)"),
     "--format": ("-f", "FORMAT", "text", "text (flags named) or json"),
 }
 
 
-def run(context, argv):
+def run(context: "Context", argv: "Sequence[str]") -> None:
     import sys
 
     values, positionals = parse(argv, OPTIONS)

@@ -4,10 +4,17 @@ json: a JSON array of their host pids (what containerd and podman read).  table:
 `ps` output (default `-ef`, or the options given) cut down to those pids, header kept, as runc."""
 from oci_runtime.cli.args import UsageError, parse
 
-OPTIONS = {"--format": ("-f", "FORMAT", "table", "table or json (the host pids)")}
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from oci_runtime.cli import Context
+    from oci_runtime.cli.args import OptionTable
+
+OPTIONS: "OptionTable" = {"--format": ("-f", "FORMAT", "table", "table or json (the host pids)")}
 
 
-def run(context, argv):
+def run(context: "Context", argv: "Sequence[str]") -> int:
     import sys
 
     values, positionals = parse(argv, OPTIONS, stop_after=1)
@@ -28,7 +35,7 @@ def run(context, argv):
     return 0
 
 
-def _ps_table(pids, ps_options):
+def _ps_table(pids: "set[int]", ps_options: "Sequence[str]") -> str:
     import subprocess
 
     from oci_runtime.errors import OCIError

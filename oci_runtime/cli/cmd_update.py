@@ -3,6 +3,14 @@ like `runc update`.  Per-field flags override what --resources gives."""
 from oci_runtime.cli.args import UsageError, parse
 from oci_runtime.errors import OCIError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
+
+    from oci_runtime.cli import Context
+    from oci_runtime.cli.args import OptionTable
+
 # flag -> (section, key, value parser, value name, help)
 _FIELD_FLAGS = {
     "--memory": ("memory", "limit", "bytes", "BYTES", "memory limit"),
@@ -34,7 +42,7 @@ _RESCTRL_FLAGS = {
     "--mem-bw-schema": (None, "SCHEMA", None, "Intel RDT memory bandwidth schema: refused (no "
                         "resctrl support)"),
 }
-OPTIONS = {
+OPTIONS: "OptionTable" = {
     "--resources": ("-r", "FILE", None, "a linux.resources JSON object from FILE, or - for stdin"),
     **{flag: (None, value_name, None, text)
        for flag, (_, _, _, value_name, text) in _FIELD_FLAGS.items()},
@@ -43,7 +51,7 @@ OPTIONS = {
 _UNITS = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 
 
-def _parse_value(flag, text, kind):
+def _parse_value(flag: str, text: str, kind: str) -> str | int:
     if kind == "str":
         return text
     if kind == "bytes" and text and text[-1].lower() in _UNITS:
@@ -58,8 +66,8 @@ def _parse_value(flag, text, kind):
         raise UsageError(f"{flag}: not a number: {text!r}") from None
 
 
-def resources_from_args(values):
-    resources = {}
+def resources_from_args(values: "dict[str, Any]") -> "dict[str, Any]":
+    resources: "dict[str, Any]" = {}
     path = values.get("resources")
     if path is not None:
         from oci_runtime.config.load import read_json_file
@@ -77,7 +85,7 @@ def resources_from_args(values):
     return resources
 
 
-def run(context, argv):
+def run(context: "Context", argv: "Sequence[str]") -> None:
     values, positionals = parse(argv, OPTIONS)
     if len(positionals) != 1:
         raise UsageError("usage: oci-runtime update [--resources FILE|-] [--memory N] ... ID")

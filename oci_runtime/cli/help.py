@@ -11,6 +11,13 @@ import sys
 from oci_runtime import OCI_VERSION, __version__
 from oci_runtime.cli.commands import COMMANDS, GLOBAL_OPTIONS
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from collections.abc import Collection
+    from types import ModuleType
+
+    from oci_runtime.cli.args import OptionTable
+
 PROGRAM = "oci-runtime"
 
 # command -> (its arguments after the options, what it does)
@@ -135,23 +142,25 @@ TOP_LEVEL = (
 )
 
 
-def _command_module(command):
+def _command_module(command: str) -> "ModuleType":
     return __import__(f"oci_runtime.cli.cmd_{command}", fromlist=["OPTIONS"])
 
 
-def options_of(command):
+def options_of(command: str) -> "tuple[OptionTable, Collection[str]]":
     """(options table, repeatable options) of a command, as its parser uses them."""
     module = _command_module(command)
-    return getattr(module, "OPTIONS", {}), getattr(module, "REPEATABLE", ())
+    options: "OptionTable" = getattr(module, "OPTIONS", {})
+    repeatable: "Collection[str]" = getattr(module, "REPEATABLE", ())
+    return options, repeatable
 
 
-def _option_name(long_name, entry):
+def _option_name(long_name: str, entry: "tuple[str | None, str | None, str | None, str]") -> str:
     short, value_name = entry[0], entry[1]
     names = [long_name] + ([short] if short else [])
     return ", ".join(f"{name} {value_name}" if value_name else name for name in names)
 
 
-def _option_help(entry, repeated):
+def _option_help(entry: "tuple[str | None, str | None, str | None, str]", repeated: bool) -> str:
     text = entry[3] if len(entry) > 3 else ""
     if len(entry) > 2 and entry[2] is not None:
         text += f' (default: "{entry[2]}")'
@@ -160,15 +169,16 @@ def _option_help(entry, repeated):
     return text
 
 
-def _option_lines(options, repeatable=()):
+def _option_lines(options: "OptionTable", repeatable: "Collection[str]" = ()) -> "list[str]":
     rows = [(_option_name(name, entry), _option_help(entry, name in repeatable))
             for name, entry in sorted(options.items())]
     width = max((len(name) for name, _ in rows), default=0)
     return [f"   {name:<{width}}  {text}".rstrip() for name, text in rows]
 
 
-def _wrap(text, indent="   ", width=79):
-    lines, line = [], indent
+def _wrap(text: str, indent: str = "   ", width: int = 79) -> "list[str]":
+    lines: "list[str]" = []
+    line = indent
     for word in text.split():
         if len(line) + len(word) + 1 > width and line.strip():
             lines.append(line.rstrip())
@@ -179,7 +189,7 @@ def _wrap(text, indent="   ", width=79):
     return lines
 
 
-def command_page(command):
+def command_page(command: str | None) -> str:
     """The help page of ``command`` (the top-level one for None or an unknown name)."""
     if command not in PAGES:
         return top_level_page()
@@ -193,7 +203,7 @@ def command_page(command):
     return "\n".join(lines) + "\n"
 
 
-def top_level_page():
+def top_level_page() -> str:
     width = max(len(name) for name in COMMANDS)
     lines = ["NAME:", f"   {PROGRAM} - an OCI container runtime", "", *_wrap(TOP_LEVEL, ""), "",
              "USAGE:", f"   {PROGRAM} [global options] COMMAND [options] [arguments...]", "",
@@ -204,9 +214,9 @@ def top_level_page():
     return "\n".join(lines) + "\n"
 
 
-def markdown():
+def markdown() -> str:
     """docs/cli.md: every page, from the same tables (tests/unit/test_help.py checks it is current)."""
-    def table(options, repeatable=()):
+    def table(options: "OptionTable", repeatable: "Collection[str]" = ()) -> "list[str]":
         rows = ["| Option | Default | Meaning |", "|---|---|---|"]
         for name, entry in sorted(options.items()):
             default = "" if len(entry) < 3 or entry[2] is None else f"`{entry[2]}`"
@@ -236,7 +246,7 @@ def markdown():
 
 # -- --version ----------------------------------------------------------------------------------
 
-def git_commit(package_dir=None):
+def git_commit(package_dir: str | None = None) -> str | None:
     """The commit of the checkout the package runs from (read from .git, without git), or None
     for an installation outside a git checkout."""
     package_dir = package_dir or os.path.dirname(os.path.abspath(__file__))
@@ -270,7 +280,7 @@ def git_commit(package_dir=None):
     return None
 
 
-def version_text():
+def version_text() -> str:
     """What `--version` prints, line for line as runc does (version, commit, spec, then the
     language and libseccomp versions)."""
     from oci_runtime.seccomp.filter import libseccomp_version

@@ -14,6 +14,10 @@ import sys
 # Linux reads at most this much of a #! line (BINPRM_BUF_SIZE); a longer one keeps pip's launcher.
 _SHEBANG_LIMIT = 255
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
 TEMPLATE = """#!{python} -IS
 # Written by `python -m oci_runtime.cli.launcher` for this installation: the interpreter runs without
 # site (-S) and isolated (-I), so the package's location is given here instead of searched for.
@@ -24,11 +28,11 @@ main_and_exit()
 """
 
 
-def launcher_text(python, paths):
+def launcher_text(python: str, paths: "Iterable[str]") -> str:
     return TEMPLATE.format(python=python, paths=list(paths))
 
 
-def installation_paths():
+def installation_paths() -> "list[str]":
     """Where `oci_runtime` and the modules it imports (cffi's backend) are found now."""
     import oci_runtime
 
@@ -45,7 +49,7 @@ def installation_paths():
     return paths
 
 
-def install(bin_dir=None):
+def install(bin_dir: str | None = None) -> str | None:
     bin_dir = bin_dir or os.path.dirname(os.path.abspath(sys.executable))
     python = os.path.join(bin_dir, "python3") if os.path.exists(
         os.path.join(bin_dir, "python3")) else sys.executable

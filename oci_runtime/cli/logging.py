@@ -15,13 +15,21 @@ import time
 
 from oci_runtime.kernel import hotpath
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from typing import TextIO
 
-def _timestamp():
+    from oci_runtime.cgroups.base import CgroupManager
+    from oci_runtime.config.model import Config
+    from oci_runtime.seccomp.filter import CompiledFilter
+
+
+def _timestamp() -> str:
     now = time.time()
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1e9):09d}Z"
 
 
-def format_line(log_format, level, message):
+def format_line(log_format: str, level: str, message: str) -> str:
     if log_format == "json":
         return hotpath.dumps({"level": level, "msg": message, "time": _timestamp()})
     # logrus' text format quotes msg: escape what would end or split the quoted value.
@@ -29,7 +37,7 @@ def format_line(log_format, level, message):
     return f'time="{_timestamp()}" level={level} msg="{quoted}"'
 
 
-def write_log(path, log_format, level, message):
+def write_log(path: str, log_format: str, level: str, message: str) -> None:
     line = format_line(log_format, level, message)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
     try:
@@ -45,34 +53,35 @@ class DebugLog:
     stages of `create` add up to its total.  Describing helpers (``config_loaded``,
     ``cgroup_ready``, ...) keep the wording here instead of in the code they observe."""
 
-    def __init__(self, path=None, log_format="text", stream=None):
+    def __init__(self, path: str | None = None, log_format: str = "text",
+                 stream: "TextIO | None" = None) -> None:
         self.path = path
         self.log_format = log_format
         self.stream = stream if stream is not None else sys.stderr
         self._began = self._last = time.perf_counter()
 
-    def __call__(self, message):
+    def __call__(self, message: str) -> None:
         if self.path:
             write_log(self.path, self.log_format, "debug", message)
         else:
             self.stream.write(format_line(self.log_format, "debug", message) + "\n")
             self.stream.flush()
 
-    def begin(self, what):
+    def begin(self, what: str) -> None:
         self._began = self._last = time.perf_counter()
         self(what)
 
-    def stage(self, name, detail=""):
+    def stage(self, name: str, detail: str = "") -> None:
         now = time.perf_counter()
         elapsed, self._last = (now - self._last) * 1000, now
         self(f"stage {name}: {elapsed:.2f} ms" + (f" ({detail})" if detail else ""))
 
-    def total(self, what):
+    def total(self, what: str) -> None:
         self(f"{what}: {(time.perf_counter() - self._began) * 1000:.2f} ms in total")
 
     # -- what `create` reports ------------------------------------------------------------------
 
-    def config_loaded(self, bundle, config):
+    def config_loaded(self, bundle: str, config: "Config") -> None:
         self.stage("config", f"read and checked {bundle}/config.json")
         linux = config.linux
         created = sorted(t for t in linux.namespaces if linux.has_new(t))
@@ -82,7 +91,7 @@ class DebugLog:
         if config.process is not None:
             self(f"rootfs {config.root_path}, process args {config.process.args!r}")
 
-    def cgroup_ready(self, cgroup):
+    def cgroup_ready(self, cgroup: "CgroupManager | None") -> None:
         if cgroup is None:
             self.stage("cgroup", "no cgroup")
             return
@@ -92,9 +101,9 @@ class DebugLog:
         self.stage("cgroup", f"created and configured: {saved['driver']} driver, "
                              f"cgroup {saved['mode']}, {where}")
 
-    def seccomp_compiled(self, program):
+    def seccomp_compiled(self, program: "CompiledFilter") -> None:
         source = "served from the cache" if program.from_cache else "compiled (cache miss)"
         self.stage("seccomp", f"filter {source}, {program.instruction_count} instructions")
 
-    def init_created(self, pid):
+    def init_created(self, pid: int) -> None:
         self.stage("init", f"init {pid} set up the container and waits for start")

@@ -1,11 +1,15 @@
 """The default config.json `spec` writes: what `runc spec` writes, so bundles move between them."""
 from oci_runtime import OCI_VERSION
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from typing import Any
+
 DEFAULT_CAPABILITIES = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
 
 
-def default_config(rootless=False):
-    config = {
+def default_config(rootless: bool = False) -> "dict[str, Any]":
+    config: "dict[str, Any]" = {
         "ociVersion": OCI_VERSION,
         "process": {
             "terminal": True,

@@ -7,17 +7,21 @@ from oci_runtime.kernel import hotpath
 from oci_runtime.config.model import Config
 from oci_runtime.errors import ConfigError, OCIError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from typing import Any
+
 __all__ = ["Config", "load_bundle_config", "parse_config", "parse_json", "read_bundle_config_bytes",
            "read_json_file"]
 
 
-def _line_and_column(text, offset):
+def _line_and_column(text: str, offset: int) -> "tuple[int, int]":
     line = text.count("\n", 0, offset) + 1
     column = offset - (text.rfind("\n", 0, offset) + 1) + 1
     return line, column
 
 
-def _char_offset(message):
+def _char_offset(message: str) -> int | None:
     # hotpath.loads/_json messages end with "char N" or carry it as ": line 1 column 2 (char 1)".
     digits = ""
     for ch in reversed(message.rstrip(")")):
@@ -27,7 +31,7 @@ def _char_offset(message):
     return int(digits) if digits else None
 
 
-def parse_json(text, source):
+def parse_json(text: str, source: str) -> "Any":
     """One JSON document; a syntax error is one line naming ``source``, the line and column."""
     try:
         return hotpath.loads(text)
@@ -41,7 +45,7 @@ def parse_json(text, source):
         raise ConfigError(f"{source}: invalid JSON{where}: {message}") from None
 
 
-def read_json_file(path, source):
+def read_json_file(path: str, source: str) -> "Any":
     """The JSON document in file ``path`` ("-": standard input), errors naming ``source``."""
     try:
         if path == "-":
@@ -59,7 +63,7 @@ def read_json_file(path, source):
     return parse_json(text, source)
 
 
-def parse_config(text, source="config.json"):
+def parse_config(text: str, source: str = "config.json") -> Config:
     """Parse and check config JSON text; raises ConfigError naming the position or the field."""
     document = parse_json(text, source)
     if not isinstance(document, dict):
@@ -70,7 +74,7 @@ def parse_config(text, source="config.json"):
     return Config(document, source)
 
 
-def load_bundle_config(bundle):
+def load_bundle_config(bundle: str) -> Config:
     """The bundle's config.json as a Config, with root.path resolved against the bundle."""
     path = os.path.join(bundle, "config.json")
     try:
@@ -82,7 +86,7 @@ def load_bundle_config(bundle):
     return config
 
 
-def read_bundle_config_bytes(bundle):
+def read_bundle_config_bytes(bundle: str) -> bytes:
     """The bytes of the bundle's config.json, which must be a regular file: opened non-blocking
     and checked with fstat before reading, so a FIFO or a device there fails at once instead of
     blocking create (or reading a device of the image)."""

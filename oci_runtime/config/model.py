@@ -9,6 +9,11 @@ import os
 
 from oci_runtime.errors import ConfigError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+    from typing import Any
+
 # namespace type in config.json -> (CLONE_NEW* flag, name under /proc/<pid>/ns/)
 NAMESPACE_TYPES = {
     "mount": (0x00020000, "mnt"),
@@ -24,10 +29,10 @@ NAMESPACE_TYPES = {
 
 # None: the first problem raises (create).  A list while `collect_problems` runs (`check`): each
 # problem is recorded and the rules go on, so one run names every problem.
-_collected = None
+_collected: "list[ConfigError] | None" = None
 
 
-def _fail(pointer, message, source="config.json"):
+def _fail(pointer: str, message: str, source: str = "config.json") -> None:
     """A problem at ``pointer`` of ``source``: raised as ConfigError, or recorded while collecting.
     Rules call it and then skip what depends on the bad field, so both modes run the same code."""
     report_problem(ConfigError(f"{source}: {pointer}: {message}", pointer))
@@ -36,24 +41,25 @@ def _fail(pointer, message, source="config.json"):
 config_problem = _fail  # the public name, for the rules of other layers (container/create.py, ...)
 
 
-def report_problem(error):
+def report_problem(error: ConfigError) -> None:
     """config_problem for a ConfigError already made (by a layer with its own wording)."""
     if _collected is None:
         raise error
     _collected.append(error)
 
 
-def collect_problems(rules):
+def collect_problems(rules: "Callable[[], object]") -> "list[ConfigError]":
     """Run ``rules()`` with every config_problem recorded instead of raised; the problems found.
     Not thread-safe (a module-level switch): `check` runs it once per process."""
     global _collected
-    outer, _collected = _collected, []
+    collected: "list[ConfigError]" = []
+    outer, _collected = _collected, collected
     try:
         try:
             rules()
         except ConfigError as exc:  # a rule that cannot go on past its problem
-            _collected.append(exc)
-        return _collected
+            collected.append(exc)
+        return collected
     finally:
         _collected = outer
 
@@ -66,13 +72,13 @@ _MAX_GROUPS = 65536
 _MAX_HOSTNAME = 64
 
 
-def check_strings(document, source="config.json", pointer=""):
+def check_strings(document: object, source: str = "config.json", pointer: str = "") -> None:
     """Every string (and key) of ``document`` can reach the kernel: no NUL byte (a C string ends
     there, so a path would silently be cut short) and valid Unicode (JSON's \\udc80 escapes
     make lone surrogates, which cannot be encoded).  Iterative: documents nest 10000 levels."""
     if _strings_usable(document):
         return  # the usual case, without building a pointer for every value
-    pending = [(pointer, document)]
+    pending: "list[tuple[str, object]]" = [(pointer, document)]
     while pending:
         where, value = pending.pop()
         if isinstance(value, str):
@@ -86,8 +92,8 @@ def check_strings(document, source="config.json", pointer=""):
             pending.extend((f"{where}/{index}", item) for index, item in enumerate(value))
 
 
-def _strings_usable(document):
-    pending = [document]
+def _strings_usable(document: object) -> bool:
+    pending: "list[Any]" = [document]
     pop, push, extend = pending.pop, pending.append, pending.extend
     while pending:
         value = pop()
@@ -108,7 +114,7 @@ def _strings_usable(document):
 _SCALARS = (int, float, bool, type(None))
 
 
-def _encodable(text):
+def _encodable(text: str) -> bool:
     try:
         text.encode()
     except UnicodeEncodeError:
@@ -116,7 +122,7 @@ def _encodable(text):
     return True
 
 
-def _check_string(text, pointer, source, what="value"):
+def _check_string(text: str, pointer: str, source: str, what: str = "value") -> None:
     pointer = pointer.replace("\0", "\\0") or "/"
     if "\0" in text:
         _fail(pointer, f"the {what} contains a NUL byte", source)
@@ -124,7 +130,7 @@ def _check_string(text, pointer, source, what="value"):
         _fail(pointer, f"the {what} is not valid Unicode (a lone surrogate)", source)
 
 
-def _check_ids(user, pointer, source):
+def _check_ids(user: "User", pointer: str, source: str) -> None:
     for field, value in (("uid", user.uid), ("gid", user.gid)):
         if value == _NO_ID:
             _fail(f"{pointer}/{field}", f"{value} is (uid_t)-1, not an id", source)
@@ -136,18 +142,18 @@ def _check_ids(user, pointer, source):
             _fail(f"{pointer}/additionalGids/{index}", f"{gid} is (gid_t)-1, not an id", source)
 
 
-def _mapped(value, mappings):
+def _mapped(value: int, mappings: "Iterable[dict[str, int]]") -> bool:
     return any(m["containerID"] <= value < m["containerID"] + m["size"] for m in mappings)
 
 
 class User:
     __slots__ = ("uid", "gid", "umask", "additional_gids")
 
-    def __init__(self, raw):
-        self.uid = raw.get("uid", 0)
-        self.gid = raw.get("gid", 0)
-        self.umask = raw.get("umask")
-        self.additional_gids = list(raw.get("additionalGids") or ())
+    def __init__(self, raw: "dict[str, Any]") -> None:
+        self.uid: int = raw.get("uid", 0)
+        self.gid: int = raw.get("gid", 0)
+        self.umask: int | None = raw.get("umask")
+        self.additional_gids: list[int] = list(raw.get("additionalGids") or ())
 
 
 class Process:
@@ -159,18 +165,19 @@ class Process:
         "selinux_label", "scheduler", "io_priority", "exec_cpu_affinity", "raw",
     )
 
-    def __init__(self, raw, pointer="/process", source="config.json"):
+    def __init__(self, raw: "dict[str, Any]", pointer: str = "/process",
+                 source: str = "config.json") -> None:
         """``source`` names where ``raw`` came from in errors: config.json, or `exec --process
         FILE` (then ``pointer`` is "")."""
         self.raw = raw
         self.terminal = bool(raw.get("terminal", False))
-        self.console_size = raw.get("consoleSize")
-        self.cwd = raw.get("cwd", "/")
-        self.env = list(raw.get("env") or ())
-        self.args = list(raw.get("args") or ())
-        self.command_line = raw.get("commandLine")
+        self.console_size: dict[str, int] | None = raw.get("consoleSize")
+        self.cwd: str = raw.get("cwd", "/")
+        self.env: list[str] = list(raw.get("env") or ())
+        self.args: list[str] = list(raw.get("args") or ())
+        self.command_line: str | None = raw.get("commandLine")
         self.user = User(raw.get("user") or {})
-        self.rlimits = []
+        self.rlimits: list[tuple[str, int, int]] = []  # (type, soft, hard)
         seen = set()
         for index, limit in enumerate(raw.get("rlimits") or ()):
             if limit["type"] in seen:
@@ -179,13 +186,13 @@ class Process:
             seen.add(limit["type"])
             self.rlimits.append((limit["type"], limit["soft"], limit["hard"]))
         self.no_new_privileges = bool(raw.get("noNewPrivileges", False))
-        self.oom_score_adj = raw.get("oomScoreAdj")
-        self.capabilities = raw.get("capabilities") or {}
-        self.apparmor_profile = raw.get("apparmorProfile")
-        self.selinux_label = raw.get("selinuxLabel")
-        self.scheduler = raw.get("scheduler")
-        self.io_priority = raw.get("ioPriority")
-        self.exec_cpu_affinity = raw.get("execCPUAffinity")
+        self.oom_score_adj: int | None = raw.get("oomScoreAdj")
+        self.capabilities: dict[str, list[str]] = raw.get("capabilities") or {}
+        self.apparmor_profile: str | None = raw.get("apparmorProfile")
+        self.selinux_label: str | None = raw.get("selinuxLabel")
+        self.scheduler: dict[str, Any] | None = raw.get("scheduler")
+        self.io_priority: dict[str, Any] | None = raw.get("ioPriority")
+        self.exec_cpu_affinity: dict[str, str] | None = raw.get("execCPUAffinity")
         _check_ids(self.user, f"{pointer}/user", source)
         if not self.args and not self.command_line:
             _fail(f"{pointer}/args", "must be a non-empty array", source)
@@ -197,16 +204,16 @@ class Mount:
     __slots__ = ("destination", "type", "source", "options", "uid_mappings", "gid_mappings",
                  "pointer")
 
-    def __init__(self, raw, pointer):
+    def __init__(self, raw: "dict[str, Any]", pointer: str) -> None:
         self.pointer = pointer
-        destination = raw["destination"]
+        destination: str = raw["destination"]
         # Relative destinations are deprecated but MUST be read as relative to "/".
         self.destination = destination if destination.startswith("/") else "/" + destination
-        self.type = raw.get("type") or ""
-        self.source = raw.get("source") or ""
-        self.options = list(raw.get("options") or ())
-        self.uid_mappings = raw.get("uidMappings")
-        self.gid_mappings = raw.get("gidMappings")
+        self.type: str = raw.get("type") or ""
+        self.source: str = raw.get("source") or ""
+        self.options: list[str] = list(raw.get("options") or ())
+        self.uid_mappings: list[dict[str, int]] | None = raw.get("uidMappings")
+        self.gid_mappings: list[dict[str, int]] | None = raw.get("gidMappings")
         if bool(self.uid_mappings) != bool(self.gid_mappings):
             _fail(pointer, "uidMappings and gidMappings must be given together")
 
@@ -214,7 +221,7 @@ class Mount:
 class Namespace:
     __slots__ = ("type", "path", "flag", "proc_name")
 
-    def __init__(self, ns_type, path):
+    def __init__(self, ns_type: str, path: str | None) -> None:
         self.type = ns_type
         self.path = path
         self.flag, self.proc_name = NAMESPACE_TYPES[ns_type]
@@ -227,9 +234,9 @@ class Linux:
         "readonly_paths", "mount_label", "personality", "intel_rdt", "net_devices", "raw",
     )
 
-    def __init__(self, raw):
+    def __init__(self, raw: "dict[str, Any]") -> None:
         self.raw = raw
-        self.namespaces = {}
+        self.namespaces: dict[str, Namespace] = {}
         for index, entry in enumerate(raw.get("namespaces") or ()):
             ns_type = entry["type"]
             if ns_type not in NAMESPACE_TYPES:
@@ -242,21 +249,21 @@ class Linux:
             if path is not None and not path.startswith("/"):
                 _fail(f"/linux/namespaces/{index}/path", f"must be an absolute path (got {path!r})")
             self.namespaces[ns_type] = Namespace(ns_type, path)
-        self.uid_mappings = raw.get("uidMappings") or []
-        self.gid_mappings = raw.get("gidMappings") or []
-        self.time_offsets = raw.get("timeOffsets") or {}
-        self.devices = raw.get("devices") or []
-        self.cgroups_path = raw.get("cgroupsPath")
-        self.resources = raw.get("resources") or {}
-        self.rootfs_propagation = raw.get("rootfsPropagation") or ""
-        self.seccomp = raw.get("seccomp")
-        self.sysctl = raw.get("sysctl") or {}
-        self.masked_paths = list(raw.get("maskedPaths") or ())
-        self.readonly_paths = list(raw.get("readonlyPaths") or ())
-        self.mount_label = raw.get("mountLabel")
-        self.personality = raw.get("personality")
-        self.intel_rdt = raw.get("intelRdt")
-        self.net_devices = raw.get("netDevices") or {}
+        self.uid_mappings: list[dict[str, int]] = raw.get("uidMappings") or []
+        self.gid_mappings: list[dict[str, int]] = raw.get("gidMappings") or []
+        self.time_offsets: dict[str, dict[str, int]] = raw.get("timeOffsets") or {}
+        self.devices: list[dict[str, Any]] = raw.get("devices") or []
+        self.cgroups_path: str | None = raw.get("cgroupsPath")
+        self.resources: dict[str, Any] = raw.get("resources") or {}
+        self.rootfs_propagation: str = raw.get("rootfsPropagation") or ""
+        self.seccomp: dict[str, Any] | None = raw.get("seccomp")
+        self.sysctl: dict[str, str] = raw.get("sysctl") or {}
+        self.masked_paths: list[str] = list(raw.get("maskedPaths") or ())
+        self.readonly_paths: list[str] = list(raw.get("readonlyPaths") or ())
+        self.mount_label: str | None = raw.get("mountLabel")
+        self.personality: dict[str, Any] | None = raw.get("personality")
+        self.intel_rdt: dict[str, Any] | None = raw.get("intelRdt")
+        self.net_devices: dict[str, dict[str, Any]] = raw.get("netDevices") or {}
         user_ns = self.namespaces.get("user")
         if (self.uid_mappings or self.gid_mappings) and user_ns is None:
             _fail("/linux/uidMappings", "id mappings need a user namespace in /linux/namespaces")
@@ -269,7 +276,7 @@ class Linux:
         elif self.time_offsets and self.namespaces["time"].path:
             _fail("/linux/timeOffsets", "time offsets cannot be set on a joined time namespace")
 
-    def new_namespace_flags(self):
+    def new_namespace_flags(self) -> int:
         """CLONE_NEW* flags of the namespaces to create (those without a path)."""
         flags = 0
         for namespace in self.namespaces.values():
@@ -277,7 +284,7 @@ class Linux:
                 flags |= namespace.flag
         return flags
 
-    def has_new(self, ns_type):
+    def has_new(self, ns_type: str) -> bool:
         namespace = self.namespaces.get(ns_type)
         return namespace is not None and namespace.path is None
 
@@ -288,20 +295,20 @@ class Config:
         "domainname", "mounts", "hooks", "annotations", "linux",
     )
 
-    def __init__(self, raw, source="config.json"):
+    def __init__(self, raw: "dict[str, Any]", source: str = "config.json") -> None:
         check_strings(raw, source)
         self.raw = raw
         self.source = source
-        self.oci_version = raw.get("ociVersion", "")
+        self.oci_version: str = raw.get("ociVersion", "")
         self.process = Process(raw["process"]) if raw.get("process") else None
         root = raw.get("root") or {}
-        self.root_path = root.get("path", "")
+        self.root_path: str = root.get("path", "")
         self.root_readonly = bool(root.get("readonly", False))
-        self.hostname = raw.get("hostname")
-        self.domainname = raw.get("domainname")
+        self.hostname: str | None = raw.get("hostname")
+        self.domainname: str | None = raw.get("domainname")
         self.mounts = [Mount(m, f"/mounts/{i}") for i, m in enumerate(raw.get("mounts") or ())]
-        self.hooks = raw.get("hooks") or {}
-        self.annotations = raw.get("annotations") or {}
+        self.hooks: dict[str, list[dict[str, Any]]] = raw.get("hooks") or {}
+        self.annotations: dict[str, str] = raw.get("annotations") or {}
         self.linux = Linux(raw.get("linux") or {})
         # A uts namespace joined by path is the container's too (runc, crun): only a container
         # without any uts entry, which would share the runtime's, may not set them.
@@ -328,7 +335,7 @@ class Config:
                           f"{gid} is not mapped by /linux/gidMappings")
         check_sysctls(self.linux)
 
-    def resolve_paths(self, bundle):
+    def resolve_paths(self, bundle: str) -> None:
         """Make root.path and relative bind sources absolute, relative to the bundle."""
         if not self.root_path:
             _fail("/root/path", "is required on Linux")
@@ -351,7 +358,7 @@ _IPC_SYSCTLS = frozenset({
 })
 
 
-def _own_namespace(linux, ns_type):
+def _own_namespace(linux: Linux, ns_type: str) -> bool:
     """Whether the container has a ``ns_type`` namespace that is not the runtime's: a new one,
     or one joined by a path that is not the namespace the runtime itself is in."""
     namespace = linux.namespaces.get(ns_type)
@@ -367,7 +374,7 @@ def _own_namespace(linux, ns_type):
     return (joined.st_dev, joined.st_ino) != (runtime.st_dev, runtime.st_ino)
 
 
-def check_sysctls(linux):
+def check_sysctls(linux: Linux) -> None:
     """A sysctl is written from inside the container: one that is not namespaced, or whose
     namespace is the runtime's, would change the host (runc refuses these the same way)."""
     for key in linux.sysctl:

@@ -31,6 +31,15 @@ this interpreter.
 
 from oci_runtime.errors import ConfigError, OCIError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from re import Pattern
+    from typing import Any, TypeAlias
+
+    Schema: TypeAlias = "Any"  # a JSON Schema: an object (dict), or true / false
+    Problems: TypeAlias = "list[tuple[str, str]]"  # (JSON pointer, message)
+
 # The JSON Schema keywords this interpreter understands.  Anything else in a schema must be an annotation
 # (title, description, $comment, $schema, x-expected); tests/unit/test_validate.py enforces that, so a schema
 # edit cannot silently rely on an unimplemented keyword.
@@ -51,8 +60,10 @@ _SCHEMA_FILE_NAMES = {
 }
 _DOCUMENT_NAMES = {"config": "config.json", "state": "state.json", "features": "features.json"}
 
-_loaded_schemas = {}      # schema name -> (root schema, {"#/$defs/...": resolved sub-schema})
-_compiled_patterns = {}   # regex source -> compiled regex, only for patterns without a predicate
+# schema name -> (root schema, {"#/$defs/...": resolved sub-schema})
+_loaded_schemas: "dict[str, tuple[dict[str, Any], dict[str, Schema]]]" = {}
+# regex source -> compiled regex, only for patterns without a predicate
+_compiled_patterns: "dict[str, Pattern[str]]" = {}
 
 _JSON_TYPE_NAMES = {dict: "object", list: "array", str: "string", bool: "boolean",
                     int: "integer", float: "number", type(None): "null"}
@@ -61,7 +72,7 @@ _EXPECTED_TYPE_WORDING = {"object": "an object", "array": "an array", "string": 
                           "null": "null"}
 
 
-def _schema_directories():
+def _schema_directories() -> "tuple[str, str]":
     """Installed package first (pyproject maps oci_runtime.schemas to schemas/), then a source checkout."""
     import os      # here, not at module level: without site (python -S) even `os` is not preloaded
 
@@ -69,7 +80,7 @@ def _schema_directories():
     return (os.path.join(package_dir, "schemas"), os.path.join(os.path.dirname(package_dir), "schemas"))
 
 
-def load_schema(schema_name):
+def load_schema(schema_name: str) -> "dict[str, Any]":
     """Return the parsed schema ``config``, ``state`` or ``features``, reading it on first use only."""
     cached = _loaded_schemas.get(schema_name)
     if cached is not None:
@@ -80,12 +91,12 @@ def load_schema(schema_name):
 
     from oci_runtime.kernel import hotpath
 
-    searched = []
+    searched: "list[str]" = []
     for directory in _schema_directories():
         path = f"{directory}/{file_name}"
         try:
             with open(path, "rb") as schema_file:
-                schema = hotpath.loads(schema_file.read())
+                schema: "dict[str, Any]" = hotpath.loads(schema_file.read())
         except FileNotFoundError:
             searched.append(path)
             continue
@@ -98,7 +109,7 @@ def load_schema(schema_name):
     raise OCIError(f"schema {file_name} not found (looked in {', '.join(searched)})")
 
 
-def errors(document, schema_name):
+def errors(document: object, schema_name: str) -> "Problems":
     """Every schema violation in ``document`` as ``[(json_pointer, message), ...]``; empty when valid."""
     schema = load_schema(schema_name)
     checker = _SchemaChecker(schema, _loaded_schemas[schema_name][1])
@@ -106,7 +117,7 @@ def errors(document, schema_name):
     return checker.problems
 
 
-def validate_config(document):
+def validate_config(document: object) -> None:
     """Raise OCIError naming the first problem of a parsed config.json; return None when it passes.
 
     Checks that this runtime supports the declared ociVersion first (a newer major or minor may use fields
@@ -121,24 +132,24 @@ def validate_config(document):
     _raise_first("config", errors(document, "config"))
 
 
-def validate_state(document):
+def validate_state(document: object) -> None:
     """Raise OCIError naming the first problem of a container state document."""
     _raise_first("state", errors(document, "state"))
 
 
-def validate_features(document):
+def validate_features(document: object) -> None:
     """Raise OCIError naming the first problem of a features structure."""
     _raise_first("features", errors(document, "features"))
 
 
-def _raise_first(schema_name, problems):
+def _raise_first(schema_name: str, problems: "Problems") -> None:
     if problems:
         pointer, message = problems[0]
         error_type = ConfigError if schema_name == "config" else OCIError
         raise error_type(f"{_DOCUMENT_NAMES[schema_name]}: {pointer or '/'}: {message}")
 
 
-def supported_version_range():
+def supported_version_range() -> "tuple[str, str]":
     """(oldest, newest) spec versions accepted in config.json, e.g. ('1.0.0', '1.3.x')."""
     from oci_runtime import OCI_VERSION
 
@@ -146,7 +157,7 @@ def supported_version_range():
     return "1.0.0", f"{major}.{minor}.x"
 
 
-def _unsupported_version_problem(version):
+def _unsupported_version_problem(version: str) -> str | None:
     """A message if ``version`` is a version this runtime does not implement; None if supported or if it
     is not even ``X.Y...`` (the schema reports malformed versions with a better message)."""
     from oci_runtime import OCI_VERSION
@@ -165,7 +176,7 @@ def _unsupported_version_problem(version):
 _JSON_STRING_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
-def _quote(value, limit=60):
+def _quote(value: object, limit: int = 60) -> str:
     """A JSON rendering of a scalar for messages, shortened so one bad value cannot flood the line."""
     if type(value) is str:
         text = '"' + "".join(
@@ -182,7 +193,7 @@ def _quote(value, limit=60):
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def _describe(value):
+def _describe(value: object) -> str:
     """How a rejected value is shown after 'got': scalars verbatim, containers by their JSON type."""
     if type(value) is dict:
         return "an object"
@@ -191,7 +202,7 @@ def _describe(value):
     return _quote(value)
 
 
-def _has_type(value, json_type):
+def _has_type(value: object, json_type: str) -> bool:
     value_type = type(value)
     if json_type == "integer":
         return value_type is int          # bool is not int here: type(True) is bool
@@ -200,21 +211,21 @@ def _has_type(value, json_type):
     return _JSON_TYPE_NAMES.get(value_type) == json_type
 
 
-def _is_ascii_number(text):
+def _is_ascii_number(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
-def _is_semver_number(text):
+def _is_semver_number(text: str) -> bool:
     """SemVer numeric identifier: digits without a leading zero."""
     return _is_ascii_number(text) and (text == "0" or text[0] != "0")
 
 
-def _is_semver_identifier_text(text):
+def _is_semver_identifier_text(text: str) -> bool:
     """Non-empty run of [0-9A-Za-z-]."""
     return text != "" and text.isascii() and text.replace("-", "a").isalnum()
 
 
-def _is_semver(text):
+def _is_semver(text: str) -> bool:
     """SemVer 2.0.0: MAJOR.MINOR.PATCH, optional -pre.release (numeric parts without leading zeros) and
     optional +build.metadata.  Equivalent to the SemVer pattern in our schemas."""
     version, has_build, build = text.partition("+")
@@ -229,7 +240,7 @@ def _is_semver(text):
     return len(numbers) == 3 and all(_is_semver_number(number) for number in numbers)
 
 
-def _is_hugepage_size(text):
+def _is_hugepage_size(text: str) -> bool:
     """<size><K|M|G|T|P|E>B with a size that has no leading zero, e.g. 64KB, 2MB, 1GB."""
     size = text[:-2]
     return (text.endswith("B") and len(text) >= 3 and text[-2] in "KMGTPE"
@@ -243,7 +254,7 @@ SEMVER_PATTERN = (
 )
 
 # Pattern text exactly as written in schemas/*.json -> equivalent predicate (ECMA-262 '$' semantics).
-_PATTERN_PREDICATES = {
+_PATTERN_PREDICATES: "dict[str, Callable[[str], bool]]" = {
     "^/": lambda text: text.startswith("/"),
     SEMVER_PATTERN: _is_semver,
     "^[1-9][0-9]*[KMGTPE]B$": _is_hugepage_size,
@@ -253,7 +264,7 @@ _PATTERN_PREDICATES = {
 }
 
 
-def _matches(pattern, text):
+def _matches(pattern: str, text: str) -> bool:
     predicate = _PATTERN_PREDICATES.get(pattern)
     if predicate is not None:
         return predicate(text)
@@ -265,7 +276,7 @@ def _matches(pattern, text):
     return regex.search(text) is not None
 
 
-def _child(pointer, key):
+def _child(pointer: str, key: object) -> str:
     """JSON pointer of ``key`` under ``pointer`` (RFC 6901 escaping of '~' and '/')."""
     if type(key) is str and ("~" in key or "/" in key):
         key = key.replace("~", "~0").replace("/", "~1")
@@ -275,12 +286,12 @@ def _child(pointer, key):
 class _SchemaChecker:
     """One validation run: walks a document alongside a schema and records (pointer, message) problems."""
 
-    def __init__(self, root_schema, resolved_refs):
+    def __init__(self, root_schema: "dict[str, Any]", resolved_refs: "dict[str, Schema]") -> None:
         self.root_schema = root_schema
         self.resolved_refs = resolved_refs   # shared per schema file, so a ref is resolved once per process
-        self.problems = []
+        self.problems: Problems = []
 
-    def check(self, value, schema, pointer):
+    def check(self, value: "Any", schema: "Schema", pointer: str) -> None:
         if schema is True:
             return
         if schema is False:
@@ -326,8 +337,8 @@ class _SchemaChecker:
         if "anyOf" in schema or "oneOf" in schema or "allOf" in schema or "if" in schema:
             self._check_combinators(value, schema, pointer)
 
-    def _resolve(self, reference):
-        resolved = self.resolved_refs.get(reference)
+    def _resolve(self, reference: str) -> "Schema":
+        resolved: Schema = self.resolved_refs.get(reference)
         if resolved is None:
             if not reference.startswith("#/"):
                 raise ValueError(f"schema reference {reference!r}: only local '#/...' references are supported")
@@ -338,12 +349,12 @@ class _SchemaChecker:
         return resolved
 
     @staticmethod
-    def _type_wording(expected_type):
+    def _type_wording(expected_type: "Any") -> str:  # a schema's "type": a name or a list
         if type(expected_type) is list:
             return " or ".join(_EXPECTED_TYPE_WORDING[one_type] for one_type in expected_type)
         return _EXPECTED_TYPE_WORDING[expected_type]
 
-    def _check_object(self, value, schema, pointer):
+    def _check_object(self, value: "dict[str, Any]", schema: "Schema", pointer: str) -> None:
         problems = self.problems
         for name in schema.get("required", ()):
             if name not in value:
@@ -375,7 +386,7 @@ class _SchemaChecker:
                     where, message = problems[index]
                     problems[index] = (where, f"property name {message}")
 
-    def _check_array(self, value, schema, pointer):
+    def _check_array(self, value: "list[Any]", schema: "Schema", pointer: str) -> None:
         minimum_items = schema.get("minItems")
         if minimum_items is not None and len(value) < minimum_items:
             message = ("must be a non-empty array" if minimum_items == 1
@@ -386,7 +397,7 @@ class _SchemaChecker:
             for index, item in enumerate(value):
                 self.check(item, item_schema, f"{pointer}/{index}")
 
-    def _check_string(self, value, schema, pointer):
+    def _check_string(self, value: str, schema: "Schema", pointer: str) -> None:
         minimum_length = schema.get("minLength")
         if minimum_length is not None and len(value) < minimum_length:
             message = ("must be a non-empty string" if minimum_length == 1
@@ -398,7 +409,7 @@ class _SchemaChecker:
             requirement = expected if expected is not None else f"a string matching {pattern}"
             self.problems.append((pointer, f"must be {requirement} (got {_quote(value)})"))
 
-    def _check_number(self, value, schema, pointer):
+    def _check_number(self, value: float, schema: "Schema", pointer: str) -> None:
         lowest = schema.get("minimum")
         highest = schema.get("maximum")
         if (lowest is not None and value < lowest) or (highest is not None and value > highest):
@@ -410,7 +421,7 @@ class _SchemaChecker:
                 bounds = f"at most {highest}"
             self.problems.append((pointer, f"must be {bounds} (got {_quote(value)})"))
 
-    def _passes(self, value, schema, pointer):
+    def _passes(self, value: "Any", schema: "Schema", pointer: str) -> bool:
         """Whether ``value`` satisfies ``schema``, recording nothing."""
         first_new = len(self.problems)
         self.check(value, schema, pointer)
@@ -418,7 +429,7 @@ class _SchemaChecker:
         del self.problems[first_new:]
         return passed
 
-    def _check_combinators(self, value, schema, pointer):
+    def _check_combinators(self, value: "Any", schema: "Schema", pointer: str) -> None:
         for member_schema in schema.get("allOf", ()):
             self.check(value, member_schema, pointer)
 
@@ -441,7 +452,8 @@ class _SchemaChecker:
             if branch is not None:
                 self.check(value, branch, pointer)
 
-    def _no_alternative_wording(self, value, alternatives, pointer):
+    def _no_alternative_wording(self, value: "Any", alternatives: "Sequence[Schema]",
+                                pointer: str) -> str:
         # The common case in our schemas is "at least one of these properties": say exactly that.
         if all(set(branch) == {"required"} and len(branch["required"]) == 1 for branch in alternatives):
             names = ", ".join(branch["required"][0] for branch in alternatives)
@@ -454,14 +466,14 @@ class _SchemaChecker:
                 f"(first form: {first_reason[0] or '/'}: {first_reason[1]})")
 
 
-def _json_equal(value, expected):
+def _json_equal(value: object, expected: object) -> bool:
     """JSON equality: 1 == 1.0 but True != 1, which Python's == alone would conflate."""
     if type(value) is bool or type(expected) is bool:
         return type(value) is type(expected) and value == expected
     return value == expected
 
 
-def _enum_wording(allowed):
+def _enum_wording(allowed: "Sequence[Any]") -> str:
     if all(type(candidate) is str for candidate in allowed):
         return ", ".join(sorted(allowed))
     return ", ".join(_quote(candidate) for candidate in allowed)

@@ -293,6 +293,7 @@ class Container:
         except OCIError as exc:
             raise _typed(exc) from exc.__cause__
         if detach:
+            assert result is not None  # a detached exec returns the process's pid
             return Process(self._runtime, int(result))
         if result is None:
             raise OCIError(f"exec in {self.id!r}: the process exited, but its status was taken "

@@ -22,6 +22,21 @@ from oci_runtime.kernel import hotpath
 from oci_runtime.kernel.files import write_atomically
 from oci_runtime.rootfs.leftover_mounts import mounts_before, remove_container_mounts
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+    from oci_runtime.cgroups.base import CgroupManager
+    from oci_runtime.config.model import Config
+    from oci_runtime.container.store import StateStore
+    from oci_runtime.plan.create import CgroupMount
+    from oci_runtime.plan.model import Plan
+    from oci_runtime.seccomp.filter import CompiledFilter
+    from oci_runtime.terminal.console import ConsoleEndpoint
+
+    Warn = Callable[[str], None]
+
 # Hooks the later CLI calls run; kept in state.json so they need not parse config.json again.
 _LATER_HOOKS = ("poststart", "poststop")
 
@@ -33,16 +48,20 @@ class Created:
 
     __slots__ = ("container", "warnings", "console")
 
-    def __init__(self, container, warnings, console):
+    def __init__(self, container: StoredContainer, warnings: "list[str]",
+                 console: "ConsoleEndpoint | None") -> None:
         self.container = container
         self.warnings = warnings
         self.console = console
 
 
-def create_container(store, container_id, bundle, *, pid_file=None, console_socket=None,
-                     no_pivot=False, no_new_keyring=False, preserve_fds=0, systemd_cgroup=False,
-                     attached=False, warn=None, debug=None, network_options=None,
-                     rootless=None):
+def create_container(store: "StateStore", container_id: str, bundle: str, *,
+                     pid_file: str | None = None, console_socket: str | None = None,
+                     no_pivot: bool = False, no_new_keyring: bool = False, preserve_fds: int = 0,
+                     systemd_cgroup: bool = False, attached: bool = False,
+                     warn: "Warn | None" = None, debug: "Any" = None,
+                     network_options: "dict[str, Any] | None" = None,
+                     rootless: bool | None = None) -> Created:
     # ``network_options``: {"networks": [CNI network names], "cni_conf_dir", "cni_bin_dir"}.
     # ``rootless``: --rootless as True, False or None (detect: oci_runtime.userns.rootless).
     # ``debug``: None, or --debug's DebugLog (oci_runtime.cli.logging).  Every use is behind
@@ -59,6 +78,7 @@ def create_container(store, container_id, bundle, *, pid_file=None, console_sock
     if debug is not None:
         debug.config_loaded(bundle, config)
     check_creatable(config)
+    assert config.process is not None  # check_creatable raised otherwise
     if config.process.terminal and console_socket is None and not attached:
         # Only an attached `run` (the init's parent, waiting) is there to relay a terminal.
         raise ConfigError("config.json: /process/terminal is true: pass --console-socket",
@@ -86,10 +106,13 @@ def create_container(store, container_id, bundle, *, pid_file=None, console_sock
     return created
 
 
-def _create_in(transaction, store, container_id, bundle, config, pid_file, console_socket,
-               no_pivot, no_new_keyring, preserve_fds, systemd_cgroup, debug, network_options,
-               warn, rootless):
+def _create_in(transaction: CreateTransaction, store: "StateStore", container_id: str,
+               bundle: str, config: "Config", pid_file: str | None, console_socket: str | None,
+               no_pivot: bool, no_new_keyring: bool, preserve_fds: int, systemd_cgroup: bool,
+               debug: "Any", network_options: "dict[str, Any] | None",
+               warn: "Warn | None", rootless: bool | None) -> Created:
     """The steps of create, each recording its undo in ``transaction`` as soon as it is made."""
+    assert config.process is not None  # create_container checked it
     state_dir = store.reserve(container_id)
     transaction.on_undo(f"removing {state_dir}", lambda: store.remove(container_id))
     write_atomically(f"{state_dir}/{CONFIG_FILE}", read_bundle_config_bytes(bundle))
@@ -123,7 +146,7 @@ def _create_in(transaction, store, container_id, bundle, config, pid_file, conso
     plan.attached_networks = None
     transaction.before_init_continues(
         lambda init, _: _attach_networks(transaction, plan, init.pid, warn))
-    console = None
+    console: "ConsoleEndpoint | None" = None
     if config.process.terminal:
         from oci_runtime.terminal.console import ConsoleEndpoint
 
@@ -138,7 +161,8 @@ def _create_in(transaction, store, container_id, bundle, config, pid_file, conso
                   if cgroup is not None else None, transaction)
     if debug is not None:
         debug.init_created(init.pid)
-    record = {
+    assert transaction.init is not None  # launch() told it the init
+    record: "dict[str, Any]" = {
         "ociVersion": OCI_VERSION,
         "id": container_id,
         "pid": init.pid,
@@ -172,7 +196,8 @@ def _create_in(transaction, store, container_id, bundle, config, pid_file, conso
     return Created(StoredContainer(store, container_id, record), init.warnings, console)
 
 
-def _attach_networks(transaction, plan, init_pid, warn):
+def _attach_networks(transaction: CreateTransaction, plan: LaunchPlan, init_pid: int,
+                     warn: "Warn | None") -> None:
     """netDevices and CNI networks, while the init waits; network.attach records each step
     before it makes it, so the undo (CNI DEL, the netns unmount) covers a partial attach."""
     transaction.on_undo("detaching the container's networks",
@@ -180,7 +205,7 @@ def _attach_networks(transaction, plan, init_pid, warn):
     plan.attached_networks = network.attach(plan, init_pid)
 
 
-def check_creatable(config):
+def check_creatable(config: "Config") -> None:
     """The rules create applies to a parsed config beyond the schema and the model's own; each
     is a config_problem, so `check` runs this same code and collects every problem."""
     from oci_runtime.process.attributes import check_process_attributes
@@ -197,7 +222,7 @@ def check_creatable(config):
         check_process_attributes(config.process, config.linux.personality)
 
 
-def cgroup_resources(config, rootless=False):
+def cgroup_resources(config: "Config", rootless: bool = False) -> "dict[str, Any]":
     """linux.resources with runc's effective device rules: deny all, the config's rules, then
     the devices a container needs (config-linux.md "Default Devices", ptys) and linux.devices.
     Rootless (a delegated cgroup): no device rules, as runc; an unprivileged caller cannot load
@@ -212,7 +237,8 @@ def cgroup_resources(config, rootless=False):
     return resources
 
 
-def _open_cgroup(config, container_id, systemd_cgroup, rootless):
+def _open_cgroup(config: "Config", container_id: str, systemd_cgroup: bool,
+                 rootless: bool) -> "CgroupManager | None":
     """The container's cgroup manager, or None (rootless without a delegated cgroup and no
     resources asked for); launch() creates the cgroup and applies its limits while the init
     sets itself up, and the error path here destroys it."""
@@ -230,19 +256,21 @@ def _open_cgroup(config, container_id, systemd_cgroup, rootless):
     return open_manager(config.linux.cgroups_path, container_id, systemd=systemd_cgroup)
 
 
-def _warn_about_ungrantable_capabilities(capabilities, warn):
+def _warn_about_ungrantable_capabilities(capabilities: "dict[str, list[str]]",
+                                         warn: "Warn | None") -> None:
     """config.md: a capability that cannot be granted (unknown, or outside the runtime's own
     bounding set) SHOULD be logged and SHOULD NOT fail create; the init leaves it out."""
     from oci_runtime.process.capabilities import CapabilityPlan
 
-    warnings = []
+    warnings: "list[str]" = []
     CapabilityPlan(capabilities, "config.json: /process/capabilities", warnings)
     for warning in warnings:
         if warn is not None:
             warn(warning)
 
 
-def compile_seccomp(seccomp, root, warnings):
+def compile_seccomp(seccomp: "dict[str, Any]", root: str, warnings: "list[str]"
+                    ) -> "CompiledFilter":
     """Compile before forking: errors surface before anything is made, libseccomp cannot be
     reached after pivot_root anyway, and a profile seen before is served from the cache."""
     from oci_runtime import seccomp as seccomp_support
@@ -253,19 +281,19 @@ def compile_seccomp(seccomp, root, warnings):
     return compiled
 
 
-def _resctrl_mounted():
+def _resctrl_mounted() -> bool:
     from oci_runtime.kernel.mountinfo import entries
 
     return any(entry.fstype == "resctrl" for entry in entries())
 
 
-def _listener_record(seccomp):
+def _listener_record(seccomp: "dict[str, Any] | None") -> "dict[str, str] | None":
     if not seccomp or not seccomp.get("listenerPath"):
         return None
     return {"path": seccomp["listenerPath"], "metadata": seccomp.get("listenerMetadata", "")}
 
 
-def _freezer_state_file(cgroup):
+def _freezer_state_file(cgroup: "CgroupManager | None") -> str | None:
     if cgroup is None:
         return None
     try:
@@ -279,7 +307,7 @@ def _freezer_state_file(cgroup):
     return f"{freezer}/cgroup.freeze"
 
 
-def _cgroup_mounts(cgroup, config):
+def _cgroup_mounts(cgroup: "CgroupManager | None", config: "Config") -> "list[CgroupMount] | None":
     """The hierarchies the config's cgroup mount shows (None without one, or on cgroup v2)."""
     if not any(m.type in ("cgroup", "cgroup2") for m in config.mounts):
         return None
@@ -288,19 +316,21 @@ def _cgroup_mounts(cgroup, config):
     return container_cgroup_mounts(cgroup)
 
 
-def _rfc3339_now():
+def _rfc3339_now() -> str:
     now = time.time()
     seconds = int(now)
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{int((now - seconds) * 1e9):09d}Z"
 
 
-def saved_config(store, container_id):
+def saved_config(store: "StateStore", container_id: str) -> "dict[str, Any]":
     """The config.json as it was at create (exec and update read this one)."""
     with open(f"{store.container_dir(container_id)}/{CONFIG_FILE}", "rb") as saved:
-        return hotpath.loads(saved.read())
+        config: "dict[str, Any]" = hotpath.loads(saved.read())
+        return config
 
 
-def plan_of(config, bundle, container_id, state_dir, seccomp_program=None):
+def plan_of(config: "Config", bundle: str, container_id: str, state_dir: str,
+            seccomp_program: "CompiledFilter | None" = None) -> "Plan":
     """The create Plan for ``config`` with symbolic fds, nothing made or opened: what `plan`
     prints and `check` compiles."""
     launch_plan = LaunchPlan(container_id, config, bundle, state_dir)
@@ -309,7 +339,7 @@ def plan_of(config, bundle, container_id, state_dir, seccomp_program=None):
     return compile_plan(launch_plan)[0]
 
 
-def bundle_plan(store, bundle, container_id):
+def bundle_plan(store: "StateStore", bundle: str, container_id: str) -> "Plan":
     """The Plan create would run for ``bundle`` (nothing is made; seccomp is compiled)."""
     from oci_runtime.process.attributes import check_process_attributes
 
@@ -318,7 +348,7 @@ def bundle_plan(store, bundle, container_id):
     if config.process is None:
         raise OCIError("config.json: /process: is required to create a container")
     check_process_attributes(config.process, config.linux.personality)
-    warnings = []
+    warnings: "list[str]" = []
     seccomp_program = (compile_seccomp(config.linux.seccomp, store.root, warnings)
                        if config.linux.seccomp else None)
     return plan_of(config, bundle, container_id, f"{store.root}/{container_id}", seccomp_program)

@@ -20,6 +20,16 @@ from oci_runtime.process.capabilities import CapabilityPlan
 from oci_runtime.process.children import kill_and_reap, reap, wait_for_exit, wait_with_forwarding
 from oci_runtime.terminal import console as terminal
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+    from oci_runtime.container.exec_request import ExecRequest
+    from oci_runtime.container.lifecycle import StoredContainer
+    from oci_runtime.executor.session import Session
+    from oci_runtime.seccomp.filter import CompiledFilter
+
 # /proc/<pid>/ns/ entry -> CLONE_NEW* flag, in the order they are joined: the user namespace
 # first (it owns the others and grants the capabilities to join them), the mount namespace last.
 _NAMESPACE_ORDER = (
@@ -29,7 +39,9 @@ _NAMESPACE_ORDER = (
 )
 
 
-def exec_in_container(container, saved_config, request, warn=None, debug=None):
+def exec_in_container(container: "StoredContainer", saved_config: "dict[str, Any]",
+                      request: "ExecRequest", warn: "Callable[[str], None] | None" = None,
+                      debug: "Any" = None) -> int | None:
     """Run ``request`` in ``container``.  Detached: return the process's host pid once it has
     exec'd.  Otherwise wait for it and return its exit status (128+N when killed by signal N).
 
@@ -57,7 +69,7 @@ def exec_in_container(container, saved_config, request, warn=None, debug=None):
                        "terminal (--tty, or terminal in --process)")
     personality = (saved_config.get("linux") or {}).get("personality")
     check_process_attributes(process, personality, f"{request.source}: {request.pointer}")
-    capability_warnings = []
+    capability_warnings: "list[str]" = []
     capabilities = CapabilityPlan(process.capabilities,
                                   f"{request.source}: {request.pointer}/capabilities",
                                   capability_warnings)
@@ -69,20 +81,21 @@ def exec_in_container(container, saved_config, request, warn=None, debug=None):
     if seccomp:
         from oci_runtime.container.create import compile_seccomp
 
-        seccomp_warnings = []
+        seccomp_warnings: "list[str]" = []
         seccomp_program = compile_seccomp(seccomp, container.store.root, seccomp_warnings)
         for warning in seccomp_warnings:  # unknown syscall names: debug level, as runc
             if debug is not None:
                 debug(warning)
     manager = container._cgroup_manager()
-    cgroup_join = None
+    cgroup_join: "Callable[[int], None] | None" = None
     if request.sub_cgroups:
         if manager is None:
             raise OCIError(f"exec --cgroup: container {container.id} has no cgroup")
         directories = manager.sub_cgroup_directories(request.sub_cgroups)
 
-        def cgroup_join(pid):
+        def join_sub_cgroups(pid: int) -> None:
             manager.join_existing(directories, pid)
+        cgroup_join = join_sub_cgroups
     elif manager is not None:
         cgroup_join = manager.apply
     namespace_fds = _open_namespaces_to_join(container.pid)
@@ -94,7 +107,7 @@ def exec_in_container(container, saved_config, request, warn=None, debug=None):
             joined = (directories if request.sub_cgroups
                       else sorted(set(manager.directories().values())))
             debug(f"exec cgroup: {', '.join(joined)}")
-    console = None
+    console: "terminal.ConsoleEndpoint | None" = None
     try:
         if process.terminal:
             console = terminal.ConsoleEndpoint(request.console_socket)
@@ -129,11 +142,11 @@ def exec_in_container(container, saved_config, request, warn=None, debug=None):
     return wait_with_forwarding(pid)
 
 
-def _open_namespaces_to_join(init_pid):
+def _open_namespaces_to_join(init_pid: int) -> "list[tuple[int, int]]":
     """(flag, fd) for each namespace of the init that differs from ours.  Opened now, while
     /proc is the host's; a namespace we already share is skipped (setns into one's own user
     namespace is EINVAL)."""
-    opened = []
+    opened: "list[tuple[int, int]]" = []
     try:
         for name, flag in _NAMESPACE_ORDER:
             theirs = f"/proc/{init_pid}/ns/{name}"
@@ -153,7 +166,7 @@ def _open_namespaces_to_join(init_pid):
     return opened
 
 
-def _setgroups_denied(init_pid):
+def _setgroups_denied(init_pid: int) -> bool:
     """Whether the init's user namespace denies setgroups (a rootless container: read through
     the host's procfs, on the runtime's side)."""
     try:
@@ -163,8 +176,12 @@ def _setgroups_denied(init_pid):
         return False
 
 
-def _fork_and_join(container, process, capabilities, seccomp_program, request, namespace_fds,
-                   cgroup_join, console, personality):
+def _fork_and_join(container: "StoredContainer", process: Process, capabilities: CapabilityPlan,
+                   seccomp_program: "CompiledFilter | None", request: "ExecRequest",
+                   namespace_fds: "list[tuple[int, int]]",
+                   cgroup_join: "Callable[[int], None] | None",
+                   console: "terminal.ConsoleEndpoint | None",
+                   personality: "dict[str, Any] | None") -> int:
 
     from oci_runtime.executor import session as executor
     from oci_runtime.plan.exec import compile_exec
@@ -208,7 +225,7 @@ def _fork_and_join(container, process, capabilities, seccomp_program, request, n
         session.close()
 
 
-def _wait_for_exec(session, container, process_pid):
+def _wait_for_exec(session: "Session", container: "StoredContainer", process_pid: int) -> None:
     """EOF means execve succeeded; otherwise an error frame, or a seccomp listener fd to pass to
     its agent first."""
     from oci_runtime.executor import wire

@@ -3,6 +3,11 @@ Python API (container/api.py) or from runc's exec flags (cli/cmd_exec.py through
 from oci_runtime.errors import OCIError
 from oci_runtime.process.capabilities import runtime_bounding_set, ungrantable_reason
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from typing import Any
+
 
 class ExecRequest:
     """What to run: the process section (config.md shape) plus runtime-side options.
@@ -11,9 +16,11 @@ class ExecRequest:
     hierarchy); ``ignore_paused`` allows exec into a paused container (the process then stays
     frozen with the others until `resume`)."""
 
-    def __init__(self, process, *, detach=False, pid_file=None, console_socket=None,
-                 preserve_fds=0, ignore_paused=False, sub_cgroups=None,
-                 source="config.json", pointer="/process"):
+    def __init__(self, process: "dict[str, Any]", *, detach: bool = False,
+                 pid_file: str | None = None, console_socket: str | None = None,
+                 preserve_fds: int = 0, ignore_paused: bool = False,
+                 sub_cgroups: "dict[str, str] | None" = None, source: str = "config.json",
+                 pointer: str = "/process") -> None:
         self.process = process
         # Where the process came from, for errors: config.json's /process (with the command
         # line's overrides, checked by process_from_options), or `exec --process FILE` and "".
@@ -27,18 +34,18 @@ class ExecRequest:
         self.sub_cgroups = sub_cgroups or {}
 
 
-def parse_sub_cgroup_arguments(arguments):
+def parse_sub_cgroup_arguments(arguments: "Sequence[str] | None") -> "dict[str, str]":
     """runc's `exec --cgroup [controller[,controller...]:]path` values as {controller: path}.
 
     A path without a controller prefix applies to every hierarchy (the only form that makes sense
     on cgroup v2) and must then be the only --cgroup given; the key for it is ''."""
-    paths = {}
+    paths: "dict[str, str]" = {}
     for argument in arguments or ():
         parts = argument.split(":")
         if len(parts) > 2:
             raise OCIError(f"invalid --cgroup argument {argument!r}: expected [controller:]path")
         if len(parts) == 1:
-            if len(arguments) != 1:
+            if len(arguments) != 1:  # type: ignore[arg-type]  # not None: iterated
                 raise OCIError(f"invalid --cgroup argument {argument!r}: a path without a "
                                "controller: prefix must be the only --cgroup")
             paths[""] = argument
@@ -54,9 +61,12 @@ def parse_sub_cgroup_arguments(arguments):
     return paths
 
 
-def process_from_options(saved_process, *, args, cwd=None, env=(), user=None,
-                         additional_gids=None, capabilities=(), no_new_privileges=False,
-                         tty=False, warn=None):
+def process_from_options(saved_process: "dict[str, Any]", *, args: "Sequence[str]",
+                         cwd: str | None = None, env: "Sequence[str]" = (),
+                         user: str | None = None, additional_gids: "Sequence[str] | None" = None,
+                         capabilities: "Sequence[str]" = (), no_new_privileges: bool = False,
+                         tty: bool = False, warn: "Callable[[str], None] | None" = None
+                         ) -> "dict[str, Any]":
     """runc's exec without --process: start from the container's own process section and
     override what the command line gives (env entries are appended, capabilities added to the
     bounding, effective, permitted and ambient sets).  A bad value names its flag; a capability
@@ -68,7 +78,7 @@ def process_from_options(saved_process, *, args, cwd=None, env=(), user=None,
             raise OCIError(f"exec --env {entry!r}: expected NAME=VALUE")
     if capabilities:
         bounding = runtime_bounding_set()
-        grantable = []
+        grantable: "list[str]" = []
         for name in capabilities:
             reason = ungrantable_reason(name, bounding)
             if reason is None:

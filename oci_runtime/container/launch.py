@@ -11,14 +11,33 @@ from oci_runtime.kernel import hotpath
 from oci_runtime.plan.model import FdArg
 from oci_runtime.process.children import kill_and_reap, reap
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from socket import socket
+    from typing import Any
+
+    from oci_runtime.cgroups.base import CgroupManager
+    from oci_runtime.config.model import Config
+    from oci_runtime.container.transaction import CreateTransaction
+    from oci_runtime.plan.create import CreateOptions, CgroupMount
+    from oci_runtime.plan.model import Plan
+    from oci_runtime.seccomp.filter import CompiledFilter
+    from oci_runtime.terminal.console import ConsoleEndpoint
+
 
 class LaunchPlan:
     """What create decided, for the plan compiler and for launch: the config, the bundle, the
     state directory, the options of the create call, and what the runtime prepared (the console
     endpoint, the start listener, the compiled seccomp program, warnings)."""
 
-    def __init__(self, container_id, config, bundle, state_dir, *, no_pivot=False,
-                 no_new_keyring=False, preserve_fds=0, console_socket=None):
+    # Set by create only (network.attach reads them with getattr): the --network options, and
+    # what network.attach attached.
+    network_options: "dict[str, Any] | None"
+    attached_networks: "dict[str, Any] | None"
+
+    def __init__(self, container_id: str, config: "Config", bundle: str, state_dir: str, *,
+                 no_pivot: bool = False, no_new_keyring: bool = False, preserve_fds: int = 0,
+                 console_socket: str | None = None) -> None:
         self.container_id = container_id
         self.config = config
         self.bundle = bundle
@@ -27,25 +46,28 @@ class LaunchPlan:
         self.no_new_keyring = no_new_keyring
         self.preserve_fds = preserve_fds
         self.console_socket = console_socket
-        self.console = None  # terminal.ConsoleEndpoint when process.terminal is true
-        self.start_listener = None  # socket the init accepts `start` on
-        self.cgroup_mounts = None  # the host's cgroup hierarchies, for a cgroup mount (create.py)
-        self.seccomp_program = None  # compiled by the parent; installed just before execve
-        self.warnings = []
+        self.console: ConsoleEndpoint | None = None  # when process.terminal is true
+        self.start_listener: socket | None = None  # the init accepts `start` on it
+        # the host's cgroup hierarchies, for a cgroup mount (create.py)
+        self.cgroup_mounts: list[CgroupMount] | None = None
+        self.seccomp_program: CompiledFilter | None = None  # installed just before execve
+        self.warnings: list[str] = []
 
 
 class LaunchedInit:
-    def __init__(self, pid, warnings):
+    def __init__(self, pid: int, warnings: "list[str]") -> None:
         self.pid = pid
         self.warnings = warnings
 
 
-def compile_plan(launch_plan, cgroup_mounts=None):
+def compile_plan(launch_plan: LaunchPlan, cgroup_mounts: "list[CgroupMount] | None" = None
+                 ) -> "tuple[Plan, CreateOptions]":
     """The create Plan for ``launch_plan`` with symbolic fds (nothing opened)."""
     from oci_runtime.plan.create import CreateOptions, compile_create
     from oci_runtime.process.capabilities import CapabilityPlan
 
     config = launch_plan.config
+    assert config.process is not None  # create refuses a config without one first
     options = CreateOptions(
         launch_plan.container_id, no_pivot=launch_plan.no_pivot,
         no_new_keyring=launch_plan.no_new_keyring, preserve_fds=launch_plan.preserve_fds,
@@ -57,7 +79,8 @@ def compile_plan(launch_plan, cgroup_mounts=None):
     return compile_create(config, options), options
 
 
-def launch(plan, cgroup, resources, transaction):
+def launch(plan: LaunchPlan, cgroup: "CgroupManager | None", resources: "dict[str, Any] | None",
+           transaction: "CreateTransaction") -> LaunchedInit:
     """Start the container's init, set up as far as `create` goes; it is a direct child of this
     process (the executor forks it with CLONE_PARENT).  ``transaction`` (oci_runtime.container.transaction)
     is told the init's pid as soon as it is known: from then on its undo kills the init, and its
@@ -81,8 +104,10 @@ def launch(plan, cgroup, resources, transaction):
     finally:
         if directory_fd >= 0:
             os.close(directory_fd)
+    assert options.start_listener is not None  # compile_plan makes one
     options.start_listener.fd = listener.detach()
     if plan.console is not None:
+        assert options.console_socket is not None  # a console means process.terminal
         options.console_socket.fd = plan.console.detach_sender()
     init_pid = 0
     stage1_pid = 0
@@ -140,7 +165,7 @@ def launch(plan, cgroup, resources, transaction):
             session.close()
 
 
-def _state_bytes(plan, status, pid):
+def _state_bytes(plan: LaunchPlan, status: str, pid: int) -> bytes:
     return hotpath.dumps(hook_state(plan.container_id, status, pid, plan.bundle,
                                     plan.config.annotations)).encode()
 

@@ -11,26 +11,38 @@ from oci_runtime.container.store import (
     init_alive, public_state, start_socket_address,
 )
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from socket import socket
+    from typing import Any
+
+    from oci_runtime.cgroups.base import CgroupManager
+    from oci_runtime.container.store import Record
+
+    Warn = Callable[[str], None]
+
 
 class StoredContainer:
     """A container of the state store, as the runtime acts on it; the Python API's Container
     (api.py) wraps one for callers."""
 
     # The DamagedState of a container whose state.json cannot be read (see load_damaged).
-    damage = None
+    damage: "DamagedState | None" = None
 
-    def __init__(self, store, container_id, record):
+    def __init__(self, store: StateStore, container_id: str, record: "Record") -> None:
         self.store = store
         self.id = container_id
         self.record = record
         self.dir = store.container_dir(container_id)
 
     @classmethod
-    def load(cls, store, container_id):
+    def load(cls, store: StateStore, container_id: str) -> "StoredContainer":
         return cls(store, container_id, store.load(container_id))
 
     @classmethod
-    def load_damaged(cls, store, container_id, damage):
+    def load_damaged(cls, store: StateStore, container_id: str,
+                     damage: DamagedState) -> "StoredContainer":
         """A container whose state.json is damaged: its status is "unknown", and its record is
         what state.json.backup holds (the init and cgroup `delete --force` must kill), if any."""
         container = cls(store, container_id,
@@ -39,21 +51,22 @@ class StoredContainer:
         return container
 
     @property
-    def status(self):
+    def status(self) -> str:
         if self.damage is not None:
             return "unknown"
         return derive_status(self.record, self.dir)
 
     @property
-    def pid(self):
-        return self.record.get("pid") or 0
+    def pid(self) -> int:
+        pid: int = self.record.get("pid") or 0
+        return pid
 
-    def state(self):
+    def state(self) -> "dict[str, Any]":
         return public_state(self.record, self.status)
 
     # -- start ---------------------------------------------------------------------------------
 
-    def start(self, warn=None):
+    def start(self, warn: "Warn | None" = None) -> None:
         """Release the init blocked in create; returns once the user program is executing.
 
         A failing poststart hook fails start (runtime.md lifecycle step 9): the container is
@@ -75,7 +88,7 @@ class StoredContainer:
             except (BrokenPipeError, ConnectionError) as exc:
                 # Not our stdout: the init went away between the status check and its reply.
                 raise OCIError(f"container {self.id!r}: its init exited before it started "
-                               f"({exc.strerror})", exc.errno) from None
+                               f"({exc.strerror})", exc.errno or 0) from None
             finally:
                 connection.close()
                 if directory_fd >= 0:
@@ -105,7 +118,7 @@ class StoredContainer:
         finally:
             hotpath.close(lock)
 
-    def _receive_start_reply(self, connection):
+    def _receive_start_reply(self, connection: "socket") -> bytes:
         """b"" once the init is past everything that can fail but execve, else why it failed.
 
         The init sends START_RELEASED just before execve, or one line saying why not; the
@@ -133,7 +146,8 @@ class StoredContainer:
             if reply.startswith(START_RELEASED) and not listener:
                 return b""
 
-    def _send_seccomp_listener(self, listener, listener_fd, process_pid=None):
+    def _send_seccomp_listener(self, listener: "dict[str, str]", listener_fd: int,
+                               process_pid: int | None = None) -> None:
         """Forward a listener fd to the agent; ``process_pid`` is an exec'd process's host pid.
 
         The init's message says "creating", as runc's and crun's do (they load the filter during
@@ -151,7 +165,7 @@ class StoredContainer:
 
     # -- kill ----------------------------------------------------------------------------------
 
-    def kill(self, signal_number, all_processes=False):
+    def kill(self, signal_number: int, all_processes: bool = False) -> None:
         lock = self.store.lock(self.id)
         try:
             status = self.status
@@ -167,7 +181,7 @@ class StoredContainer:
         finally:
             hotpath.close(lock)
 
-    def _signal_init(self, signal_number):
+    def _signal_init(self, signal_number: int) -> None:
         """Signal the init through a pidfd checked against the recorded start time, so a pid
         reused by another process after the container exited is never signalled."""
         from oci_runtime.kernel.files import process_start_time
@@ -188,13 +202,13 @@ class StoredContainer:
 
     # -- pause / resume / update / stats (the cgroup's side of a container) -------------------
 
-    def pause(self):
+    def pause(self) -> None:
         self._freeze(True)
 
-    def resume(self):
+    def resume(self) -> None:
         self._freeze(False)
 
-    def _freeze(self, freeze):
+    def _freeze(self, freeze: bool) -> None:
         lock = self.store.lock(self.id)
         try:
             status = self.status
@@ -209,7 +223,7 @@ class StoredContainer:
         finally:
             hotpath.close(lock)
 
-    def update(self, resources):
+    def update(self, resources: "dict[str, Any]") -> None:
         lock = self.store.lock(self.id)
         try:
             status = self.status
@@ -223,18 +237,19 @@ class StoredContainer:
         finally:
             hotpath.close(lock)
 
-    def stats(self):
+    def stats(self) -> "dict[str, Any]":
         manager = self._cgroup_manager()
         status = self.status
         if status == "stopped":
             raise InvalidState(f"container {self.id!r} is not running", status)
         if manager is None:  # rootless without a delegated cgroup
             raise OCIError(f"cannot read statistics of container {self.id!r}: it has no cgroup")
-        return manager.stats()
+        stats: "dict[str, Any]" = manager.stats()
+        return stats
 
     # -- delete --------------------------------------------------------------------------------
 
-    def delete(self, force=False, warn=None):
+    def delete(self, force: bool = False, warn: "Warn | None" = None) -> None:
         """Remove the container and everything create made.  With ``force`` this always ends
         with nothing left: the init and every process of its cgroup SIGKILLed, the cgroup and the
         directory removed, even for a container whose state.json is damaged (then killed by what
@@ -245,7 +260,7 @@ class StoredContainer:
         finally:
             hotpath.close(lock)
 
-    def _delete_locked(self, force, warn):
+    def _delete_locked(self, force: bool, warn: "Warn | None") -> None:
         """delete's work, under the container's lock (taken by delete, or by start when a
         poststart hook failed)."""
         # Read again under the lock: a kill, start or delete may have been first.
@@ -296,7 +311,7 @@ class StoredContainer:
             run_hooks(hooks, "poststop", state, warn=warn or (lambda message: None))
         self.store.remove(self.id)
 
-    def check_networks(self):
+    def check_networks(self) -> None:
         """CNI CHECK of the networks the container was given; raises OCIError if one fails."""
         from oci_runtime import network
 
@@ -304,7 +319,7 @@ class StoredContainer:
             raise OCIError(f"container {self.id!r} is not running")
         network.check(self.dir)
 
-    def _wait_for_init_exit(self, timeout=10.0):
+    def _wait_for_init_exit(self, timeout: float = 10.0) -> None:
         import time
 
         deadline = time.monotonic() + timeout
@@ -313,7 +328,7 @@ class StoredContainer:
                 raise OCIError(f"container {self.id!r}: init {self.pid} did not exit after SIGKILL")
             time.sleep(0.002)
 
-    def _cgroup_manager(self):
+    def _cgroup_manager(self) -> "CgroupManager | None":
         saved = self.record.get("cgroup")
         if not saved:
             return None
@@ -322,10 +337,10 @@ class StoredContainer:
         return manager_from_dict(saved)
 
 
-def list_containers(store):
+def list_containers(store: StateStore) -> "list[StoredContainer]":
     """Every container under the store's root; one whose state.json is damaged is listed with
     status "unknown" and its ``damage`` set (the caller warns), never hiding the others."""
-    containers = []
+    containers: "list[StoredContainer]" = []
     for container_id in store.list_ids():
         try:
             containers.append(StoredContainer.load(store, container_id))

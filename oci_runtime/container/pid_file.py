@@ -10,7 +10,7 @@ from oci_runtime.errors import OCIError
 from oci_runtime.kernel.files import write_atomically
 
 
-def check_pid_file(path):
+def check_pid_file(path: str) -> None:
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise OCIError(f"--pid-file {path}: no such directory {directory}")
@@ -20,7 +20,7 @@ def check_pid_file(path):
         raise OCIError(f"--pid-file {path}: is a directory")
 
 
-def write_pid_file(path, pid):
+def write_pid_file(path: str, pid: int) -> str:
     """Returns the absolute path written (create's undo removes it)."""
     written = os.path.abspath(path)
     try:

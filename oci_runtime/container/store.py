@@ -30,6 +30,12 @@ from oci_runtime.kernel.files import (absolute_path, is_directory, make_director
                                      process_start_time, running_in_user_namespace,
                                      write_atomically)
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from typing import Any, TypeAlias
+
+    Record: TypeAlias = "dict[str, Any]"  # a container's state.json
+
 STATE_FILE = "state.json"
 CONFIG_FILE = "config.json"
 START_SOCKET = "start.sock"
@@ -53,7 +59,7 @@ _MAX_ID_LENGTH = 255
 SECCOMP_CACHE_DIRECTORY = ".seccomp-cache"
 
 
-def default_root():
+def default_root() -> str:
     """/run/oci-runtime for root; $XDG_RUNTIME_DIR/oci-runtime otherwise (podman calls `state`
     without --root, so the default must be where a rootless create put it).  Root of a user
     namespace other than the host's counts as rootless when it has $XDG_RUNTIME_DIR and $USER
@@ -67,7 +73,7 @@ def default_root():
     return f"/tmp/oci-runtime-{hotpath.geteuid()}"
 
 
-def _exists(path):
+def _exists(path: str) -> bool:
     try:
         hotpath.stat(path)
     except OSError:
@@ -75,7 +81,7 @@ def _exists(path):
     return True
 
 
-def check_container_id(container_id):
+def check_container_id(container_id: str) -> None:
     if not container_id:
         raise OCIError("container id cannot be empty")
     if len(container_id) > _MAX_ID_LENGTH:
@@ -91,14 +97,14 @@ def check_container_id(container_id):
 
 
 class StateStore:
-    def __init__(self, root=None):
+    def __init__(self, root: str | None = None) -> None:
         self.root = absolute_path(root or default_root())
 
-    def container_dir(self, container_id):
+    def container_dir(self, container_id: str) -> str:
         check_container_id(container_id)
         return f"{self.root}/{container_id}"
 
-    def reserve(self, container_id):
+    def reserve(self, container_id: str) -> str:
         """Make the container's directory; fails if the id is taken.  Returns its path."""
         path = self.container_dir(container_id)
         try:
@@ -125,7 +131,7 @@ class StateStore:
             raise
         return path
 
-    def load(self, container_id):
+    def load(self, container_id: str) -> "Record":
         """The container's saved record; ContainerNotFound if there is none, DamagedState
         (naming the file) if state.json is not a record of this container."""
         path = self.container_dir(container_id)
@@ -142,7 +148,7 @@ class StateStore:
             raise DamagedState(state_path, exc.strerror or str(exc)) from None
         return parse_record(data, container_id, state_path)
 
-    def load_backup(self, container_id):
+    def load_backup(self, container_id: str) -> "Record | None":
         """The record from state.json.backup, or None when it is missing or damaged too."""
         path = f"{self.container_dir(container_id)}/{BACKUP_FILE}"
         try:
@@ -151,14 +157,14 @@ class StateStore:
         except (OSError, OCIError):
             return None
 
-    def save(self, container_id, record):
+    def save(self, container_id: str, record: "Record") -> None:
         """state.json, then its backup: a write that fails names the path and leaves no file."""
         path = self.container_dir(container_id)
         data = hotpath.dumps(record).encode()
         write_atomically(f"{path}/{STATE_FILE}", data)
         write_atomically(f"{path}/{BACKUP_FILE}", data)
 
-    def list_ids(self):
+    def list_ids(self) -> "list[str]":
         try:
             names = hotpath.listdir(self.root)
         except FileNotFoundError:
@@ -167,7 +173,7 @@ class StateStore:
                       if n != SECCOMP_CACHE_DIRECTORY and not n.startswith(_DELETING_PREFIX)
                       and is_directory(f"{self.root}/{n}"))
 
-    def lock(self, container_id):
+    def lock(self, container_id: str) -> int:
         """An exclusive flock on the container's directory, released by closing the returned fd.
 
         Serialises start/kill/delete/update on one id; ``state`` reads without it."""
@@ -191,7 +197,7 @@ class StateStore:
             raise ContainerNotFound(container_id)
         return fd
 
-    def remove(self, container_id):
+    def remove(self, container_id: str) -> None:
         """Remove the container's directory: renamed away first (one step: readers see the
         container or nothing), then emptied.  Quiet if it is already gone."""
         path = self.container_dir(container_id)
@@ -208,7 +214,7 @@ class StateStore:
         _remove_tree(doomed)
         self._sweep_removals()
 
-    def _sweep_removals(self):
+    def _sweep_removals(self) -> None:
         """Finish removals whose delete was killed after its rename (their process is gone)."""
         for name in hotpath.listdir(self.root):
             owner = name[len(_DELETING_PREFIX):]
@@ -219,7 +225,7 @@ class StateStore:
                     pass  # a mount left in it (a failed CNI DEL): not ours to force
 
 
-def _remove_tree(path):
+def _remove_tree(path: str) -> None:
     """rm -r of a directory nobody else uses any more; quiet about entries already gone (a
     sweep and the delete that was interrupted may both be at it)."""
     try:
@@ -240,7 +246,7 @@ def _remove_tree(path):
         pass
 
 
-def parse_record(data, container_id, path):
+def parse_record(data: bytes, container_id: str, path: str) -> "Record":
     """A container record from a state file's bytes, or DamagedState saying what is wrong."""
     if not data.strip():
         raise DamagedState(path, "empty file")
@@ -255,7 +261,7 @@ def parse_record(data, container_id, path):
     return record
 
 
-def derive_status(record, container_dir):
+def derive_status(record: "Record", container_dir: str) -> str:
     """The container's status from the kernel's view of its init process."""
     pid = record.get("pid") or 0
     if record.get("status") == "creating":
@@ -282,14 +288,14 @@ def derive_status(record, container_dir):
     return "running"
 
 
-def init_alive(record):
+def init_alive(record: "Record") -> bool:
     """Whether the recorded init is running: its pid's start time is the recorded one."""
     pid = record.get("pid") or 0
     seen = process_start_time(pid) if pid else None
     return seen is not None and seen[1] == record.get("init_start_time") and seen[0] not in "ZX"
 
 
-def start_socket_address(container_dir):
+def start_socket_address(container_dir: str) -> "tuple[str, int]":
     """(address for bind/connect, fd to close or -1): the path itself when it fits in
     sockaddr_un, else /proc/self/fd/N/start.sock through an O_PATH fd of the directory (any
     --root, any id: the 108-byte limit never applies)."""
@@ -300,7 +306,7 @@ def start_socket_address(container_dir):
     return f"/proc/self/fd/{fd}/{START_SOCKET}", fd
 
 
-def _waits_for_start(pid, container_dir):
+def _waits_for_start(pid: int, container_dir: str) -> bool:
     """Whether the init has not exec'd yet: it waits on start.sock.  Ended by the init's own
     execve, never by the `start` that released it (which may die before it tidies up)."""
     if not _exists(f"{container_dir}/{START_SOCKET}"):
@@ -314,11 +320,11 @@ def _waits_for_start(pid, container_dir):
     return executable.startswith(_EXECUTOR_EXE)
 
 
-def init_executable(pid):
+def init_executable(pid: int) -> str:
     return hotpath.readlink(f"/proc/{pid}/exe")
 
 
-def _start_socket_listens(container_dir):
+def _start_socket_listens(container_dir: str) -> bool:
     """Whether the init still listens on start.sock (a non-blocking connect: refused once the
     init has exec'd, since its listening fd is close-on-exec; a full backlog is still listening).
     The init takes a connection that sends nothing as a stray one and keeps waiting."""
@@ -342,9 +348,9 @@ def _start_socket_listens(container_dir):
     return True
 
 
-def public_state(record, status):
+def public_state(record: "Record", status: str) -> "dict[str, Any]":
     """The state as `state` prints it: the runtime-spec fields plus runc's rootfs/created/owner."""
-    shown = {
+    shown: "dict[str, Any]" = {
         "ociVersion": record.get("ociVersion", OCI_VERSION),
         "id": record["id"],
         "status": status,

@@ -22,20 +22,32 @@ import os
 
 from oci_runtime.kernel import hotpath
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from types import FrameType, TracebackType
+    from typing import Any, Literal, TypeAlias
+
+    from oci_runtime.cgroups.base import CgroupManager
+
+    # a step run once the init exists: step(init, transaction)
+    InitStep: TypeAlias = "Callable[[InitProcess, CreateTransaction], None]"
+
 _SIGNALS = (1, 2, 15)  # SIGHUP, SIGINT, SIGTERM
 _SIGNAL_NAMES = {1: "SIGHUP", 2: "SIGINT", 15: "SIGTERM"}
 # How long an undo waits for a SIGKILLed process or cgroup: they take milliseconds unless stuck
 # in the kernel (a hung FUSE or NFS mount), and then waiting longer would not help either.
 KILL_TIMEOUT = 1.0
 
-_active = None  # the transaction whose signal handlers are installed (children reset them)
+# The transaction whose signal handlers are installed (children reset them).
+_active: "CreateTransaction | None" = None
 
 
 class CreateInterrupted(BaseException):
     """A signal arrived during create; raised in the main thread.  A BaseException, like
     KeyboardInterrupt, so that no `except Exception` on the way swallows it."""
 
-    def __init__(self, signal_number):
+    def __init__(self, signal_number: int) -> None:
         super().__init__(f"create interrupted by {_SIGNAL_NAMES.get(signal_number, signal_number)}"
                          "; everything it made was undone")
         self.signal_number = signal_number
@@ -44,7 +56,7 @@ class CreateInterrupted(BaseException):
 class InitProcess:
     """The container's init as the parent knows it: a host pid, its start time, a pidfd."""
 
-    def __init__(self, pid):
+    def __init__(self, pid: int) -> None:
         from oci_runtime.kernel.files import process_start_time
 
         self.pid = pid
@@ -52,13 +64,13 @@ class InitProcess:
         seen = process_start_time(pid)
         self.start_time = seen[1] if seen else 0
 
-    def kill(self):
+    def kill(self) -> None:
         try:
             hotpath.pidfd_send_signal(self.pidfd, 9)
         except ProcessLookupError:
             pass
 
-    def wait(self, timeout=KILL_TIMEOUT):
+    def wait(self, timeout: float = KILL_TIMEOUT) -> bool:
         """Wait until it has exited (the pidfd polls readable) and reap it if it is our child.
         False if it is still there after ``timeout`` seconds."""
         import select
@@ -73,43 +85,44 @@ class InitProcess:
             pass  # not our child (a Python API caller's own fork): its parent reaps it
         return True
 
-    def close(self):
+    def close(self) -> None:
         if self.pidfd >= 0:
             os.close(self.pidfd)
             self.pidfd = -1
 
 
 class CreateTransaction:
-    def __init__(self, warn=None):
-        self._undo = []          # (what, callable), oldest first
-        self._init_steps = []
-        self._warn = warn or (lambda message: None)
-        self._previous_handlers = None
+    def __init__(self, warn: "Callable[[str], None] | None" = None) -> None:
+        self._undo: list[tuple[str, Callable[[], object]]] = []  # (what, undo), oldest first
+        self._init_steps: list[InitStep] = []
+        self._warn: Callable[[str], None] = warn or (lambda message: None)
+        self._previous_handlers: dict[int, Any] | None = None
         self._interrupted = 0
-        self.init = None         # InitProcess, once init_started has run
+        self.init: InitProcess | None = None  # once init_started has run
 
     # -- recording ------------------------------------------------------------------------------
-    def on_undo(self, what, undo):
+    def on_undo(self, what: str, undo: "Callable[[], object]") -> None:
         """Record how to undo a step just made; ``what`` names it in a failed undo's warning."""
         self._undo.append((what, undo))
 
-    def before_init_continues(self, step):
+    def before_init_continues(self, step: "InitStep") -> None:
         """``step(init, transaction)`` runs once the init's pid is known, before the init goes
         on (the cgroup is placed there too); it registers its own undo with on_undo."""
         self._init_steps.append(step)
 
-    def init_started(self, pid, cgroup=None):
+    def init_started(self, pid: int, cgroup: "CgroupManager | None" = None) -> InitProcess:
         """Called by the parent side of the init protocol when it learns the init's host pid.
         From here on the undo kills the init and everything in its ``cgroup`` (a manager)."""
-        self.init = InitProcess(pid)
+        init = self.init = InitProcess(pid)
         self.on_undo(f"killing the container's init (pid {pid})",
                      lambda: self._kill_init(cgroup))
         for step in self._init_steps:
-            step(self.init, self)
-        return self.init
+            step(init, self)
+        return init
 
-    def _kill_init(self, cgroup):
+    def _kill_init(self, cgroup: "CgroupManager | None") -> None:
         init = self.init
+        assert init is not None  # init_started registered this undo
         init.kill()
         if cgroup is not None:
             from oci_runtime.errors import OCIError
@@ -124,14 +137,14 @@ class CreateTransaction:
             raise OSError(f"pid {init.pid} still runs {KILL_TIMEOUT:g} s after SIGKILL")
 
     # -- outcome --------------------------------------------------------------------------------
-    def commit(self):
+    def commit(self) -> None:
         """Create succeeded: nothing is undone any more, and signals act as before."""
         self._undo.clear()
         if self.init is not None:
             self.init.close()
         self._restore_signals()
 
-    def rollback(self):
+    def rollback(self) -> None:
         """Undo every recorded step, newest first, with the signals blocked (a second Ctrl-C
         must not leave the undo half done; once it is done, that signal has nothing left to
         stop and is discarded).  Failures are warnings naming the step."""
@@ -152,9 +165,9 @@ class CreateTransaction:
             hotpath.pthread_sigmask(hotpath.SIG_SETMASK, blocked)
 
     # -- signals --------------------------------------------------------------------------------
-    def __enter__(self):
+    def __enter__(self) -> "CreateTransaction":
         global _active
-        previous = {}
+        previous: "dict[int, Any]" = {}
         try:
             for number in _SIGNALS:
                 previous[number] = hotpath.signal(number, self._on_signal)
@@ -166,20 +179,21 @@ class CreateTransaction:
         _active = self
         return self
 
-    def __exit__(self, exc_type, exc, traceback):
+    def __exit__(self, exc_type: "type[BaseException] | None", exc: "BaseException | None",
+                 traceback: "TracebackType | None") -> "Literal[False]":
         if exc_type is not None:
             self.rollback()
         else:
             self.commit()
         return False
 
-    def _on_signal(self, signal_number, _frame):
+    def _on_signal(self, signal_number: int, _frame: "FrameType | None") -> None:
         # The first signal aborts create; the undo then runs with signals blocked.
         if not self._interrupted:
             self._interrupted = signal_number
             raise CreateInterrupted(signal_number)
 
-    def _restore_signals(self):
+    def _restore_signals(self) -> None:
         global _active
         if self._previous_handlers is not None:
             for number, handler in self._previous_handlers.items():
@@ -189,7 +203,7 @@ class CreateTransaction:
             _active = None
 
 
-def _reset_signals_in_child():
+def _reset_signals_in_child() -> None:
     """A forked stage must not run the parent's undo on a signal: give it the old handlers."""
     if _active is not None and _active._previous_handlers is not None:
         for number, handler in _active._previous_handlers.items():

@@ -14,6 +14,11 @@ from oci_runtime.kernel import hotpath
 from oci_runtime.executor import wire
 from oci_runtime.executor import EXECUTOR_MEMFD_NAME
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from socket import socket
+    from typing import Any
+
 _EXECUTOR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "_executor")
 _MFD_CLOEXEC = 1
 _MFD_ALLOW_SEALING = 2
@@ -26,7 +31,7 @@ _SIGPIPE = 13
 _SIGXFSZ = 25
 
 
-def sealed_copy(path=_EXECUTOR):
+def sealed_copy(path: str = _EXECUTOR) -> int:
     """A memfd holding the executor, sealed: nothing can write it any more."""
     try:
         source = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
@@ -54,12 +59,12 @@ class Session:
     """One run of the executor: its pid, the runtime's end of the sync socket, the plan (for
     turning error frames into messages)."""
 
-    def __init__(self, plan, pid, sock):
+    def __init__(self, plan: "Any", pid: int, sock: "socket") -> None:
         self.plan = plan
         self.pid = pid
         self.sock = sock
 
-    def receive(self, *expected):
+    def receive(self, *expected: bytes) -> "tuple[bytes, bytes]":
         """The next message as (type, payload); an error frame raises the step's OCIError, EOF
         gives (b"", b"")."""
         while True:
@@ -84,7 +89,7 @@ class Session:
                            f"got {kind!r}")
         return kind, payload
 
-    def _queued(self):
+    def _queued(self) -> bytes:
         self.sock.setblocking(False)
         try:
             return self.sock.recv(_MAX_MESSAGE)
@@ -93,15 +98,16 @@ class Session:
         finally:
             self.sock.setblocking(True)
 
-    def error_from(self, payload):
+    def error_from(self, payload: bytes) -> OCIError:
         index = int.from_bytes(payload[0:4], "little")
         errno = int.from_bytes(payload[4:8], "little")
         detail = payload[8:].decode(errors="replace")
         if index < len(self.plan.steps):
-            return self.plan.steps[index].error(errno, detail)
+            error: OCIError = self.plan.steps[index].error(errno, detail)
+            return error
         return OCIError(f"executor: step {index}: {os.strerror(errno)} {detail}".strip(), errno)
 
-    def send(self, kind, payload=b""):
+    def send(self, kind: bytes, payload: bytes = b"") -> None:
         try:
             self.sock.send(kind + payload)
         except (BrokenPipeError, ConnectionResetError):
@@ -109,18 +115,20 @@ class Session:
             kind, _ = self.receive()
             raise OCIError("the container's executor exited without reporting an error")
 
-    def close(self):
+    def close(self) -> None:
         self.sock.close()
 
 
-def spawn(plan, preserve_fds=0):
-    """Start the executor on ``plan``; returns a Session.  The fds the plan refers to are opened
-    here (FdArg.open) and closed in this process once the executor has its copies."""
+def spawn(plan: "Any", preserve_fds: int = 0) -> Session:
+    """Start the executor on ``plan`` (a plan.model.Plan: typed Any, plan/ being the layer
+    above); returns a Session.  The fds the plan refers to are opened here (FdArg.open) and
+    closed in this process once the executor has its copies."""
     fd_args = plan.fd_args()
-    opened = []
+    opened: "list[int]" = []
     parent_sock, child_sock = hotpath.socketpair(hotpath.AF_UNIX,
                                                  hotpath.SOCK_SEQPACKET | hotpath.SOCK_CLOEXEC)
-    memfd = plan_fd = None
+    memfd: int | None = None
+    plan_fd: int | None = None
     try:
         for fd_arg in fd_args:
             opened.append(fd_arg.open())
@@ -130,8 +138,8 @@ def spawn(plan, preserve_fds=0):
         # Everything the executor holds goes above the fds --preserve-fds passes on, and above
         # every source fd, so no dup2 below overwrites another source.
         base = max([3 + preserve_fds, plan_fd, memfd, child_fd] + opened) + 1
-        targets = {}
-        actions = []
+        targets: "dict[Any, int]" = {}
+        actions: "list[tuple[int, int, int]]" = []
         for number, (fd_arg, fd) in enumerate(zip(fd_args, opened)):
             targets[fd_arg] = base + 2 + number
             actions.append((os.POSIX_SPAWN_DUP2, fd, base + 2 + number))
@@ -152,9 +160,9 @@ def spawn(plan, preserve_fds=0):
         raise
     finally:
         child_sock.close()
-        for fd in [plan_fd, memfd] + opened:
-            if fd is not None:
-                os.close(fd)
+        for our_fd in [plan_fd, memfd, *opened]:
+            if our_fd is not None:
+                os.close(our_fd)
         for fd_arg in fd_args:
             fd_arg.fd = None
     return Session(plan, pid, parent_sock)

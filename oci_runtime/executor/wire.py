@@ -23,6 +23,11 @@ the program was exec'd (exec) or that the init is waiting for `start` (create: '
 """
 import struct
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
+
 MAGIC = b"OCIPLAN1"
 VERSION = 1
 FLAG_EXEC = 1
@@ -114,12 +119,13 @@ MSG_GO = b"G"
 MSG_ABORT = b"A"
 
 
-def encode(steps, exec_plan=False):
-    """The bytes of a plan for the executor; ``steps`` are plan.model.Step with resolved fds."""
+def encode(steps: "Sequence[Any]", exec_plan: bool = False) -> bytes:
+    """The bytes of a plan for the executor; ``steps`` are plan.model.Step with resolved fds
+    (typed Any: plan/ is the layer above, which the executor's side does not import)."""
     blob = bytearray()
-    strings_at = {}
+    strings_at: "dict[bytes, int]" = {}
 
-    def intern(value):
+    def intern(value: str | bytes) -> "tuple[int, int]":
         if isinstance(value, str):
             value = value.encode()
         offset = strings_at.get(value)
@@ -134,7 +140,7 @@ def encode(steps, exec_plan=False):
         ints = list(step.resolved_ints())
         ints += [0] * (INTS - len(ints))
         strings = list(step.strings) + [b""] * (STRINGS - 1 - len(step.strings)) + [step.what]
-        fields = []
+        fields: "list[int]" = []
         for value in strings:
             fields.extend(intern(value))
         packed += _STEP.pack(step.op, index, *ints, *fields)

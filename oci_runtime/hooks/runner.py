@@ -6,6 +6,11 @@ from oci_runtime import OCI_VERSION
 from oci_runtime.kernel import hotpath
 from oci_runtime.errors import OCIError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
 
 class HookError(OCIError):
     """A hook failed: create then destroys the container and still runs the poststop hooks
@@ -19,7 +24,8 @@ HOOK_KINDS = ("prestart", "createRuntime", "createContainer", "startContainer", 
               "poststop")
 
 
-def run_hooks(hooks, kind, state, warn=None):
+def run_hooks(hooks: "dict[str, Any]", kind: str, state: "dict[str, Any]",
+              warn: "Callable[[str], None] | None" = None) -> None:
     """Run every hook of ``kind`` in order.  A failure raises OCIError naming the hook, or, when
     ``warn`` is given (poststop), is reported through it and the rest still run."""
     import subprocess
@@ -28,7 +34,7 @@ def run_hooks(hooks, kind, state, warn=None):
     for index, hook in enumerate(hooks.get(kind) or ()):
         path = hook["path"]
         args = hook.get("args") or [path]
-        env = None  # without "env", the runtime's own environment (runc, crun)
+        env: "dict[str, str] | None" = None  # without "env", the runtime's own (runc, crun)
         if hook.get("env") is not None:
             env = {}
             for entry in hook["env"]:
@@ -63,12 +69,14 @@ def run_hooks(hooks, kind, state, warn=None):
         warn(problem)
 
 
-def has_hooks(hooks, *kinds):
+def has_hooks(hooks: "dict[str, Any]", *kinds: str) -> bool:
     return any(hooks.get(kind) for kind in kinds)
 
 
-def hook_state(container_id, status, pid, bundle, annotations):
-    state = {"ociVersion": OCI_VERSION, "id": container_id, "status": status, "pid": pid,
+def hook_state(container_id: str, status: str, pid: int, bundle: str,
+               annotations: "dict[str, str] | None") -> "dict[str, Any]":
+    state: "dict[str, Any]" = {"ociVersion": OCI_VERSION, "id": container_id, "status": status,
+                               "pid": pid,
              "bundle": bundle}
     if annotations:
         state["annotations"] = annotations

@@ -6,11 +6,11 @@ from oci_runtime.errors import OCIError
 from oci_runtime.kernel import hotpath
 
 
-def absolute_path(path):
+def absolute_path(path: str) -> str:
     """Like os.path.abspath (without importing os): absolute, '.', '..' and '//' folded."""
     if not path.startswith("/"):
         path = hotpath.getcwd() + "/" + path
-    parts = []
+    parts: "list[str]" = []
     for part in path.split("/"):
         if part == "..":
             if parts:
@@ -20,14 +20,14 @@ def absolute_path(path):
     return "/" + "/".join(parts)
 
 
-def is_directory(path):
+def is_directory(path: str) -> bool:
     try:
         return hotpath.stat(path).st_mode & 0o170000 == 0o040000
     except OSError:
         return False
 
 
-def make_directories(path, mode):
+def make_directories(path: str, mode: int) -> None:
     """mkdir -p, like os.makedirs."""
     if is_directory(path):
         return
@@ -40,7 +40,7 @@ def make_directories(path, mode):
         pass
 
 
-def write_atomically(path, data, mode=0o600):
+def write_atomically(path: str, data: bytes, mode: int = 0o600) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the new one, never a part.
 
     A failure (no space, no permission, a missing directory) raises OCIError naming ``path``
@@ -67,7 +67,7 @@ def write_atomically(path, data, mode=0o600):
         raise OCIError.from_os(path, exc) from None
 
 
-def running_in_user_namespace():
+def running_in_user_namespace() -> bool:
     """Whether this process is in a user namespace other than the host's, whose map is every id
     to itself in one range of 2^32 - 1 ids (no os: default_root is on the hot path)."""
     try:
@@ -80,7 +80,7 @@ def running_in_user_namespace():
         hotpath.close(fd)
 
 
-def process_start_time(pid):
+def process_start_time(pid: int) -> "tuple[str, int] | None":
     """(state letter, start time in clock ticks) from /proc/<pid>/stat, or None if gone."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as stat_file:

@@ -36,6 +36,9 @@ interpreter of that range it finds (verified: CPython 3.11.2 (Debian /usr/bin/py
 3.11.7, 3.12.1 and 3.13.0 (pyenv)).  Extending the range means running that test on the new
 version first (``python3.X tests/unit/test_hotpath.py`` runs it without pytest).
 """
+# mypy: disable-error-code="attr-defined"
+# (the scanner settings are a function's attributes, and a JSONDecodeError's msg/pos are read
+# without importing json: neither is what typeshed describes.)
 import _json
 from _signal import (  # noqa: F401 - re-exported
     SIG_BLOCK, SIG_SETMASK, SIGKILL, getsignal, pidfd_send_signal, pthread_sigmask, sigpending,
@@ -49,6 +52,11 @@ from posix import (  # noqa: F401 - re-exported
 )
 from posix import _exit as exit_now  # noqa: F401 - re-exported
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from hashlib import _Hash
+    from typing import Any, NoReturn
+
 # (oldest supported, first unsupported); pyproject.toml's requires-python says the same.
 SUPPORTED_PYTHON = ((3, 11), (3, 14))
 
@@ -57,7 +65,7 @@ _SOCKET_NAMES = ("AF_UNIX", "SOCK_STREAM", "SOCK_SEQPACKET", "SOCK_CLOEXEC", "SO
                  "SOL_SOCKET", "SCM_RIGHTS", "CMSG_SPACE", "socket", "socketpair")
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> "Any":
     if name not in _SOCKET_NAMES:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     import _socket
@@ -67,7 +75,7 @@ def __getattr__(name):
     return globals()[name]
 
 
-def sha256():
+def sha256() -> "_Hash":
     """A new SHA-256 hash object, CPython's built-in implementation (hashlib where a build has
     none)."""
     try:
@@ -77,17 +85,18 @@ def sha256():
             from _sha256 import sha256 as new  # CPython 3.11
         except ImportError:
             from hashlib import sha256 as new
-    return new()
+    digest: "_Hash" = new()
+    return digest
 
 
 # -- JSON: json.loads/json.dumps for the documents the runtime reads and writes (objects, arrays,
 # strings, numbers, booleans, null), the same output and accepted input, without json's import.
 
-def _invalid_constant(name):
+def _invalid_constant(name: str) -> "NoReturn":
     raise ValueError(f"invalid JSON constant {name}")
 
 
-def _scanner_settings():
+def _scanner_settings() -> None:
     """What _json.make_scanner reads (json.JSONDecoder's attributes).  A function holds them:
     it is made in 0.2 µs where a class takes 4.5 µs."""
 
@@ -98,11 +107,11 @@ _scanner_settings.object_pairs_hook = None
 _scanner_settings.parse_float = float
 _scanner_settings.parse_int = int
 _scanner_settings.parse_constant = _invalid_constant
-_scan = _json.make_scanner(_scanner_settings)
+_scan = _json.make_scanner(_scanner_settings)  # type: ignore[arg-type]  # any such object
 _WHITESPACE = " \t\n\r"
 
 
-def _not_serializable(obj):
+def _not_serializable(obj: object) -> "NoReturn":
     raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
 
 
@@ -110,7 +119,7 @@ def _not_serializable(obj):
 MAX_DEPTH = 10000
 
 
-def loads(text):
+def loads(text: str | bytes | bytearray) -> "Any":
     """Parse one JSON document; raises ValueError ("... at char N") on anything else."""
     if isinstance(text, (bytes, bytearray)):
         text = text.decode()
@@ -132,7 +141,7 @@ def loads(text):
     return value
 
 
-def _scan_deep(text, start):
+def _scan_deep(text: str, start: int) -> "tuple[Any, int]":
     """Deeper than the interpreter's recursion limit (about 1000 levels): read what Go reads."""
     import sys
 
@@ -147,7 +156,7 @@ def _scan_deep(text, start):
         sys.setrecursionlimit(limit)
 
 
-def _scan_with_errors(text, start):
+def _scan_with_errors(text: str, start: int) -> "tuple[Any, int]":
     try:
         try:
             return _scan(text, start)
@@ -166,7 +175,7 @@ def _scan_with_errors(text, start):
         raise ValueError(f"{message} at char {exc.pos}") from None
 
 
-def _encoder(sort_keys, ensure_ascii):
+def _encoder(sort_keys: bool, ensure_ascii: bool) -> "Any":  # a _json.make_encoder
     encode_string = _json.encode_basestring_ascii if ensure_ascii else _json.encode_basestring
     # (markers, default, encoder, indent, key_separator, item_separator, sort_keys, skipkeys,
     #  allow_nan)
@@ -176,10 +185,10 @@ def _encoder(sort_keys, ensure_ascii):
 
 # Made once (a new one per call costs more than encoding a small document): the one for the
 # runtime's own documents now, the seccomp cache key's on first use.
-_encoders = {(False, True): _encoder(False, True)}
+_encoders: "dict[tuple[bool, bool], Any]" = {(False, True): _encoder(False, True)}
 
 
-def dumps(value, *, sort_keys=False, ensure_ascii=True):
+def dumps(value: object, *, sort_keys: bool = False, ensure_ascii: bool = True) -> str:
     """Compact JSON (no spaces): ``json.dumps(value, separators=(',', ':'), sort_keys=sort_keys,
     ensure_ascii=ensure_ascii)``, except that NaN and infinities are refused (ValueError), as
     JSON has none."""

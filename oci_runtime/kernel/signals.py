@@ -11,13 +11,13 @@ SIGNALS = {
 _SIGRTMIN, _SIGRTMAX = 34, 64
 
 
-def _is_number(text):
+def _is_number(text: str) -> bool:
     # str.isdigit alone also accepts non-ASCII digits ('９', '²') that int() reads differently
     # or not at all.
     return text.isascii() and text.isdigit()
 
 
-def parse_signal(text):
+def parse_signal(text: str) -> int:
     """'TERM', 'SIGTERM', 'sigterm', '15', 'RTMIN+3' -> signal number."""
     if _is_number(text):
         number = int(text)

@@ -12,39 +12,45 @@ from oci_runtime._kernel import ffi, lib
 from oci_runtime.kernel.constants import *  # noqa: F401,F403 - the seam re-exports the flags
 
 
-def _fail(what):
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
+
+
+def _fail(what: str) -> "NoReturn":
     err = ffi.errno
     raise OSError(err, os.strerror(err), what)
 
 
-def _c(text):
+def _c(text: "str | bytes | None") -> "Any":
     return ffi.NULL if text is None else os.fsencode(text)
 
 
-def mount(source, target, fstype, flags=0, data=None):
+def mount(source: str | None, target: str, fstype: str | None, flags: int = 0,
+          data: str | None = None) -> None:
     if lib.oci_mount(_c(source), _c(target), _c(fstype), flags, _c(data)) < 0:
         _fail(target)
 
 
-def umount2(target, flags=0):
+def umount2(target: str, flags: int = 0) -> None:
     if lib.oci_umount2(_c(target), flags) < 0:
         _fail(target)
 
 
 
-def unshare(flags):
+def unshare(flags: int) -> None:
     if lib.oci_unshare(flags) < 0:
         _fail("unshare")
 
 
-def setns(fd, nstype=0):
+def setns(fd: int, nstype: int = 0) -> None:
     if lib.oci_setns(fd, nstype) < 0:
         _fail("setns")
 
 
 
 
-def capget():
+def capget() -> "tuple[int, int, int]":
     """Return (effective, permitted, inheritable) as 64-bit masks of the calling thread."""
     sets = ffi.new("uint64_t[3]")
     if lib.oci_capget(sets, sets + 1, sets + 2) < 0:
@@ -53,8 +59,8 @@ def capget():
 
 
 
-def prctl(option, arg2=0, arg3=0, arg4=0, arg5=0):
-    result = lib.oci_prctl(option, arg2, arg3, arg4, arg5)
+def prctl(option: int, arg2: int = 0, arg3: int = 0, arg4: int = 0, arg5: int = 0) -> int:
+    result: int = lib.oci_prctl(option, arg2, arg3, arg4, arg5)
     if result < 0:
         _fail(f"prctl({option})")
     return result
@@ -64,48 +70,49 @@ def prctl(option, arg2=0, arg3=0, arg4=0, arg5=0):
 
 
 
-def open_tree(dirfd, path, flags):
-    fd = lib.oci_open_tree(dirfd, _c(path), flags)
+def open_tree(dirfd: int, path: str, flags: int) -> int:
+    fd: int = lib.oci_open_tree(dirfd, _c(path), flags)
     if fd < 0:
         _fail(path)
     return fd
 
 
 
-def mount_setattr(dirfd, path, flags, attr_set=0, attr_clr=0, propagation=0, userns_fd=0):
+def mount_setattr(dirfd: int, path: str, flags: int, attr_set: int = 0, attr_clr: int = 0,
+                  propagation: int = 0, userns_fd: int = 0) -> None:
     if lib.oci_mount_setattr(dirfd, _c(path), flags, attr_set, attr_clr, propagation, userns_fd) < 0:
         _fail(path)
 
 
 
 
-def seccomp(operation, flags):
+def seccomp(operation: int, flags: int) -> int:
     """seccomp(2) without an argument (probing a flag, a mode); returns its result."""
-    result = lib.oci_seccomp(operation, flags, ffi.NULL)
+    result: int = lib.oci_seccomp(operation, flags, ffi.NULL)
     if result < 0:
         _fail("seccomp")
     return result
 
 
-def seccomp_set_filter(operation, flags, program):
+def seccomp_set_filter(operation: int, flags: int, program: bytes) -> int:
     """Load ``program`` (bytes of struct sock_filter, 8 each); returns seccomp(2)'s result (a
     listener fd with SECCOMP_FILTER_FLAG_NEW_LISTENER)."""
-    result = lib.oci_seccomp_set_filter(operation, flags, ffi.from_buffer(program),
+    result: int = lib.oci_seccomp_set_filter(operation, flags, ffi.from_buffer(program),
                                         len(program) // 8)
     if result < 0:
         _fail("seccomp(SECCOMP_SET_MODE_FILTER)")
     return result
 
 
-def bpf(command, attr):
+def bpf(command: int, attr: bytearray) -> int:
     """bpf(2) with ``attr`` a bytearray holding union bpf_attr (the kernel may write into it)."""
-    result = lib.oci_bpf(command, ffi.from_buffer(attr), len(attr))
+    result: int = lib.oci_bpf(command, ffi.from_buffer(attr), len(attr))
     if result < 0:
         _fail(f"bpf({command})")
     return result
 
 
-def address_of(buffer):
+def address_of(buffer: bytearray) -> int:
     """The address of a bytearray's memory, for the pointer fields of bpf_attr.  Valid while the
     bytearray lives and is not resized."""
     return int(ffi.cast("uintptr_t", ffi.from_buffer(buffer)))

@@ -18,9 +18,14 @@ NETWORK_ANNOTATION = "org.oci-runtime.network"
 CONF_DIR_ANNOTATION = "org.oci-runtime.cni.conf-dir"
 BIN_DIR_ANNOTATION = "org.oci-runtime.cni.bin-dir"
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator
+    from typing import Any
 
-def requested_networks(annotations: dict | None,
-                       options: dict | None) -> tuple[list[str], str, str]:
+
+def requested_networks(annotations: "dict[str, str] | None",
+                       options: "dict[str, Any] | None") -> "tuple[list[str], str, str]":
     """(names, conf dir, bin dir): --network names first, then the annotation's; flags win over
     the annotations for the directories."""
     from oci_runtime.network.cni import DEFAULT_BIN_DIR, DEFAULT_CONF_DIR
@@ -38,7 +43,7 @@ def requested_networks(annotations: dict | None,
     return names, conf_dir, bin_dir
 
 
-def attach(plan, init_pid: int) -> dict | None:
+def attach(plan: "Any", init_pid: int) -> "dict[str, Any] | None":
     """Move linux.netDevices and ADD the requested CNI networks to the init's network namespace.
     Returns the record of what was attached (None without networking).  On failure what was
     done stays recorded for detach(), which the failed create's undo calls."""
@@ -60,7 +65,7 @@ def attach(plan, init_pid: int) -> dict | None:
         raise OCIError(f"config.json: {what}: needs a network namespace in /linux/namespaces "
                        "(the host's network is not the runtime's to change)")
     netns = f"/proc/{init_pid}/ns/net"
-    record = {"netDevices": [], "networks": [], "netns": None}
+    record: "dict[str, Any]" = {"netDevices": [], "networks": [], "netns": None}
     if config.linux.net_devices:
         try:
             from oci_runtime.network.netdevices import move_devices
@@ -80,7 +85,8 @@ def net_devices_supported() -> bool:
     return find_spec("pyroute2") is not None
 
 
-def _add_networks(record, names, conf_dir, bin_dir, plan, netns):
+def _add_networks(record: "dict[str, Any]", names: "Iterable[str]", conf_dir: str, bin_dir: str,
+                  plan: "Any", netns: str) -> None:
 
     from oci_runtime.kernel import syscalls as kernel
     from oci_runtime.errors import OCIError
@@ -99,14 +105,15 @@ def _add_networks(record, names, conf_dir, bin_dir, plan, netns):
     for conf, ifname in zip(confs, _interface_names(record["netDevices"])):
         attachment = {"container_id": plan.container_id, "netns": record["netns"],
                       "ifname": ifname, "bin_dir": bin_dir}
-        entry = {"name": conf["name"], "conf": conf, "attachment": attachment, "result": None}
+        entry: "dict[str, Any]" = {"name": conf["name"], "conf": conf, "attachment": attachment,
+                                   "result": None}
         record["networks"].append(entry)
         _save(plan.state_dir, record)
         entry["result"] = cni.add(conf, attachment)
         _save(plan.state_dir, record)
 
 
-def _interface_names(moved_devices):
+def _interface_names(moved_devices: "Iterable[dict[str, str]]") -> "Iterator[str]":
     """eth0, eth1, ... one per network in order, skipping names netDevices already took."""
     taken = {device["name"] for device in moved_devices}
     index = 0
@@ -116,7 +123,7 @@ def _interface_names(moved_devices):
         index += 1
 
 
-def detach(container_dir: str, warn=None) -> None:
+def detach(container_dir: str, warn: "Callable[[str], None] | None" = None) -> None:
     """CNI DEL for every network recorded, then the namespace's bind mount goes.  Nothing to do
     (and nothing imported) without a record.  With ``warn`` a failing DEL is reported through it
     and the rest is removed anyway; without, it raises and leaves the record for a retry."""
@@ -135,7 +142,7 @@ def detach(container_dir: str, warn=None) -> None:
     from oci_runtime.network import cni
 
     record = json.loads(data)
-    errors = []
+    errors: "list[str]" = []
     for entry in reversed(record["networks"]):
         try:
             cni.delete(entry["conf"], entry["attachment"], entry["result"])
@@ -173,7 +180,8 @@ def check(container_dir: str) -> None:
         cni.check(entry["conf"], entry["attachment"], entry["result"])
 
 
-def state_annotations(annotations: dict | None, record: dict | None) -> dict | None:
+def state_annotations(annotations: "dict[str, str] | None", record: "dict[str, Any] | None"
+                      ) -> "dict[str, str] | None":
     """The config's annotations plus, per CNI network, the interface and the addresses the
     container got (``org.oci-runtime.network.<name>.interface`` / ``.ips``), as `state` shows."""
     if not record or not record["networks"]:
@@ -188,7 +196,7 @@ def state_annotations(annotations: dict | None, record: dict | None) -> dict | N
     return shown
 
 
-def _save(state_dir, record):
+def _save(state_dir: str, record: "dict[str, Any]") -> None:
     import json
 
     from oci_runtime.kernel.files import write_atomically

@@ -14,13 +14,17 @@ import subprocess
 
 from oci_runtime.errors import OCIError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from typing import Any
+
 DEFAULT_CONF_DIR = "/etc/cni/net.d"
 DEFAULT_BIN_DIR = "/usr/lib/cni:/opt/cni/bin"
 # A plugin that hangs (a DHCP server that never answers) must not hang create or delete.
 PLUGIN_TIMEOUT = 60
 
 
-def load_network(name: str, conf_dir: str) -> dict:
+def load_network(name: str, conf_dir: str) -> "dict[str, Any]":
     """The configuration list named ``name`` in ``conf_dir`` (files in lexical order, the first
     with that name wins, as libcni's LoadConfList)."""
     try:
@@ -51,7 +55,7 @@ def load_network(name: str, conf_dir: str) -> dict:
     raise OCIError(f"CNI network {name!r}: no configuration with that name in {conf_dir}")
 
 
-def add(conf: dict, attachment: dict) -> dict:
+def add(conf: "dict[str, Any]", attachment: "dict[str, Any]") -> "dict[str, Any] | None":
     """Run ADD through the list; returns the final result."""
     result = None
     for plugin in conf["plugins"]:
@@ -59,10 +63,11 @@ def add(conf: dict, attachment: dict) -> dict:
     return result
 
 
-def delete(conf: dict, attachment: dict, result: dict | None) -> None:
+def delete(conf: "dict[str, Any]", attachment: "dict[str, Any]",
+           result: "dict[str, Any] | None") -> None:
     """Run DEL through the list in reverse order.  Plugins must accept DEL for an attachment
     that was never (or only partly) added, so this is also what undoes a failed ADD."""
-    errors = []
+    errors: "list[str]" = []
     for plugin in reversed(conf["plugins"]):
         try:
             _run_plugin("DEL", conf, plugin, attachment, result)
@@ -72,7 +77,8 @@ def delete(conf: dict, attachment: dict, result: dict | None) -> None:
         raise OCIError("; ".join(errors))
 
 
-def check(conf: dict, attachment: dict, result: dict | None) -> None:
+def check(conf: "dict[str, Any]", attachment: "dict[str, Any]",
+          result: "dict[str, Any] | None") -> None:
     """Run CHECK through the list (CNI 0.4.0 and later; a list may disable it)."""
     if _version(conf["cniVersion"]) < (0, 4, 0) or conf.get("disableCheck"):
         return
@@ -80,7 +86,7 @@ def check(conf: dict, attachment: dict, result: dict | None) -> None:
         _run_plugin("CHECK", conf, plugin, attachment, result)
 
 
-def addresses(result: dict | None) -> list[str]:
+def addresses(result: "dict[str, Any] | None") -> "list[str]":
     """The CIDR addresses of a result on the container's interfaces (CNI 0.3.0 and later)."""
     if not isinstance(result, dict):
         return []
@@ -88,7 +94,9 @@ def addresses(result: dict | None) -> list[str]:
             if isinstance(ip, dict) and isinstance(ip.get("address"), str)]
 
 
-def _run_plugin(command, conf, plugin, attachment, previous_result):
+def _run_plugin(command: str, conf: "dict[str, Any]", plugin: "dict[str, Any]",
+                attachment: "dict[str, Any]", previous_result: "dict[str, Any] | None"
+                ) -> "dict[str, Any] | None":
     stdin = dict(plugin, cniVersion=conf["cniVersion"], name=conf["name"])
     if previous_result is not None:
         stdin["prevResult"] = previous_result
@@ -123,7 +131,7 @@ def _run_plugin(command, conf, plugin, attachment, previous_result):
     return result
 
 
-def _find_plugin(plugin_type, bin_dir, network):
+def _find_plugin(plugin_type: str, bin_dir: str, network: str) -> str:
     if "/" in plugin_type or plugin_type in ("", ".", ".."):
         raise OCIError(f"CNI network {network!r}: plugin type {plugin_type!r} is not a name")
     for directory in bin_dir.split(":"):
@@ -133,7 +141,7 @@ def _find_plugin(plugin_type, bin_dir, network):
     raise OCIError(f"CNI network {network!r}: plugin {plugin_type!r} not found in {bin_dir}")
 
 
-def _error_text(output, stderr):
+def _error_text(output: bytes, stderr: bytes) -> str:
     try:
         error = json.loads(output)
     except ValueError:
@@ -147,7 +155,7 @@ def _error_text(output, stderr):
     return text[:500] or "the plugin failed without saying why"
 
 
-def _version(text):
+def _version(text: str) -> "tuple[int, ...]":
     try:
         return tuple(int(part) for part in text.split("."))
     except ValueError:

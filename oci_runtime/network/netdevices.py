@@ -20,6 +20,10 @@ from pyroute2.netlink.exceptions import NetlinkError
 from oci_runtime.kernel import syscalls as kernel
 from oci_runtime.errors import OCIError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from typing import Any
+
 IFA_F_NODAD = 0x02
 IFA_F_HOMEADDRESS = 0x10
 IFA_F_PERMANENT = 0x80
@@ -42,10 +46,11 @@ def check_device_name(name: str, pointer: str) -> None:
         raise OCIError(f"config.json: {pointer}: {name!r}: a name template has one '%d'")
 
 
-def move_devices(net_devices: dict, netns_path: str) -> list[dict]:
+def move_devices(net_devices: "dict[str, dict[str, Any] | None]", netns_path: str
+                 ) -> "list[dict[str, str]]":
     """Move, rename, re-address and set up each device; returns [{"host", "name"}] with the
     names the devices got in the container."""
-    planned = []
+    planned: "list[tuple[str, str, str]]" = []
     for host_name, entry in net_devices.items():
         pointer = f"/linux/netDevices/{host_name}"
         check_device_name(host_name, pointer)
@@ -69,7 +74,8 @@ def move_devices(net_devices: dict, netns_path: str) -> list[dict]:
         os.close(netns_fd)
 
 
-def _check_movable(host, container, host_name, target, pointer):
+def _check_movable(host: "Any", container: "Any", host_name: str, target: str, pointer: str
+                   ) -> "tuple[str, str, str, int, str, list[dict[str, Any]]]":
     found = host.link_lookup(ifname=host_name)
     if not found:
         raise OCIError(f"config.json: {pointer}: no network device {host_name!r} on the host")
@@ -83,7 +89,9 @@ def _check_movable(host, container, host_name, target, pointer):
     return host_name, target, pointer, index, link.get_attr("IFLA_ADDRESS"), addresses
 
 
-def _move(host, container, netns_fd, host_name, target, pointer, index, mac, addresses):
+def _move(host: "Any", container: "Any", netns_fd: int, host_name: str, target: str,
+          pointer: str, index: int, mac: str, addresses: "list[dict[str, Any]]"
+          ) -> "dict[str, str]":
     try:
         host.link("set", index=index, net_ns_fd=netns_fd, ifname=target)
     except NetlinkError as exc:
@@ -102,27 +110,30 @@ def _move(host, container, netns_fd, host_name, target, pointer, index, mac, add
     return {"host": host_name, "name": name}
 
 
-def _find_moved(container, index, mac, target):
+def _find_moved(container: "Any", index: int, mac: str, target: str) -> int:
     """The device's index in the container: the kernel keeps the index unless it is taken there,
     and a template name is only known after the move, so match by index and MAC address."""
     if "%" not in target:
-        return container.link_lookup(ifname=target)[0]
+        named: int = container.link_lookup(ifname=target)[0]
+        return named
     links = container.get_links()
     for link in sorted(links, key=lambda link: link["index"] != index):
         if link.get_attr("IFLA_ADDRESS") == mac:
-            return link["index"]
+            moved: int = link["index"]
+            return moved
     raise OCIError(f"moved network device {target!r} not found in the container")
 
 
-def _flags(address):
+def _flags(address: "Any") -> int:
     # IFA_FLAGS (32 bits) supersedes the 8-bit ifa_flags when present.
     extended = address.get_attr("IFA_FLAGS")
-    return address["flags"] if extended is None else extended
+    flags: int = address["flags"] if extended is None else extended
+    return flags
 
 
-def _address_to_keep(address):
-    kept = {"address": address.get_attr("IFA_ADDRESS"), "prefixlen": address["prefixlen"],
-            "family": address["family"]}
+def _address_to_keep(address: "Any") -> "dict[str, Any]":
+    kept: "dict[str, Any]" = {"address": address.get_attr("IFA_ADDRESS"),
+                              "prefixlen": address["prefixlen"], "family": address["family"]}
     local = address.get_attr("IFA_LOCAL")
     if local is not None:
         kept["local"] = local
@@ -138,10 +149,10 @@ def _address_to_keep(address):
 class _in_namespace:
     """This thread in another network namespace for the block (sockets made in it stay there)."""
 
-    def __init__(self, netns_fd):
+    def __init__(self, netns_fd: int) -> None:
         self.netns_fd = netns_fd
 
-    def __enter__(self):
+    def __enter__(self) -> None:
         self.own = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
         try:
             kernel.setns(self.netns_fd, kernel.CLONE_NEWNET)
@@ -149,7 +160,7 @@ class _in_namespace:
             os.close(self.own)
             raise
 
-    def __exit__(self, *exc_info):
+    def __exit__(self, *exc_info: object) -> None:
         try:
             kernel.setns(self.own, kernel.CLONE_NEWNET)
         finally:

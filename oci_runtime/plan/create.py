@@ -30,15 +30,32 @@ from oci_runtime.plan.process import add_exec_steps, add_process_attribute_steps
 from oci_runtime.rootfs.devices import DEV_SYMLINKS, TYPE_BITS, devices_to_create
 from oci_runtime.rootfs.mount_options import plan_mount_options, propagation_flags
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from typing import Any, TypeAlias
+
+    from oci_runtime.config.model import Config, Linux, Mount, Namespace
+    from oci_runtime.plan.model import Describe, Step, StepInt
+    from oci_runtime.process.capabilities import CapabilityPlan
+    from oci_runtime.rootfs.mount_options import MountPlan
+    from oci_runtime.seccomp.filter import CompiledFilter
+
+    # (name, fstype, data, host path) of a v1/hybrid host's cgroup hierarchy
+    CgroupMount: TypeAlias = "tuple[str, str, str | None, str]"
+
 _TIME_CLOCKS = ("monotonic", "boottime")
 
 
 class CreateOptions:
     """What create needs beyond config.json (the CLI's options, and fds the runtime holds)."""
 
-    def __init__(self, container_id, *, no_pivot=False, no_new_keyring=False, preserve_fds=0,
-                 console_socket=None, start_listener=None, cgroup_mounts=None,
-                 seccomp_program=None, capabilities=None, rootfs_parent_mount="/"):
+    def __init__(self, container_id: str, *, no_pivot: bool = False, no_new_keyring: bool = False,
+                 preserve_fds: int = 0, console_socket: FdArg | None = None,
+                 start_listener: FdArg | None = None,
+                 cgroup_mounts: "list[CgroupMount] | None" = None,
+                 seccomp_program: "CompiledFilter | None" = None,
+                 capabilities: "CapabilityPlan | None" = None,
+                 rootfs_parent_mount: str = "/") -> None:
         self.container_id = container_id
         self.no_pivot = no_pivot
         self.no_new_keyring = no_new_keyring
@@ -51,18 +68,21 @@ class CreateOptions:
         self.rootfs_parent_mount = rootfs_parent_mount
 
 
-def namespace_fd(namespace):
-    def opener():
+def namespace_fd(namespace: "Namespace") -> FdArg:
+    path = namespace.path
+    assert path is not None  # only a namespace joined by path has an fd
+
+    def opener() -> int:
         try:
-            return os.open(namespace.path, os.O_RDONLY | os.O_CLOEXEC)
+            return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         except OSError as exc:
             raise OCIError.from_os(f"config.json: /linux/namespaces ({namespace.type}): opening "
                                    f"{namespace.path}", exc) from exc
     return FdArg(f"{namespace.path} ({namespace.type})", opener)
 
 
-def _join_error(namespace):
-    def describe(step, errno, detail):
+def _join_error(namespace: "Namespace") -> "Describe":
+    def describe(step: "Step", errno: int, detail: str) -> OCIError:
         if errno == 22:  # EINVAL: the file is not a namespace of this type
             return OCIError(f"config.json: /linux/namespaces ({namespace.type}): "
                             f"{namespace.path} is not a {namespace.type} namespace", errno)
@@ -70,7 +90,7 @@ def _join_error(namespace):
     return describe
 
 
-def _add_namespace_steps(plan, linux):
+def _add_namespace_steps(plan: Plan, linux: "Linux") -> None:
     joined = [n for n in linux.namespaces.values() if n.path]
     joined.sort(key=lambda namespace: namespace.type != "user")  # it owns the others
     pointer = "/linux/namespaces"
@@ -111,12 +131,12 @@ def _add_namespace_steps(plan, linux):
                  "/linux/timeOffsets", strings=("self/timens_offsets", "\n".join(lines) + "\n"))
 
 
-def _mount_what(mount):
+def _mount_what(mount: "Mount") -> str:
     return f"config.json: {mount.pointer}: mounting {mount.source or mount.type!r} on " \
            f"{mount.destination}"
 
 
-def _add_bind_finish(plan, mount, options):
+def _add_bind_finish(plan: Plan, mount: "Mount", options: "MountPlan") -> None:
     """A bind mount ignores flags other than MS_REC; a remount applies them, keeping the locked
     flags of the source."""
     wanted = options.flags & ~(k.MS_BIND | k.MS_REC | k.MS_REMOUNT)
@@ -125,7 +145,7 @@ def _add_bind_finish(plan, mount, options):
                  ("", mount.destination))
 
 
-def _add_propagation_and_attrs(plan, mount, options):
+def _add_propagation_and_attrs(plan: Plan, mount: "Mount", options: "MountPlan") -> None:
     for propagation in options.propagation:
         plan.add(wire.PROPAGATION, _mount_what(mount), mount.pointer, (propagation,),
                  ("", mount.destination))
@@ -134,14 +154,14 @@ def _add_propagation_and_attrs(plan, mount, options):
                  (options.attr_set, options.attr_clr), ("", mount.destination))
 
 
-def _source_is_file(source, pointer):
+def _source_is_file(source: str, pointer: str) -> bool:
     try:
         return not stat.S_ISDIR(os.stat(source).st_mode)
     except OSError as exc:
         raise OCIError.from_os(f"config.json: {pointer}: mount source {source}", exc) from exc
 
 
-def _add_mount(plan, mount, context):
+def _add_mount(plan: Plan, mount: "Mount", context: "_MountContext") -> None:
     options = plan_mount_options(mount.options)
     if options.idmap or mount.uid_mappings:
         from oci_runtime.rootfs.idmapped_mounts import idmapped_tree_opener
@@ -157,7 +177,7 @@ def _add_mount(plan, mount, context):
         return _add_cgroup_mount(plan, mount, options, context)
     elif options.is_bind or mount.type == "bind":
         bits = wire.MNT_TARGET_FILE if _source_is_file(mount.source, mount.pointer) else 0
-        fallback_tree = -1
+        fallback_tree: "StepInt" = -1
         if context.new_user_ns and context.may_clone_mounts:
             # A source under a directory the container's root cannot traverse fails with EACCES
             # once inside the user namespace: the runtime's detached copy of it is moved instead
@@ -189,7 +209,8 @@ def _add_mount(plan, mount, context):
     _add_propagation_and_attrs(plan, mount, options)
 
 
-def _add_cgroup_mount(plan, mount, options, context):
+def _add_cgroup_mount(plan: Plan, mount: "Mount", options: "MountPlan",
+                      context: "_MountContext") -> None:
     """cgroup2 as one filesystem; on v1/hybrid hosts a tmpfs with one mount per controller, as
     runc does.  Without a cgroup namespace, on v1/hybrid the container's own cgroup directories
     are bound, so it cannot see its siblings; on v2 cgroup2 is mounted all the same (the host's
@@ -219,8 +240,8 @@ def _add_cgroup_mount(plan, mount, options, context):
         plan.add(wire.REMOUNT_BIND, what, mount.pointer, (k.MS_RDONLY, 0), ("", mount.destination))
 
 
-def _detached_tree(source, recursive):
-    def opener():
+def _detached_tree(source: str, recursive: bool) -> FdArg:
+    def opener() -> int:
 
         from oci_runtime.kernel import syscalls as kernel
 
@@ -233,7 +254,7 @@ def _detached_tree(source, recursive):
 
 
 class _MountContext:
-    def __init__(self, linux, cgroup_mounts):
+    def __init__(self, linux: "Linux", cgroup_mounts: "list[CgroupMount] | None") -> None:
         from oci_runtime.userns.idmap import CAP_SYS_ADMIN, effective_capabilities
 
         self.linux = linux
@@ -245,8 +266,8 @@ class _MountContext:
         self.mount_label = linux.mount_label
 
 
-def _device_exists_error(device):
-    def describe(step, errno, detail):
+def _device_exists_error(device: "dict[str, Any]") -> "Describe":
+    def describe(step: "Step", errno: int, detail: str) -> OCIError:
         if errno == 17 and detail:  # EEXIST with a detail: something else is at the path
             where = device.get("pointer", "/linux/devices")
             return OCIError(f"config.json: {where}: {device['path']} exists in the rootfs and is "
@@ -256,7 +277,7 @@ def _device_exists_error(device):
     return describe
 
 
-def _add_device_steps(plan, config):
+def _add_device_steps(plan: Plan, config: "Config") -> None:
     from oci_runtime.rootfs.userns_devices import device_plan, in_user_namespace
 
     linux = config.linux
@@ -282,7 +303,7 @@ def _add_device_steps(plan, config):
                  describe=_device_exists_error(device))
 
 
-def _add_dev_links(plan, config):
+def _add_dev_links(plan: Plan, config: "Config") -> None:
     has_devpts = any(m.destination == "/dev/pts" and m.type == "devpts" for m in config.mounts)
     links = list(DEV_SYMLINKS)
     for target, name in links:
@@ -292,7 +313,7 @@ def _add_dev_links(plan, config):
         plan.add(wire.SYMLINK, "creating /dev/ptmx", None, (1,), ("pts/ptmx", "/dev/ptmx"))
 
 
-def _rootfs_parent_mount(rootfs):
+def _rootfs_parent_mount(rootfs: str) -> str:
     """The mount point holding the rootfs (longest prefix in mountinfo): pivot_root refuses a
     new root whose parent mount is shared, so the init makes it private."""
     from oci_runtime.kernel.mountinfo import mount_points
@@ -304,7 +325,7 @@ def _rootfs_parent_mount(rootfs):
     return best
 
 
-def _setgroups_denied(linux):
+def _setgroups_denied(linux: "Linux") -> bool:
     """Whether the runtime will deny setgroups in the container's new user namespace."""
     if not linux.has_new("user"):
         return False
@@ -313,10 +334,11 @@ def _setgroups_denied(linux):
     return plan_writes(linux.uid_mappings, linux.gid_mappings)[1]
 
 
-def compile_create(config, options):
+def compile_create(config: "Config", options: CreateOptions) -> Plan:
     """The Plan of create for ``config`` (config.model.Config with paths resolved)."""
     linux = config.linux
     process = config.process
+    assert process is not None  # create refuses a config without one before compiling
     plan = Plan("create")
     if not linux.has_new("user"):
         plan.add(wire.NONDUMPABLE, "making the runtime's process non-dumpable")
@@ -383,6 +405,7 @@ def compile_create(config, options):
                  "/root/readonly")
     if process.terminal:
         size = process.console_size or {}
+        assert options.console_socket is not None  # launch makes one for a terminal
         plan.add(wire.CONSOLE, "setting up the terminal (/process/terminal)", "/process/terminal",
                  (options.console_socket, size.get("height", 0), size.get("width", 0), -1, -1))
     add_exec_steps(plan, process)
@@ -411,10 +434,12 @@ def compile_create(config, options):
         plan.add(wire.KEYRING, "joining a new session keyring", None,
                  strings=(f"_ses.{options.container_id}",))
     plan.add(wire.REPORT_CREATED, "reporting the container created")
+    assert options.start_listener is not None  # launch always makes one
     plan.add(wire.WAIT_START, "waiting for `start`", None, (options.start_listener,))
     hook_steps(plan, config.hooks, "startContainer", state_blob=1)
     from oci_runtime.plan.process import add_credential_steps
 
+    assert options.capabilities is not None  # launch always computes them
     add_credential_steps(plan, process, options.capabilities, options.seccomp_program,
                          options.preserve_fds, release=True,
                          setgroups_denied=_setgroups_denied(linux))

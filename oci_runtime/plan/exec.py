@@ -16,10 +16,22 @@ from oci_runtime.plan.process import (
     add_credential_steps, add_exec_steps, add_process_attribute_steps, add_rlimit_steps,
 )
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import Any
 
-def compile_exec(process, personality, namespaces, *, container_id, capabilities,
-                 seccomp_program=None, preserve_fds=0, console_socket=None, console_owner=None,
-                 setgroups_denied=False):
+    from oci_runtime.config.model import Process
+    from oci_runtime.process.capabilities import CapabilityPlan
+    from oci_runtime.seccomp.filter import CompiledFilter
+
+
+def compile_exec(process: "Process", personality: "dict[str, Any] | None",
+                 namespaces: "Iterable[tuple[str, int, FdArg]]", *, container_id: str,
+                 capabilities: "CapabilityPlan", seccomp_program: "CompiledFilter | None" = None,
+                 preserve_fds: int = 0, console_socket: "FdArg | None" = None,
+                 console_owner: "tuple[int, int] | None" = None,
+                 setgroups_denied: bool = False) -> Plan:
     """``namespaces``: [(name, CLONE_NEW* flag, FdArg)] in the order to join them;
     ``setgroups_denied``: the container's user namespace denies setgroups (rootless)."""
     from oci_runtime.process.attributes import cpu_mask
@@ -49,6 +61,7 @@ def compile_exec(process, personality, namespaces, *, container_id, capabilities
     if process.terminal:
         size = process.console_size or {}
         uid, gid = console_owner if console_owner is not None else (-1, -1)
+        assert console_socket is not None  # the caller makes one for a terminal
         plan.add(wire.CONSOLE, "setting up the terminal (--tty)", "/process/terminal",
                  (console_socket, size.get("height", 0), size.get("width", 0), uid, gid))
     add_rlimit_steps(plan, process.rlimits)
@@ -64,7 +77,7 @@ def compile_exec(process, personality, namespaces, *, container_id, capabilities
     return plan
 
 
-def namespace_fd(path, name):
+def namespace_fd(path: str, name: str) -> FdArg:
     import os
 
     return FdArg(f"{path}", lambda: os.open(path, os.O_RDONLY | os.O_CLOEXEC))

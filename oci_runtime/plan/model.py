@@ -3,6 +3,16 @@ of it reads.  Pure data: building a plan opens nothing and changes nothing."""
 from oci_runtime.errors import OCIError
 from oci_runtime.kernel import hotpath
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator
+    from typing import TypeAlias
+
+    # An integer argument of a step: a number, or an fd placed at launch.
+    StepInt: TypeAlias = "int | FdArg"
+    # describe(step, errno, detail) -> the error to raise
+    Describe: TypeAlias = "Callable[[Step, int, str], OCIError]"
+
 
 class FdArg:
     """An fd the runtime hands to the executor: opened at launch by ``opener()`` (or given), then
@@ -10,17 +20,18 @@ class FdArg:
 
     __slots__ = ("label", "opener", "fd")
 
-    def __init__(self, label, opener=None, fd=None):
+    def __init__(self, label: str, opener: "Callable[[], int] | None" = None,
+                 fd: int | None = None) -> None:
         self.label = label
         self.opener = opener
         self.fd = fd
 
-    def open(self):
+    def open(self) -> int:
         if self.fd is None:
-            self.fd = self.opener()
+            self.fd = self.opener()  # type: ignore[misc]  # an FdArg has an opener or an fd
         return self.fd
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"fd<{self.label}>"
 
 
@@ -33,26 +44,28 @@ class Step:
 
     __slots__ = ("op", "what", "pointer", "ints", "strings", "describe", "targets")
 
-    def __init__(self, op, what, pointer=None, ints=(), strings=(), describe=None):
+    def __init__(self, op: int, what: str, pointer: str | None = None,
+                 ints: "Iterable[StepInt]" = (), strings: "Iterable[str | bytes]" = (),
+                 describe: "Describe | None" = None) -> None:
         self.op = op
         self.what = what
         self.pointer = pointer
         self.ints = tuple(ints)
         self.strings = tuple(strings)
         self.describe = describe
-        self.targets = None  # {FdArg: number in the executor}, set at launch
+        self.targets: "dict[FdArg, int] | None" = None  # number in the executor, set at launch
 
-    def fd_args(self):
+    def fd_args(self) -> "list[FdArg]":
         return [value for value in self.ints if isinstance(value, FdArg)]
 
-    def resolved_ints(self):
+    def resolved_ints(self) -> "Iterator[int]":
         for value in self.ints:
             if isinstance(value, FdArg):
-                yield self.targets[value]
+                yield self.targets[value]  # type: ignore[index]  # set by launch
             else:
                 yield int(value)
 
-    def error(self, errno, detail):
+    def error(self, errno: int, detail: str) -> OCIError:
         """The OCIError for a failure of this step reported by the executor."""
         if self.describe is not None:
             return self.describe(self, errno, detail)
@@ -66,17 +79,18 @@ class Step:
 class Plan:
     """The steps of one create or exec, in the order the executor runs them."""
 
-    def __init__(self, kind):
+    def __init__(self, kind: str) -> None:
         self.kind = kind  # "create" or "exec"
-        self.steps = []
+        self.steps: "list[Step]" = []
 
-    def add(self, op, what, pointer=None, ints=(), strings=(), describe=None):
+    def add(self, op: int, what: str, pointer: str | None = None, ints: "Iterable[StepInt]" = (),
+            strings: "Iterable[str | bytes]" = (), describe: "Describe | None" = None) -> Step:
         step = Step(op, what, pointer, ints, strings, describe)
         self.steps.append(step)
         return step
 
-    def fd_args(self):
-        seen = []
+    def fd_args(self) -> "list[FdArg]":
+        seen: "list[FdArg]" = []
         for step in self.steps:
             for fd_arg in step.fd_args():
                 if fd_arg not in seen:

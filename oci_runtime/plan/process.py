@@ -13,24 +13,35 @@ from oci_runtime.errors import OCIError
 from oci_runtime.executor import wire
 from oci_runtime.process.capabilities import RLIMIT_NUMBERS, last_capability
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import Any
+
+    from oci_runtime.config.model import Process
+    from oci_runtime.hooks.runner import HookError
+    from oci_runtime.plan.model import Describe, Plan, Step
+    from oci_runtime.process.capabilities import CapabilityPlan
+    from oci_runtime.seccomp.filter import CompiledFilter
+
 _CAP_SYS_ADMIN = 1 << 21
 _DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 _RLIM_INFINITY = 0xFFFFFFFFFFFFFFFF
 
 
-def _blob(strings):
+def _blob(strings: "Iterable[str]") -> bytes:
     return b"".join(s.encode() + b"\0" for s in strings)
 
 
-def _signed64(value):
+def _signed64(value: int) -> int:
     """rlimits and masks are unsigned 64-bit; the plan's integers are signed."""
     return value - (1 << 64) if value >= 1 << 63 else value
 
 
-def environment(entries):
+def environment(entries: "Iterable[str]") -> "list[str]":
     """config.md env entries ("KEY=value") in order, a later KEY replacing an earlier one;
     malformed entries are skipped."""
-    merged = {}
+    merged: "dict[str, str]" = {}
     for entry in entries:
         key, sep, value = entry.partition("=")
         if sep and key:
@@ -38,7 +49,7 @@ def environment(entries):
     return [f"{key}={value}" for key, value in merged.items()]
 
 
-def _hook_error(step, errno, detail):
+def _hook_error(step: "Step", errno: int, detail: str) -> "HookError":
     kind, _, rest = (detail or "").partition(" ")
     value, _, line = rest.partition("\n")
     if kind == "timeout":
@@ -49,13 +60,13 @@ def _hook_error(step, errno, detail):
     return _hook_failure(f"{step.what} failed: {reason}" + (f": {line}" if line else ""))
 
 
-def _hook_failure(message):
+def _hook_failure(message: str) -> "HookError":
     from oci_runtime.hooks.runner import HookError
 
     return HookError(message)
 
 
-def hook_steps(plan, hooks, kind, state_blob):
+def hook_steps(plan: "Plan", hooks: "dict[str, Any]", kind: str, state_blob: int) -> None:
     """The hooks of ``kind`` run by the executor (createContainer, startContainer): forked and
     exec'd with the container state (blob 0: "creating", 1: "created") on stdin."""
     for index, hook in enumerate(hooks.get(kind) or ()):
@@ -68,7 +79,8 @@ def hook_steps(plan, hooks, kind, state_blob):
                  (path, _blob(args), _blob(env or ()), kind), describe=_hook_error)
 
 
-def add_process_attribute_steps(plan, process, personality, proc_prefix):
+def add_process_attribute_steps(plan: "Plan", process: "Process",
+                                personality: "dict[str, Any] | None", proc_prefix: str) -> None:
     """Personality, scheduler, I/O priority and LSM labels (process/attributes.py has the tables and
     the checks, done before anything is forked)."""
     from oci_runtime.process.attributes import (
@@ -104,8 +116,8 @@ def add_process_attribute_steps(plan, process, personality, proc_prefix):
                      pointer, strings=(path, text))
 
 
-def _find_exec_error(arg0):
-    def describe(step, errno, detail):
+def _find_exec_error(arg0: str) -> "Describe":
+    def describe(step: "Step", errno: int, detail: str) -> OCIError:
         # runc's phrases: podman maps "no such file or directory" / "executable file not found
         # in" to exit status 127 and "permission denied" to 126, as docker does.
         if detail == "notfound":
@@ -116,7 +128,7 @@ def _find_exec_error(arg0):
     return describe
 
 
-def add_exec_steps(plan, process):
+def add_exec_steps(plan: "Plan", process: "Process") -> None:
     """The program, its environment (HOME from the container's /etc/passwd when missing, as
     runc), and its executable looked up in the root like execvp with the process's own PATH."""
     env = environment(process.env)
@@ -134,8 +146,8 @@ def add_exec_steps(plan, process):
              describe=_find_exec_error(arg0))
 
 
-def _rlimit_error(name, soft, hard):
-    def describe(step, errno, detail):
+def _rlimit_error(name: str, soft: int, hard: int) -> "Describe":
+    def describe(step: "Step", errno: int, detail: str) -> OCIError:
         hint = ""
         if detail and detail.isdigit():
             current_hard = int(detail)
@@ -146,7 +158,8 @@ def _rlimit_error(name, soft, hard):
     return describe
 
 
-def add_rlimit_steps(plan, rlimits, pointer="/process/rlimits"):
+def add_rlimit_steps(plan: "Plan", rlimits: "Iterable[tuple[str, int, int]]",
+                     pointer: str = "/process/rlimits") -> None:
     for index, (name, soft, hard) in enumerate(rlimits):
         number = RLIMIT_NUMBERS.get(name)
         if number is None:
@@ -156,20 +169,21 @@ def add_rlimit_steps(plan, rlimits, pointer="/process/rlimits"):
                  describe=_rlimit_error(name, soft, hard))
 
 
-def _seccomp_steps(plan, compiled):
+def _seccomp_steps(plan: "Plan", compiled: "CompiledFilter") -> "Step":
     from oci_runtime.seccomp.filter import install_error, load_flags
 
     flags, with_listener = load_flags(compiled)
 
-    def describe(step, errno, detail):
+    def describe(step: "Step", errno: int, detail: str) -> OCIError:
         return install_error(errno, flags)
 
     return plan.add(wire.SECCOMP, "seccomp: loading the filter", "/linux/seccomp",
                     (flags, 1 if with_listener else 0), (compiled.bpf,), describe=describe)
 
 
-def add_credential_steps(plan, process, capabilities, seccomp_program, preserve_fds, release,
-                         setgroups_denied=False):
+def add_credential_steps(plan: "Plan", process: "Process", capabilities: "CapabilityPlan",
+                         seccomp_program: "CompiledFilter | None", preserve_fds: int,
+                         release: bool, setgroups_denied: bool = False) -> None:
     """umask, stdio ownership, bounding set, ids, capabilities, cwd, fds, seccomp, execve.
     ``setgroups_denied``: the user namespace's gid map was written without CAP_SETGID (rootless,
     oci_runtime.userns.idmap), so setgroups(2) fails there: no supplementary groups are possible, and
@@ -211,11 +225,13 @@ def add_credential_steps(plan, process, capabilities, seccomp_program, preserve_
     if release:
         plan.add(wire.RELEASE, "releasing `start`")
     if seccomp_first:
+        assert seccomp_program is not None  # seccomp_first says so
         _seccomp_steps(plan, seccomp_program)
         plan.add(wire.SET_CAPS, what_user, "/process/capabilities", final)
         plan.add(wire.AMBIENT, what_user, "/process/capabilities/ambient", (_signed64(ambient),))
     if process.no_new_privileges:
         plan.add(wire.NO_NEW_PRIVS, "setting no_new_privs", "/process/noNewPrivileges")
     if seccomp_last:
+        assert seccomp_program is not None  # seccomp_last says so
         _seccomp_steps(plan, seccomp_program)
     plan.add(wire.EXEC, f"exec {process.args[0]!r}", "/process/args")

@@ -2,14 +2,20 @@
 from oci_runtime.plan.model import FdArg
 from oci_runtime.executor.wire import OP_NAMES
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from typing import Any
 
-def _argument(value):
+    from oci_runtime.plan.model import Plan, Step
+
+
+def _argument(value: object) -> str:
     if isinstance(value, FdArg):
         return f"fd<{value.label}>"
     return str(value)
 
 
-def _string(value):
+def _string(value: str | bytes) -> str:
     if isinstance(value, bytes):
         if b"\0" in value.rstrip(b"\0") or len(value) > 200:
             text = value.decode(errors="replace").replace("\0", " ").strip()
@@ -20,7 +26,7 @@ def _string(value):
     return repr(value)
 
 
-def step_record(index, step):
+def step_record(index: int, step: "Step") -> "dict[str, Any]":
     return {
         "index": index,
         "op": OP_NAMES.get(step.op, str(step.op)),
@@ -31,13 +37,13 @@ def step_record(index, step):
     }
 
 
-def _flag_names(value, table):
+def _flag_names(value: int, table: "list[tuple[str, int]]") -> str:
     names = [name for name, bit in table if value & bit == bit and bit]
     rest = value & ~sum(bit for _, bit in table if value & bit == bit)
     return "|".join(names + ([hex(rest)] if rest else [])) or "0"
 
 
-def _tables():
+def _tables() -> "dict[str, list[tuple[str, int]]]":
 
     from oci_runtime.kernel import constants as k
     from oci_runtime.process.capabilities import CAPABILITY_NUMBERS
@@ -49,16 +55,16 @@ def _tables():
 
 
 # Which integer arguments of an op are flags, and of which kind (the rest print as numbers).
-_FLAG_ARGUMENTS = {
+_FLAG_ARGUMENTS: "dict[str, dict[int, str]]" = {
     "unshare": {0: "ns"}, "setns": {1: "ns"}, "prepare_root": {0: "ms"}, "mount": {0: "ms"},
     "remount_bind": {0: "ms", 1: "ms"}, "propagation": {0: "ms"},
     "drop_bounding": {0: "cap"}, "set_caps": {0: "cap", 1: "cap", 2: "cap"}, "ambient": {0: "cap"},
 }
 
 
-def _shown_ints(step, tables):
-    kinds = _FLAG_ARGUMENTS.get(OP_NAMES.get(step.op), {})
-    shown = []
+def _shown_ints(step: "Step", tables: "dict[str, list[tuple[str, int]]]") -> "list[str]":
+    kinds = _FLAG_ARGUMENTS.get(OP_NAMES.get(step.op, ""), {})
+    shown: "list[str]" = []
     for position, value in enumerate(step.ints):
         if isinstance(value, FdArg):
             shown.append(_argument(value))
@@ -74,7 +80,7 @@ def _shown_ints(step, tables):
     return shown
 
 
-def plan_as_text(plan):
+def plan_as_text(plan: "Plan") -> str:
     lines = []
     tables = _tables()
     for index, step in enumerate(plan.steps):
@@ -86,7 +92,7 @@ def plan_as_text(plan):
     return "\n".join(lines) + "\n"
 
 
-def plan_as_json(plan):
+def plan_as_json(plan: "Plan") -> str:
     import json
 
     return json.dumps({"kind": plan.kind,

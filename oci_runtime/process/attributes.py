@@ -10,6 +10,12 @@ import os
 from oci_runtime.config.model import config_problem
 from oci_runtime.errors import ConfigError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from typing import Any
+
+    from oci_runtime.config.model import Process
+
 SCHED_POLICIES = {"SCHED_OTHER": 0, "SCHED_FIFO": 1, "SCHED_RR": 2, "SCHED_BATCH": 3,
                    "SCHED_ISO": 4, "SCHED_IDLE": 5, "SCHED_DEADLINE": 6}
 SCHED_FLAGS = {"SCHED_FLAG_RESET_ON_FORK": 0x01, "SCHED_FLAG_RECLAIM": 0x02,
@@ -25,7 +31,8 @@ _APPARMOR_ENABLED = "/sys/module/apparmor/parameters/enabled"
 _SELINUX_FS = "/sys/fs/selinux"
 
 
-def check_process_attributes(process, linux_personality=None, where="config.json: /process"):
+def check_process_attributes(process: "Process", linux_personality: "dict[str, Any] | None" = None,
+                             where: str = "config.json: /process") -> None:
     """A config_problem (ConfigError) for anything requested that cannot be applied on this
     host.  ``where`` names the process in errors: "config.json: /process", or
     "exec --process FILE: " (whose root is the process)."""
@@ -65,7 +72,7 @@ def check_process_attributes(process, linux_personality=None, where="config.json
                        source)
 
 
-def apparmor_enabled():
+def apparmor_enabled() -> bool:
     try:
         with open(_APPARMOR_ENABLED) as enabled:
             return enabled.read().strip() == "Y"
@@ -73,13 +80,13 @@ def apparmor_enabled():
         return False
 
 
-def selinux_enabled():
+def selinux_enabled() -> bool:
     return os.path.exists(f"{_SELINUX_FS}/enforce")
 
 
-def parse_cpu_list(text, pointer):
+def parse_cpu_list(text: str, pointer: str) -> "set[int]":
     """"0-3,7" -> {0, 1, 2, 3, 7}."""
-    cpus = set()
+    cpus: "set[int]" = set()
     try:
         for part in text.split(","):
             part = part.strip()
@@ -99,7 +106,7 @@ def parse_cpu_list(text, pointer):
     return cpus
 
 
-def cpu_mask(cpu_list, pointer):
+def cpu_mask(cpu_list: str, pointer: str) -> bytes:
     """A CPU list as the bytes of a cpu_set_t for sched_setaffinity(2)."""
     cpus = parse_cpu_list(cpu_list, pointer)
     mask = 0
@@ -109,7 +116,7 @@ def cpu_mask(cpu_list, pointer):
     return mask.to_bytes(size, "little")
 
 
-def lsm_exec_attribute(kind, value, proc_prefix):
+def lsm_exec_attribute(kind: str, value: str, proc_prefix: str) -> "tuple[str, str]":
     """(path under /proc, text) of the LSM "exec" attribute that labels the next execve: the
     AppArmor-specific file where the kernel has one (newer kernels), else the shared one."""
     if kind == "apparmor":

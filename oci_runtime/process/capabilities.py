@@ -1,6 +1,10 @@
 """Names and numbers of config.md's `process` (capabilities, rlimits) and the capability sets a
 process gets; the executor applies them (oci_runtime/plan/process.py builds those steps)."""
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
 CAPABILITY_NUMBERS = {
     name: number for number, name in enumerate((
         "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
@@ -23,7 +27,7 @@ RLIMIT_NUMBERS = {
 }
 
 
-def last_capability():
+def last_capability() -> int:
     """The highest capability number this kernel knows."""
     try:
         with open("/proc/sys/kernel/cap_last_cap") as last:
@@ -32,7 +36,7 @@ def last_capability():
         return max(CAPABILITY_NUMBERS.values())
 
 
-def runtime_bounding_set():
+def runtime_bounding_set() -> int | None:
     """The runtime's own capability bounding set (CapBnd in /proc/self/status), or None if it
     cannot be read.  No process the runtime starts can hold a capability outside it: a host
     without CAP_SYS_RESOURCE (a container runtime inside a container) cannot grant it."""
@@ -46,7 +50,8 @@ def runtime_bounding_set():
     return None
 
 
-def capability_mask(names, pointer, warnings, bounding=None):
+def capability_mask(names: "Iterable[str] | None", pointer: str, warnings: "list[str]",
+                    bounding: int | None = None) -> int:
     """A list of CAP_* names as a bit mask.  Names this kernel does not know, and capabilities
     outside ``bounding`` (the runtime's bounding set), are left out with a warning (config.md:
     capabilities that cannot be granted SHOULD be logged, not fatal)."""
@@ -61,7 +66,7 @@ def capability_mask(names, pointer, warnings, bounding=None):
     return mask
 
 
-def ungrantable_reason(name, bounding, last=None):
+def ungrantable_reason(name: str, bounding: int | None, last: int | None = None) -> str | None:
     """Why capability ``name`` cannot be granted, or None if it can."""
     number = CAPABILITY_NUMBERS.get(name)
     if number is None or number > (last_capability() if last is None else last):
@@ -74,10 +79,11 @@ def ungrantable_reason(name, bounding, last=None):
 class CapabilityPlan:
     __slots__ = ("bounding", "effective", "permitted", "inheritable", "ambient")
 
-    def __init__(self, capabilities, pointer, warnings):
+    def __init__(self, capabilities: "dict[str, list[str]]", pointer: str,
+                 warnings: "list[str]") -> None:
         bounding = runtime_bounding_set()
 
-        def mask(key):
+        def mask(key: str) -> int:
             return capability_mask(capabilities.get(key), f"{pointer}/{key}", warnings, bounding)
 
         self.bounding = mask("bounding")

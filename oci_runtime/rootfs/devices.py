@@ -2,6 +2,11 @@
 makes them: plan/create.py)."""
 import stat
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
+
 # config-linux.md "Default Devices": the runtime MUST supply these.
 DEFAULT_DEVICES = (
     {"path": "/dev/null", "type": "c", "major": 1, "minor": 3},
@@ -23,8 +28,9 @@ DEV_SYMLINKS = (
 )
 
 
-def devices_to_create(config_devices):
+def devices_to_create(config_devices: "Sequence[dict[str, Any]]") -> "list[dict[str, Any]]":
     """Defaults first, then linux.devices; a configured path replaces the default one."""
     configured = {device["path"] for device in config_devices}
-    merged = [dict(d, fileMode=0o666) for d in DEFAULT_DEVICES if d["path"] not in configured]
+    merged: "list[dict[str, Any]]" = [dict(d, fileMode=0o666) for d in DEFAULT_DEVICES
+                                      if d["path"] not in configured]
     return merged + [dict(d, pointer=f"/linux/devices/{i}") for i, d in enumerate(config_devices)]

@@ -14,10 +14,18 @@ import os
 
 from oci_runtime.errors import OCIError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from oci_runtime.config.model import Linux, Mount
+    from oci_runtime.rootfs.mount_options import MountPlan
+    from oci_runtime.userns.idmap import IdMapping
+
 _AT_FDCWD = -100
 
 
-def idmap_supported():
+def idmap_supported() -> bool:
     """Whether this kernel has mount_setattr(2) (Linux 5.12): an invalid fd gives EBADF there,
     ENOSYS before (features reports mountExtensions.idmap from this)."""
 
@@ -30,7 +38,7 @@ def idmap_supported():
     return True
 
 
-def filesystem_supports_idmap(path):
+def filesystem_supports_idmap(path: str) -> bool:
     """Whether a bind of ``path`` can be idmapped here: the kernel has mount_setattr and the
     filesystem holding ``path`` supports MOUNT_ATTR_IDMAP (tmpfs only since Linux 6.3, for
     instance); EINVAL from mount_setattr says it does not."""
@@ -57,15 +65,16 @@ def filesystem_supports_idmap(path):
     return True
 
 
-def parse_option_argument(argument, pointer):
+def parse_option_argument(argument: str, pointer: str
+                          ) -> "tuple[list[IdMapping], list[IdMapping]]":
     """crun's `uids=A-B-C#D-E-F;gids=...` -> (uid mappings, gid mappings)."""
-    found = {}
+    found: "dict[str, list[IdMapping]]" = {}
     for part in argument.split(";"):
         key, _, ranges = part.partition("=")
         if key not in ("uids", "gids") or not ranges or key in found:
             raise OCIError(f"config.json: {pointer}/options: idmap argument {argument!r}: "
                            "expected uids=CONTAINER-HOST-SIZE[#...];gids=CONTAINER-HOST-SIZE[#...]")
-        mappings = []
+        mappings: "list[IdMapping]" = []
         for text in ranges.split("#"):
             fields = text.split("-")
             if len(fields) != 3 or not all(f.isdigit() for f in fields) or int(fields[2]) == 0:
@@ -80,7 +89,8 @@ def parse_option_argument(argument, pointer):
     return found["uids"], found["gids"]
 
 
-def idmap_mappings(mount, options, linux):
+def idmap_mappings(mount: "Mount", options: "MountPlan", linux: "Linux"
+                   ) -> "tuple[Sequence[IdMapping], Sequence[IdMapping] | None]":
     """(uid mappings, gid mappings) of an idmapped mount; OCIError naming it when there are
     none or it is not a bind mount."""
     if not (options.is_bind or mount.type == "bind"):
@@ -97,14 +107,15 @@ def idmap_mappings(mount, options, linux):
                    "on the mount or in a new user namespace of the container")
 
 
-def idmapped_tree_opener(mount, options, linux):
+def idmapped_tree_opener(mount: "Mount", options: "MountPlan", linux: "Linux"
+                         ) -> "tuple[str, Callable[[], int]]":
     """How to open the mount's detached, idmapped copy when the plan is launched: (what it is,
     a function returning the fd).  The plan compiler makes it an fd argument of the step that
     moves it onto the destination (plan/create.py)."""
     uid_mappings, gid_mappings = idmap_mappings(mount, options, linux)
     recursive_clone = options.is_recursive_bind or options.recursive_idmap
 
-    def opener():
+    def opener() -> int:
         userns_fd = make_user_namespace(uid_mappings, gid_mappings, mount.pointer)
         try:
             return _idmapped_copy(mount, recursive_clone, options.recursive_idmap, userns_fd)
@@ -113,7 +124,8 @@ def idmapped_tree_opener(mount, options, linux):
     return f"open_tree({mount.source}) idmapped", opener
 
 
-def make_user_namespace(uid_mappings, gid_mappings, pointer):
+def make_user_namespace(uid_mappings: "Sequence[IdMapping] | None",
+                        gid_mappings: "Sequence[IdMapping] | None", pointer: str) -> int:
     """An fd of a new user namespace with these maps, held by nothing else: a child unshares
     CLONE_NEWUSER, the parent writes its maps (oci_runtime.userns.idmap) and opens its ns/user."""
 
@@ -149,7 +161,8 @@ def make_user_namespace(uid_mappings, gid_mappings, pointer):
         os.waitpid(pid, 0)
 
 
-def _idmapped_copy(mount, recursive_clone, recursive_idmap, userns_fd):
+def _idmapped_copy(mount: "Mount", recursive_clone: bool, recursive_idmap: bool,
+                   userns_fd: int) -> int:
 
     from oci_runtime.kernel import syscalls as kernel
 

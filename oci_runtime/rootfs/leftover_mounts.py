@@ -16,11 +16,16 @@ that mount: the error is on the side of leaving a mount, never of removing the c
 from oci_runtime.errors import OCIError
 from oci_runtime.kernel import mountinfo as mountinfo_table
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
 _UMOUNT_NOFOLLOW = 0x8
 _EINVAL, _ENOENT = 22, 2
 
 
-def mounts_under(rootfs, mountinfo="/proc/self/mountinfo"):
+def mounts_under(rootfs: str, mountinfo: str = "/proc/self/mountinfo"
+                 ) -> "list[tuple[int, str]]":
     """[(mount id, mount point)] of the mounts at or under ``rootfs``, in mountinfo order (a
     mount's parent comes before it)."""
     prefix = rootfs.rstrip("/") + "/"
@@ -32,13 +37,14 @@ def mounts_under(rootfs, mountinfo="/proc/self/mountinfo"):
             if entry.mount_point == rootfs.rstrip("/") or entry.mount_point.startswith(prefix)]
 
 
-def mounts_before(rootfs):
+def mounts_before(rootfs: str) -> "list[int]":
     """The ids of the mounts at or under ``rootfs`` now: create records them before the init
     of a container without a mount namespace mounts anything."""
     return sorted(mount_id for mount_id, _ in mounts_under(rootfs))
 
 
-def remove_container_mounts(rootfs, kept_ids, warn=None):
+def remove_container_mounts(rootfs: str, kept_ids: "Iterable[int]",
+                            warn: "Callable[[str], None] | None" = None) -> "list[str]":
     """Detach every mount at or under ``rootfs`` whose id is not in ``kept_ids``, deepest first
     (for mounts stacked on one point, the last made first).  Returns the mount points detached;
     a failure other than "already gone" is reported through ``warn``, and the rest still go."""
@@ -49,7 +55,7 @@ def remove_container_mounts(rootfs, kept_ids, warn=None):
     leftovers = [(point.count("/"), order, point)
                  for order, (mount_id, point) in enumerate(mounts_under(rootfs))
                  if mount_id not in kept]
-    removed = []
+    removed: "list[str]" = []
     for _, _, point in sorted(leftovers, reverse=True):
         try:
             kernel.umount2(point, kernel.MNT_DETACH | _UMOUNT_NOFOLLOW)

@@ -8,6 +8,10 @@ over as the filesystem-specific data string.  Pure logic: unit-tested without ro
 
 from oci_runtime.kernel import constants as _k
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
 # option -> (clear_flag?, flag).  clear=True means the option removes the flag (e.g. "rw").
 _FLAG_OPTIONS = {
     "async": (True, _k.MS_SYNCHRONOUS),
@@ -90,32 +94,32 @@ class MountPlan:
         "idmap_argument", "data", "copy_up",
     )
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.flags = 0  # mount(2) flags to set
         self.cleared = 0  # mount(2) flags an option explicitly turned off
-        self.propagation = []  # propagation flags, each applied by its own mount(2) call
+        self.propagation: list[int] = []  # propagation flags, each applied by its own mount(2)
         self.attr_set = 0  # mount_setattr(AT_RECURSIVE) attributes
         self.attr_clr = 0
         self.idmap = False
         self.recursive_idmap = False
-        self.idmap_argument = None  # crun's idmap=uids=...;gids=... (see idmapped_mounts)
-        self.data = []  # filesystem-specific options, passed on as the data string
+        self.idmap_argument: str | None = None  # crun's idmap=uids=...;gids=... (idmapped_mounts)
+        self.data: list[str] = []  # filesystem-specific options, passed on as the data string
         self.copy_up = False  # tmpcopyup: fill a new tmpfs with what the image had there
 
     @property
-    def is_bind(self):
+    def is_bind(self) -> bool:
         return bool(self.flags & _k.MS_BIND)
 
     @property
-    def is_recursive_bind(self):
+    def is_recursive_bind(self) -> bool:
         return bool(self.flags & _k.MS_BIND and self.flags & _k.MS_REC)
 
     @property
-    def data_string(self):
+    def data_string(self) -> str | None:
         return ",".join(self.data) or None
 
 
-def plan_mount_options(options):
+def plan_mount_options(options: "Iterable[str] | None") -> MountPlan:
     """Turn a mount's option strings into a MountPlan.  Later options override earlier ones,
     like mount(8) (``ro,rw`` is read-write); unknown options are filesystem-specific data."""
     plan = MountPlan()
@@ -154,7 +158,7 @@ def plan_mount_options(options):
     return plan
 
 
-def propagation_flags(name, field):
+def propagation_flags(name: str, field: str) -> int:
     """rootfsPropagation's value as mount(2) flags."""
     from oci_runtime.errors import OCIError
 

@@ -16,10 +16,17 @@ import stat
 
 from oci_runtime.errors import OCIError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
+
+    from oci_runtime.config.model import Linux
+
 _LINK_DIRECTORY = {stat.S_IFCHR: "/dev/char", stat.S_IFBLK: "/dev/block"}
 
 
-def in_user_namespace(linux):
+def in_user_namespace(linux: "Linux") -> bool:
     """Whether the container's processes are in a user namespace other than the host's: one of
     its own (new or joined), or the runtime's (rootless podman runs the runtime inside one)."""
     from oci_runtime.kernel.files import running_in_user_namespace
@@ -27,13 +34,13 @@ def in_user_namespace(linux):
     return "user" in linux.namespaces or running_in_user_namespace()
 
 
-def device_plan(config_devices):
+def device_plan(config_devices: "Sequence[dict[str, Any]]") -> "list[dict[str, Any]]":
     from oci_runtime.rootfs.devices import TYPE_BITS, devices_to_create
 
-    planned = []
+    planned: "list[dict[str, Any]]" = []
     for device in devices_to_create(config_devices):
         where = device.get("pointer", device["path"])
-        kind = TYPE_BITS.get(device.get("type"))
+        kind = TYPE_BITS.get(device.get("type", ""))
         if kind is None:
             raise OCIError(f"config.json: {where}/type: unknown device type "
                            f"{device.get('type')!r} (one of c, b, u, p)")
@@ -52,7 +59,7 @@ def device_plan(config_devices):
     return planned
 
 
-def host_device(path, kind, number):
+def host_device(path: str, kind: int, number: int) -> str | None:
     """A host path that is the device (type and number), or None."""
     for candidate in (path, f"{_LINK_DIRECTORY[kind]}/{os.major(number)}:{os.minor(number)}"):
         try:

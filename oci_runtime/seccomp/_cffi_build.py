@@ -15,6 +15,10 @@ whose backend rejects its format, the bindings fall back to parsing these same d
 
 import os
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from typing import Any
+
 # Copied from seccomp.h (libseccomp >= 2.5); enum arguments are passed as int, which is their ABI.
 LIBSECCOMP_MODULE = "oci_runtime.seccomp._ffi_libseccomp"
 LIBSECCOMP_DECLARATIONS = """
@@ -37,7 +41,7 @@ int seccomp_export_bpf(const scmp_filter_ctx ctx, int fd);
 MODULES = {LIBSECCOMP_MODULE: LIBSECCOMP_DECLARATIONS}
 
 
-def load_ffi(module_name):
+def load_ffi(module_name: str) -> "Any":
     """The FFI object for ``module_name``: the pre-generated one, else one built in-line."""
     try:
         from oci_runtime.seccomp._ffi_libseccomp import ffi
@@ -50,7 +54,7 @@ def load_ffi(module_name):
         return ffi
 
 
-def generated_source(module_name):
+def generated_source(module_name: str) -> str:
     """The text cffi emits for ``module_name`` (used to write and to verify the committed file)."""
     import io
 
@@ -64,11 +68,11 @@ def generated_source(module_name):
     return output.getvalue()
 
 
-def module_path(module_name):
+def module_path(module_name: str) -> str:
     return os.path.join(os.path.dirname(__file__), module_name.rsplit(".", 1)[1] + ".py")
 
 
-def main():
+def main() -> None:
     for module_name in MODULES:
         with open(module_path(module_name), "w") as module_file:
             module_file.write(generated_source(module_name))

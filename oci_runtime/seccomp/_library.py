@@ -12,6 +12,10 @@ import os
 import struct
 import sys
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from typing import Literal
+
 SONAME = "libseccomp.so.2"
 _LD_SO_CACHE = "/etc/ld.so.cache"
 _LD_SO_CACHE_MAGIC = b"glibc-ld.so.cache1.1"
@@ -28,12 +32,12 @@ _DEFAULT_DIRECTORIES = tuple(
 class LibraryFile:
     __slots__ = ("path", "identity")
 
-    def __init__(self, path, identity):
+    def __init__(self, path: str, identity: str) -> None:
         self.path = path  # what to dlopen()
         self.identity = identity  # resolved file name, size and mtime: changes when the library is replaced
 
 
-def _elf_signature(path):
+def _elf_signature(path: str) -> "tuple[int, int, int] | None":
     """(EI_CLASS, EI_DATA, e_machine) of an ELF file, or None if it is not one."""
     try:
         with open(path, "rb") as elf:
@@ -42,11 +46,11 @@ def _elf_signature(path):
         return None
     if len(header) < 20 or header[:4] != b"\x7fELF":
         return None
-    byteorder = "little" if header[5] == 1 else "big"
+    byteorder: "Literal['little', 'big']" = "little" if header[5] == 1 else "big"
     return header[4], header[5], int.from_bytes(header[18:20], byteorder)
 
 
-def _ld_so_cache_candidates():
+def _ld_so_cache_candidates() -> "list[str]":
     """Paths /etc/ld.so.cache maps SONAME to, in cache order (the order ld.so tries them)."""
     try:
         with open(_LD_SO_CACHE, "rb") as cache_file:
@@ -62,7 +66,7 @@ def _ld_so_cache_candidates():
     # ldconfig merges string suffixes, so the key "libseccomp.so.2" may sit inside a path string:
     # find every place the name occurs, then pick the entries whose key points at one of them.
     wanted = SONAME.encode() + b"\0"
-    name_offsets = set()
+    name_offsets: "set[int]" = set()
     found = data.find(wanted, base)
     while found >= 0:
         name_offsets.add(found - base)
@@ -70,14 +74,14 @@ def _ld_so_cache_candidates():
     entries_start = base + _LD_SO_CACHE_HEADER_SIZE
     entries_end = min(entries_start + entry_count * _LD_SO_CACHE_ENTRY_SIZE, len(data))
     entries_end -= (entries_end - entries_start) % _LD_SO_CACHE_ENTRY_SIZE
-    candidates = []
+    candidates: "list[str]" = []
     for _, key, value, _, _ in struct.iter_unpack("=iIIIQ", data[entries_start:entries_end]):
         if key in name_offsets:
             candidates.append(data[base + value:data.find(b"\0", base + value)].decode(errors="replace"))
     return candidates
 
 
-def locate_libseccomp():
+def locate_libseccomp() -> LibraryFile | None:
     """Return the :class:`LibraryFile` ld.so would load for SONAME, or None if it cannot be found."""
     own_signature = _elf_signature("/proc/self/exe") or _elf_signature(sys.executable)
     search_path = [os.path.join(directory, SONAME)

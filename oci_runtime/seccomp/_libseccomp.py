@@ -16,6 +16,13 @@ from oci_runtime.errors import ConfigError, OCIError
 from oci_runtime.seccomp import constants as C
 from oci_runtime.seccomp._library import SONAME
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+    from typing import Any
+
+    from oci_runtime.seccomp.profile import Condition, Profile
+
 _SCMP_FLTATR_CTL_OPTIMIZE = 8
 _OPTIMIZE_BINARY_TREE = 2
 # Same threshold as runc: a binary tree only pays off for long rule lists, and libseccomp <= 2.5.4
@@ -23,10 +30,10 @@ _OPTIMIZE_BINARY_TREE = 2
 _BINARY_TREE_MIN_RULES = 32
 _NR_SCMP_ERROR = -1  # seccomp_syscall_resolve_name(): name unknown to libseccomp
 
-_loaded = None  # (ffi, lib), loaded once per process
+_loaded: "tuple[Any, Any] | None" = None  # (ffi, lib), loaded once per process
 
 
-def _load(library_path):
+def _load(library_path: str | None) -> "tuple[Any, Any]":
     global _loaded
     if _loaded is None:
         # Deferred: the cache-hit path and plain imports must not pay for this.
@@ -41,29 +48,32 @@ def _load(library_path):
     return _loaded
 
 
-def library_version(library_path=None):
+def library_version(library_path: str | None = None) -> str:
     """libseccomp's version as 'major.minor.micro'."""
     ffi, lib = _load(library_path)
     version = lib.seccomp_version()
     return f"{version.major}.{version.minor}.{version.micro}"
 
 
-def architecture_token(config_name, library_path=None):
+def architecture_token(config_name: str, library_path: str | None = None) -> int:
     """The SCMP_ARCH_* token for a config.json architecture name, or 0 if libseccomp lacks it."""
     _, lib = _load(library_path)
-    return lib.seccomp_arch_resolve_name(C.ARCHITECTURE_LIBSECCOMP_NAMES[config_name].encode())
+    token: int = lib.seccomp_arch_resolve_name(
+        C.ARCHITECTURE_LIBSECCOMP_NAMES[config_name].encode())
+    return token
 
 
-def syscall_number(name, library_path=None):
+def syscall_number(name: str, library_path: str | None = None) -> int | None:
     """The native architecture's number for syscall ``name``, or None if libseccomp does not know it.
 
     For seccomp agents, which see only numbers in a notification."""
     _, lib = _load(library_path)
-    number = lib.seccomp_syscall_resolve_name(name.encode())
+    number: int = lib.seccomp_syscall_resolve_name(name.encode())
     return None if number == _NR_SCMP_ERROR else number
 
 
-def addable_architectures(config_names, library_path=None):
+def addable_architectures(config_names: "Iterable[str]", library_path: str | None = None
+                          ) -> "list[str]":
     """The names in ``config_names`` that a filter for this process can include.
 
     libseccomp knowing an architecture is not enough: one filter holds architectures of a single
@@ -85,18 +95,19 @@ def addable_architectures(config_names, library_path=None):
         lib.seccomp_release(context)
 
 
-def _check(rc, what):
+def _check(rc: int, what: str) -> None:
     # libseccomp returns -errno on failure.
     if rc < 0:
         raise OCIError(f"{what}: {os.strerror(-rc)}", -rc)
 
 
-def _fail(pointer, message, error_number=0):
+def _fail(pointer: str, message: str, error_number: int = 0) -> ConfigError:
     return ConfigError(f"config.json: {C.CONFIG_POINTER}{pointer}: {message}",
                        errno=error_number)
 
 
-def generate_bpf(profile, library_path=None):
+def generate_bpf(profile: "Profile", library_path: str | None = None
+                 ) -> "tuple[bytes, list[str]]":
     """Compile ``profile`` (a :class:`~oci_runtime.seccomp.profile.Profile`).
 
     Returns ``(bpf_bytes, warnings)``; warnings name syscalls this libseccomp does not know, which
@@ -117,7 +128,7 @@ def generate_bpf(profile, library_path=None):
             if rc != -errno.EEXIST:
                 _check(rc, f"config.json: {C.CONFIG_POINTER}/architectures/{position}: adding architecture {arch}")
 
-        warnings = []
+        warnings: "list[str]" = []
         rules_added = 0
         for rule in profile.rules:
             if rule.action == profile.default_action:
@@ -147,7 +158,7 @@ def generate_bpf(profile, library_path=None):
         lib.seccomp_release(context)
 
 
-def _condition_array(ffi, conditions):
+def _condition_array(ffi: "Any", conditions: "Sequence[Condition]") -> "Any":
     if not conditions:
         return ffi.NULL
     array = ffi.new("struct scmp_arg_cmp[]", len(conditions))
@@ -159,7 +170,7 @@ def _condition_array(ffi, conditions):
     return array
 
 
-def _export(lib, context):
+def _export(lib: "Any", context: "Any") -> bytes:
     # A memfd rather than a pipe: a big program would fill a pipe buffer and deadlock the export.
     memfd = os.memfd_create("oci-runtime-seccomp-bpf", os.MFD_CLOEXEC)
     try:

@@ -17,17 +17,23 @@ import stat
 import struct
 import sys
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from hashlib import _Hash
+    from typing import Any, NoReturn
+
 _FORMAT = "oci-runtime-seccomp-cache/1"
 _PROFILE_FIELDS_IN_KEY = ("defaultAction", "defaultErrnoRet", "architectures", "syscalls")
 
 
-def native_architecture():
+def native_architecture() -> str:
     """The ABI libseccomp treats as native for this process (not merely the kernel's machine)."""
     abi = getattr(sys.implementation, "_multiarch", "")
     return f"{os.uname().machine}/{abi}/{struct.calcsize('P') * 8}bit"
 
 
-def cache_key(seccomp, library_identity):
+def cache_key(seccomp: "dict[str, Any]", library_identity: str) -> str:
     from oci_runtime.kernel import hotpath
 
     relevant = {field: seccomp[field] for field in _PROFILE_FIELDS_IN_KEY if field in seccomp}
@@ -41,11 +47,11 @@ def cache_key(seccomp, library_identity):
     return digest.hexdigest()
 
 
-def _is_private(status):
+def _is_private(status: os.stat_result) -> bool:
     return status.st_uid == os.geteuid() and not status.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
 
-def directory_problem(cache_dir):
+def directory_problem(cache_dir: str) -> str | None:
     """Why ``cache_dir`` must not be used, or None if it is fine (it is created if missing)."""
     try:
         os.makedirs(cache_dir, mode=0o700, exist_ok=True)
@@ -58,11 +64,11 @@ def directory_problem(cache_dir):
     return None
 
 
-def _entry_path(cache_dir, key):
+def _entry_path(cache_dir: str, key: str) -> str:
     return os.path.join(cache_dir, f"{key}.json")
 
 
-def read(cache_dir, key):
+def read(cache_dir: str, key: str) -> "tuple[bytes, list[str]] | None":
     """Return ``(bpf, warnings)`` stored under ``key``, or None on a miss or an unusable entry."""
 
     from oci_runtime.kernel import hotpath
@@ -85,7 +91,7 @@ def read(cache_dir, key):
     return bpf, warnings
 
 
-def write(cache_dir, key, bpf, warnings):
+def write(cache_dir: str, key: str, bpf: bytes, warnings: "Iterable[str]") -> bool:
     """Store an entry atomically.  Failure to write is not an error: the next compile just misses."""
 
     from oci_runtime.kernel import hotpath

@@ -6,6 +6,13 @@ from oci_runtime.errors import OCIError
 from oci_runtime.seccomp import constants as C
 from oci_runtime.seccomp.profile import parse_profile
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
+
+    from oci_runtime.seccomp.profile import Profile
+
 
 class CompiledFilter:
     """A BPF program ready for seccomp(2), plus what install() and the caller need to know about it.
@@ -21,8 +28,9 @@ class CompiledFilter:
     __slots__ = ("bpf", "flags", "flag_names", "uses_notify", "listener_path", "listener_metadata",
                  "warnings", "from_cache")
 
-    def __init__(self, *, bpf, flags, flag_names, uses_notify, listener_path, listener_metadata,
-                 warnings, from_cache):
+    def __init__(self, *, bpf: bytes, flags: int, flag_names: "tuple[str, ...]",
+                 uses_notify: bool, listener_path: str | None, listener_metadata: str,
+                 warnings: "tuple[str, ...]", from_cache: bool) -> None:
         self.bpf = bpf
         self.flags = flags
         self.flag_names = flag_names
@@ -33,15 +41,15 @@ class CompiledFilter:
         self.from_cache = from_cache
 
     @property
-    def instruction_count(self):
+    def instruction_count(self) -> int:
         return len(self.bpf) // C.BPF_INSTRUCTION_SIZE
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f"CompiledFilter({self.instruction_count} instructions, flags={self.flag_names}, "
                 f"uses_notify={self.uses_notify}, warnings={len(self.warnings)}, from_cache={self.from_cache})")
 
 
-def compile_filter(seccomp, cache_dir=None):
+def compile_filter(seccomp: "dict[str, Any]", cache_dir: str | None = None) -> CompiledFilter:
     """Compile ``seccomp`` (the raw ``linux.seccomp`` dict of config.json) to a :class:`CompiledFilter`.
 
     Raises :class:`OCIError` naming the config field (as a JSON pointer) for an unknown action,
@@ -53,7 +61,7 @@ def compile_filter(seccomp, cache_dir=None):
     imports cffi.  The directory must be reachable from the calling process's mount namespace.
     """
     profile = parse_profile(seccomp)
-    warnings = []
+    warnings: "list[str]" = []
     cache_key = None
     library_path = None
     if cache_dir is not None:
@@ -67,6 +75,7 @@ def compile_filter(seccomp, cache_dir=None):
         if problem is not None:
             warnings.append(problem)
         else:
+            assert library is not None  # no problem: a library was found
             library_path = library.path
             cache_key = cache.cache_key(seccomp, library.identity)
             cached = cache.read(cache_dir, cache_key)
@@ -77,13 +86,14 @@ def compile_filter(seccomp, cache_dir=None):
     from oci_runtime.seccomp._libseccomp import generate_bpf
 
     bpf, compile_warnings = generate_bpf(profile, library_path)
-    if cache_key is not None:
+    if cache_key is not None and cache_dir is not None:
         # Only the profile-dependent warnings are cached; cache-directory warnings belong to this call.
         cache.write(cache_dir, cache_key, bpf, compile_warnings)
     return _compiled(profile, bpf, warnings + compile_warnings, from_cache=False)
 
 
-def _compiled(profile, bpf, warnings, from_cache):
+def _compiled(profile: "Profile", bpf: bytes, warnings: "Sequence[str]",
+              from_cache: bool) -> CompiledFilter:
     return CompiledFilter(
         bpf=bpf,
         flags=profile.flags,
@@ -96,7 +106,7 @@ def _compiled(profile, bpf, warnings, from_cache):
     )
 
 
-def install(compiled, *, want_listener):
+def install(compiled: CompiledFilter, *, want_listener: bool) -> int | None:
     """Load ``compiled`` into the calling thread with seccomp(SECCOMP_SET_MODE_FILTER).
 
     Returns the notification listener fd (O_CLOEXEC, owned by the caller) when ``want_listener`` is
@@ -122,7 +132,7 @@ def install(compiled, *, want_listener):
     return result if with_listener else None
 
 
-def load_flags(compiled, want_listener=False):
+def load_flags(compiled: CompiledFilter, want_listener: bool = False) -> "tuple[int, bool]":
     """(seccomp(2) flags, whether a listener fd comes back) for loading ``compiled``; checks the
     program's size first.  The executor loads it with these flags (plan/process.py)."""
     if not compiled.bpf or len(compiled.bpf) % C.BPF_INSTRUCTION_SIZE:
@@ -145,7 +155,7 @@ def load_flags(compiled, want_listener=False):
     return flags, with_listener
 
 
-def install_error(error, flags):
+def install_error(error: int, flags: int) -> OCIError:
     """The OCIError for seccomp(2) failing with ``error`` when loading with ``flags``."""
     import errno
 
@@ -171,11 +181,11 @@ def install_error(error, flags):
     return OCIError(f"{what}: {os.strerror(error)}", error)
 
 
-def _flag_bits(flags):
+def _flag_bits(flags: int) -> "list[int]":
     return [1 << shift for shift in range(flags.bit_length()) if flags & (1 << shift)]
 
 
-def kernel_supports_flag(flag):
+def kernel_supports_flag(flag: int) -> bool:
     """Whether the running kernel knows seccomp filter flag ``flag`` (a SECCOMP_FILTER_FLAG_* bit).
 
     Probed like libseccomp does: seccomp(SET_MODE_FILTER, flag, NULL) fails with EFAULT (reading the
@@ -191,14 +201,14 @@ def kernel_supports_flag(flag):
     return error == errno.EFAULT
 
 
-def supported_architectures():
+def supported_architectures() -> "list[str]":
     """The config.json architecture names a profile compiled here may list."""
     from oci_runtime.seccomp._libseccomp import addable_architectures
 
     return addable_architectures(C.ARCHITECTURE_LIBSECCOMP_NAMES)
 
 
-def libseccomp_version():
+def libseccomp_version() -> str | None:
     """The version of the libseccomp that compiles profiles ('2.5.4'), or None if it cannot be loaded."""
     from oci_runtime.seccomp._libseccomp import library_version
 
@@ -208,7 +218,7 @@ def libseccomp_version():
         return None
 
 
-def features():
+def features() -> "dict[str, Any]":
     """The ``linux.seccomp`` object of ``oci-runtime features`` (features-linux.md)."""
     try:
         # Only architectures the installed libseccomp can compile for; others fail compile_filter().

@@ -12,11 +12,16 @@ import os
 from oci_runtime import OCI_VERSION
 from oci_runtime.errors import OCIError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from typing import Any
+
 SECCOMP_FD_NAME = "seccompFd"  # specs-go SeccompFdName
 _SUN_PATH_MAX = 107  # sizeof(sockaddr_un.sun_path) - 1 for the terminating NUL
 
 
-def container_process_state(state, metadata="", process_pid=None):
+def container_process_state(state: "dict[str, Any]", metadata: str = "",
+                            process_pid: int | None = None) -> "dict[str, Any]":
     """The message for ``state`` (the container's runtime state dict, as ``oci-runtime state`` prints).
 
     ``process_pid`` is the process the filter is on when that is not the init (an `exec`'d one):
@@ -26,14 +31,17 @@ def container_process_state(state, metadata="", process_pid=None):
     if not isinstance(state.get("pid"), int):
         raise OCIError("seccomp: the container state has no pid to send to the seccomp agent")
     pid = state["pid"] if process_pid is None else process_pid
-    message = {"ociVersion": OCI_VERSION, "fds": [SECCOMP_FD_NAME], "pid": pid, "state": state}
+    message: "dict[str, Any]" = {"ociVersion": OCI_VERSION, "fds": [SECCOMP_FD_NAME], "pid": pid,
+                                 "state": state}
     if metadata:
         # specs-go marks metadata omitempty; listenerMetadata unset means no field, not "".
         message["metadata"] = metadata
     return message
 
 
-def send_listener_fd(listener_path, listener_fd, state, metadata="", *, process_pid=None, timeout=30.0):
+def send_listener_fd(listener_path: str, listener_fd: int, state: "dict[str, Any]",
+                     metadata: str = "", *, process_pid: int | None = None,
+                     timeout: float = 30.0) -> None:
     """Send ``listener_fd`` and the container process state for ``state`` to ``listener_path``
     (``process_pid``: see :func:`container_process_state`).
 

@@ -12,6 +12,11 @@ import struct
 
 from oci_runtime.errors import OCIError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from socket import socket
+    from typing import Any
+
 # struct seccomp_notif { u64 id; u32 pid; u32 flags; struct seccomp_data { s32 nr; u32 arch;
 #                        u64 instruction_pointer; u64 args[6]; } data; }
 _NOTIF = struct.Struct("=QIIiIQ6Q")
@@ -23,7 +28,7 @@ _IOC_WRITE, _IOC_READ = 1, 2
 _SECCOMP_IOC_MAGIC = ord("!")
 
 
-def _ioc(direction, number, size):
+def _ioc(direction: int, number: int, size: int) -> int:
     return (direction << 30) | (size << 16) | (_SECCOMP_IOC_MAGIC << 8) | number
 
 
@@ -39,7 +44,8 @@ class Notification:
 
     __slots__ = ("id", "pid", "flags", "syscall_number", "arch", "instruction_pointer", "args")
 
-    def __init__(self, notification_id, pid, flags, syscall_number, arch, instruction_pointer, args):
+    def __init__(self, notification_id: int, pid: int, flags: int, syscall_number: int, arch: int,
+                 instruction_pointer: int, args: "tuple[int, ...]") -> None:
         self.id = notification_id  # cookie identifying this syscall in respond() and id_valid()
         self.pid = pid  # of the calling thread in the agent's pid namespace (0 if not visible there)
         self.flags = flags
@@ -48,11 +54,11 @@ class Notification:
         self.instruction_pointer = instruction_pointer
         self.args = args  # the six raw syscall arguments
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Notification(id={self.id}, pid={self.pid}, syscall={self.syscall_number}, args={self.args})"
 
 
-def receive(listener_fd, timeout=None):
+def receive(listener_fd: int, timeout: float | None = None) -> Notification:
     """Wait for the next notified syscall and return it as a :class:`Notification`.
 
     ``timeout`` (seconds) raises TimeoutError if no syscall arrives; None waits indefinitely.
@@ -76,7 +82,8 @@ def receive(listener_fd, timeout=None):
     return Notification(notification_id, pid, flags, number, arch, instruction_pointer, tuple(args))
 
 
-def respond(listener_fd, notification_id, *, value=0, error=0, continue_syscall=False):
+def respond(listener_fd: int, notification_id: int, *, value: int = 0, error: int = 0,
+            continue_syscall: bool = False) -> None:
     """Answer a notified syscall: it returns ``value``, or fails with errno ``error`` (positive) if set,
     or with ``continue_syscall`` runs for real.
 
@@ -93,7 +100,7 @@ def respond(listener_fd, notification_id, *, value=0, error=0, continue_syscall=
         raise OCIError.from_os("seccomp: SECCOMP_IOCTL_NOTIF_SEND", exc) from exc
 
 
-def id_valid(listener_fd, notification_id):
+def id_valid(listener_fd: int, notification_id: int) -> bool:
     """Whether the notified syscall is still waiting (guards against pid reuse before acting on it)."""
     try:
         fcntl.ioctl(listener_fd, SECCOMP_IOCTL_NOTIF_ID_VALID, _ID.pack(notification_id))
@@ -102,7 +109,7 @@ def id_valid(listener_fd, notification_id):
     return True
 
 
-def read_string(pid, address, limit=4096):
+def read_string(pid: int, address: int, limit: int = 4096) -> str:
     """The NUL-terminated string at ``address`` in process ``pid``'s memory (a notified syscall's
     path argument), at most ``limit`` bytes.  Check id_valid() after reading: the caller may have
     exited and its pid been reused meanwhile."""
@@ -116,7 +123,7 @@ def read_string(pid, address, limit=4096):
     return data.split(b"\0", 1)[0].decode(errors="replace")
 
 
-def receive_listener_fd(connection):
+def receive_listener_fd(connection: "socket") -> "tuple[dict[str, Any], int]":
     """Read one container process state message and its fd from an accepted agent connection.
 
     Returns ``(state_message: dict, listener_fd: int)``; the counterpart of
@@ -126,8 +133,8 @@ def receive_listener_fd(connection):
 
     from oci_runtime.kernel.fdpass import receive_with_fd
 
-    chunks = []
-    listener_fd = None
+    chunks: "list[bytes]" = []
+    listener_fd: int | None = None
     while True:
         data, fd = receive_with_fd(connection, 65536)
         if fd is not None:

@@ -9,13 +9,20 @@ depend on libseccomp's tables.
 from oci_runtime.errors import ConfigError, OCIError
 from oci_runtime.seccomp import constants as C
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any, TypeVar
+
+    T = TypeVar("T")
+
 
 class Condition:
     """One ``struct scmp_arg_cmp``: argument ``index`` compared with ``operator`` against the data."""
 
     __slots__ = ("index", "operator", "value", "value_two")
 
-    def __init__(self, index, operator, value, value_two):
+    def __init__(self, index: int, operator: int, value: int, value_two: int) -> None:
         self.index = index
         self.operator = operator
         # For SCMP_CMP_MASKED_EQ ``value`` is the mask and ``value_two`` the expected masked value,
@@ -34,7 +41,8 @@ class Rule:
 
     __slots__ = ("pointer", "names", "action", "condition_sets")
 
-    def __init__(self, pointer, names, action, condition_sets):
+    def __init__(self, pointer: str, names: "tuple[str, ...]", action: int,
+                 condition_sets: "tuple[tuple[Condition, ...], ...]") -> None:
         self.pointer = pointer  # JSON pointer of the entry below /linux/seccomp, for messages
         self.names = names
         self.action = action
@@ -46,33 +54,41 @@ class Profile:
 
     __slots__ = ("default_action", "architectures", "flags", "flag_names", "rules", "uses_notify",
                  "listener_path", "listener_metadata")
+    default_action: int
+    architectures: "tuple[str, ...]"
+    flags: int
+    flag_names: "tuple[str, ...]"
+    rules: "tuple[Rule, ...]"
+    uses_notify: bool
+    listener_path: str | None
+    listener_metadata: str
 
-    def __init__(self, **fields):
+    def __init__(self, **fields: object) -> None:
         for name in self.__slots__:
             setattr(self, name, fields.pop(name))
         if fields:
             raise TypeError(f"unexpected Profile fields {sorted(fields)}")
 
 
-def _fail(pointer, message):
+def _fail(pointer: str, message: str) -> ConfigError:
     return ConfigError(f"config.json: {C.CONFIG_POINTER}{pointer}: {message}")
 
 
-def _require_type(value, expected_type, pointer, description):
+def _require_type(value: object, expected_type: "type[T]", pointer: str, description: str) -> "T":
     # bool is a subclass of int; JSON true must not pass for an integer.
     if not isinstance(value, expected_type) or (expected_type is int and isinstance(value, bool)):
         raise _fail(pointer, f"must be {description}, got {value!r}")
     return value
 
 
-def _require_uint(value, pointer, maximum):
-    _require_type(value, int, pointer, "an unsigned integer")
-    if not 0 <= value <= maximum:
-        raise _fail(pointer, f"{value} is out of range 0..{maximum}")
-    return value
+def _require_uint(value: object, pointer: str, maximum: int) -> int:
+    number = _require_type(value, int, pointer, "an unsigned integer")
+    if not 0 <= number <= maximum:
+        raise _fail(pointer, f"{number} is out of range 0..{maximum}")
+    return number
 
 
-def _action(name, errno_ret, action_pointer, errno_pointer):
+def _action(name: "Any", errno_ret: "Any", action_pointer: str, errno_pointer: str) -> int:
     """Return the SCMP_ACT_* value for ``name`` with ``errno_ret`` folded in where the action takes one."""
     _require_type(name, str, action_pointer, "a string")
     base = C.ACTION_VALUES.get(name)
@@ -88,7 +104,7 @@ def _action(name, errno_ret, action_pointer, errno_pointer):
     return base | code
 
 
-def _condition(arg, pointer):
+def _condition(arg: "Any", pointer: str) -> Condition:
     _require_type(arg, dict, pointer, "an object")
     for required in ("index", "value", "op"):
         if required not in arg:
@@ -103,7 +119,7 @@ def _condition(arg, pointer):
     return Condition(index, operator, value, value_two)
 
 
-def _condition_sets(conditions):
+def _condition_sets(conditions: "Sequence[Condition]") -> "tuple[tuple[Condition, ...], ...]":
     """Group an entry's conditions into rules the way runc does.
 
     When any argument index repeats, runc adds one rule per condition, so the conditions are ORed:
@@ -119,7 +135,7 @@ def _condition_sets(conditions):
     return (tuple(conditions),)
 
 
-def _rule(entry, pointer):
+def _rule(entry: "Any", pointer: str) -> Rule:
     _require_type(entry, dict, pointer, "an object")
     names = entry.get("names")
     if not isinstance(names, list) or not names:
@@ -138,7 +154,7 @@ def _rule(entry, pointer):
     return Rule(pointer, tuple(names), action, _condition_sets(conditions))
 
 
-def parse_profile(seccomp):
+def parse_profile(seccomp: "Any") -> Profile:
     """Validate ``seccomp`` (the raw ``linux.seccomp`` dict) and return a :class:`Profile`."""
     _require_type(seccomp, dict, "", "an object")
     if "defaultAction" not in seccomp:

@@ -14,6 +14,11 @@ import socket
 
 from oci_runtime.kernel.fdpass import receive_with_fd
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from types import FrameType
+
 _TIOCGWINSZ = 0x5413
 _TIOCSWINSZ = 0x5414
 
@@ -22,11 +27,12 @@ class ConsoleEndpoint:
     """The socket a pty master travels on.  ``relays`` is true when the runtime itself receives
     the master (no --console-socket) and copies it to its stdio."""
 
-    def __init__(self, console_socket_path=None):
+    def __init__(self, console_socket_path: str | None = None) -> None:
         from oci_runtime.errors import OCIError
 
-        self.master = None
-        self.receiver = None
+        self.master: int | None = None
+        self.receiver: socket.socket | None = None
+        self.sender: socket.socket | None
         if console_socket_path:
             self.sender = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             try:
@@ -42,14 +48,14 @@ class ConsoleEndpoint:
 
     # -- in the runtime ------------------------------------------------------------------------
 
-    def detach_sender(self):
+    def detach_sender(self) -> int:
         """The sending end's fd, for the executor (which sends the master on it); this process
         keeps no copy, so an executor failing before it sends shows as EOF instead of a hang."""
-        fd = self.sender.detach()
+        fd = self.sender.detach()  # type: ignore[union-attr]  # called once, before close()
         self.sender = None
         return fd
 
-    def receive_master(self):
+    def receive_master(self) -> None:
         if self.receiver is None:
             return
         _, self.master = receive_with_fd(self.receiver, 4096)
@@ -60,7 +66,7 @@ class ConsoleEndpoint:
 
             raise OCIError("the container process exited before sending its terminal")
 
-    def close(self):
+    def close(self) -> None:
         for end in (self.sender, self.receiver):
             if end is not None:
                 end.close()
@@ -68,7 +74,8 @@ class ConsoleEndpoint:
             os.close(self.master)
             self.master = None
 
-    def relay_until_exit(self, pid, wait_for_exit):
+    def relay_until_exit(self, pid: int, wait_for_exit: "Callable[[int], int | None]"
+                         ) -> int | None:
         """Copy stdin -> pty and pty -> stdout with the caller's terminal in raw mode and window
         size changes passed on, until the pty hangs up; return ``wait_for_exit(pid)``."""
         import signal
@@ -76,6 +83,7 @@ class ConsoleEndpoint:
         from oci_runtime.process.children import FORWARDED_SIGNALS, forwarding_signals
 
         master = self.master
+        assert master is not None  # receive_master() ran
         stdin_is_tty = os.isatty(0)
         saved_mode = None
         saved_resize = None
@@ -87,7 +95,7 @@ class ConsoleEndpoint:
             tty.setraw(0)
             copy_window_size(0, master)
 
-            def resize(_signum, _frame):
+            def resize(_signum: int, _frame: "FrameType | None") -> None:
                 copy_window_size(0, master)
 
             try:
@@ -109,7 +117,7 @@ class ConsoleEndpoint:
             return wait_for_exit(pid)
 
 
-def _copy_both_ways(master):
+def _copy_both_ways(master: int) -> None:
     readers = [0, master]
     while True:
         try:
@@ -134,7 +142,7 @@ def _copy_both_ways(master):
                 readers.remove(0)  # our stdin ended; keep showing the process's output
 
 
-def _write_all(fd, data):
+def _write_all(fd: int, data: bytes) -> None:
     while data:
         try:
             written = os.write(fd, data)
@@ -143,7 +151,7 @@ def _write_all(fd, data):
         data = data[written:]
 
 
-def copy_window_size(source_fd, target_fd):
+def copy_window_size(source_fd: int, target_fd: int) -> None:
     try:
         size = fcntl.ioctl(source_fd, _TIOCGWINSZ, b"\0" * 8)
         fcntl.ioctl(target_fd, _TIOCSWINSZ, size)

@@ -11,6 +11,13 @@ import os
 
 from oci_runtime.errors import OCIError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
+
+    IdMapping = dict[str, Any]  # config.md's {"containerID", "hostID", "size"}
+
 CAP_SETGID = 6
 CAP_SETUID = 7
 CAP_SYS_ADMIN = 21
@@ -22,7 +29,7 @@ _KINDS = {
 }
 
 
-def effective_capabilities(status_path="/proc/self/status"):
+def effective_capabilities(status_path: str = "/proc/self/status") -> int:
     """The caller's effective capability set (a bit mask), from /proc/self/status."""
     with open(status_path) as status:
         for line in status:
@@ -31,22 +38,24 @@ def effective_capabilities(status_path="/proc/self/status"):
     return 0
 
 
-def map_lines(mappings):
+def map_lines(mappings: "Sequence[IdMapping]") -> str:
     return "".join(f"{m['containerID']} {m['hostID']} {m['size']}\n" for m in mappings)
 
 
-def is_own_id_map(mappings, own_id):
+def is_own_id_map(mappings: "Sequence[IdMapping]", own_id: int) -> bool:
     """One range of one id, the caller's own: what an unprivileged caller may write itself."""
     return (len(mappings) == 1 and mappings[0]["size"] == 1
             and mappings[0]["hostID"] == own_id)
 
 
-def plan_writes(uid_mappings, gid_mappings, capabilities=None):
+def plan_writes(uid_mappings: "Sequence[IdMapping] | None",
+                gid_mappings: "Sequence[IdMapping] | None", capabilities: int | None = None
+                ) -> "tuple[list[tuple[str, str, Sequence[IdMapping]]], bool]":
     """How each map is written: [(kind, "direct" | "helper", mappings)], uid first, and whether
     setgroups must be denied first (an unprivileged gid map).  Pure: the unit tests call it."""
     if capabilities is None:
         capabilities = effective_capabilities()
-    writes = []
+    writes: "list[tuple[str, str, Sequence[IdMapping]]]" = []
     deny_setgroups = False
     for kind, mappings in (("uid", uid_mappings), ("gid", gid_mappings)):
         if not mappings:
@@ -62,8 +71,10 @@ def plan_writes(uid_mappings, gid_mappings, capabilities=None):
     return writes, deny_setgroups
 
 
-def write_id_maps(pid, uid_mappings, gid_mappings, *, pointers=("/linux/uidMappings",
-                                                                  "/linux/gidMappings")):
+def write_id_maps(pid: int, uid_mappings: "Sequence[IdMapping] | None",
+                  gid_mappings: "Sequence[IdMapping] | None", *,
+                  pointers: "tuple[str, str]" = ("/linux/uidMappings", "/linux/gidMappings")
+                  ) -> None:
     """Write the id maps of the user namespace of process ``pid`` (a child that unshared
     CLONE_NEWUSER and waits).  Errors name the config field (``pointers``: uid, gid)."""
     writes, deny_setgroups = plan_writes(uid_mappings, gid_mappings)
@@ -88,7 +99,7 @@ def write_id_maps(pid, uid_mappings, gid_mappings, *, pointers=("/linux/uidMappi
             _run_helper(helper, pid, mappings, pointer_of[kind])
 
 
-def _run_helper(helper, pid, mappings, pointer):
+def _run_helper(helper: str, pid: int, mappings: "Sequence[IdMapping]", pointer: str) -> None:
     import shutil
     import subprocess
 

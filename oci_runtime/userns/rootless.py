@@ -16,22 +16,28 @@ import os
 from oci_runtime.errors import OCIError
 from oci_runtime.kernel.files import running_in_user_namespace
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from typing import Any
 
-def is_rootless(setting=None):
+    from oci_runtime.cgroups.base import CgroupManager
+
+
+def is_rootless(setting: bool | None = None) -> bool:
     """``setting``: --rootless as True or False, or None (auto: detect)."""
     if setting is not None:
         return setting
     return os.geteuid() != 0 or running_in_user_namespace()
 
 
-def resources_requested(resources):
+def resources_requested(resources: "dict[str, Any] | None") -> str | None:
     """The first linux.resources field the config sets, as a JSON pointer, or None.  Device
     rules do not count: without a cgroup there is no device controller, and in a user namespace
     device access is what the bound device nodes allow (runc ignores them alike)."""
     for key in sorted(resources or {}):
         if key == "devices":
             continue
-        value = resources[key]
+        value = resources[key]  # type: ignore[index]  # not None: it has keys
         if isinstance(value, dict):
             for sub in sorted(value):
                 if value[sub] not in (None, [], {}, ""):
@@ -41,7 +47,7 @@ def resources_requested(resources):
     return None
 
 
-def cgroup_writable(manager):
+def cgroup_writable(manager: "CgroupManager") -> bool:
     """Whether the caller may make the manager's cgroup: each directory it would create has a
     nearest existing ancestor the caller can write to (a delegated subtree), or exists already
     and is the caller's to move processes into."""
@@ -49,11 +55,11 @@ def cgroup_writable(manager):
     return bool(paths) and all(_can_create(path) for path in paths)
 
 
-def _manager_paths(manager):
+def _manager_paths(manager: "CgroupManager") -> "list[str]":
     return list(manager.directories().values())
 
 
-def _can_create(path):
+def _can_create(path: str) -> bool:
     if os.path.isdir(path):
         return os.access(f"{path}/cgroup.procs", os.W_OK)
     parent = os.path.dirname(path)
@@ -62,7 +68,8 @@ def _can_create(path):
     return os.access(parent, os.W_OK | os.X_OK)
 
 
-def rootless_cgroup(manager, resources, systemd=False):
+def rootless_cgroup(manager: "CgroupManager", resources: "dict[str, Any] | None",
+                    systemd: bool = False) -> "CgroupManager | None":
     """The manager to use in rootless mode: ``manager`` itself when its cgroup is the caller's to
     make, else None (no cgroup) when no resources are asked for; else OCIError naming the
     first field asked for."""
