@@ -161,3 +161,15 @@ def test_no_module_over_500_lines():
                       for path in _sources()
                       if (count := len(path.read_bytes().splitlines())) > MAX_LINES)
     assert not too_long, f"over {MAX_LINES} lines: {too_long}"
+
+
+def test_every_package_is_installed():
+    """pyproject.toml lists the packages a non-editable install copies: a package missing there
+    works from a checkout and fails once installed."""
+    import tomllib
+
+    listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
+                 ["packages"])
+    packages = {".".join(path.parent.relative_to(REPO).parts)
+                for path in PACKAGE.rglob("__init__.py")}
+    assert packages - listed == set(), "packages pyproject.toml does not install"
