@@ -201,13 +201,15 @@ class StateStore:
         """Remove the container's directory: renamed away first (one step: readers see the
         container or nothing), then emptied.  Quiet if it is already gone."""
         path = self.container_dir(container_id)
-        doomed = f"{self.root}/{_DELETING_PREFIX}{hotpath.getpid()}"
+        # One name per thread: two threads of a program deleting at once must not take each
+        # other's directory for one a dead process left (the Python API runs from threads).
+        doomed = f"{self.root}/{_DELETING_PREFIX}{hotpath.getpid()}.{hotpath.get_ident()}"
         try:
             hotpath.rename(path, doomed)
         except FileNotFoundError:
             return
         except OSError as exc:
-            if exc.errno not in (17, 39):  # EEXIST, ENOTEMPTY: left by a dead process of our pid
+            if exc.errno not in (17, 39):  # EEXIST, ENOTEMPTY: a delete of this pid+thread died
                 raise OCIError.from_os(f"removing {path}", exc) from None
             _remove_tree(doomed)
             hotpath.rename(path, doomed)
@@ -217,7 +219,7 @@ class StateStore:
     def _sweep_removals(self) -> None:
         """Finish removals whose delete was killed after its rename (their process is gone)."""
         for name in hotpath.listdir(self.root):
-            owner = name[len(_DELETING_PREFIX):]
+            owner = name[len(_DELETING_PREFIX):].partition(".")[0]
             if name.startswith(_DELETING_PREFIX) and not _exists(f"/proc/{owner}"):
                 try:
                     _remove_tree(f"{self.root}/{name}")

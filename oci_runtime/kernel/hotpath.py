@@ -44,7 +44,7 @@ from _signal import (  # noqa: F401 - re-exported
     SIG_BLOCK, SIG_SETMASK, SIGKILL, getsignal, pidfd_send_signal, pthread_sigmask, sigpending,
     signal, sigtimedwait,
 )
-from _thread import start_new_thread  # noqa: F401 - re-exported
+from _thread import get_ident, start_new_thread  # noqa: F401 - re-exported
 from posix import (  # noqa: F401 - re-exported
     O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_PATH, O_RDONLY, O_TRUNC, O_WRONLY, close,
     environ, fstat, getcwd, getegid, geteuid, getpid, listdir, mkdir, open, pidfd_open, read,

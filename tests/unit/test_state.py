@@ -344,3 +344,41 @@ def test_a_removal_interrupted_after_its_rename_is_hidden_and_finished_later(tmp
         store.load("c1")
     store.remove("c2")
     assert os.listdir(store.root) == []
+
+
+def test_two_threads_removing_at_once_each_remove_their_own(tmp_path, monkeypatch):
+    """The Python API deletes from threads: while one thread's removal is half-way (renamed,
+    not yet emptied), another thread's removal must neither fail nor take that directory."""
+    import threading
+
+    store = StateStore(str(tmp_path / "root"))
+    for container_id in ("c1", "c2"):
+        store.reserve(container_id)
+    renamed, second_done = threading.Event(), threading.Event()
+    remove_tree = state._remove_tree
+
+    def first_thread_waits(path):
+        if threading.current_thread() is not threading.main_thread() and not renamed.is_set():
+            renamed.set()
+            assert second_done.wait(10)
+        remove_tree(path)
+
+    monkeypatch.setattr(state, "_remove_tree", first_thread_waits)
+    errors = []
+
+    def remove_c1():
+        try:
+            store.remove("c1")
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    first = threading.Thread(target=remove_c1)
+    first.start()
+    assert renamed.wait(10)
+    store.remove("c2")  # the main thread, while c1's removal waits after its rename
+    left = os.listdir(store.root)  # c1's renamed directory, still the first thread's to empty
+    second_done.set()
+    first.join(10)
+    assert errors == []
+    assert len(left) == 1 and left[0].startswith("~deleting."), left
+    assert os.listdir(store.root) == []
