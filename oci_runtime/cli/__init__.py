@@ -6,7 +6,7 @@ containerd's shim, which reads the last error of log.json) in the log file; the 
 """
 import sys
 
-from oci_runtime.cli.commands import COMMANDS, GLOBAL_OPTIONS
+from oci_runtime.cli.args import COMMANDS, GLOBAL_OPTIONS
 from oci_runtime.errors import OCIError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)

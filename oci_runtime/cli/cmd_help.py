@@ -1,8 +1,7 @@
 """help [COMMAND] | --markdown: a command's help page, the list of commands, or docs/cli.md."""
 import sys
 
-from oci_runtime.cli.commands import COMMANDS
-from oci_runtime.cli.args import UsageError, parse
+from oci_runtime.cli.args import COMMANDS, UsageError, parse
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ import os
 import sys
 
 from oci_runtime import OCI_VERSION, __version__
-from oci_runtime.cli.commands import COMMANDS, GLOBAL_OPTIONS
+from oci_runtime.cli.args import COMMANDS, GLOBAL_OPTIONS
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 if TYPE_CHECKING:

@@ -24,11 +24,10 @@ differs from the recorded one is a reused pid, and the container is ``stopped``.
 """
 from oci_runtime import OCI_VERSION
 from oci_runtime.errors import ContainerNotFound, DamagedState, OCIError
-from oci_runtime.executor import EXECUTOR_MEMFD_NAME
 from oci_runtime.kernel import hotpath
-from oci_runtime.kernel.files import (absolute_path, is_directory, make_directories,
-                                     process_start_time, running_in_user_namespace,
-                                     write_atomically)
+from oci_runtime.kernel.files import (EXECUTOR_MEMFD_NAME, absolute_path, is_directory,
+                                     make_directories, process_start_time,
+                                     running_in_user_namespace, write_atomically)
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 if TYPE_CHECKING:

@@ -10,9 +10,9 @@ that `--preserve-fds` passes on.
 import os
 
 from oci_runtime.errors import OCIError
+from oci_runtime.kernel.files import EXECUTOR_MEMFD_NAME
 from oci_runtime.kernel import hotpath
 from oci_runtime.executor import wire
-from oci_runtime.executor import EXECUTOR_MEMFD_NAME
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 if TYPE_CHECKING:

@@ -6,6 +6,11 @@ from oci_runtime.errors import OCIError
 from oci_runtime.kernel import hotpath
 
 
+# The name the executor's sealed memfd is made with (executor/session.py): /proc/<pid>/exe of a
+# process still running the executor reads "/memfd:oci-runtime-executor (deleted)", which is how
+# the state store tells a `created` init (here, not in executor/, so `state` never imports it).
+EXECUTOR_MEMFD_NAME = "oci-runtime-executor"
+
 def absolute_path(path: str) -> str:
     """Like os.path.abspath (without importing os): absolute, '.', '..' and '//' folded."""
     if not path.startswith("/"):

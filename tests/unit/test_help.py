@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from oci_runtime.cli.commands import COMMANDS, GLOBAL_OPTIONS
+from oci_runtime.cli.args import COMMANDS, GLOBAL_OPTIONS
 from oci_runtime.cli import help as cli_help
 
 RUNC_COMMANDS = ("create", "start", "state", "kill", "delete", "run", "list", "spec", "features",
