@@ -63,9 +63,11 @@ def check_bundle(bundle: str, systemd_cgroup: bool = False) -> "list[Finding]":
 def _schema_problems(document: "dict[str, Any]") -> "list[tuple[str, str]]":
     """(pointer, message) for each schema violation, sorted by pointer: validate.py's wording
     where it found the problem too, jsonschema's for what only it found."""
-    import jsonschema
-
-
+    try:
+        import jsonschema
+    except ImportError as exc:  # a dependency of the package: an interpreter without it
+        raise OCIError(f"check: the jsonschema package is needed ({exc}): run the runtime's "
+                       "own interpreter, or pip install jsonschema") from None
     from oci_runtime.config import validate
 
     problems = dict(validate.errors(document, "config"))

@@ -174,3 +174,15 @@ def test_collect_problems_and_first_problem_share_rules():
     with pytest.raises(ConfigError) as first:
         Config(document)
     assert first.value.pointer == "/process/args"
+
+
+def test_check_without_jsonschema_says_so_in_one_line(tmp_path, monkeypatch):
+    """An interpreter without the package's jsonschema dependency: one line, no traceback."""
+
+    from oci_runtime.check.bundle import check_bundle
+    from oci_runtime.errors import OCIError
+
+    (tmp_path / "config.json").write_text('{"ociVersion": "1.3.0"}')
+    monkeypatch.setitem(sys.modules, "jsonschema", None)  # import raises ImportError
+    with pytest.raises(OCIError, match="^check: the jsonschema package is needed"):
+        check_bundle(str(tmp_path))
