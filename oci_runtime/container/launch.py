@@ -60,8 +60,7 @@ class LaunchedInit:
         self.warnings = warnings
 
 
-def compile_plan(launch_plan: LaunchPlan, cgroup_mounts: "list[CgroupMount] | None" = None
-                 ) -> "tuple[Plan, CreateOptions]":
+def compile_plan(launch_plan: LaunchPlan) -> "tuple[Plan, CreateOptions]":
     """The create Plan for ``launch_plan`` with symbolic fds (nothing opened)."""
     from oci_runtime.plan.create import CreateOptions, compile_create
     from oci_runtime.process.capabilities import CapabilityPlan
@@ -90,7 +89,7 @@ def launch(plan: LaunchPlan, cgroup: "CgroupManager | None", resources: "dict[st
 
     from oci_runtime.executor import session as executor
 
-    compiled, options = compile_plan(plan, plan.cgroup_mounts)
+    compiled, options = compile_plan(plan)
     start_path = f"{plan.state_dir}/{START_SOCKET}"
     listener = hotpath.socket(hotpath.AF_UNIX, hotpath.SOCK_STREAM | hotpath.SOCK_CLOEXEC)
     # Through a directory fd when the path is too long for sockaddr_un (any id, any --root).
