@@ -63,8 +63,14 @@ class Context:
                                  f"{exc.strerror or exc}\n")
 
     def warn(self, message: str) -> None:
-        self.log("warning", message)
-        sys.stderr.write(f"oci-runtime: warning: {message}\n")
+        """A warning goes to --log when one is given, and only there, as runc's: the runtime's
+        stderr is the container's for create, run and exec under containerd, Docker and
+        conmon, and a warning there would show as the container's own output (`docker logs`).
+        Without --log it goes to stderr (runc's logrus default)."""
+        if self.log_path:
+            self.log("warning", message)
+        else:
+            sys.stderr.write(f"oci-runtime: warning: {message}\n")
 
     @property
     def debugger(self) -> "DebugLog | None":

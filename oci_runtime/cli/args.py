@@ -53,8 +53,9 @@ COMMANDS = {
 GLOBAL_OPTIONS = {
     "--root": (None, "DIR", None, "root directory of the containers' state (default: "
                "/run/oci-runtime; $XDG_RUNTIME_DIR/oci-runtime for a user other than root)"),
-    "--log": (None, "FILE", None, "append warnings, errors and --debug messages to FILE "
-              "(default: errors to stderr only)"),
+    "--log": (None, "FILE", None, "append warnings, errors and --debug messages to FILE; "
+              "warnings then go there only, never to stderr (the container's stderr under "
+              "containerd, Docker and conmon) (default: warnings and errors to stderr)"),
     "--log-format": (None, "FORMAT", "text", "format of --log: text or json"),
     "--debug": (None, None, None, "log debug messages and how long each stage took"),
     "--systemd-cgroup": (None, None, None, "create cgroups through systemd; linux.cgroupsPath "
