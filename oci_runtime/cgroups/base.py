@@ -89,9 +89,14 @@ class CgroupManager:
         self._signal_frozen(sig)
 
     def _signal_frozen(self, sig: int) -> None:
-        """Signal every process with the cgroup frozen (best effort without a freezer)."""
-        frozen = False
+        """Signal every process with the cgroup frozen (best effort without a freezer).
+
+        A cgroup that was frozen already (a paused container) stays frozen, its processes
+        getting the signal when resumed, except for SIGKILL: then it is thawed, as runc does,
+        for a frozen task dies only once thawed."""
+        was_frozen = frozen = False
         try:
+            was_frozen = self.is_frozen()
             self.freeze()
             frozen = True
         except OCIError:
@@ -103,7 +108,7 @@ class CgroupManager:
                 except ProcessLookupError:
                     pass
         finally:
-            if frozen:
+            if frozen and (sig == hotpath.SIGKILL or not was_frozen):
                 self.thaw()
 
     # -- where the cgroup is ------------------------------------------------------------------

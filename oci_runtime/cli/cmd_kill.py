@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from oci_runtime.cli.args import OptionTable
 
 OPTIONS: "OptionTable" = {
-    "--all": ("-a", None, None, "send the signal to every process of the container"),
+    "--all": ("-a", None, None, "send the signal to every process of the container's cgroup, whatever its status"),
 }
 
 

@@ -44,7 +44,12 @@ PAGES = {
     "kill": (
         "[options] CONTAINER_ID [SIGNAL]",
         "Sends SIGNAL (a name such as KILL or SIGKILL, or a number; default TERM) to the "
-        "container's init, or with --all to every process of the container.",
+        "container's init, or with --all to every process of the container's cgroup.  "
+        "Without --all a container whose init has exited is an error (\"container not "
+        "running\"); with --all it is not: what is left in its cgroup is signalled (as "
+        "containerd's shim asks after the init of a container sharing a pid namespace "
+        "exited).  SIGKILL thaws a paused container so that it dies; other signals leave it "
+        "paused until resumed.",
     ),
     "delete": (
         "[options] CONTAINER_ID",

@@ -166,20 +166,42 @@ class StoredContainer:
     # -- kill ----------------------------------------------------------------------------------
 
     def kill(self, signal_number: int, all_processes: bool = False) -> None:
+        """Signal the init, or with ``all_processes`` every process of the container's cgroup.
+
+        As runc: without --all, a container whose init has exited is an error that says
+        "container not running" (containerd's shim matches those words and takes the process as
+        gone).  With --all the status does not matter: containerd's shim calls `kill --all ID 9`
+        after the init of a container sharing a pid namespace exited, to kill what is left in
+        its cgroup; whatever is there is signalled, and nothing left is success.  A SIGKILL to
+        a paused container thaws it, as runc's does: a frozen task dies only once thawed."""
         lock = self.store.lock(self.id)
         try:
             status = self.status
-            if status not in ("created", "running", "paused"):
-                raise InvalidState(f"container {self.id!r} is not running (status {status})",
+            if status == "creating":
+                raise InvalidState(f"container not running: {self.id!r} is being created",
                                    status)
             if all_processes:
+                self._signal_cgroup(signal_number, status)
+                return
+            if status not in ("created", "running", "paused"):
+                raise InvalidState(f"container not running: {self.id!r} is {status}", status)
+            self._signal_init(signal_number)
+            if status == "paused" and signal_number == hotpath.SIGKILL:
                 manager = self._cgroup_manager()
                 if manager is not None:
-                    manager.kill_all(signal_number)
-                    return
-            self._signal_init(signal_number)
+                    manager.thaw()
         finally:
             hotpath.close(lock)
+
+    def _signal_cgroup(self, signal_number: int, status: str) -> None:
+        """--all: every process of the cgroup (the cgroup's freezer keeps a paused container
+        paused, except for SIGKILL); without a cgroup (rootless, none delegated) the init is
+        the one process the runtime can name."""
+        manager = self._cgroup_manager()
+        if manager is not None and manager.exists():
+            manager.kill_all(signal_number)
+        elif status in ("created", "running", "paused"):
+            self._signal_init(signal_number)
 
     def _signal_init(self, signal_number: int) -> None:
         """Signal the init through a pidfd checked against the recorded start time, so a pid
