@@ -9,7 +9,7 @@ from setuptools.command.build_ext import build_ext
 
 # cext/executor.c runs the plan; each other unit holds the steps of one concern (cext/executor.h).
 EXECUTOR_SOURCES = [os.path.join("cext", name + ".c") for name in (
-    "executor", "sync", "paths", "namespaces", "mounts", "devices", "hooks", "process")]
+    "executor", "sync", "paths", "walk", "namespaces", "mounts", "devices", "hooks", "process")]
 
 
 def compile_executor(target):

@@ -150,6 +150,8 @@ void wait_start(int listener);
 /* paths.c: paths inside the root; the host's procfs */
 extern int root_fd;            /* O_PATH of the container's root (before pivot: the rootfs) */
 int open_in_root(const char *path, int flags);
+/* walk.c: open_in_root's userspace walk, for when openat2 keeps failing with EAGAIN */
+int walk_in_root(int root, const char *path, int flags);
 void fdpath(int fd, char *buf, size_t size);
 int mkdirs_in_root(const char *path, mode_t mode, int depth);
 int mkfile_in_root(const char *path, mode_t mode);

@@ -32,17 +32,25 @@ static const char *rel(const char *path)
     return *path ? path : ".";
 }
 
+/* openat2's EAGAIN is retried this often before the walk is done in userspace: a few attempts
+ * ride out a single rename; a host that renames all the time (other containers' state files)
+ * makes every attempt fail, and the userspace walk is not affected by renames at all. */
+#define OPENAT2_ATTEMPTS 4
+
 /* Open `path` as seen from the root: symlinks resolve as if the root were "/". */
 int open_in_root(const char *path, int flags)
 {
-    /* EAGAIN: a rename or mount somewhere on the host raced a ".." of the walk; the kernel asks
-     * for a retry (openat2(2)). */
-    long fd;
-    int attempts = 0;
-    do {
-        fd = sys_openat2(root_fd, rel(path), flags, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
-    } while (fd < 0 && errno == EAGAIN && ++attempts < 1024);
-    return (int)fd;
+    /* EAGAIN: a rename or mount somewhere on the host raced a ".." of the walk (openat2(2));
+     * ENOSYS: a kernel before 5.6. */
+    for (int attempt = 0; attempt < OPENAT2_ATTEMPTS; attempt++) {
+        long fd = sys_openat2(root_fd, rel(path), (uint64_t)flags, 0,
+                              RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+        if (fd >= 0 || (errno != EAGAIN && errno != ENOSYS))
+            return (int)fd;
+        if (errno == ENOSYS)
+            break;
+    }
+    return walk_in_root(root_fd, path, flags);
 }
 
 void fdpath(int fd, char *buf, size_t size) { snprintf(buf, size, "/proc/self/fd/%d", fd); }

@@ -263,7 +263,9 @@ def test_an_execve_failure_of_exec_is_reported(oci, make_bundle, program_without
         (result.returncode, result.stderr)
 
 
-ATTEMPTS_UNDER_CHURN = 20
+# runc 1.5.1 failed 3 creates of 20 here (openat2's EAGAIN retried 32 times, then given up);
+# ours fall back to a userspace walk (cext/walk.c), which renames do not disturb: none may fail.
+CONTAINERS_UNDER_CHURN = 50
 
 
 @pytest.fixture
@@ -293,18 +295,20 @@ def rename_churn(tmp_path):
 @pytest.mark.slow
 def test_a_destination_through_dot_dot_survives_concurrent_renames(oci, make_bundle,
                                                                    rename_churn):
+    """50 containers, each with a mount destination reached through a symlink of 200 '..': with
+    the host renaming all the time, openat2 refuses every attempt (EAGAIN); every create must
+    succeed anyway, whatever the speed of the machine."""
     failures = []
-    for attempt in range(ATTEMPTS_UNDER_CHURN):
+    for attempt in range(CONTAINERS_UNDER_CHURN):
         def edit(config):
             config["mounts"].append({"destination": "/data/link", "type": "tmpfs",
                                      "source": "tmpfs", "options": ["nosuid"]})
 
-        bundle, cid = make_bundle(["true"], edit)
+        bundle, cid = make_bundle(["sh", "-c", "grep -q ' /tmp tmpfs ' /proc/mounts"], edit)
         (bundle / "rootfs" / "data").mkdir()
         (bundle / "rootfs" / "data" / "link").symlink_to("../" * 200 + "tmp")  # each .. is a check
         result = oci("run", "--bundle", str(bundle), cid)
         if result.returncode != 0:
-            failures.append(result.stderr.strip())
-            break  # one is enough
-        oci("delete", cid)
+            failures.append(f"{attempt}: {result.returncode} {result.stderr.strip()}")
+        oci("delete", "--force", cid)
     assert failures == []
