@@ -1,6 +1,7 @@
 """oci-runtime: an OCI runtime-spec compliant low-level container runtime in Python.
 
-The Python API (oci_runtime.container.api): ``Runtime``, ``Container``, ``Process`` and the errors
+The Python API (oci_runtime.container.api): ``Runtime``, ``Container``, ``Process``, the options of
+a create ``CreateOptions`` (oci_runtime.plan.options) and the errors
 ``OCIError``, ``ContainerNotFound``, ``InvalidState``, ``ConfigError``.  They are loaded on first
 use (PEP 562): every CLI call imports this package, and must not pay for them.
 """
@@ -9,7 +10,7 @@ __version__ = "0.1.0"
 OCI_VERSION = "1.3.0"
 
 _API_NAMES = {"Runtime": "container.api", "Container": "container.api", "Process": "container.api",
-              "OCIError": "errors", "ContainerNotFound": "errors", "InvalidState": "errors",
+              "CreateOptions": "plan.options", "OCIError": "errors", "ContainerNotFound": "errors", "InvalidState": "errors",
               "ConfigError": "errors"}
 __all__ = ["OCI_VERSION", "__version__", *_API_NAMES]
 

@@ -3,9 +3,9 @@
 config.json is checked against our schema twice, with the ``jsonschema`` library (the reference
 implementation of JSON Schema, so nothing our fast validator in config/validate.py skips goes
 unnoticed) and with config/validate.py (what create runs, so its exact wording), then the semantic
-rules create applies (config.model, container.create.check_creatable, the seccomp compiler, the
-plan compiler, the cgroup path), all run through config.model.collect_problems: every problem at
-once, from the same code as create.  Then what this host will refuse of that config (rlimits above
+rules create applies (config.model, then create's own path, container.prepare: its rules, the
+cgroup path, the seccomp compiler, the plan compiler), all run through
+config.model.collect_problems: every problem at once, from the same code as create.  Then what this host will refuse of that config (rlimits above
 the hard limit without CAP_SYS_RESOURCE, a user namespace the kernel does not allow).
 
 Only `check` imports this module (jsonschema costs ~100 ms to import: never on another path).
@@ -21,22 +21,27 @@ if TYPE_CHECKING:
     from typing import Any
 
     from oci_runtime.config.model import Config
-    from oci_runtime.seccomp.filter import CompiledFilter
+    from oci_runtime.container.store import StateStore
 
 
-def check_bundle(bundle: str, systemd_cgroup: bool = False) -> "list[Finding]":
-    """Every problem of ``bundle``'s config.json; an empty list means create would accept it."""
+def check_bundle(bundle: str, store: "StateStore", systemd_cgroup: bool = False
+                 ) -> "list[Finding]":
+    """Every problem of ``bundle``'s config.json; an empty list means create would accept it.
+    ``store``: the state root create would use (its seccomp cache)."""
 
+    from oci_runtime.config.load import read_bundle_config_bytes
     from oci_runtime.kernel import hotpath
 
     path = os.path.join(bundle, "config.json")
     try:
-        with open(path, "rb") as config_file:
-            text = config_file.read().decode()
-    except FileNotFoundError:
-        return [Finding(ERROR, path, "no such file", f"is {bundle!r} an OCI bundle? "
+        data = read_bundle_config_bytes(bundle)  # as create reads it (a regular file)
+        text = data.decode()
+    except ConfigError as exc:  # there is none
+        return [Finding(ERROR, path, str(exc).removeprefix(f"{path}: "),
                         "`oci-runtime spec` writes a default config.json")]
-    except (OSError, UnicodeDecodeError) as exc:
+    except OCIError as exc:
+        return [Finding(ERROR, path, str(exc).removeprefix(f"{path}: "))]
+    except UnicodeDecodeError as exc:
         return [Finding(ERROR, path, f"cannot read: {exc}")]
     try:
         document = hotpath.loads(text)
@@ -53,7 +58,8 @@ def check_bundle(bundle: str, systemd_cgroup: bool = False) -> "list[Finding]":
     schema_problems = _schema_problems(document)
     findings = [Finding(ERROR, pointer, message) for pointer, message in schema_problems]
     reported = {pointer for pointer, _ in schema_problems}
-    for problem in _semantic_problems(document, bundle, systemd_cgroup, bool(schema_problems)):
+    for problem in _semantic_problems(document, data, bundle, store, systemd_cgroup,
+                                      bool(schema_problems)):
         if problem.subject not in reported:
             reported.add(problem.subject)
             findings.append(problem)
@@ -88,46 +94,41 @@ def _schema_problems(document: "dict[str, Any]") -> "list[tuple[str, str]]":
     return sorted(problems.items())
 
 
-def _semantic_problems(document: "dict[str, Any]", bundle: str, systemd_cgroup: bool,
-                       schema_failed: bool) -> "list[Finding]":
-    """The rules create applies after the schema, each problem collected (not just the first)."""
+def _semantic_problems(document: "dict[str, Any]", data: bytes, bundle: str, store: "StateStore",
+                       systemd_cgroup: bool, schema_failed: bool) -> "list[Finding]":
+    """The rules create applies after the schema, each problem collected (not just the first):
+    create's own path (container.prepare), run with every problem recorded."""
     from oci_runtime.config.model import Config, collect_problems
-    from oci_runtime.container.create import check_creatable
+    from oci_runtime.container.prepare import Prepared
+    from oci_runtime.plan.options import CreateOptions
 
-    built: "list[Any]" = []  # the Config, then its compiled seccomp filter (or None)
-    warnings: "list[str]" = []
+    prepared = Prepared(store, "check", bundle, CreateOptions())
+    skipped: "list[Finding]" = []
 
     def rules() -> None:
         config = Config(document)
-        built.append(config)
-        config.resolve_paths(os.path.abspath(bundle))
-        check_creatable(config)
-        compiled = None
-        if config.linux.seccomp and not schema_failed:
-            compiled = _check_seccomp(config.linux.seccomp)
-            warnings.extend(compiled.warnings if compiled is not None else ())
-        _check_cgroups_path(config, systemd_cgroup)
-        built.append(compiled)
+        config.resolve_paths(prepared.bundle)
+        try:
+            # attached: as `run` would, which relays a terminal without --console-socket.
+            prepared.decide(config, data, store, systemd_cgroup=systemd_cgroup, attached=True)
+        except (KeyError, TypeError, AttributeError, ValueError, IndexError):
+            if not schema_failed:
+                raise
+            # The rules read fields whose shape the schema guarantees: past a schema error
+            # they can fail on their own; the schema errors are what to fix first.
+            skipped.append(Finding(WARNING, "/", "semantic rules skipped past the schema errors",
+                                   "fix those and run check again"))
 
-    try:
-        problems = collect_problems(rules)
-        if not problems and not schema_failed:
-            # The plan compiler expects a config that passed every rule above.
-            config, compiled = built
-            problems = collect_problems(
-                lambda: _check_plan(config, os.path.abspath(bundle), compiled))
-    except (KeyError, TypeError, AttributeError, ValueError, IndexError):
-        if not schema_failed:
-            raise
-        # The rules read fields whose shape the schema guarantees: past a schema error they
-        # can fail on their own; the schema errors above are what to fix first.
-        return [Finding(WARNING, "/", "semantic rules skipped past the schema errors",
-                        "fix those and run check again")]
+    problems = collect_problems(rules)
     findings = [Finding(ERROR, problem.pointer or "/", _without_pointer(problem))
                 for problem in problems]
+    warnings = list(prepared.warnings)
+    if prepared.seccomp_program is not None:
+        warnings += prepared.seccomp_program.warnings
     findings += [Finding(WARNING, *_split_pointer(warning)) for warning in warnings]
-    if built and not schema_failed:
-        findings += _host_limits_for(built[0])
+    findings += skipped
+    if prepared.config is not None and not schema_failed:
+        findings += _host_limits_for(prepared.config)
     return findings
 
 
@@ -142,49 +143,6 @@ def _split_pointer(message: str) -> "tuple[str, str]":
     """("/a/b", "why") from "/a/b: why" (seccomp's warnings), else ("/", message)."""
     pointer, separator, rest = message.partition(": ")
     return (pointer, rest) if separator and pointer.startswith("/") else ("/", message)
-
-
-def _check_seccomp(seccomp: "dict[str, Any]") -> "CompiledFilter | None":
-    """Compile the profile as create does (libseccomp resolves names and architectures); the
-    compiled filter (its warnings: syscalls this libseccomp does not know, ignored), or None."""
-    from oci_runtime.config.model import config_problem
-    from oci_runtime.seccomp import compile_filter
-
-    try:
-        return compile_filter(seccomp)
-    except ConfigError:
-        raise
-    except OCIError as exc:
-        config_problem("/linux/seccomp", str(exc))
-        return None
-
-
-def _check_plan(config: "Config", bundle: str, seccomp_program: "CompiledFilter | None") -> None:
-    """Compile the executor's plan as create does (container.create.plan_of: the rules of the
-    plan compiler: mount sources, devices, time offsets, joined namespaces, ...); nothing is made.
-    It stops at its first problem, which is reported like the others."""
-    from oci_runtime.config.model import report_problem
-    from oci_runtime.container.create import plan_of
-
-    try:
-        plan_of(config, bundle, "check", "/nonexistent/oci-runtime-check", seccomp_program)
-    except ConfigError:
-        raise
-    except OCIError as exc:
-        error = ConfigError(str(exc), errno=exc.errno)
-        if error.pointer is None:
-            raise
-        report_problem(error)
-
-
-def _check_cgroups_path(config: "Config", systemd_cgroup: bool) -> None:
-    from oci_runtime.cgroups import open_manager
-    from oci_runtime.config.model import config_problem
-
-    try:
-        open_manager(config.linux.cgroups_path, "check", systemd=systemd_cgroup)
-    except OCIError as exc:
-        config_problem("/linux/cgroupsPath", str(exc).removeprefix("/linux/cgroupsPath: "))
 
 
 def _host_limits_for(config: "Config") -> "list[Finding]":

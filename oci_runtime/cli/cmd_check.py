@@ -37,7 +37,7 @@ def run(context: "Context", argv: "Sequence[str]") -> int:
     both = "bundle" not in values and not values.get("host")
     findings = []
     if "bundle" in values or both:
-        findings += check_bundle(values.get("bundle", "."), context.systemd_cgroup)
+        findings += check_bundle(values.get("bundle", "."), context.store, context.systemd_cgroup)
     if values.get("host") or both:
         findings += check_host(systemd_cgroup=context.systemd_cgroup)
     if output_format == "json":

@@ -10,6 +10,7 @@ if TYPE_CHECKING:
 
     from oci_runtime.cli import Context
     from oci_runtime.cli.args import OptionTable
+    from oci_runtime.plan.options import CreateOptions
 
 OPTIONS: "OptionTable" = {
     "--bundle": ("-b", "DIR", ".", "the bundle directory (config.json and the rootfs)"),
@@ -32,24 +33,21 @@ OPTIONS: "OptionTable" = {
 REPEATABLE = ("--network",)
 
 
-def creation_options(values: "dict[str, Any]") -> "dict[str, Any]":
+def creation_options(values: "dict[str, Any]") -> "CreateOptions":
+    """The CreateOptions of the values parsed from OPTIONS (their keys are its fields' names;
+    --network, repeatable, gives ``networks``)."""
+    from oci_runtime.plan.options import CreateOptions
+
     preserve = values["preserve_fds"]
     if not preserve.isdigit():
         raise UsageError(f"--preserve-fds: not a number: {preserve!r}")
-    return {
-        "pid_file": values.get("pid_file"),
-        "console_socket": values.get("console_socket"),
-        "no_pivot": values.get("no_pivot", False),
-        "no_new_keyring": values.get("no_new_keyring", False),
-        "preserve_fds": int(preserve),
-        "networks": values.get("network"),
-        "cni_conf_dir": values.get("cni_conf_dir"),
-        "cni_bin_dir": values.get("cni_bin_dir"),
-    }
+    fields = {name: values[name] for name in CreateOptions.__slots__ if name in values}
+    fields.update(preserve_fds=int(preserve), networks=values.get("network"))
+    return CreateOptions(**fields)
 
 
 def run(context: "Context", argv: "Sequence[str]") -> None:
     values, positionals = parse(argv, OPTIONS, REPEATABLE)
     if len(positionals) != 1:
         raise UsageError("usage: oci-runtime create [--bundle DIR] CONTAINER_ID")
-    context.runtime.create(positionals[0], values["bundle"], **creation_options(values))
+    context.runtime.create(positionals[0], values["bundle"], creation_options(values))

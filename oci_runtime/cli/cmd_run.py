@@ -20,6 +20,5 @@ def run(context: "Context", argv: "Sequence[str]") -> int:
     values, positionals = parse(argv, OPTIONS, REPEATABLE)
     if len(positionals) != 1:
         raise UsageError("usage: oci-runtime run [--bundle DIR] [--detach] CONTAINER_ID")
-    return context.runtime.run(positionals[0], values["bundle"],
-                               detach=values.get("detach", False), keep=values.get("keep", False),
-                               **creation_options(values))
+    return context.runtime.run(positionals[0], values["bundle"], creation_options(values),
+                               detach=values.get("detach", False), keep=values.get("keep", False))

@@ -117,10 +117,11 @@ PAGES = {
         "--stats, one statistics line.",
     ),
     "plan": (
-        "[options] [CONTAINER_ID]",
-        "Prints what `create` would do with the bundle, without doing it: every operation the "
-        "container executor performs, in order, from the first namespace to execve, each with "
-        "the config.json field it comes from.  Nothing is created.",
+        "[create options] [--format text|json] [CONTAINER_ID]",
+        "Prints what `create` would do with the bundle and the same options, without doing it "
+        "(the same code decides both): every operation the container executor performs, in "
+        "order, from the first namespace to execve, each with the config.json field it comes "
+        "from.  Nothing is created.",
     ),
     "check": (
         "[--bundle DIR] [--host] [--format text|json]",

@@ -51,7 +51,7 @@ class DebugLog:
 
     ``stage(name, detail)`` logs the time since the previous stage (or since ``begin``), so the
     stages of `create` add up to its total.  Describing helpers (``config_loaded``,
-    ``cgroup_ready``, ...) keep the wording here instead of in the code they observe."""
+    ``cgroup_opened``, ...) keep the wording here instead of in the code they observe."""
 
     def __init__(self, path: str | None = None, log_format: str = "text",
                  stream: "TextIO | None" = None) -> None:
@@ -91,14 +91,14 @@ class DebugLog:
         if config.process is not None:
             self(f"rootfs {config.root_path}, process args {config.process.args!r}")
 
-    def cgroup_ready(self, cgroup: "CgroupManager | None") -> None:
+    def cgroup_opened(self, cgroup: "CgroupManager | None") -> None:
         if cgroup is None:
             self.stage("cgroup", "no cgroup")
             return
         saved = cgroup.to_dict()
         where = (saved.get("unit") or saved.get("path") or saved.get("inner")
                  or saved.get("fs", {}).get("path", ""))
-        self.stage("cgroup", f"created and configured: {saved['driver']} driver, "
+        self.stage("cgroup", f"opened: {saved['driver']} driver, "
                              f"cgroup {saved['mode']}, {where}")
 
     def seccomp_compiled(self, program: "CompiledFilter") -> None:

@@ -74,16 +74,18 @@ def parse_config(text: str, source: str = "config.json") -> Config:
     return Config(document, source)
 
 
-def load_bundle_config(bundle: str) -> Config:
-    """The bundle's config.json as a Config, with root.path resolved against the bundle."""
-    path = os.path.join(bundle, "config.json")
+def load_bundle_config(bundle: str) -> "tuple[Config, bytes]":
+    """The bundle's config.json as a Config, with root.path resolved against the bundle, and the
+    bytes it was read from: create saves those, so what it checked is what it keeps (the
+    bundle's file may change meanwhile)."""
+    data = read_bundle_config_bytes(bundle)
     try:
-        text = read_bundle_config_bytes(bundle).decode()
+        text = data.decode()
     except UnicodeDecodeError as exc:
-        raise OCIError(f"{path}: cannot read: {exc}") from None
+        raise OCIError(f"{os.path.join(bundle, 'config.json')}: cannot read: {exc}") from None
     config = parse_config(text)
     config.resolve_paths(bundle)
-    return config
+    return config, data
 
 
 def read_bundle_config_bytes(bundle: str) -> bytes:

@@ -48,6 +48,17 @@ def report_problem(error: ConfigError) -> None:
     _collected.append(error)
 
 
+class _StopRules(Exception):
+    """stop_if_problems(): what follows needs the fields the problems found are about."""
+
+
+def stop_if_problems() -> None:
+    """Where the next rules rely on every earlier one having passed: stop collecting if any
+    problem was found (create raised at the first one already, so there this does nothing)."""
+    if _collected:
+        raise _StopRules()
+
+
 def collect_problems(rules: "Callable[[], object]") -> "list[ConfigError]":
     """Run ``rules()`` with every config_problem recorded instead of raised; the problems found.
     Not thread-safe (a module-level switch): `check` runs it once per process."""
@@ -59,6 +70,8 @@ def collect_problems(rules: "Callable[[], object]") -> "list[ConfigError]":
             rules()
         except ConfigError as exc:  # a rule that cannot go on past its problem
             collected.append(exc)
+        except _StopRules:
+            pass
         return collected
     finally:
         _collected = outer

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from typing import Any
 
+    from oci_runtime.plan.options import CreateOptions
+
 __all__ = ["ConfigError", "Container", "ContainerNotFound", "InvalidState", "OCIError", "Process",
            "Runtime"]
 
@@ -59,44 +61,30 @@ class Runtime:
         """The state root, absolute."""
         return str(self._store.root)
 
-    def create(self, container_id: str, bundle: str, *, console_socket: str | None = None,
-               pid_file: str | None = None, preserve_fds: int = 0, no_pivot: bool = False,
-               no_new_keyring: bool = False, networks: "list[str] | None" = None,
-               cni_conf_dir: str | None = None, cni_bin_dir: str | None = None) -> "Container":
+    def create(self, container_id: str, bundle: str,
+               options: "CreateOptions | None" = None) -> "Container":
         """Create a container from ``bundle`` (a directory with config.json); it is ``created``,
         its init waiting for ``start()``, and a child of the calling process.
 
-        ``networks`` are CNI network names, one interface each (eth0, ...), with their
-        configurations in ``cni_conf_dir`` and plugins in ``cni_bin_dir`` (":"-separated);
-        docs/networking.md.  Raises ConfigError (with ``.pointer``) for a bad config, OCIError
-        otherwise; a failed create leaves nothing behind."""
-        container, _ = self._create(container_id, bundle, console_socket=console_socket,
-                                    pid_file=pid_file, preserve_fds=preserve_fds,
-                                    no_pivot=no_pivot, no_new_keyring=no_new_keyring,
-                                    networks=networks, cni_conf_dir=cni_conf_dir,
-                                    cni_bin_dir=cni_bin_dir, attached=False)
+        ``options`` (oci_runtime.CreateOptions) are `oci-runtime create`'s: pid_file,
+        console_socket, preserve_fds, no_pivot, no_new_keyring, and CNI ``networks`` (one
+        interface each, eth0, ...) with cni_conf_dir and cni_bin_dir; docs/networking.md.
+        Raises ConfigError (with ``.pointer``) for a bad config, OCIError otherwise; a failed
+        create leaves nothing behind."""
+        container, _ = self._create(container_id, bundle, options, attached=False)
         return container
 
-    def _create(self, container_id: str, bundle: str, *, console_socket: str | None,
-                pid_file: str | None, preserve_fds: int, no_pivot: bool, no_new_keyring: bool,
-                networks: "list[str] | None", cni_conf_dir: str | None, cni_bin_dir: str | None,
+    def _create(self, container_id: str, bundle: str, options: "CreateOptions | None",
                 attached: bool) -> "tuple[Container, Any]":
         """The created Container, and the pty endpoint an attached run relays (or None)."""
         from oci_runtime.container.create import create_container
+        from oci_runtime.plan.options import CreateOptions
 
-        if preserve_fds < 0:
-            raise OCIError(f"preserve_fds must not be negative, got {preserve_fds}")
-        network_options = None
-        if networks is not None or cni_conf_dir is not None or cni_bin_dir is not None:
-            network_options = {"networks": list(networks or ()), "cni_conf_dir": cni_conf_dir,
-                               "cni_bin_dir": cni_bin_dir}
         try:
             created = create_container(
-                self._store, container_id, bundle, pid_file=pid_file,
-                console_socket=console_socket, no_pivot=no_pivot, no_new_keyring=no_new_keyring,
-                preserve_fds=preserve_fds, systemd_cgroup=self.systemd_cgroup, attached=attached,
-                warn=self._warn, debug=self._debug, network_options=network_options,
-                rootless=self.rootless)
+                self._store, container_id, bundle, options or CreateOptions(),
+                systemd_cgroup=self.systemd_cgroup, rootless=self.rootless, attached=attached,
+                warn=self._warn, debug=self._debug)
         except OCIError as exc:
             raise _typed(exc) from exc.__cause__
         if self._debug is not None:
@@ -104,26 +92,19 @@ class Runtime:
                 self._debug(warning)
         return Container(self, created.container), created.console
 
-    def run(self, container_id: str, bundle: str, *, console_socket: str | None = None,
-            pid_file: str | None = None, preserve_fds: int = 0, no_pivot: bool = False,
-            no_new_keyring: bool = False, networks: "list[str] | None" = None,
-            cni_conf_dir: str | None = None, cni_bin_dir: str | None = None,
+    def run(self, container_id: str, bundle: str, options: "CreateOptions | None" = None, *,
             detach: bool = False, keep: bool = False) -> int:
-        """Create, start and (unless ``detach``) wait for the container; return its exit status
-        (128+N when killed by signal N; 0 when detached).
+        """Create (with ``options``, as ``create``), start and (unless ``detach``) wait for the
+        container; return its exit status (128+N when killed by signal N; 0 when detached).
 
-        Its stdio are the caller's (with process.terminal and no ``console_socket``, the caller's
+        Its stdio are the caller's (with process.terminal and no console_socket, the caller's
         stdin/stdout are relayed through the container's pty).  While it runs, HUP, INT, QUIT,
         TERM, USR1, USR2, WINCH and CONT received by the caller are forwarded to it (from the
         main thread only; the previous handlers are restored).  Unless ``keep``, it is deleted
         once it has exited."""
         from oci_runtime.process.children import forwarding_signals, wait_for_exit
 
-        container, console = self._create(container_id, bundle, console_socket=console_socket,
-                                          pid_file=pid_file, preserve_fds=preserve_fds,
-                                          no_pivot=no_pivot, no_new_keyring=no_new_keyring,
-                                          networks=networks, cni_conf_dir=cni_conf_dir,
-                                          cni_bin_dir=cni_bin_dir, attached=not detach)
+        container, console = self._create(container_id, bundle, options, attached=not detach)
         try:
             container.start()
         except OCIError:
@@ -254,8 +235,7 @@ class Container:
         ``process_source``, default "exec process").  ``cgroups`` are runc's
         ``--cgroup [ctrl:]path`` values.  Attached: wait, forwarding signals as ``Runtime.run``
         does, and return its exit status.  ``detach``: return a Process once it has exec'd."""
-        from oci_runtime.container.create import saved_config
-        from oci_runtime.container.exec import exec_in_container
+        from oci_runtime.container.exec import exec_in_container, saved_config
         from oci_runtime.container.exec_request import (
             ExecRequest, parse_sub_cgroup_arguments, process_from_options,
         )

@@ -12,8 +12,10 @@ import os
 
 from oci_runtime.config.model import Process, check_strings
 from oci_runtime.container.pid_file import check_pid_file, write_pid_file
+from oci_runtime.container.store import CONFIG_FILE
 from oci_runtime.errors import InvalidState, OCIError
 from oci_runtime.kernel import constants as kernel
+from oci_runtime.kernel import hotpath
 from oci_runtime.kernel.fdpass import receive_with_fd
 from oci_runtime.process.attributes import check_process_attributes
 from oci_runtime.process.capabilities import CapabilityPlan
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
 
     from oci_runtime.container.exec_request import ExecRequest
     from oci_runtime.container.lifecycle import StoredContainer
+    from oci_runtime.container.store import StateStore
     from oci_runtime.executor.session import Session
     from oci_runtime.seccomp.filter import CompiledFilter
 
@@ -37,6 +40,14 @@ _NAMESPACE_ORDER = (
     ("ipc", kernel.CLONE_NEWIPC), ("uts", kernel.CLONE_NEWUTS), ("net", kernel.CLONE_NEWNET),
     ("pid", kernel.CLONE_NEWPID), ("time", kernel.CLONE_NEWTIME), ("mnt", kernel.CLONE_NEWNS),
 )
+
+
+def saved_config(store: "StateStore", container_id: str) -> "dict[str, Any]":
+    """The config.json as it was at create (the spec: later edits of the bundle's must not
+    affect the container)."""
+    with open(f"{store.container_dir(container_id)}/{CONFIG_FILE}", "rb") as saved:
+        config: "dict[str, Any]" = hotpath.loads(saved.read())
+        return config
 
 
 def exec_in_container(container: "StoredContainer", saved_config: "dict[str, Any]",
@@ -79,11 +90,10 @@ def exec_in_container(container: "StoredContainer", saved_config: "dict[str, Any
     seccomp_program = None
     seccomp = (saved_config.get("linux") or {}).get("seccomp")
     if seccomp:
-        from oci_runtime.container.create import compile_seccomp
+        from oci_runtime.container.prepare import compile_seccomp
 
-        seccomp_warnings: "list[str]" = []
-        seccomp_program = compile_seccomp(seccomp, container.store.root, seccomp_warnings)
-        for warning in seccomp_warnings:  # unknown syscall names: debug level, as runc
+        seccomp_program = compile_seccomp(seccomp, container.store.root)
+        for warning in seccomp_program.warnings:  # unknown syscall names: debug level, as runc
             if debug is not None:
                 debug(warning)
     manager = container._cgroup_manager()

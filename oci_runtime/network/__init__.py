@@ -23,39 +23,42 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
     from typing import Any
 
+    from oci_runtime.config.model import Config
 
-def requested_networks(annotations: "dict[str, str] | None",
-                       options: "dict[str, Any] | None") -> "tuple[list[str], str, str]":
+
+def requested_networks(annotations: "dict[str, str] | None", networks: "Iterable[str] | None",
+                       cni_conf_dir: str | None = None, cni_bin_dir: str | None = None
+                       ) -> "tuple[list[str], str, str]":
     """(names, conf dir, bin dir): --network names first, then the annotation's; flags win over
     the annotations for the directories."""
     from oci_runtime.network.cni import DEFAULT_BIN_DIR, DEFAULT_CONF_DIR
 
-    options = options or {}
     annotations = annotations or {}
-    names = list(options.get("networks") or ())
+    names = list(networks or ())
     for name in (annotations.get(NETWORK_ANNOTATION) or "").split(","):
         if name.strip() and name.strip() not in names:
             names.append(name.strip())
-    conf_dir = (options.get("cni_conf_dir") or annotations.get(CONF_DIR_ANNOTATION)
-                or DEFAULT_CONF_DIR)
-    bin_dir = (options.get("cni_bin_dir") or annotations.get(BIN_DIR_ANNOTATION)
-               or DEFAULT_BIN_DIR)
+    conf_dir = cni_conf_dir or annotations.get(CONF_DIR_ANNOTATION) or DEFAULT_CONF_DIR
+    bin_dir = cni_bin_dir or annotations.get(BIN_DIR_ANNOTATION) or DEFAULT_BIN_DIR
     return names, conf_dir, bin_dir
 
 
-def attach(plan: "Any", init_pid: int) -> "dict[str, Any] | None":
-    """Move linux.netDevices and ADD the requested CNI networks to the init's network namespace.
-    Returns the record of what was attached (None without networking).  On failure what was
-    done stays recorded for detach(), which the failed create's undo calls."""
-    config = plan.config
-    options = getattr(plan, "network_options", None)
-    if (not config.linux.net_devices and not options
+def attach(config: "Config", container_id: str, state_dir: str, init_pid: int,
+           networks: "Iterable[str] | None" = None, cni_conf_dir: str | None = None,
+           cni_bin_dir: str | None = None) -> "dict[str, Any] | None":
+    """Move linux.netDevices and ADD the requested CNI networks (``networks``, --network, and
+    the annotation's) to the init's network namespace.  Returns the record of what was
+    attached (None without networking).  On failure what was done stays recorded in
+    ``state_dir`` for detach(), which the failed create's undo calls."""
+    flags_given = networks is not None or cni_conf_dir is not None or cni_bin_dir is not None
+    if (not config.linux.net_devices and not flags_given
             and NETWORK_ANNOTATION not in (config.annotations or {})):
         return None
     from oci_runtime.errors import OCIError
 
-    names, conf_dir, bin_dir = requested_networks(config.annotations, options)
-    if not names and options:
+    names, conf_dir, bin_dir = requested_networks(config.annotations, networks, cni_conf_dir,
+                                                  cni_bin_dir)
+    if not names and flags_given:
         raise OCIError("--cni-conf-dir, --cni-bin-dir: no CNI network is asked for (--network "
                        f"NAME or the annotation {NETWORK_ANNOTATION})")
     if not config.linux.net_devices and not names:
@@ -74,7 +77,7 @@ def attach(plan: "Any", init_pid: int) -> "dict[str, Any] | None":
                            "pip install 'oci-runtime[net]')") from None
         record["netDevices"] = move_devices(config.linux.net_devices, netns)
     if names:
-        _add_networks(record, names, conf_dir, bin_dir, plan, netns)
+        _add_networks(record, names, conf_dir, bin_dir, container_id, state_dir, netns)
     return record
 
 
@@ -86,15 +89,15 @@ def net_devices_supported() -> bool:
 
 
 def _add_networks(record: "dict[str, Any]", names: "Iterable[str]", conf_dir: str, bin_dir: str,
-                  plan: "Any", netns: str) -> None:
+                  container_id: str, state_dir: str, netns: str) -> None:
 
     from oci_runtime.kernel import syscalls as kernel
     from oci_runtime.errors import OCIError
     from oci_runtime.network import cni
 
     confs = [cni.load_network(name, conf_dir) for name in names]  # all found before any ADD
-    record["netns"] = f"{plan.state_dir}/{NETNS_FILE}"
-    _save(plan.state_dir, record)  # first: a crash after the mount still leads delete to it
+    record["netns"] = f"{state_dir}/{NETNS_FILE}"
+    _save(state_dir, record)  # first: a crash after the mount still leads delete to it
     try:
         with open(record["netns"], "x"):
             pass
@@ -103,14 +106,14 @@ def _add_networks(record: "dict[str, Any]", names: "Iterable[str]", conf_dir: st
         raise OCIError.from_os(f"--network: bind-mounting {netns} on {record['netns']}",
                                exc) from exc
     for conf, ifname in zip(confs, _interface_names(record["netDevices"])):
-        attachment = {"container_id": plan.container_id, "netns": record["netns"],
+        attachment = {"container_id": container_id, "netns": record["netns"],
                       "ifname": ifname, "bin_dir": bin_dir}
         entry: "dict[str, Any]" = {"name": conf["name"], "conf": conf, "attachment": attachment,
                                    "result": None}
         record["networks"].append(entry)
-        _save(plan.state_dir, record)
+        _save(state_dir, record)
         entry["result"] = cni.add(conf, attachment)
-        _save(plan.state_dir, record)
+        _save(state_dir, record)
 
 
 def _interface_names(moved_devices: "Iterable[dict[str, str]]") -> "Iterator[str]":

@@ -22,6 +22,7 @@ from oci_runtime.errors import OCIError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import Any
 
 IFA_F_NODAD = 0x02
@@ -46,7 +47,7 @@ def check_device_name(name: str, pointer: str) -> None:
         raise OCIError(f"config.json: {pointer}: {name!r}: a name template has one '%d'")
 
 
-def move_devices(net_devices: "dict[str, dict[str, Any] | None]", netns_path: str
+def move_devices(net_devices: "Mapping[str, dict[str, Any] | None]", netns_path: str
                  ) -> "list[dict[str, str]]":
     """Move, rename, re-address and set up each device; returns [{"host", "name"}] with the
     names the devices got in the container."""

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
     from oci_runtime.config.model import Config, Linux, Mount, Namespace
     from oci_runtime.plan.model import Describe, Step, StepInt
+    from oci_runtime.plan.options import CreateOptions
     from oci_runtime.process.capabilities import CapabilityPlan
     from oci_runtime.rootfs.mount_options import MountPlan
     from oci_runtime.seccomp.filter import CompiledFilter
@@ -46,26 +47,24 @@ if TYPE_CHECKING:
 _TIME_CLOCKS = ("monotonic", "boottime")
 
 
-class CreateOptions:
-    """What create needs beyond config.json (the CLI's options, and fds the runtime holds)."""
+class CreateInputs:
+    """What the runtime prepared for the plan of one create (container/prepare.py): the fds it
+    will hand the executor (symbolic FdArgs until launch), the compiled seccomp program, the
+    process's capability sets and the host's cgroup hierarchies a cgroup mount shows."""
 
-    def __init__(self, container_id: str, *, no_pivot: bool = False, no_new_keyring: bool = False,
-                 preserve_fds: int = 0, console_socket: FdArg | None = None,
-                 start_listener: FdArg | None = None,
-                 cgroup_mounts: "list[CgroupMount] | None" = None,
+    __slots__ = ("container_id", "start_listener", "console_socket", "seccomp_program",
+                 "capabilities", "cgroup_mounts")
+
+    def __init__(self, container_id: str, *, start_listener: FdArg,
+                 capabilities: "CapabilityPlan", console_socket: FdArg | None = None,
                  seccomp_program: "CompiledFilter | None" = None,
-                 capabilities: "CapabilityPlan | None" = None,
-                 rootfs_parent_mount: str = "/") -> None:
+                 cgroup_mounts: "list[CgroupMount] | None" = None) -> None:
         self.container_id = container_id
-        self.no_pivot = no_pivot
-        self.no_new_keyring = no_new_keyring
-        self.preserve_fds = preserve_fds
-        self.console_socket = console_socket  # FdArg of the socket the pty master goes out on
-        self.start_listener = start_listener  # FdArg of start.sock's listening socket
-        self.cgroup_mounts = cgroup_mounts  # see cgroups/hierarchy.py container_cgroup_mounts
+        self.start_listener = start_listener  # start.sock's listening socket
+        self.capabilities = capabilities
+        self.console_socket = console_socket  # the socket the pty master goes out on
         self.seccomp_program = seccomp_program
-        self.capabilities = capabilities  # process.CapabilityPlan
-        self.rootfs_parent_mount = rootfs_parent_mount
+        self.cgroup_mounts = cgroup_mounts  # see cgroups/hierarchy.py container_cgroup_mounts
 
 
 def namespace_fd(namespace: "Namespace") -> FdArg:
@@ -334,8 +333,9 @@ def _setgroups_denied(linux: "Linux") -> bool:
     return plan_writes(linux.uid_mappings, linux.gid_mappings)[1]
 
 
-def compile_create(config: "Config", options: CreateOptions) -> Plan:
-    """The Plan of create for ``config`` (config.model.Config with paths resolved)."""
+def compile_create(config: "Config", options: "CreateOptions", inputs: CreateInputs) -> Plan:
+    """The Plan of create for ``config`` (config.model.Config with paths resolved) with the
+    create's ``options`` and what the runtime prepared for it (``inputs``)."""
     linux = config.linux
     process = config.process
     assert process is not None  # create refuses a config without one before compiling
@@ -360,7 +360,7 @@ def compile_create(config: "Config", options: CreateOptions) -> Plan:
         # then made in the host's mount table, under the rootfs, and `delete` removes them.
         plan.add(wire.PREPARE_ROOT, f"binding the root filesystem {rootfs} (no mount namespace)",
                  "/root/path", (0, 1), (rootfs, ""))
-    context = _MountContext(linux, options.cgroup_mounts)
+    context = _MountContext(linux, inputs.cgroup_mounts)
     first_cgroup = next((index for index, mount in enumerate(config.mounts)
                          if mount.type in ("cgroup", "cgroup2")), len(config.mounts))
     for mount in config.mounts[:first_cgroup]:
@@ -405,9 +405,9 @@ def compile_create(config: "Config", options: CreateOptions) -> Plan:
                  "/root/readonly")
     if process.terminal:
         size = process.console_size or {}
-        assert options.console_socket is not None  # launch makes one for a terminal
+        assert inputs.console_socket is not None  # prepare makes one for a terminal
         plan.add(wire.CONSOLE, "setting up the terminal (/process/terminal)", "/process/terminal",
-                 (options.console_socket, size.get("height", 0), size.get("width", 0), -1, -1))
+                 (inputs.console_socket, size.get("height", 0), size.get("width", 0), -1, -1))
     add_exec_steps(plan, process)
     if has_mount_ns and options.no_pivot:
         plan.add(wire.MOVE_ROOT, f"moving {rootfs} over / (--no-pivot)", "/root/path")
@@ -432,15 +432,13 @@ def compile_create(config: "Config", options: CreateOptions) -> Plan:
     add_rlimit_steps(plan, process.rlimits)
     if not options.no_new_keyring:
         plan.add(wire.KEYRING, "joining a new session keyring", None,
-                 strings=(f"_ses.{options.container_id}",))
+                 strings=(f"_ses.{inputs.container_id}",))
     plan.add(wire.REPORT_CREATED, "reporting the container created")
-    assert options.start_listener is not None  # launch always makes one
-    plan.add(wire.WAIT_START, "waiting for `start`", None, (options.start_listener,))
+    plan.add(wire.WAIT_START, "waiting for `start`", None, (inputs.start_listener,))
     hook_steps(plan, config.hooks, "startContainer", state_blob=1)
     from oci_runtime.plan.process import add_credential_steps
 
-    assert options.capabilities is not None  # launch always computes them
-    add_credential_steps(plan, process, options.capabilities, options.seccomp_program,
+    add_credential_steps(plan, process, inputs.capabilities, inputs.seccomp_program,
                          options.preserve_fds, release=True,
                          setgroups_denied=_setgroups_denied(linux))
     return plan

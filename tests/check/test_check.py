@@ -180,9 +180,10 @@ def test_check_without_jsonschema_says_so_in_one_line(tmp_path, monkeypatch):
     """An interpreter without the package's jsonschema dependency: one line, no traceback."""
 
     from oci_runtime.check.bundle import check_bundle
+    from oci_runtime.container.store import StateStore
     from oci_runtime.errors import OCIError
 
     (tmp_path / "config.json").write_text('{"ociVersion": "1.3.0"}')
     monkeypatch.setitem(sys.modules, "jsonschema", None)  # import raises ImportError
     with pytest.raises(OCIError, match="^check: the jsonschema package is needed"):
-        check_bundle(str(tmp_path))
+        check_bundle(str(tmp_path), StateStore(str(tmp_path / "state")))

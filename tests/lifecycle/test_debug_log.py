@@ -10,7 +10,7 @@ import pytest
 
 SECCOMP = {"defaultAction": "SCMP_ACT_ALLOW",
            "syscalls": [{"names": ["sethostname"], "action": "SCMP_ACT_ERRNO"}]}
-STAGES = ("config", "state directory", "cgroup", "seccomp", "init", "state")
+STAGES = ("config", "cgroup", "seccomp", "plan", "state directory", "init", "state")
 
 
 def with_seccomp(config):
@@ -39,7 +39,7 @@ def test_debug_create_logs_config_namespaces_cgroup_seccomp_and_stage_times(oci,
     assert first[0] == f"create {ids[0]}: bundle {tmp_path}/bundle-{ids[0]}"
     assert re.search(r"stage config: \d+\.\d\d ms \(read and checked .*/config\.json\)", text)
     assert "namespaces: new cgroup, ipc, mount, network, pid, uts; joined none" in text
-    assert re.search(r"stage cgroup: \d+\.\d\d ms \(created and configured: cgroupfs driver, "
+    assert re.search(r"stage cgroup: \d+\.\d\d ms \(opened: cgroupfs driver, "
                      r"cgroup (v1|v2|hybrid), .*/oci-runtime-test-\d+/t\w+\)", text)
     assert re.search(r"stage seccomp: \d+\.\d\d ms \(filter compiled \(cache miss\), \d+ "
                      r"instructions\)", text)

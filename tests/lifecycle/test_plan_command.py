@@ -23,3 +23,39 @@ def test_plan_of_a_bad_bundle_names_the_field(oci, make_bundle):
     result = oci("plan", "--bundle", str(bundle))
     assert result.returncode == 1
     assert "/linux/rootfsPropagation" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_plan_prints_exactly_the_plan_create_executes(oci, make_bundle, monkeypatch):
+    """One create path: `plan` with create's options prints the very plan that create, with the
+    same options, state root and id, hands the executor (the host's cgroup hierarchies, the
+    seccomp program, the options' steps, the start socket under --root included)."""
+    from oci_runtime import CreateOptions, Runtime
+    from oci_runtime.executor import session
+    from oci_runtime.plan.show import plan_as_json
+
+    def edit(config):
+        config["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+            {"names": ["reboot"], "action": "SCMP_ACT_ERRNO"}]}
+        config["hooks"] = {"createContainer": [{"path": "/bin/true"}]}
+
+    bundle, container_id = make_bundle(["true"], edit=edit)
+    printed = oci("plan", "--no-pivot", "--no-new-keyring", "--format", "json", "--bundle",
+                  str(bundle), container_id, check=True).stdout
+    assert '"move_root"' in printed and '"keyring"' not in printed
+    assert f"{oci.root}/{container_id}/start.sock" in printed
+    executed = []
+    spawn = session.spawn
+
+    def recording_spawn(plan, *args):
+        executed.append(plan_as_json(plan))
+        return spawn(plan, *args)
+
+    monkeypatch.setattr(session, "spawn", recording_spawn)
+    runtime = Runtime(root=oci.root)
+    container = runtime.create(container_id, str(bundle),
+                               CreateOptions(no_pivot=True, no_new_keyring=True))
+    try:
+        assert container.status == "created"
+    finally:
+        container.delete(force=True)
+    assert executed == [printed]

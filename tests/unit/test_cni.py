@@ -76,7 +76,7 @@ def test_a_plugin_error_object_becomes_one_line(tmp_path):
 def test_requested_networks_flags_first_then_the_annotation():
     names, conf_dir, bin_dir = requested_networks(
         {"org.oci-runtime.network": "b, a", "org.oci-runtime.cni.conf-dir": "/from/annotation"},
-        {"networks": ["a"], "cni_bin_dir": "/bin/flag"})
+        ["a"], cni_bin_dir="/bin/flag")
     assert (names, conf_dir, bin_dir) == (["a", "b"], "/from/annotation", "/bin/flag")
     assert requested_networks({}, None) == ([], cni.DEFAULT_CONF_DIR, cni.DEFAULT_BIN_DIR)
 

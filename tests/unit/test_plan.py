@@ -9,7 +9,8 @@ from oci_runtime.kernel import syscalls as k
 from oci_runtime.config.model import Config
 from oci_runtime.errors import OCIError
 from oci_runtime.executor import wire
-from oci_runtime.plan.create import CreateOptions, compile_create
+from oci_runtime.plan.create import CreateInputs, compile_create
+from oci_runtime.plan.options import CreateOptions
 from oci_runtime.plan.model import FdArg
 from oci_runtime.process.capabilities import CapabilityPlan
 
@@ -29,12 +30,12 @@ def config_of(tmp_path, mounts=(), namespaces=("pid", "mount", "network", "ipc",
     return Config(raw)
 
 
-def compiled(config, **options):
+def compiled(config, options=None, **inputs):
     warnings = []
     caps = CapabilityPlan(config.process.capabilities, "/process/capabilities", warnings)
     defaults = dict(start_listener=FdArg("start.sock"), capabilities=caps)
-    defaults.update(options)
-    return compile_create(config, CreateOptions("test", **defaults))
+    defaults.update(inputs)
+    return compile_create(config, options or CreateOptions(), CreateInputs("test", **defaults))
 
 
 def ops(plan, *wanted):
