@@ -116,14 +116,16 @@ class Mounts:
 
 
 def container_cgroup_mounts(manager: "CgroupManager | None",
+                            table: "list[mountinfo_table.MountEntry] | None" = None,
                             mountinfo: str = "/proc/self/mountinfo"
                             ) -> list[tuple[str, str, str | None, str]] | None:
     """What a cgroup mount in a container shows on a v1/hybrid host: one (name, fstype, data,
     host path) per hierarchy under /sys/fs/cgroup, the host path being the container's cgroup
     there (``manager``'s; the hierarchy's root for a controller it does not know, or without
-    one).  None on a pure v2 host (one cgroup2 mount is enough)."""
+    one).  None on a pure v2 host (one cgroup2 mount is enough).  ``table``: the mount table
+    already read (else ``mountinfo`` is)."""
     hierarchies = []
-    for entry in mountinfo_table.entries(mountinfo):
+    for entry in table if table is not None else mountinfo_table.entries(mountinfo):
         fstype, mount_point = entry.fstype, entry.mount_point
         if fstype not in ("cgroup", "cgroup2") or not mount_point.startswith(DEFAULT_ROOT):
             continue

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from oci_runtime.container.lifecycle import StoredContainer
     from oci_runtime.container.store import StateStore
     from oci_runtime.executor.session import Session
+    from oci_runtime.plan.host import HostFacts
     from oci_runtime.seccomp.filter import CompiledFilter
 
 # /proc/<pid>/ns/ entry -> CLONE_NEW* flag, in the order they are joined: the user namespace
@@ -80,10 +81,14 @@ def exec_in_container(container: "StoredContainer", saved_config: "dict[str, Any
                        "terminal (--tty, or terminal in --process)")
     personality = (saved_config.get("linux") or {}).get("personality")
     check_process_attributes(process, personality, f"{request.source}: {request.pointer}")
+    from oci_runtime.container.prepare import gather_host_facts
+
+    host = gather_host_facts()
     capability_warnings: "list[str]" = []
     capabilities = CapabilityPlan(process.capabilities,
                                   f"{request.source}: {request.pointer}/capabilities",
-                                  capability_warnings)
+                                  capability_warnings, bounding=host.bounding_set,
+                                  last=host.last_capability)
     for warning in capability_warnings:
         if warn is not None:
             warn(warning)
@@ -122,7 +127,7 @@ def exec_in_container(container: "StoredContainer", saved_config: "dict[str, Any
         if process.terminal:
             console = terminal.ConsoleEndpoint(request.console_socket)
         pid = _fork_and_join(container, process, capabilities, seccomp_program, request,
-                             namespace_fds, cgroup_join, console, personality)
+                             namespace_fds, cgroup_join, console, personality, host)
     except BaseException:
         if console is not None:
             console.close()
@@ -191,7 +196,7 @@ def _fork_and_join(container: "StoredContainer", process: Process, capabilities:
                    namespace_fds: "list[tuple[int, int]]",
                    cgroup_join: "Callable[[int], None] | None",
                    console: "terminal.ConsoleEndpoint | None",
-                   personality: "dict[str, Any] | None") -> int:
+                   personality: "dict[str, Any] | None", host: "HostFacts") -> int:
 
     from oci_runtime.executor import session as executor
     from oci_runtime.plan.exec import compile_exec
@@ -204,7 +209,7 @@ def _fork_and_join(container: "StoredContainer", process: Process, capabilities:
     console_socket = None
     if console is not None:
         console_socket = FdArg("console socket", fd=console.detach_sender())
-    plan = compile_exec(process, personality, namespaces, container_id=container.id,
+    plan = compile_exec(process, personality, namespaces, host, container_id=container.id,
                         capabilities=capabilities, seccomp_program=seccomp_program,
                         preserve_fds=request.preserve_fds, console_socket=console_socket,
                         console_owner=(process.user.uid, process.user.gid),

@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     from oci_runtime.cgroups.base import CgroupManager
     from oci_runtime.config.model import Config
     from oci_runtime.container.store import StateStore
-    from oci_runtime.plan.create import CgroupMount
+    from oci_runtime.kernel.mountinfo import MountEntry
+    from oci_runtime.plan.host import CgroupMount, HostFacts, PathFact
     from oci_runtime.plan.model import Plan
     from oci_runtime.plan.options import CreateOptions
     from oci_runtime.seccomp.filter import CompiledFilter
@@ -67,6 +68,7 @@ class Prepared:
         """Everything after the schema, in create's order (see the module's docstring).
         ``attached``: an attached `run` (it relays a terminal without --console-socket);
         ``rootless``: --rootless (None: detect); ``debug``: --debug's DebugLog or None."""
+        from oci_runtime.kernel.mountinfo import entries
         from oci_runtime.plan.create import CreateInputs, compile_create
         from oci_runtime.process.capabilities import CapabilityPlan
         from oci_runtime.userns.rootless import is_rootless
@@ -77,7 +79,8 @@ class Prepared:
             from oci_runtime.container.pid_file import check_pid_file
 
             check_pid_file(options.pid_file)
-        _check_creatable(config)
+        mount_table = entries()
+        _check_creatable(config, mount_table)
         process = config.process
         assert process is not None  # _check_creatable raised otherwise
         if process.terminal:
@@ -90,10 +93,6 @@ class Prepared:
             # runc refuses it too: the socket would never receive a console.
             raise OCIError("--console-socket: cannot use console socket: config.json: "
                            "/process/terminal is not true")
-        # config.md: a capability that cannot be granted (unknown, or outside the runtime's own
-        # bounding set) SHOULD be logged and SHOULD NOT fail create; the process goes without.
-        capabilities = CapabilityPlan(process.capabilities, "config.json: /process/capabilities",
-                                      self.warnings)
         self.rootless = is_rootless(rootless)
         try:
             self.cgroup = _open_cgroup(config, self.container_id, systemd_cgroup, self.rootless)
@@ -110,14 +109,19 @@ class Prepared:
                 _report(exc, "/linux/seccomp")
             if debug is not None and self.seccomp_program is not None:
                 debug.seccomp_compiled(self.seccomp_program)
+        host = gather_host_facts(config, self.cgroup, mount_table)
+        # config.md: a capability that cannot be granted (unknown, or outside the runtime's own
+        # bounding set) SHOULD be logged and SHOULD NOT fail create; the process goes without.
+        capabilities = CapabilityPlan(process.capabilities, "config.json: /process/capabilities",
+                                      self.warnings, bounding=host.bounding_set,
+                                      last=host.last_capability)
         # The compiler expects a config that passed every rule above.
         stop_if_problems()
         inputs = CreateInputs(self.container_id, start_listener=self.start_listener,
                               capabilities=capabilities, console_socket=self.console_socket,
-                              seccomp_program=self.seccomp_program,
-                              cgroup_mounts=_cgroup_mounts(self.cgroup, config))
+                              seccomp_program=self.seccomp_program)
         try:
-            self.plan = compile_create(config, options, inputs)
+            self.plan = compile_create(config, options, inputs, host)
         except OCIError as exc:
             _report(exc, None)
         if debug is not None:
@@ -153,7 +157,55 @@ def _report(error: OCIError, pointer: str | None) -> None:
     report_problem(problem)
 
 
-def _check_creatable(config: "Config") -> None:
+def gather_host_facts(config: "Config | None" = None, cgroup: "CgroupManager | None" = None,
+                      mount_table: "list[MountEntry] | None" = None) -> "HostFacts":
+    """What the plan compiler needs of this host (oci_runtime.plan.host), read once: the
+    runtime's capabilities, ids, user namespace and LSM attribute; with a create's ``config``
+    also the mount table (``mount_table`` when already read), the cgroup hierarchies a cgroup
+    mount shows (``cgroup``'s directories in them), and the stat of every host path the config
+    names: absolute mount sources and, in a user namespace, the nodes its devices may be bound
+    from."""
+    from oci_runtime.kernel.files import running_in_user_namespace
+    from oci_runtime.kernel.mountinfo import entries
+    from oci_runtime.plan.host import HostFacts
+    from oci_runtime.process.attributes import APPARMOR_EXEC_ATTRIBUTE
+    from oci_runtime.process.capabilities import last_capability, runtime_capability_sets
+
+    effective, bounding = runtime_capability_sets()
+    in_user_namespace = running_in_user_namespace()
+    facts = HostFacts(effective_capabilities=effective, bounding_set=bounding,
+                      last_capability=last_capability(), euid=os.geteuid(), egid=os.getegid(),
+                      in_user_namespace=in_user_namespace,
+                      apparmor_exec_attribute=os.path.exists(APPARMOR_EXEC_ATTRIBUTE))
+    if config is None:
+        return facts
+    from oci_runtime.rootfs.devices import devices_to_create
+    from oci_runtime.rootfs.userns_devices import host_device_candidates, in_user_namespace as \
+        container_in_user_namespace
+
+    table = mount_table if mount_table is not None else entries()
+    facts.mount_points = tuple(entry.mount_point for entry in table)
+    facts.cgroup_mounts = _cgroup_mounts(cgroup, config, table)
+    paths = [mount.source for mount in config.mounts if mount.source.startswith("/")]
+    if container_in_user_namespace(config.linux, in_user_namespace):
+        for device in devices_to_create(config.linux.devices):
+            paths += host_device_candidates(device)
+    for path in paths:
+        facts.paths[path] = _stat(path)
+    return facts
+
+
+def _stat(path: str) -> "PathFact":
+    from oci_runtime.plan.host import PathFact
+
+    try:
+        found = os.stat(path)
+    except OSError as exc:
+        return PathFact(errno=exc.errno or 1)
+    return PathFact(found.st_mode, found.st_rdev)
+
+
+def _check_creatable(config: "Config", mount_table: "list[MountEntry]") -> None:
     """The rules create applies to a parsed config beyond the schema and the model's own."""
     from oci_runtime.process.attributes import check_process_attributes
 
@@ -164,8 +216,9 @@ def _check_creatable(config: "Config") -> None:
         # config-linux.md: without a mounted resctrl the runtime MUST error; with one we must
         # write the schemata, which this version does not do (features: intelRdt disabled).
         config_problem("/linux/intelRdt", "Intel RDT (resctrl) is not supported by this version "
-                       "of oci-runtime" + ("" if _resctrl_mounted() else
-                                           "; no resctrl filesystem is mounted"))
+                       "of oci-runtime" + ("" if any(entry.fstype == "resctrl"
+                                                     for entry in mount_table)
+                                           else "; no resctrl filesystem is mounted"))
     check_process_attributes(config.process, config.linux.personality)
 
 
@@ -214,16 +267,11 @@ def compile_seccomp(seccomp: "dict[str, Any]", root: str) -> "CompiledFilter":
                                           cache_dir=f"{root}/{SECCOMP_CACHE_DIRECTORY}")
 
 
-def _resctrl_mounted() -> bool:
-    from oci_runtime.kernel.mountinfo import entries
-
-    return any(entry.fstype == "resctrl" for entry in entries())
-
-
-def _cgroup_mounts(cgroup: "CgroupManager | None", config: "Config") -> "list[CgroupMount] | None":
+def _cgroup_mounts(cgroup: "CgroupManager | None", config: "Config",
+                   mount_table: "list[MountEntry]") -> "list[CgroupMount] | None":
     """The hierarchies the config's cgroup mount shows (None without one, or on cgroup v2)."""
     if not any(m.type in ("cgroup", "cgroup2") for m in config.mounts):
         return None
     from oci_runtime.cgroups.hierarchy import container_cgroup_mounts
 
-    return container_cgroup_mounts(cgroup)
+    return container_cgroup_mounts(cgroup, mount_table)

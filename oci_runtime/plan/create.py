@@ -17,6 +17,9 @@ Order (crun's libcrun_run_linux_container / init_container, adapted; docs/archit
 Every path inside the rootfs is resolved by the executor with openat2(RESOLVE_IN_ROOT); every
 write to /proc goes through the host procfs of the init's mount namespace, checked to be procfs,
 before pivot_root, so nothing the image provides is ever written through.
+
+Pure: what the compiler knows of the host comes in as a value (plan/host.py HostFacts); fds are
+FdArgs whose openers run only when the runtime launches the plan.
 """
 import os
 import stat
@@ -35,36 +38,32 @@ if TYPE_CHECKING:
     from typing import Any, TypeAlias
 
     from oci_runtime.config.model import Config, Linux, Mount, Namespace
+    from oci_runtime.plan.host import HostFacts
     from oci_runtime.plan.model import Describe, Step, StepInt
     from oci_runtime.plan.options import CreateOptions
     from oci_runtime.process.capabilities import CapabilityPlan
     from oci_runtime.rootfs.mount_options import MountPlan
     from oci_runtime.seccomp.filter import CompiledFilter
 
-    # (name, fstype, data, host path) of a v1/hybrid host's cgroup hierarchy
-    CgroupMount: TypeAlias = "tuple[str, str, str | None, str]"
-
 _TIME_CLOCKS = ("monotonic", "boottime")
 
 
 class CreateInputs:
     """What the runtime prepared for the plan of one create (container/prepare.py): the fds it
-    will hand the executor (symbolic FdArgs until launch), the compiled seccomp program, the
-    process's capability sets and the host's cgroup hierarchies a cgroup mount shows."""
+    will hand the executor (symbolic FdArgs until launch), the compiled seccomp program and the
+    process's capability sets."""
 
     __slots__ = ("container_id", "start_listener", "console_socket", "seccomp_program",
-                 "capabilities", "cgroup_mounts")
+                 "capabilities")
 
     def __init__(self, container_id: str, *, start_listener: FdArg,
                  capabilities: "CapabilityPlan", console_socket: FdArg | None = None,
-                 seccomp_program: "CompiledFilter | None" = None,
-                 cgroup_mounts: "list[CgroupMount] | None" = None) -> None:
+                 seccomp_program: "CompiledFilter | None" = None) -> None:
         self.container_id = container_id
         self.start_listener = start_listener  # start.sock's listening socket
         self.capabilities = capabilities
         self.console_socket = console_socket  # the socket the pty master goes out on
         self.seccomp_program = seccomp_program
-        self.cgroup_mounts = cgroup_mounts  # see cgroups/hierarchy.py container_cgroup_mounts
 
 
 def namespace_fd(namespace: "Namespace") -> FdArg:
@@ -153,11 +152,12 @@ def _add_propagation_and_attrs(plan: Plan, mount: "Mount", options: "MountPlan")
                  (options.attr_set, options.attr_clr), ("", mount.destination))
 
 
-def _source_is_file(source: str, pointer: str) -> bool:
-    try:
-        return not stat.S_ISDIR(os.stat(source).st_mode)
-    except OSError as exc:
-        raise OCIError.from_os(f"config.json: {pointer}: mount source {source}", exc) from exc
+def _source_is_file(source: str, pointer: str, host: "HostFacts") -> bool:
+    fact = host.path(source)
+    if fact.errno:
+        raise OCIError(f"config.json: {pointer}: mount source {source}: "
+                       f"{os.strerror(fact.errno)}", fact.errno)
+    return not stat.S_ISDIR(fact.mode)
 
 
 def _add_mount(plan: Plan, mount: "Mount", context: "_MountContext") -> None:
@@ -168,14 +168,16 @@ def _add_mount(plan: Plan, mount: "Mount", context: "_MountContext") -> None:
         # The runtime makes the idmapped copy of the source (oci_runtime.rootfs.idmapped_mounts); the
         # executor only moves it onto the destination.
         tree = FdArg(*idmapped_tree_opener(mount, options, context.linux))
-        bits = wire.MNT_TARGET_FILE if _source_is_file(mount.source, mount.pointer) else 0
+        bits = wire.MNT_TARGET_FILE if _source_is_file(mount.source, mount.pointer,
+                                                       context.host) else 0
         plan.add(wire.MOVE_MOUNT, _mount_what(mount), mount.pointer, (tree, bits),
                  ("", mount.destination))
         _add_bind_finish(plan, mount, options)
     elif mount.type in ("cgroup", "cgroup2"):
         return _add_cgroup_mount(plan, mount, options, context)
     elif options.is_bind or mount.type == "bind":
-        bits = wire.MNT_TARGET_FILE if _source_is_file(mount.source, mount.pointer) else 0
+        bits = wire.MNT_TARGET_FILE if _source_is_file(mount.source, mount.pointer,
+                                                       context.host) else 0
         fallback_tree: "StepInt" = -1
         if context.new_user_ns and context.may_clone_mounts:
             # A source under a directory the container's root cannot traverse fails with EACCES
@@ -253,15 +255,16 @@ def _detached_tree(source: str, recursive: bool) -> FdArg:
 
 
 class _MountContext:
-    def __init__(self, linux: "Linux", cgroup_mounts: "list[CgroupMount] | None") -> None:
-        from oci_runtime.userns.idmap import CAP_SYS_ADMIN, effective_capabilities
+    def __init__(self, linux: "Linux", host: "HostFacts") -> None:
+        from oci_runtime.userns.idmap import CAP_SYS_ADMIN
 
         self.linux = linux
+        self.host = host
         self.new_user_ns = linux.has_new("user")
-        self.may_clone_mounts = bool(effective_capabilities() & (1 << CAP_SYS_ADMIN))
+        self.may_clone_mounts = bool(host.effective_capabilities & (1 << CAP_SYS_ADMIN))
         self.new_network_ns = linux.has_new("network")
         self.new_cgroup_ns = linux.has_new("cgroup")
-        self.cgroup_mounts = cgroup_mounts
+        self.cgroup_mounts = host.cgroup_mounts
         self.mount_label = linux.mount_label
 
 
@@ -276,14 +279,15 @@ def _device_exists_error(device: "dict[str, Any]") -> "Describe":
     return describe
 
 
-def _add_device_steps(plan: Plan, config: "Config") -> None:
+def _add_device_steps(plan: Plan, config: "Config", host: "HostFacts") -> None:
     from oci_runtime.rootfs.userns_devices import device_plan, in_user_namespace
 
     linux = config.linux
     # mknod of devices is not allowed in a user namespace: there each is bound from the host's
     # node, decided (and refused) here (oci_runtime.rootfs.userns_devices).
-    devices = device_plan(linux.devices) if in_user_namespace(linux) \
-        else devices_to_create(linux.devices)
+    devices = (device_plan(linux.devices, host.mode_and_rdev)
+               if in_user_namespace(linux, host.in_user_namespace)
+               else devices_to_create(linux.devices))
     for device in devices:
         where = device.get("pointer", device["path"])
         what = f"creating device {device['path']} ({where})"
@@ -312,30 +316,31 @@ def _add_dev_links(plan: Plan, config: "Config") -> None:
         plan.add(wire.SYMLINK, "creating /dev/ptmx", None, (1,), ("pts/ptmx", "/dev/ptmx"))
 
 
-def _rootfs_parent_mount(rootfs: str) -> str:
-    """The mount point holding the rootfs (longest prefix in mountinfo): pivot_root refuses a
+def _rootfs_parent_mount(rootfs: str, host: "HostFacts") -> str:
+    """The mount point holding the rootfs (the longest that is a prefix): pivot_root refuses a
     new root whose parent mount is shared, so the init makes it private."""
-    from oci_runtime.kernel.mountinfo import mount_points
-
     best = "/"
-    for point in mount_points():
+    for point in host.mount_points:
         if (rootfs == point or rootfs.startswith(point.rstrip("/") + "/")) and len(point) > len(best):
             best = point
     return best
 
 
-def _setgroups_denied(linux: "Linux") -> bool:
+def _setgroups_denied(linux: "Linux", host: "HostFacts") -> bool:
     """Whether the runtime will deny setgroups in the container's new user namespace."""
     if not linux.has_new("user"):
         return False
     from oci_runtime.userns.idmap import plan_writes
 
-    return plan_writes(linux.uid_mappings, linux.gid_mappings)[1]
+    return plan_writes(linux.uid_mappings, linux.gid_mappings, host.effective_capabilities,
+                       (host.euid, host.egid))[1]
 
 
-def compile_create(config: "Config", options: "CreateOptions", inputs: CreateInputs) -> Plan:
+def compile_create(config: "Config", options: "CreateOptions", inputs: CreateInputs,
+                   host: "HostFacts") -> Plan:
     """The Plan of create for ``config`` (config.model.Config with paths resolved) with the
-    create's ``options`` and what the runtime prepared for it (``inputs``)."""
+    create's ``options``, what the runtime prepared for it (``inputs``) and what it knows of
+    the host (``host``)."""
     linux = config.linux
     process = config.process
     assert process is not None  # create refuses a config without one before compiling
@@ -354,13 +359,13 @@ def compile_create(config: "Config", options: "CreateOptions", inputs: CreateInp
         if linux.rootfs_propagation:
             propagation = propagation_flags(linux.rootfs_propagation, "/linux/rootfsPropagation")
         plan.add(wire.PREPARE_ROOT, f"preparing the root filesystem {rootfs}", "/root/path",
-                 (propagation, 0), (rootfs, _rootfs_parent_mount(rootfs)))
+                 (propagation, 0), (rootfs, _rootfs_parent_mount(rootfs, host)))
     else:
         # config-linux.md: a namespace not listed is the runtime's.  The container's mounts are
         # then made in the host's mount table, under the rootfs, and `delete` removes them.
         plan.add(wire.PREPARE_ROOT, f"binding the root filesystem {rootfs} (no mount namespace)",
                  "/root/path", (0, 1), (rootfs, ""))
-    context = _MountContext(linux, inputs.cgroup_mounts)
+    context = _MountContext(linux, host)
     first_cgroup = next((index for index, mount in enumerate(config.mounts)
                          if mount.type in ("cgroup", "cgroup2")), len(config.mounts))
     for mount in config.mounts[:first_cgroup]:
@@ -376,7 +381,7 @@ def compile_create(config: "Config", options: "CreateOptions", inputs: CreateInp
     dev_is_host_bind = any(m.destination == "/dev" and ("bind" in m.options or "rbind" in m.options)
                            for m in config.mounts)
     if not dev_is_host_bind:
-        _add_device_steps(plan, config)
+        _add_device_steps(plan, config, host)
     _add_dev_links(plan, config)
     # A missing cwd is created (as runc does), before the root can be made read-only.
     plan.add(wire.MKDIR_P, f"config.json: /process/cwd: creating {process.cwd}", "/process/cwd",
@@ -399,7 +404,7 @@ def compile_create(config: "Config", options: "CreateOptions", inputs: CreateInp
                  f"config.json: /process/oomScoreAdj: writing {process.oom_score_adj} to "
                  "/proc/self/oom_score_adj (lowering it needs CAP_SYS_RESOURCE)",
                  "/process/oomScoreAdj", (process.oom_score_adj,))
-    add_process_attribute_steps(plan, process, linux.personality, proc_prefix="thread-self")
+    add_process_attribute_steps(plan, process, linux.personality, "thread-self", host)
     if config.root_readonly:
         plan.add(wire.ROOT_READONLY, "config.json: /root/readonly: remounting / read-only",
                  "/root/readonly")
@@ -440,5 +445,5 @@ def compile_create(config: "Config", options: "CreateOptions", inputs: CreateInp
 
     add_credential_steps(plan, process, inputs.capabilities, inputs.seccomp_program,
                          options.preserve_fds, release=True,
-                         setgroups_denied=_setgroups_denied(linux))
+                         setgroups_denied=_setgroups_denied(linux, host))
     return plan

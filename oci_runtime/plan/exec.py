@@ -22,13 +22,15 @@ if TYPE_CHECKING:
     from typing import Any
 
     from oci_runtime.config.model import Process
+    from oci_runtime.plan.host import HostFacts
     from oci_runtime.process.capabilities import CapabilityPlan
     from oci_runtime.seccomp.filter import CompiledFilter
 
 
 def compile_exec(process: "Process", personality: "dict[str, Any] | None",
-                 namespaces: "Iterable[tuple[str, int, FdArg]]", *, container_id: str,
-                 capabilities: "CapabilityPlan", seccomp_program: "CompiledFilter | None" = None,
+                 namespaces: "Iterable[tuple[str, int, FdArg]]", host: "HostFacts", *,
+                 container_id: str, capabilities: "CapabilityPlan",
+                 seccomp_program: "CompiledFilter | None" = None,
                  preserve_fds: int = 0, console_socket: "FdArg | None" = None,
                  console_owner: "tuple[int, int] | None" = None,
                  setgroups_denied: bool = False) -> Plan:
@@ -50,7 +52,7 @@ def compile_exec(process: "Process", personality: "dict[str, Any] | None",
                  "/proc/self/oom_score_adj (lowering it needs CAP_SYS_RESOURCE)",
                  "/process/oomScoreAdj", (process.oom_score_adj,))
     # Through the host's procfs, before joining: the forked process inherits the label.
-    add_process_attribute_steps(plan, process, personality, proc_prefix="thread-self")
+    add_process_attribute_steps(plan, process, personality, "thread-self", host)
     plan.add(wire.SYNC_SETUP, "joining the container's cgroup", "/linux/cgroupsPath")
     for name, flag, fd_arg in namespaces:
         plan.add(wire.SETNS, f"joining the container's {name} namespace", "/linux/namespaces",
@@ -76,8 +78,3 @@ def compile_exec(process: "Process", personality: "dict[str, Any] | None",
                          setgroups_denied=setgroups_denied)
     return plan
 
-
-def namespace_fd(path: str, name: str) -> FdArg:
-    import os
-
-    return FdArg(f"{path}", lambda: os.open(path, os.O_RDONLY | os.O_CLOEXEC))

@@ -11,7 +11,7 @@ import os
 
 from oci_runtime.errors import OCIError
 from oci_runtime.executor import wire
-from oci_runtime.process.capabilities import RLIMIT_NUMBERS, last_capability
+from oci_runtime.process.capabilities import RLIMIT_NUMBERS
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 if TYPE_CHECKING:
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from oci_runtime.config.model import Process
     from oci_runtime.hooks.runner import HookError
+    from oci_runtime.plan.host import HostFacts
     from oci_runtime.plan.model import Describe, Plan, Step
     from oci_runtime.process.capabilities import CapabilityPlan
     from oci_runtime.seccomp.filter import CompiledFilter
@@ -62,6 +63,7 @@ def _hook_error(step: "Step", errno: int, detail: str) -> "HookError":
 
 def _hook_failure(message: str) -> "HookError":
     from oci_runtime.hooks.runner import HookError
+    from oci_runtime.plan.host import HostFacts
 
     return HookError(message)
 
@@ -80,7 +82,8 @@ def hook_steps(plan: "Plan", hooks: "dict[str, Any]", kind: str, state_blob: int
 
 
 def add_process_attribute_steps(plan: "Plan", process: "Process",
-                                personality: "dict[str, Any] | None", proc_prefix: str) -> None:
+                                personality: "dict[str, Any] | None", proc_prefix: str,
+                                host: "HostFacts") -> None:
     """Personality, scheduler, I/O priority and LSM labels (process/attributes.py has the tables and
     the checks, done before anything is forked)."""
     from oci_runtime.process.attributes import (
@@ -111,7 +114,8 @@ def add_process_attribute_steps(plan: "Plan", process: "Process",
     for pointer, value, kind in (("/process/apparmorProfile", process.apparmor_profile, "apparmor"),
                                  ("/process/selinuxLabel", process.selinux_label, "selinux")):
         if value:
-            path, text = lsm_exec_attribute(kind, value, proc_prefix)
+            path, text = lsm_exec_attribute(kind, value, proc_prefix,
+                                            host.apparmor_exec_attribute)
             plan.add(wire.WRITE_PROC, f"config.json: {pointer}: writing {text!r} to /proc/{path}",
                      pointer, strings=(path, text))
 
@@ -200,7 +204,7 @@ def add_credential_steps(plan: "Plan", process: "Process", capabilities: "Capabi
         plan.add(wire.STDIO_CHOWN, "giving stdio to the process user", "/process/user",
                  (user.uid, user.gid))
     plan.add(wire.DROP_BOUNDING, what_user, "/process/capabilities/bounding",
-             (_signed64(capabilities.bounding), last_capability()))
+             (_signed64(capabilities.bounding), capabilities.last))
     groups = b"".join(gid.to_bytes(4, "little") for gid in user.additional_gids)
     plan.add(wire.SET_IDS, what_user, "/process/user",
              (user.uid, user.gid, len(user.additional_gids), 1 if setgroups_denied else 0),

@@ -116,12 +116,17 @@ def cpu_mask(cpu_list: str, pointer: str) -> bytes:
     return mask.to_bytes(size, "little")
 
 
-def lsm_exec_attribute(kind: str, value: str, proc_prefix: str) -> "tuple[str, str]":
+APPARMOR_EXEC_ATTRIBUTE = "/proc/self/attr/apparmor/exec"
+
+
+def lsm_exec_attribute(kind: str, value: str, proc_prefix: str,
+                       apparmor_exec_attribute: bool) -> "tuple[str, str]":
     """(path under /proc, text) of the LSM "exec" attribute that labels the next execve: the
-    AppArmor-specific file where the kernel has one (newer kernels), else the shared one."""
+    AppArmor-specific file where the kernel has one (``apparmor_exec_attribute``: newer kernels
+    have APPARMOR_EXEC_ATTRIBUTE), else the shared one."""
     if kind == "apparmor":
         text = f"exec {value}"
-        if os.path.exists("/proc/self/attr/apparmor/exec"):
+        if apparmor_exec_attribute:
             return f"{proc_prefix}/attr/apparmor/exec", text
         return f"{proc_prefix}/attr/exec", text
     return f"{proc_prefix}/attr/exec", value

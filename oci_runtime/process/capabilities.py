@@ -36,26 +36,33 @@ def last_capability() -> int:
         return max(CAPABILITY_NUMBERS.values())
 
 
-def runtime_bounding_set() -> int | None:
-    """The runtime's own capability bounding set (CapBnd in /proc/self/status), or None if it
-    cannot be read.  No process the runtime starts can hold a capability outside it: a host
-    without CAP_SYS_RESOURCE (a container runtime inside a container) cannot grant it."""
+def runtime_capability_sets() -> "tuple[int, int | None]":
+    """The runtime's own effective set and bounding set (CapEff, CapBnd in /proc/self/status);
+    (0, None) when they cannot be read.  No process the runtime starts can hold a capability
+    outside its bounding set: a host without CAP_SYS_RESOURCE (a container runtime inside a
+    container) cannot grant it."""
+    sets: "dict[str, int]" = {}
     try:
         with open("/proc/self/status") as status:
             for line in status:
-                if line.startswith("CapBnd:"):
-                    return int(line.split()[1], 16)
+                if line.startswith(("CapEff:", "CapBnd:")):
+                    sets[line[:6]] = int(line.split()[1], 16)
     except (OSError, ValueError, IndexError):
         pass
-    return None
+    return sets.get("CapEff", 0), sets.get("CapBnd")
+
+
+def runtime_bounding_set() -> int | None:
+    """The runtime's own capability bounding set, or None if it cannot be read."""
+    return runtime_capability_sets()[1]
 
 
 def capability_mask(names: "Iterable[str] | None", pointer: str, warnings: "list[str]",
-                    bounding: int | None = None) -> int:
-    """A list of CAP_* names as a bit mask.  Names this kernel does not know, and capabilities
-    outside ``bounding`` (the runtime's bounding set), are left out with a warning (config.md:
-    capabilities that cannot be granted SHOULD be logged, not fatal)."""
-    last = last_capability()
+                    bounding: int | None, last: int) -> int:
+    """A list of CAP_* names as a bit mask.  Names this kernel (whose highest capability is
+    ``last``) does not know, and capabilities outside ``bounding`` (the runtime's bounding set),
+    are left out with a warning (config.md: capabilities that cannot be granted SHOULD be
+    logged, not fatal)."""
     mask = 0
     for name in names or ():
         reason = ungrantable_reason(name, bounding, last)
@@ -77,14 +84,20 @@ def ungrantable_reason(name: str, bounding: int | None, last: int | None = None)
 
 
 class CapabilityPlan:
-    __slots__ = ("bounding", "effective", "permitted", "inheritable", "ambient")
+    """A process's capability sets as masks, for a runtime whose bounding set is ``bounding``
+    (None: unknown) on a kernel whose highest capability is ``last`` (host facts the caller
+    gathered: oci_runtime.plan.host.HostFacts); ``last`` is kept for the executor's bounding
+    set drop."""
+
+    __slots__ = ("bounding", "effective", "permitted", "inheritable", "ambient", "last")
 
     def __init__(self, capabilities: "dict[str, list[str]]", pointer: str,
-                 warnings: "list[str]") -> None:
-        bounding = runtime_bounding_set()
+                 warnings: "list[str]", *, bounding: int | None, last: int) -> None:
+        self.last = last
 
         def mask(key: str) -> int:
-            return capability_mask(capabilities.get(key), f"{pointer}/{key}", warnings, bounding)
+            return capability_mask(capabilities.get(key), f"{pointer}/{key}", warnings, bounding,
+                                   last)
 
         self.bounding = mask("bounding")
         self.effective = mask("effective")

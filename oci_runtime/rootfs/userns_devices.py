@@ -18,23 +18,27 @@ from oci_runtime.errors import OCIError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-    from typing import Any
+    from collections.abc import Callable, Sequence
+    from typing import Any, TypeAlias
 
     from oci_runtime.config.model import Linux
+
+    Lookup: TypeAlias = "Callable[[str], tuple[int, int] | None]"
 
 _LINK_DIRECTORY = {stat.S_IFCHR: "/dev/char", stat.S_IFBLK: "/dev/block"}
 
 
-def in_user_namespace(linux: "Linux") -> bool:
+def in_user_namespace(linux: "Linux", runtime_in_user_namespace: bool) -> bool:
     """Whether the container's processes are in a user namespace other than the host's: one of
-    its own (new or joined), or the runtime's (rootless podman runs the runtime inside one)."""
-    from oci_runtime.kernel.files import running_in_user_namespace
+    its own (new or joined), or the runtime's (``runtime_in_user_namespace``: rootless podman
+    runs the runtime inside one)."""
+    return "user" in linux.namespaces or runtime_in_user_namespace
 
-    return "user" in linux.namespaces or running_in_user_namespace()
 
-
-def device_plan(config_devices: "Sequence[dict[str, Any]]") -> "list[dict[str, Any]]":
+def device_plan(config_devices: "Sequence[dict[str, Any]]", lookup: "Lookup"
+                ) -> "list[dict[str, Any]]":
+    """``lookup(path)``: (mode, rdev) of a host path, None when there is none (the host facts
+    gathered for every path of host_device_candidates)."""
     from oci_runtime.rootfs.devices import TYPE_BITS, devices_to_create
 
     planned: "list[dict[str, Any]]" = []
@@ -48,7 +52,7 @@ def device_plan(config_devices: "Sequence[dict[str, Any]]") -> "list[dict[str, A
         if kind == stat.S_IFIFO or (kind == stat.S_IFCHR and major == 0 and minor == 0):
             planned.append(device)  # the kernel lets a user namespace make these
             continue
-        source = host_device(device["path"], kind, os.makedev(major, minor))
+        source = host_device(device, kind, os.makedev(major, minor), lookup)
         if source is None:
             raise OCIError(
                 f"config.json: {where}: device {device['path']} ({device['type']} "
@@ -59,13 +63,23 @@ def device_plan(config_devices: "Sequence[dict[str, Any]]") -> "list[dict[str, A
     return planned
 
 
-def host_device(path: str, kind: int, number: int) -> str | None:
-    """A host path that is the device (type and number), or None."""
-    for candidate in (path, f"{_LINK_DIRECTORY[kind]}/{os.major(number)}:{os.minor(number)}"):
-        try:
-            found = os.stat(candidate)
-        except OSError:
-            continue
-        if stat.S_IFMT(found.st_mode) == kind and found.st_rdev == number:
+def host_device_candidates(device: "dict[str, Any]") -> "list[str]":
+    """The host paths that may be ``device`` (a linux.devices entry): its own path, and udev's
+    /dev/char or /dev/block link of its number."""
+    from oci_runtime.rootfs.devices import TYPE_BITS
+
+    kind = TYPE_BITS.get(device.get("type", ""))
+    if kind not in _LINK_DIRECTORY:
+        return [device["path"]]
+    return [device["path"], f"{_LINK_DIRECTORY[kind]}/{device.get('major', 0)}:"
+                            f"{device.get('minor', 0)}"]
+
+
+def host_device(device: "dict[str, Any]", kind: int, number: int, lookup: "Lookup"
+                ) -> str | None:
+    """A host path that is ``device`` (its type ``kind`` and ``number``), or None."""
+    for candidate in host_device_candidates(device):
+        found = lookup(candidate)
+        if found is not None and stat.S_IFMT(found[0]) == kind and found[1] == number:
             return candidate
     return None

@@ -49,12 +49,16 @@ def is_own_id_map(mappings: "Sequence[IdMapping]", own_id: int) -> bool:
 
 
 def plan_writes(uid_mappings: "Sequence[IdMapping] | None",
-                gid_mappings: "Sequence[IdMapping] | None", capabilities: int | None = None
+                gid_mappings: "Sequence[IdMapping] | None", capabilities: int | None = None,
+                own_ids: "tuple[int, int] | None" = None
                 ) -> "tuple[list[tuple[str, str, Sequence[IdMapping]]], bool]":
     """How each map is written: [(kind, "direct" | "helper", mappings)], uid first, and whether
-    setgroups must be denied first (an unprivileged gid map).  Pure: the unit tests call it."""
+    setgroups must be denied first (an unprivileged gid map).  ``capabilities`` (effective) and
+    ``own_ids`` (euid, egid) are this process's unless given: pure then (the plan compiler, the
+    unit tests)."""
     if capabilities is None:
         capabilities = effective_capabilities()
+    own = {"uid": own_ids[0], "gid": own_ids[1]} if own_ids is not None else None
     writes: "list[tuple[str, str, Sequence[IdMapping]]]" = []
     deny_setgroups = False
     for kind, mappings in (("uid", uid_mappings), ("gid", gid_mappings)):
@@ -63,7 +67,7 @@ def plan_writes(uid_mappings: "Sequence[IdMapping] | None",
         _, _, capability, own_id = _KINDS[kind]
         if capabilities & (1 << capability):
             writes.append((kind, "direct", mappings))
-        elif is_own_id_map(mappings, own_id()):
+        elif is_own_id_map(mappings, own[kind] if own is not None else own_id()):
             writes.append((kind, "direct", mappings))
             deny_setgroups = deny_setgroups or kind == "gid"
         else:

@@ -1,5 +1,6 @@
 """The plan compiler (oci_runtime/plan/): which executor operations a config becomes, in which
 order, and how their failures read.  Pure: no root, nothing is mounted or forked."""
+import stat
 import struct
 
 import pytest
@@ -10,6 +11,7 @@ from oci_runtime.config.model import Config
 from oci_runtime.errors import OCIError
 from oci_runtime.executor import wire
 from oci_runtime.plan.create import CreateInputs, compile_create
+from oci_runtime.plan.host import HostFacts, PathFact
 from oci_runtime.plan.options import CreateOptions
 from oci_runtime.plan.model import FdArg
 from oci_runtime.process.capabilities import CapabilityPlan
@@ -30,12 +32,37 @@ def config_of(tmp_path, mounts=(), namespaces=("pid", "mount", "network", "ipc",
     return Config(raw)
 
 
-def compiled(config, options=None, **inputs):
+DIRECTORY = PathFact(stat.S_IFDIR | 0o755)
+FILE = PathFact(stat.S_IFREG | 0o644)
+
+
+def compiled(config, options=None, host=None, **inputs):
+    """The plan of ``config`` on a made-up ``host`` (default: a root runtime with every
+    capability, mount sources under the test's host directory as they are named)."""
+    if host is None:
+        host = HostFacts(paths=HOST_PATHS)
     warnings = []
-    caps = CapabilityPlan(config.process.capabilities, "/process/capabilities", warnings)
+    caps = CapabilityPlan(config.process.capabilities, "/process/capabilities", warnings,
+                          bounding=host.bounding_set, last=host.last_capability)
     defaults = dict(start_listener=FdArg("start.sock"), capabilities=caps)
     defaults.update(inputs)
-    return compile_create(config, options or CreateOptions(), CreateInputs("test", **defaults))
+    return compile_create(config, options or CreateOptions(), CreateInputs("test", **defaults),
+                          host)
+
+
+def _device(major, minor):
+    import os
+
+    return PathFact(stat.S_IFCHR | 0o666, os.makedev(major, minor))
+
+
+# The made-up host's paths: the host_dir fixture's directory and file, and the devices every
+# container gets (none of them is looked at: a plan never reads the host itself).
+HOST_DIR = "/srv/host/share"
+HOST_PATHS = {HOST_DIR: DIRECTORY, f"{HOST_DIR}/file": FILE, "/dev/null": _device(1, 3),
+              "/dev/zero": _device(1, 5), "/dev/full": _device(1, 7),
+              "/dev/random": _device(1, 8), "/dev/urandom": _device(1, 9),
+              "/dev/tty": _device(5, 0)}
 
 
 def ops(plan, *wanted):
@@ -47,11 +74,10 @@ def names(plan):
 
 
 @pytest.fixture
-def host_dir(tmp_path):
-    source = tmp_path / "host" / "share"
-    source.mkdir(parents=True)
-    (source / "file").write_text("from the host\n")
-    return source
+def host_dir():
+    import pathlib
+
+    return pathlib.PurePosixPath(HOST_DIR)
 
 
 # -- mounts -----------------------------------------------------------------------------------
@@ -138,10 +164,7 @@ def test_an_idmapped_mount_is_the_runtime_s_detached_copy_moved_into_place(tmp_p
 
 
 def test_devices_in_a_user_namespace_are_bound_from_the_host_or_refused(tmp_path):
-    import os
-
-    full = os.stat("/dev/full").st_rdev
-    devices = [{"path": "/dev/full", "type": "c", "major": os.major(full), "minor": os.minor(full)},
+    devices = [{"path": "/dev/full", "type": "c", "major": 1, "minor": 7},
                {"path": "/dev/fifo", "type": "p"}]
     plan = compiled(config_of(tmp_path, namespaces=("user", "mount"),
                               linux=dict(_own_ids(), devices=devices)))
@@ -188,13 +211,85 @@ def test_v1_cgroup_mounts_without_a_namespace_bind_the_container_s_own_cgroups(t
                    ("unified", "cgroup2", None, "/sys/fs/cgroup/unified/x")]
     plan = compiled(config_of(tmp_path, [{"destination": "/sys/fs/cgroup", "type": "cgroup",
                                            "source": "cgroup", "options": ["ro"]}]),
-                    cgroup_mounts=hierarchies)
+                    host=HostFacts(cgroup_mounts=hierarchies))
     mounts = [(s.strings[0], s.strings[1]) for s in ops(plan, wire.MOUNT)]
     assert mounts == [("tmpfs", "/sys/fs/cgroup"),
                       ("/sys/fs/cgroup/memory/x", "/sys/fs/cgroup/memory"),
                       ("/sys/fs/cgroup/unified/x", "/sys/fs/cgroup/unified")]
     assert [s.strings[1] for s in ops(plan, wire.REMOUNT_BIND)] == [
         "/sys/fs/cgroup/memory", "/sys/fs/cgroup/unified", "/sys/fs/cgroup"]
+
+
+# -- the host, as facts ----------------------------------------------------------------------
+
+def test_the_compiler_reads_nothing_of_the_host(tmp_path, monkeypatch):
+    """Binds, devices in a user namespace, cgroup mounts, LSM labels, capabilities: everything
+    the compiler needs of the host comes from HostFacts; any read of the host fails the test."""
+    import builtins
+    import os
+
+    config = config_of(tmp_path, [
+        {"destination": "/d", "source": HOST_DIR, "options": ["rbind", "ro"]},
+        {"destination": "/f", "source": f"{HOST_DIR}/file", "options": ["bind"]},
+        {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup"}],
+        namespaces=("user", "mount", "pid", "network"), linux=_own_ids(),
+        process={"apparmorProfile": "p", "capabilities": {"bounding": ["CAP_KILL"]}})
+    host = HostFacts(paths=HOST_PATHS, apparmor_exec_attribute=True, cgroup_mounts=[
+        ("memory", "cgroup", "memory", "/sys/fs/cgroup/memory/x")])
+
+    def no_host(*args, **kwargs):
+        raise AssertionError(f"the compiler read the host: {args}")
+
+    for module, name in ((builtins, "open"), (os, "open"), (os, "stat"), (os, "lstat"),
+                         (os.path, "exists"), (os, "listdir"), (os, "geteuid"),
+                         (os, "getegid")):
+        monkeypatch.setattr(module, name, no_host)
+    plan = compiled(config, host=host)
+    monkeypatch.undo()
+    assert ("thread-self/attr/apparmor/exec", "exec p") in [s.strings for s in
+                                                             ops(plan, wire.WRITE_PROC)]
+    assert {s.strings[1] for s in ops(plan, wire.BIND_DEVICE)} >= {"/dev/null", "/dev/tty"}
+
+
+def test_the_rootfs_parent_mount_is_the_longest_mount_point_holding_it(tmp_path):
+    config = config_of(tmp_path)
+    config.root_path = "/srv/bundles/b/rootfs"
+    host = HostFacts(mount_points=("/", "/srv", "/srv/bundles", "/srv/bundles2"))
+    (prepare,) = ops(compiled(config, host=host), wire.PREPARE_ROOT)
+    assert prepare.strings == ("/srv/bundles/b/rootfs", "/srv/bundles")
+
+
+def test_a_bind_source_is_what_the_host_says_it_is(tmp_path):
+    mounts = [{"destination": "/x", "source": "/srv/x", "options": ["bind"]}]
+    plan = compiled(config_of(tmp_path, mounts), host=HostFacts(paths={"/srv/x": FILE}))
+    (mount,) = [s for s in ops(plan, wire.MOUNT) if s.strings[1] == "/x"]
+    assert mount.ints[1] & wire.MNT_TARGET_FILE
+    plan = compiled(config_of(tmp_path, mounts), host=HostFacts(paths={"/srv/x": DIRECTORY}))
+    (mount,) = [s for s in ops(plan, wire.MOUNT) if s.strings[1] == "/x"]
+    assert not mount.ints[1] & wire.MNT_TARGET_FILE
+    with pytest.raises(OCIError, match=r"^config\.json: /mounts/0: mount source /srv/x: "
+                                       r"No such file or directory$"):
+        compiled(config_of(tmp_path, mounts), host=HostFacts())
+
+
+def test_a_device_is_bound_from_udev_s_link_when_only_that_is_there(tmp_path):
+    devices = [{"path": "/dev/sdz", "type": "b", "major": 8, "minor": 400}]
+    import os
+
+    paths = dict(HOST_PATHS)
+    paths["/dev/block/8:400"] = PathFact(stat.S_IFBLK | 0o660, os.makedev(8, 400))
+    paths["/dev/sdz"] = PathFact(stat.S_IFBLK | 0o660, os.makedev(8, 401))  # another disk
+    plan = compiled(config_of(tmp_path, namespaces=("user", "mount"),
+                              linux=dict(_own_ids(), devices=devices)),
+                    host=HostFacts(paths=paths))
+    binds = {s.strings[1]: s.strings[0] for s in ops(plan, wire.BIND_DEVICE)}
+    assert binds["/dev/sdz"] == "/dev/block/8:400"
+
+
+def test_the_bounding_set_is_dropped_up_to_the_kernel_s_last_capability(tmp_path):
+    (drop,) = ops(compiled(config_of(tmp_path), host=HostFacts(last_capability=37)),
+                  wire.DROP_BOUNDING)
+    assert drop.ints[1] == 37
 
 
 # -- order ------------------------------------------------------------------------------------
@@ -214,30 +309,23 @@ def test_without_a_new_user_namespace_non_dumpable_comes_first(tmp_path):
     assert names(compiled(config_of(tmp_path)))[0] == "nondumpable"
 
 
-def _own_ids(uid=None, gid=None):
-    import os
-
-    return {"uidMappings": [{"containerID": 0, "hostID": os.geteuid() if uid is None else uid,
-                             "size": 1}],
-            "gidMappings": [{"containerID": 0, "hostID": os.getegid() if gid is None else gid,
-                             "size": 1}]}
+def _own_ids(uid=1000, gid=1000):
+    return {"uidMappings": [{"containerID": 0, "hostID": uid, "size": 1}],
+            "gidMappings": [{"containerID": 0, "hostID": gid, "size": 1}]}
 
 
-def test_an_unprivileged_own_id_map_denies_setgroups_and_the_executor_skips_it(tmp_path,
-                                                                              monkeypatch):
-
-    from oci_runtime.userns import idmap
-
-    monkeypatch.setattr(idmap, "effective_capabilities", lambda: 0)
-    plan = compiled(config_of(tmp_path, namespaces=("user", "mount"), linux=_own_ids()))
+def test_an_unprivileged_own_id_map_denies_setgroups_and_the_executor_skips_it(tmp_path):
+    unprivileged = HostFacts(effective_capabilities=0, euid=1000, egid=1000, paths=HOST_PATHS)
+    plan = compiled(config_of(tmp_path, namespaces=("user", "mount"), linux=_own_ids()),
+                    host=unprivileged)
     (set_ids,) = ops(plan, wire.SET_IDS)
     assert set_ids.ints == (0, 0, 0, 1)
     with pytest.raises(OCIError, match="/process/user/additionalGids: setgroups is denied"):
         compiled(config_of(tmp_path, namespaces=("user", "mount"), linux=_own_ids(),
-                           process={"user": {"uid": 0, "gid": 0, "additionalGids": [0]}}))
-    monkeypatch.setattr(idmap, "effective_capabilities", lambda: ~0)
+                           process={"user": {"uid": 0, "gid": 0, "additionalGids": [0]}}),
+                 host=unprivileged)
     plan = compiled(config_of(tmp_path, namespaces=("user", "mount"), linux=_own_ids()))
-    assert ops(plan, wire.SET_IDS)[0].ints == (0, 0, 0, 0)
+    assert ops(plan, wire.SET_IDS)[0].ints == (0, 0, 0, 0)  # root: the gid map is written
 
 
 def test_joined_namespaces_are_fds_the_runtime_opens_user_first(tmp_path):

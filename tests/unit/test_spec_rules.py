@@ -41,13 +41,14 @@ def test_io_priority_needs_only_its_class():
 def test_capabilities_outside_the_bounding_set_are_left_out_with_a_warning():
     warnings = []
     bounding = ~(1 << process.CAPABILITY_NUMBERS["CAP_SYS_RESOURCE"])
-    mask = process.capability_mask(["CAP_KILL", "CAP_SYS_RESOURCE", "CAP_NOPE"], "/p", warnings,
-                                   bounding)
+    mask = process.capability_mask(["CAP_KILL", "CAP_SYS_RESOURCE", "CAP_NOPE", "CAP_BPF"],
+                                   "/p", warnings, bounding, last=37)
     assert mask == 1 << process.CAPABILITY_NUMBERS["CAP_KILL"]
     assert warnings == [
         "/p: ignoring capability 'CAP_SYS_RESOURCE': not in the runtime's own bounding set, so "
         "it cannot be granted",
-        "/p: ignoring capability 'CAP_NOPE': unknown to this kernel"]
+        "/p: ignoring capability 'CAP_NOPE': unknown to this kernel",
+        "/p: ignoring capability 'CAP_BPF': unknown to this kernel"]  # 39 > the kernel's last
 
 
 def test_the_runtime_bounding_set_is_read_from_proc():
