@@ -255,7 +255,7 @@ class StoredContainer:
             manager = self._cgroup_manager()
             if manager is None:
                 raise OCIError(f"cannot update container {self.id!r}: it has no cgroup")
-            manager.update(resources)
+            manager.update(_with_container_device_rules(resources))
         finally:
             hotpath.close(lock)
 
@@ -374,3 +374,22 @@ def list_containers(store: StateStore) -> "list[StoredContainer]":
 
 
 __all__ = ["StoredContainer", "StateStore", "list_containers"]
+
+
+def _with_container_device_rules(resources: "dict[str, Any]") -> "dict[str, Any]":
+    """``update``'s resources, with ``devices`` (when given) replacing the container's
+    linux.resources.devices: the cgroup gets the same rules create gives (deny all, these,
+    the devices every container may use), never the bare list, which on cgroup v2 would start
+    from allow-all.  Without ``devices`` the device rules are left as they are (runc never
+    changes them on update, so rules a device plugin added survive a memory update)."""
+    if "devices" not in resources:
+        return resources
+    from oci_runtime.cgroups.controllers.devices import container_device_rules
+    from oci_runtime.userns.rootless import is_rootless
+
+    if is_rootless():
+        raise OCIError("update: /devices: a rootless container has no device rules (its "
+                       "devices are the host's nodes bound in); they cannot be changed")
+    if not isinstance(resources["devices"], list):
+        raise OCIError(f"update: /devices: expected an array, got {resources['devices']!r}")
+    return {**resources, "devices": container_device_rules(resources["devices"])}

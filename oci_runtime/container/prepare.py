@@ -223,17 +223,17 @@ def _check_creatable(config: "Config", mount_table: "list[MountEntry]") -> None:
 
 
 def cgroup_resources(config: "Config", rootless: bool = False) -> "dict[str, Any]":
-    """linux.resources with runc's effective device rules: deny all, the config's rules, then
-    the devices a container needs (config-linux.md "Default Devices", ptys) and linux.devices.
-    Rootless (a delegated cgroup): no device rules, as runc; an unprivileged caller cannot load
-    the device controller's program, and the container's devices are the host's bound nodes."""
-    from oci_runtime.cgroups.controllers.devices import runc_device_rules
+    """linux.resources with the container's device rules (container_device_rules: deny all,
+    the config's rules, the devices every container may use; not linux.devices).  Rootless
+    (a delegated cgroup): no device rules, as runc; an unprivileged caller cannot load the
+    device controller's program, and the container's devices are the host's bound nodes."""
+    from oci_runtime.cgroups.controllers.devices import container_device_rules
 
     resources = dict(config.linux.resources)
     if rootless:
         resources.pop("devices", None)
     else:
-        resources["devices"] = runc_device_rules(resources.get("devices"), config.linux.devices)
+        resources["devices"] = container_device_rules(resources.get("devices"))
     return resources
 
 

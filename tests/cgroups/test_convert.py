@@ -122,12 +122,12 @@ def test_device_rule_invalid(bad):
         devices.normalize_device_rule(bad)
 
 
-def test_runc_device_rules_order():
-    rules = devices.runc_device_rules([{"allow": True, "type": "c", "major": 10, "minor": 200, "access": "rwm"}],
-                                [{"type": "c", "major": 4, "minor": 64, "path": "/dev/ttyS0"}])
+def test_container_device_rules_are_deny_all_the_config_then_the_defaults():
+    config_rule = {"allow": True, "type": "c", "major": 10, "minor": 200, "access": "rwm"}
+    rules = devices.container_device_rules([config_rule])
     assert rules[0] == {"allow": False, "access": "rwm"}
-    assert rules[1]["major"] == 10
-    assert rules[-1]["major"] == 4 and rules[-1]["allow"]
+    assert rules[1] == config_rule
+    assert rules[2:] == list(devices.DEFAULT_ALLOWED_DEVICES)
 
 
 def test_expand_slice():

@@ -8,7 +8,7 @@ import os
 from oci_runtime.errors import OCIError
 
 from ..fields import RESOURCES, pointer
-from ..files import write_value
+from ..files import read_or, write_value
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -22,16 +22,18 @@ FIELD = pointer(RESOURCES, "devices")
 
 
 def apply_v1(cgroup: "V1Cgroup", rules: "list[Any]", updating: bool) -> None:
+    """Bring devices.allow/deny from what devices.list says now to what ``rules`` make, writing
+    only the difference (runc's emulator "transition"): a running container's processes never
+    see a moment where everything is denied, and a new cgroup (which starts as a copy of its
+    parent's list, not necessarily allow-all) gets exactly the rules."""
     directory = cgroup.controller_dir("devices", FIELD)
-    normalised = []
-    for i, rule in enumerate(rules):
-        try:
-            normalised.append(normalize_device_rule(rule, f"{FIELD}/{i}"))
-        except ValueError as exc:
-            raise OCIError(str(exc)) from None
-    for i, rule in enumerate(normalised):
-        name, line = device_rule_v1(rule)
-        write_value(os.path.join(directory, name), line, f"{FIELD}/{i}")
+    try:
+        target = compile_rules(rules, FIELD)
+    except ValueError as exc:
+        raise OCIError(str(exc)) from None
+    current = parse_devices_list(read_or(os.path.join(directory, "devices.list"), "a *:* rwm"))
+    for name, line in transition_v1(current, target):
+        write_value(os.path.join(directory, name), line, FIELD)
 
 
 def apply_v2(cgroup: "V2Cgroup", rules: "list[Any]", updating: bool) -> None:
@@ -83,7 +85,10 @@ def device_rule_v1(rule: tuple[bool, str, int, int, str]) -> tuple[str, str]:
     return fname, f"{typ} {maj}:{mi} {access}"
 
 
-# runc's default allowed devices (libcontainer/specconv AllowedDevices), as OCI device entries.
+# The devices every container may use whatever its rules say: runc's AllowedDevices
+# (libcontainer/specconv), as OCI device entries: mknod of any node, the config-linux.md
+# "Default Devices" and the ptys.  Appended after linux.resources.devices, so a config cannot
+# deny them (as with runc).
 DEFAULT_ALLOWED_DEVICES: "tuple[dict[str, Any], ...]" = (
     {"allow": True, "type": "c", "access": "m"},                              # mknod any char
     {"allow": True, "type": "b", "access": "m"},                              # mknod any block
@@ -98,19 +103,16 @@ DEFAULT_ALLOWED_DEVICES: "tuple[dict[str, Any], ...]" = (
 )
 
 
-def runc_device_rules(resource_devices: "Iterable[dict[str, Any]] | None" = (),
-                      linux_devices: "Iterable[dict[str, Any]] | None" = ()) -> "list[dict[str, Any]]":
-    """The rule list runc effectively applies for a container: deny all, the config's
-    linux.resources.devices in order, runc's default allowed devices, then an allow rule for each
-    linux.devices entry.  Callers that want runc's behaviour pass this to set({"devices": ...})."""
-    rules = [{"allow": False, "access": "rwm"}]
+def container_device_rules(resource_devices: "Iterable[dict[str, Any]] | None" = ()
+                           ) -> "list[dict[str, Any]]":
+    """The device rules a container's cgroup gets (at create, and from an ``update`` that
+    gives ``devices``): deny all, then ``resource_devices`` (linux.resources.devices) in order,
+    then DEFAULT_ALLOWED_DEVICES.  linux.devices entries are not in it: creating a node and
+    allowing access to it are separate decisions in the spec, so a node the config creates is
+    usable only if these rules allow it (runc and crun alike)."""
+    rules: "list[dict[str, Any]]" = [{"allow": False, "access": "rwm"}]
     rules.extend(resource_devices or ())
     rules.extend(DEFAULT_ALLOWED_DEVICES)
-    for d in linux_devices or ():
-        t = d.get("type")
-        if t in ("c", "b", "u"):
-            rules.append({"allow": True, "type": "c" if t == "u" else t, "major": d.get("major"),
-                          "minor": d.get("minor"), "access": "rwm"})
     return rules
 
 
@@ -182,6 +184,44 @@ def compile_rules(rules: "Iterable[object]", field: str = FIELD) -> DeviceRules:
     for i, r in enumerate(rules):
         state.apply(normalize_device_rule(r, f"{field}/{i}"))
     return state
+
+
+def parse_devices_list(text: str) -> DeviceRules:
+    """A v1 cgroup's devices.list as a DeviceRules.  The kernel prints "a *:* rwm" alone for a
+    cgroup that allows by default (hiding its deny exceptions), else its allow exceptions."""
+    lines = text.split()
+    if lines[:3] == ["a", "*:*", "rwm"]:
+        return DeviceRules(default_allow=True)
+    state = DeviceRules(default_allow=False)
+    for line in text.splitlines():
+        typ, numbers, access = line.split()
+        major, minor = (-1 if n == "*" else int(n) for n in numbers.split(":"))
+        state.exceptions.append([typ, major, minor, access])
+    return state
+
+
+def transition_v1(current: DeviceRules, target: DeviceRules) -> "list[tuple[str, str]]":
+    """The (file, line) writes that turn ``current`` into ``target``: a reset ("a") only when
+    the default differs, or when the target allows by default (a default-allow list hides its
+    exceptions, so it cannot be diffed); then the access each exception loses, then what each
+    gains.  The kernel matches a v1 deny rule against exceptions of exactly the same type and
+    numbers, as DeviceRules.apply does."""
+    writes: "list[tuple[str, str]]" = []
+    old = {} if target.default_allow or current.default_allow != target.default_allow else {
+        (t, major, minor): access for t, major, minor, access in current.exceptions}
+    if target.default_allow or current.default_allow != target.default_allow:
+        writes.append(device_rule_v1((target.default_allow, "a", -1, -1, "rwm")))
+    new = {(t, major, minor): access for t, major, minor, access in target.exceptions}
+    flip = not target.default_allow   # an exception's polarity: allow in a deny-by-default list
+    for (t, major, minor), access in old.items():
+        lost = "".join(c for c in access if c not in new.get((t, major, minor), ""))
+        if lost:
+            writes.append(device_rule_v1((not flip, t, major, minor, lost)))
+    for (t, major, minor), access in new.items():
+        gained = "".join(c for c in access if c not in old.get((t, major, minor), ""))
+        if gained:
+            writes.append(device_rule_v1((flip, t, major, minor, gained)))
+    return writes
 
 
 def _insn(code: int, dst: int = 0, src: int = 0, off: int = 0, imm: int = 0) -> "Instruction":
