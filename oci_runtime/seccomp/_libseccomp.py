@@ -153,9 +153,25 @@ def generate_bpf(profile: "Profile", library_path: str | None = None
             # Not fatal if unsupported: only the lookup speed of the program changes.
             lib.seccomp_attr_set(context, _SCMP_FLTATR_CTL_OPTIMIZE, _OPTIMIZE_BINARY_TREE)
 
-        return _export(lib, context), warnings
+        return _enosys_stub(profile, lib, library_path) + _export(lib, context), warnings
     finally:
         lib.seccomp_release(context)
+
+
+def _enosys_stub(profile: "Profile", lib: "Any", library_path: str | None) -> bytes:
+    """The instructions that give ENOSYS to syscalls newer than the profile (seccomp/enosys.py),
+    with libseccomp's numbers for every architecture in the filter: those listed, and the
+    native one, which libseccomp always includes."""
+    from oci_runtime.seccomp import enosys
+
+    if not enosys.wants_stub(profile.default_action):
+        return b""
+    tokens = [architecture_token(arch, library_path) for arch in profile.architectures]
+    tokens.append(lib.seccomp_arch_native())
+    names = [name for rule in profile.rules for name in rule.names]
+    highest = enosys.highest_numbers(
+        names, tokens, lambda token, name: int(lib.seccomp_syscall_resolve_name_arch(token, name.encode())))
+    return enosys.stub(highest)
 
 
 def _condition_array(ffi: "Any", conditions: "Sequence[Condition]") -> "Any":

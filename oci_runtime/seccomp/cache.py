@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     from hashlib import _Hash
     from typing import Any, NoReturn
 
-_FORMAT = "oci-runtime-seccomp-cache/1"
+# /2: programs carry the ENOSYS stub (seccomp/enosys.py); /1 entries lack it.
+_FORMAT = "oci-runtime-seccomp-cache/2"
 _PROFILE_FIELDS_IN_KEY = ("defaultAction", "defaultErrnoRet", "architectures", "syscalls")
 
 
