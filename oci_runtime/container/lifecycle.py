@@ -185,6 +185,9 @@ class StoredContainer:
                 return
             if status not in ("created", "running", "paused"):
                 raise InvalidState(f"container not running: {self.id!r} is {status}", status)
+            if signal_number == hotpath.SIGKILL and not self._has_own_pid_namespace():
+                self._signal_cgroup(signal_number, status)
+                return
             self._signal_init(signal_number)
             if status == "paused" and signal_number == hotpath.SIGKILL:
                 manager = self._cgroup_manager()
@@ -202,6 +205,14 @@ class StoredContainer:
             manager.kill_all(signal_number)
         elif status in ("created", "running", "paused"):
             self._signal_init(signal_number)
+
+    def _has_own_pid_namespace(self) -> bool:
+        """Whether the init is pid 1 of a pid namespace of its own, so that the kernel kills
+        every other process of the container when it dies.  Sharing the host's (or joining
+        another by path), it does not: a SIGKILL then goes to every process of the cgroup,
+        frozen first so none forks away (runc's signalAllProcesses)."""
+        namespaces = self.record.get("namespaces") or {}
+        return "pid" in namespaces and not namespaces["pid"]
 
     def _signal_init(self, signal_number: int) -> None:
         """Signal the init through a pidfd checked against the recorded start time, so a pid
@@ -373,9 +384,6 @@ def list_containers(store: StateStore) -> "list[StoredContainer]":
     return containers
 
 
-__all__ = ["StoredContainer", "StateStore", "list_containers"]
-
-
 def _with_container_device_rules(resources: "dict[str, Any]") -> "dict[str, Any]":
     """``update``'s resources, with ``devices`` (when given) replacing the container's
     linux.resources.devices: the cgroup gets the same rules create gives (deny all, these,
@@ -393,3 +401,6 @@ def _with_container_device_rules(resources: "dict[str, Any]") -> "dict[str, Any]
     if not isinstance(resources["devices"], list):
         raise OCIError(f"update: /devices: expected an array, got {resources['devices']!r}")
     return {**resources, "devices": container_device_rules(resources["devices"])}
+
+
+__all__ = ["StoredContainer", "StateStore", "list_containers"]

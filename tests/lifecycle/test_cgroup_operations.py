@@ -1,6 +1,7 @@
 """pause / resume / update / events / kill --all through the container's cgroup (issue 4 ops)."""
 import json
 import os
+import time
 
 import pytest
 
@@ -68,3 +69,50 @@ def test_ps_and_kill_all(oci, make_bundle):
     wait_for_status(oci, cid, "stopped")
     for pid in pids:
         assert not os.path.exists(f"/proc/{pid}/cmdline") or open(f"/proc/{pid}/stat").read().split()[2] in "ZX"
+
+
+def _gone(pid):
+    """The process has exited (no /proc entry, or a zombie waiting for its parent)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except FileNotFoundError:
+        return True
+
+
+def _exec_sleep(oci, cid, tmp_path, name):
+    pid_file = tmp_path / f"{name}.pid"
+    oci("exec", "--detach", "--pid-file", str(pid_file), cid, "sleep", "1000", check=True)
+    return int(pid_file.read_text())
+
+
+@pytest.mark.parametrize("namespace", ["host", "joined"])
+def test_kill_KILL_without_a_pid_namespace_of_its_own_kills_every_process(
+        oci, make_bundle, tmp_path, namespace):
+    """Sharing the host's pid namespace (or joining another's), the init is not that
+    namespace's pid 1, so the kernel does not kill the rest when it dies: runc's `kill KILL`
+    kills every process of the container's cgroup, and so does ours."""
+    def edit(config):
+        config["linux"]["namespaces"].remove({"type": "pid"})
+        if namespace == "joined":   # the runtime's own, by path: not the container's own
+            config["linux"]["namespaces"].append({"type": "pid", "path": "/proc/self/ns/pid"})
+    bundle, cid = make_bundle(["sleep", "1000"], edit)
+    oci("run", "--detach", "--bundle", str(bundle), cid, check=True)
+    init = oci.state(cid)["pid"]
+    exec_pids = [_exec_sleep(oci, cid, tmp_path, f"exec{n}") for n in range(2)]
+    oci("kill", cid, "KILL", check=True)
+    wait_for_status(oci, cid, "stopped")
+    deadline = time.monotonic() + 10
+    while not all(_gone(pid) for pid in [init, *exec_pids]) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert [pid for pid in [init, *exec_pids] if not _gone(pid)] == []
+
+
+def test_kill_TERM_without_a_pid_namespace_goes_to_the_init_only(oci, make_bundle, tmp_path):
+    bundle, cid = make_bundle(["sleep", "1000"],
+                              lambda c: c["linux"]["namespaces"].remove({"type": "pid"}))
+    oci("run", "--detach", "--bundle", str(bundle), cid, check=True)
+    exec_pid = _exec_sleep(oci, cid, tmp_path, "exec")
+    oci("kill", cid, "TERM", check=True)
+    wait_for_status(oci, cid, "stopped")
+    assert not _gone(exec_pid)   # runc signals all processes for KILL only
