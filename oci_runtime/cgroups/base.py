@@ -69,6 +69,33 @@ class CgroupManager:
     def exists(self) -> bool:
         raise NotImplementedError
 
+    def check_before_create(self) -> None:
+        """runc's preconditions for a new container's cgroup (libcontainer's Create), so that
+        create fails at once with one line instead of sharing, or hanging in, a cgroup it did
+        not make: it may exist, but hold no process (another container's would be counted,
+        frozen and killed as this one's), and be neither frozen nor below a frozen cgroup (the
+        init could never run).  The messages begin with runc's words."""
+        found = sorted({pid for directory in self.directories().values()
+                        for pid in files.procs_recursive(directory)})
+        if found:
+            shown = " ".join(map(str, found[:8])) + (" ..." if len(found) > 8 else "")
+            raise OCIError(f"container's cgroup is not empty: {len(found)} process(es) found "
+                           f"in {self.describe()} (pids {shown})")
+        frozen = self.frozen_at()
+        if frozen is not None:
+            where = "it" if frozen in self.directories().values() else f"its parent {frozen}"
+            raise OCIError(f"container's cgroup unexpectedly frozen: {self.describe()} ({where} "
+                           f"is frozen; thaw it, or use another linux.cgroupsPath)")
+
+    def frozen_at(self) -> str | None:
+        """The directory that keeps the cgroup frozen (its own, or the nearest existing
+        ancestor's when it does not exist yet), or None."""
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        """The cgroup for messages: its first directory."""
+        return next(iter(self.directories().values()), "the container's cgroup")
+
     # -- freezer ------------------------------------------------------------------------------
     def freeze(self) -> None:
         raise NotImplementedError

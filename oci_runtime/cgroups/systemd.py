@@ -266,6 +266,9 @@ class SystemdManager(CgroupManager):
     def is_frozen(self) -> bool:
         return self.fs.is_frozen()
 
+    def frozen_at(self) -> str | None:
+        return self.fs.frozen_at()
+
     def pids(self) -> list[int]:
         return self.fs.pids()
 

@@ -127,6 +127,15 @@ class V1Manager(CgroupManager):
         from .controllers import freezer
         return freezer.is_frozen_v1(self.paths.get("freezer"))
 
+    def frozen_at(self) -> str | None:
+        from .controllers import freezer
+        directory = self.paths.get("freezer")
+        frozen = None if directory is None else freezer.frozen_at_v1(
+            directory, self.mounts.get("freezer"))
+        if frozen is None and self.unified:   # hybrid: cgroup.freeze of the v2 side freezes too
+            frozen = freezer.frozen_at_v2(self.unified, self.unified_mount)
+        return frozen
+
     def pids(self) -> list[int]:
         for ctrl in ("freezer", "devices", "memory", "pids", "cpu", "name=systemd"):
             if ctrl in self.paths:

@@ -117,6 +117,10 @@ class V2Manager(CgroupManager):
         from .controllers import freezer
         return freezer.is_frozen_v2(self.path)
 
+    def frozen_at(self) -> str | None:
+        from .controllers import freezer
+        return freezer.frozen_at_v2(self.path, self.root)
+
     def pids(self) -> list[int]:
         return sorted(set(files.procs_recursive(self.path)))
 

@@ -97,6 +97,9 @@ def _create_in(transaction: CreateTransaction, store: "StateStore", prepared: "P
     assert config is not None and config.process is not None  # prepare() checked it
     state_dir = store.reserve(container_id)
     transaction.on_undo(f"removing {state_dir}", lambda: store.remove(container_id))
+    if cgroup is not None:
+        # Before the undo that would kill and remove it: the cgroup may be another container's.
+        cgroup.check_before_create()
     # The bytes prepare() validated: a later edit of the bundle's file changes nothing here.
     write_atomically(f"{state_dir}/{CONFIG_FILE}", prepared.config_bytes)
     if debug is not None:

@@ -52,3 +52,35 @@ def thaw_v2(directory: str) -> None:
 
 def is_frozen_v2(directory: str) -> bool:
     return read_or(os.path.join(directory, "cgroup.freeze"), "0").strip() == "1"
+
+
+def _nearest_existing(directory: str, mount: str | None) -> str | None:
+    """``directory`` or its nearest existing ancestor within the hierarchy mounted at ``mount``
+    (a cgroup made there starts in that one's freezer state)."""
+    while not os.path.isdir(directory):
+        parent = os.path.dirname(directory)
+        if parent == directory or (mount is not None and not parent.startswith(mount)):
+            return None
+        directory = parent
+    return directory
+
+
+def frozen_at_v1(directory: str, mount: str | None) -> str | None:
+    """Where a v1 cgroup's freezer is FROZEN or FREEZING (freezer.state shows the effective
+    state, a frozen ancestor's included), or None."""
+    existing = _nearest_existing(directory, mount)
+    if existing is None:
+        return None
+    state = read_or(os.path.join(existing, "freezer.state")).strip()
+    return existing if state in ("FROZEN", "FREEZING") else None
+
+
+def frozen_at_v2(directory: str, mount: str | None) -> str | None:
+    """Where a v2 cgroup is frozen: asked to be (cgroup.freeze), or frozen through an ancestor
+    (cgroup.events "frozen 1"); None otherwise, and for the root, which has neither file."""
+    existing = _nearest_existing(directory, mount)
+    if existing is None:
+        return None
+    if is_frozen_v2(existing) or _frozen_flag_v2(existing):
+        return existing
+    return None
