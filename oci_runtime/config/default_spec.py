@@ -8,7 +8,16 @@ if TYPE_CHECKING:
 DEFAULT_CAPABILITIES = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
 
 
-def default_config(rootless: bool = False) -> "dict[str, Any]":
+def default_config(rootless: bool = False, cgroup_namespace: bool | None = None
+                   ) -> "dict[str, Any]":
+    """runc spec's config.json.  ``cgroup_namespace``: None decides as runc does, from the
+    host: a cgroup namespace on a pure cgroup v2 host only, none on v1 or hybrid (scripts that
+    add one there, as runc's users do, must not meet a duplicate)."""
+    if cgroup_namespace is None:
+        from oci_runtime.cgroups import detect_mode
+
+        cgroup_namespace = detect_mode() == "v2"
+    namespaces = ["pid", "network", "ipc", "uts", "mount"] + (["cgroup"] if cgroup_namespace else [])
     config: "dict[str, Any]" = {
         "ociVersion": OCI_VERSION,
         "process": {
@@ -43,8 +52,7 @@ def default_config(rootless: bool = False) -> "dict[str, Any]":
         ],
         "linux": {
             "resources": {"devices": [{"allow": False, "access": "rwm"}]},
-            "namespaces": [{"type": t} for t in ("pid", "network", "ipc", "uts", "mount",
-                                                  "cgroup")],
+            "namespaces": [{"type": t} for t in namespaces],
             "maskedPaths": [
                 "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
                 "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware",

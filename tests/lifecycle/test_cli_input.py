@@ -194,6 +194,22 @@ def test_spec_rootless_maps_root_to_the_callers_ids():
     assert linux["gidMappings"] == [{"containerID": 0, "hostID": 4321, "size": 1}]
 
 
+def test_spec_has_a_cgroup_namespace_on_a_v2_host_only_as_runc(oci, tmp_path, make_bundle):
+    """runc spec adds the cgroup namespace on a pure cgroup v2 host only; scripts that append
+    one on v1 or hybrid (as runc's users do) must get a config create accepts."""
+    oci("spec", "--bundle", str(tmp_path), check=True)
+    config = json.loads((tmp_path / "config.json").read_text())
+    types = [namespace["type"] for namespace in config["linux"]["namespaces"]]
+    assert types == ["pid", "network", "ipc", "uts", "mount"] + (
+        ["cgroup"] if detect_mode() == "v2" else [])
+    if "cgroup" not in types:
+        def edit(bundle_config):
+            bundle_config["linux"]["namespaces"] = config["linux"]["namespaces"] + [
+                {"type": "cgroup"}]
+        bundle, cid = make_bundle(["true"], edit)
+        oci("run", "--bundle", str(bundle), cid, check=True)
+
+
 # -- config.json: refused at create, one line, nothing left ---------------------------------------
 
 def create_refused(oci, make_bundle, edit=None, text=None):
