@@ -28,9 +28,14 @@ def run_hooks(hooks: "dict[str, Any]", kind: str, state: "dict[str, Any]",
               warn: "Callable[[str], None] | None" = None) -> None:
     """Run every hook of ``kind`` in order.  A failure raises OCIError naming the hook, or, when
     ``warn`` is given (poststop), is reported through it and the rest still run."""
+    import os
     import subprocess
 
     payload = hotpath.dumps(state).encode()
+    # In the bundle, as runc runs them (its create and run work there): a hook may name files
+    # relative to it.  A bundle removed before poststop leaves the runtime's own directory.
+    bundle = state.get("bundle") or ""
+    cwd = bundle if os.path.isdir(bundle) else None
     for index, hook in enumerate(hooks.get(kind) or ()):
         path = hook["path"]
         args = hook.get("args") or [path]
@@ -47,7 +52,7 @@ def run_hooks(hooks: "dict[str, Any]", kind: str, state: "dict[str, Any]",
         where = f"hooks.{kind}[{index}] ({path})"
         try:
             result = subprocess.run(
-                args, executable=path, input=payload, env=env, timeout=timeout,
+                args, executable=path, input=payload, env=env, timeout=timeout, cwd=cwd,
                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, close_fds=True,
             )
             if result.returncode != 0:

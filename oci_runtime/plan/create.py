@@ -350,9 +350,14 @@ def compile_create(config: "Config", options: "CreateOptions", inputs: CreateInp
     _add_namespace_steps(plan, linux)
     plan.add(wire.FORK, "forking the container's init", "/linux/namespaces")
     plan.add(wire.SETSID, "setsid")
+    rootfs = config.root_path
+    # Nothing of the caller's reaches the container, not even the working directory the
+    # executor inherits: the init works in the rootfs until pivot_root, as runc's does (its
+    # createContainer hooks run there).
+    plan.add(wire.CHDIR, f"changing to the root filesystem {rootfs}", "/root/path",
+             strings=(rootfs,))
     if linux.has_new("network"):
         plan.add(wire.LOOPBACK_UP, "bringing up the loopback interface", "/linux/namespaces")
-    rootfs = config.root_path
     has_mount_ns = "mount" in linux.namespaces
     if has_mount_ns:
         propagation = k.MS_SLAVE | k.MS_REC

@@ -157,3 +157,34 @@ def test_a_timeout_longer_than_poll_can_wait_is_no_timeout(oci, make_bundle, tim
         {"path": "/bin/true", "timeout": timeout}]}))
     result = oci("create", "--bundle", str(bundle), cid)
     assert result.returncode == 0, result.stderr
+
+
+def test_hooks_work_in_the_bundle_and_create_container_in_the_rootfs(oci, make_bundle, tmp_path):
+    """As with runc: the runtime's hooks run in the bundle (a hook may name files relative to
+    it), createContainer hooks in the rootfs, startContainer hooks in the container's /; none
+    where the caller happened to be."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    caller = tmp_path / "caller"
+    caller.mkdir()
+
+    def where(kind, log_dir):
+        return {"path": "/bin/sh", "args": ["sh", "-c", (
+            f"readlink /proc/self/cwd > {log_dir}/{kind}.cwd; cat ./marker > {log_dir}/{kind}.marker"
+            " 2>/dev/null; true")]}
+
+    def edit(config):
+        config["hooks"] = {kind: [where(kind, logs)] for kind in HOST_KINDS}
+        config["hooks"]["startContainer"] = [where("startContainer", "/tmp")]
+    bundle, cid = make_bundle(["true"], edit)
+    (bundle / "marker").write_text("in the bundle\n")
+    oci("create", "--bundle", str(bundle), cid, check=True, cwd=caller)
+    oci("start", cid, check=True, cwd=caller)
+    wait_stopped(oci, cid)
+    oci("delete", cid, check=True, cwd=caller)
+    seen = {kind: (logs / f"{kind}.cwd").read_text().strip() for kind in HOST_KINDS}
+    assert seen == {"prestart": str(bundle), "createRuntime": str(bundle),
+                    "createContainer": str(bundle / "rootfs"), "poststart": str(bundle),
+                    "poststop": str(bundle)}
+    assert (logs / "prestart.marker").read_text() == "in the bundle\n"
+    assert (bundle / "rootfs" / "tmp" / "startContainer.cwd").read_text().strip() == "/"
