@@ -2,11 +2,14 @@
 
 runc-compatible: `oci-runtime [--root DIR] [--log FILE] [--log-format text|json] [--debug]
 [--systemd-cgroup] COMMAND ...`.  Errors are printed once, as one line, on stderr and (for
-containerd's shim, which reads the last error of log.json) in the log file; the exit status is 1.
+containerd's shim, which reads the last error of log.json) in the log file; the exit status is 1
+(3 for an unknown command, 255 for a failed `exec`: cli/args.py has runc's statuses).
 """
 import sys
 
-from oci_runtime.cli.args import COMMANDS, GLOBAL_OPTIONS
+from oci_runtime.cli.args import (
+    COMMAND_ALIASES, COMMANDS, EXIT_ERROR, GLOBAL_OPTIONS, CommandFailed,
+)
 from oci_runtime.errors import OCIError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
@@ -142,9 +145,12 @@ def main(argv: "Sequence[str] | None" = None) -> int:
 
             (sys.stdout if values.get("help") else sys.stderr).write(top_level_page())
             return 0 if values.get("help") else 2
-        command, command_args = rest[0], rest[1:]
+        command, command_args = COMMAND_ALIASES.get(rest[0], rest[0]), rest[1:]
         if command not in COMMANDS:
-            raise OCIError(f"unknown command {command!r} (see oci-runtime --help)")
+            from oci_runtime.cli.args import EXIT_UNKNOWN_COMMAND
+
+            raise CommandFailed(f"unknown command {command!r} (see oci-runtime --help)",
+                                EXIT_UNKNOWN_COMMAND)
         try:
             module = __import__(f"oci_runtime.cli.cmd_{command}", fromlist=["run"])
         except ModuleNotFoundError as exc:
@@ -160,7 +166,7 @@ def main(argv: "Sequence[str] | None" = None) -> int:
         return 0
     except OCIError as exc:
         _report(context, str(exc))
-        return 1
+        return exc.status if isinstance(exc, CommandFailed) else EXIT_ERROR
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError as exc:

@@ -49,6 +49,16 @@ COMMANDS = {
     "help": "show the help of a command (help COMMAND), or all of it (help --markdown)",
     "check": "check a bundle and this host: will it run? (one line per finding)",
 }
+# Other names of a command (runc's: `h` for help).
+COMMAND_ALIASES = {"h": "help"}
+
+# Exit statuses callers read (runc 1.5.1's, through urfave/cli): 1 for any error, including a
+# wrong option or argument count; 3 for an unknown command (urfave/cli's "No help topic");
+# 255 for an `exec` that failed before its process ran (runc's fatalWithCode(err, 255)), so a
+# caller tells it from the process's own status.
+EXIT_ERROR = 1
+EXIT_UNKNOWN_COMMAND = 3
+EXIT_EXEC_FAILED = 255
 
 GLOBAL_OPTIONS = {
     "--root": (None, "DIR", None, "root directory of the containers' state (default: "
@@ -72,6 +82,14 @@ GLOBAL_OPTIONS = {
 
 class UsageError(OCIError):
     pass
+
+
+class CommandFailed(OCIError):
+    """An error the command exits with ``status`` for, instead of EXIT_ERROR."""
+
+    def __init__(self, message: str, status: int, errno: int = 0) -> None:
+        super().__init__(message, errno)
+        self.status = status
 
 
 class HelpRequested(Exception):

@@ -9,7 +9,10 @@ signal N); detached, returns once it runs.  --cgroup puts the process in an exis
 the container's; --ignore-paused lets it join a paused container (it runs once resumed).
 
 The runtime sets no LISTEN_FDS/LISTEN_PID of its own (nor does runc's exec): socket activation
-variables reach the process only through --env or --process, with the fds via --preserve-fds."""
+variables reach the process only through --env or --process, with the fds via --preserve-fds.
+
+Exit status: the process's; 255 when exec fails before the process runs (no such container, a
+stopped one, an executable not found...), 1 for a usage error, as runc."""
 from oci_runtime.cli.args import UsageError, parse
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
@@ -47,6 +50,19 @@ _USAGE = "usage: oci-runtime exec [options] CONTAINER_ID [COMMAND [ARGS...]]"
 
 
 def run(context: "Context", argv: "Sequence[str]") -> int:
+    """exec; a failure before the process runs exits 255 (runc's status for it), usage errors 1."""
+    from oci_runtime.cli.args import EXIT_EXEC_FAILED, CommandFailed
+    from oci_runtime.errors import OCIError
+
+    try:
+        return _exec(context, argv)
+    except UsageError:
+        raise
+    except OCIError as exc:
+        raise CommandFailed(str(exc), EXIT_EXEC_FAILED, exc.errno) from exc
+
+
+def _exec(context: "Context", argv: "Sequence[str]") -> int:
     from oci_runtime.config.load import read_json_file
     from oci_runtime.errors import OCIError
     from oci_runtime.process.attributes import apparmor_enabled, selinux_enabled

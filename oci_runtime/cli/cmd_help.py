@@ -1,7 +1,9 @@
 """help [COMMAND] | --markdown: a command's help page, the list of commands, or docs/cli.md."""
 import sys
 
-from oci_runtime.cli.args import COMMANDS, UsageError, parse
+from oci_runtime.cli.args import (
+    COMMAND_ALIASES, COMMANDS, EXIT_UNKNOWN_COMMAND, CommandFailed, UsageError, parse,
+)
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 if TYPE_CHECKING:
@@ -26,7 +28,9 @@ def run(context: "Context", argv: "Sequence[str]") -> int:
         return 0
     if len(positionals) > 1:
         raise UsageError("usage: oci-runtime help [COMMAND]")
-    if positionals and positionals[0] not in COMMANDS:
-        raise UsageError(f"help: unknown command {positionals[0]!r} (see oci-runtime help)")
-    sys.stdout.write(command_page(positionals[0]) if positionals else top_level_page())
+    command = COMMAND_ALIASES.get(positionals[0], positionals[0]) if positionals else None
+    if command is not None and command not in COMMANDS:
+        raise CommandFailed(f"help: unknown command {command!r} (see oci-runtime help)",
+                            EXIT_UNKNOWN_COMMAND)
+    sys.stdout.write(command_page(command) if command else top_level_page())
     return 0

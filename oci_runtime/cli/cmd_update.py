@@ -30,6 +30,8 @@ _FIELD_FLAGS = {
     "--cpu-rt-runtime": ("cpu", "realtimeRuntime", "int", "USECS",
                          "real-time CPU time allowed in each real-time period"),
     "--cpu-rt-period": ("cpu", "realtimePeriod", "int", "USECS", "real-time period"),
+    "--cpu-idle": ("cpu", "idle", "int", "N",
+                   "1: the cgroup's tasks run as SCHED_IDLE (cpu.idle); 0: the default"),
     "--cpuset-cpus": ("cpu", "cpus", "str", "LIST", "CPUs to run on (e.g. 0-2,4)"),
     "--cpuset-mems": ("cpu", "mems", "str", "LIST", "memory nodes to allocate from"),
     "--pids-limit": ("pids", "limit", "int", "N", "maximum number of processes; -1 for no limit"),

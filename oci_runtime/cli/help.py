@@ -9,7 +9,7 @@ import os
 import sys
 
 from oci_runtime import OCI_VERSION, __version__
-from oci_runtime.cli.args import COMMANDS, GLOBAL_OPTIONS
+from oci_runtime.cli.args import COMMAND_ALIASES, COMMANDS, GLOBAL_OPTIONS
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 if TYPE_CHECKING:
@@ -209,12 +209,18 @@ def command_page(command: str | None) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _names(command: str) -> str:
+    """The command with its aliases, as runc lists them ("help, h")."""
+    return ", ".join([command] + [alias for alias, name in COMMAND_ALIASES.items()
+                                  if name == command])
+
+
 def top_level_page() -> str:
-    width = max(len(name) for name in COMMANDS)
+    width = max(len(_names(name)) for name in COMMANDS)
     lines = ["NAME:", f"   {PROGRAM} - an OCI container runtime", "", *_wrap(TOP_LEVEL, ""), "",
              "USAGE:", f"   {PROGRAM} [global options] COMMAND [options] [arguments...]", "",
              "COMMANDS:"]
-    lines += [f"   {name:<{width}}  {text}" for name, text in COMMANDS.items()]
+    lines += [f"   {_names(name):<{width}}  {text}" for name, text in COMMANDS.items()]
     lines += ["", "GLOBAL OPTIONS:", *_option_lines(GLOBAL_OPTIONS), "",
               f"Run `{PROGRAM} help COMMAND` or `{PROGRAM} COMMAND --help` for a command's options."]
     return "\n".join(lines) + "\n"
@@ -243,7 +249,9 @@ def markdown() -> str:
     for command, summary in COMMANDS.items():
         arguments, description = PAGES[command]
         options, repeatable = options_of(command)
-        lines += [f"## {command}", "", f"{summary[0].upper()}{summary[1:]}.", "",
+        also = [alias for alias, name in COMMAND_ALIASES.items() if name == command]
+        lines += [f"## {command}", "", f"{summary[0].upper()}{summary[1:]}"
+                  + (f" (also `{'`, `'.join(also)}`)" if also else "") + ".", "",
                   f"    {PROGRAM} {command} {arguments}".rstrip(), "", description, ""]
         if options:
             lines += [*table(options, repeatable), ""]

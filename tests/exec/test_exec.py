@@ -80,8 +80,24 @@ def test_exec_detached_writes_pid_file(oci, running, tmp_path):
 def test_exec_unknown_command_reports_the_error(oci, running):
     cid, _ = running()
     result = oci("exec", cid, "no-such-program")
-    assert result.returncode != 0
+    assert result.returncode == 255
     assert "no-such-program" in result.stderr and "not found" in result.stderr
+
+
+def test_exec_exit_statuses_are_runcs(oci, running, tmp_path):
+    """runc 1.5.1's tests/integration/exec.bats "exec [exit codes]": the process's own status
+    passes through; an exec that fails before its process runs exits 255, so a caller tells
+    "exec failed" from "the process exited 1"; a usage error is 1."""
+    cid, _ = running()
+    assert oci("exec", cid, "false").returncode == 1
+    assert oci("exec", cid, "sh", "-c", "exit 42").returncode == 42
+    assert oci("exec", "--pid-file", str(tmp_path / "no" / "dir"), cid, "true").returncode == 255
+    assert oci("exec", "-d", cid, "no-such-binary").returncode == 255
+    assert oci("exec", "no-such-container", "true").returncode == 255
+    assert oci("exec", "--process", str(tmp_path / "missing.json"), cid).returncode == 255
+    usage = oci("exec", cid)  # neither a command nor --process
+    assert usage.returncode == 1 and "usage:" in usage.stderr
+    assert oci("exec", "--no-such-flag", cid, "true").returncode == 1
 
 
 def test_exec_into_a_stopped_container_fails(oci, make_bundle):
@@ -91,7 +107,7 @@ def test_exec_into_a_stopped_container_fails(oci, make_bundle):
     while oci.state(cid)["status"] != "stopped" and time.monotonic() < deadline:
         time.sleep(0.05)
     result = oci("exec", cid, "true")
-    assert result.returncode == 1
+    assert result.returncode == 255  # runc's status for an exec that failed
     assert f"cannot exec in container {cid}: it is stopped" in result.stderr
 
 
@@ -140,7 +156,7 @@ def test_exec_preserve_fds(oci, running):
 def test_exec_refuses_preserving_fds_it_was_not_given(oci, running):
     cid, _ = running()
     result = oci("exec", "--preserve-fds", "3", cid, "true")
-    assert result.returncode == 1
+    assert result.returncode == 255
     assert "--preserve-fds 3: fd 3 is not open" in result.stderr
 
 

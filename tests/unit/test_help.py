@@ -91,8 +91,21 @@ def test_global_options_have_help_text(cli):
 
 
 def test_help_of_an_unknown_command_is_an_error(cli):
-    result = cli("help", "frobnicate")
-    assert result.returncode == 1 and "unknown command 'frobnicate'" in result.stderr
+    """runc exits 3 for both (urfave/cli's "No help topic for ..." ExitError)."""
+    for args in (["help", "frobnicate"], ["frobnicate"], ["h", "frobnicate"]):
+        result = cli("--root", "/nonexistent-help-root", *args)
+        assert result.returncode == 3, (args, result.stderr)
+        assert "unknown command 'frobnicate'" in result.stderr
+        assert result.stderr.count("\n") == 1
+
+
+def test_h_is_help(cli):
+    """runc's alias: `h` and `h COMMAND` show the same pages as `help`; the list names it."""
+    for args in ([], ["state"]):
+        alias = cli("--root", "/nonexistent-help-root", "h", *args)
+        assert alias.returncode == 0, alias.stderr
+        assert alias.stdout == cli("--root", "/nonexistent-help-root", "help", *args).stdout
+    assert "   help, h " in cli("help").stdout
 
 
 def test_defaults_shown_are_the_defaults_used():
