@@ -72,6 +72,44 @@ def test_device_path_conflict(oci, make_bundle):
     assert result.returncode != 0 and "/dev/clash" in result.stderr and "/linux/devices/0" in result.stderr
 
 
+@clause("config-linux.md", "Devices", "path: full path to device inside container")
+def test_a_device_path_with_a_trailing_slash_names_the_file(oci, make_bundle):
+    """runc (filepath.Join) and crun drop the trailing slash: "/newdir/fuse/" is /newdir/fuse
+    (mknod refuses a slash with EINVAL); a default device named with one replaces the default."""
+    def edit(config):
+        config["linux"]["devices"] = [
+            {"path": "/newdir/fuse/", "type": "c", "major": 10, "minor": 229},
+            {"path": "/dev/null//", "type": "c", "major": 1, "minor": 3, "fileMode": 0o600}]
+
+    bundle, cid = make_bundle(["stat", "-c", "%F %t:%T %a", "/newdir/fuse", "/dev/null"], edit)
+    result = oci("run", "--bundle", str(bundle), cid)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["character special file a:e5 666",
+                                          "character special file 1:3 600"]
+
+
+@clause("config-linux.md", "Devices", "path: full path to device inside container")
+def test_a_device_path_of_only_slashes_is_refused(oci, make_bundle):
+    bundle, cid = make_bundle(["true"], lambda c: c["linux"].update(
+        devices=[{"path": "//", "type": "c", "major": 1, "minor": 3}]))
+    result = oci("run", "--bundle", str(bundle), cid)
+    assert result.returncode == 1
+    assert "config.json: /linux/devices/0/path: '//' names the container's root" in result.stderr
+
+
+@clause("config-linux.md", "Devices", "a file at path not matching the device MUST generate an error")
+def test_a_device_path_with_a_slash_onto_an_existing_directory_names_it(oci, make_bundle):
+    """runc and crun ignore EEXIST and leave the directory (no device); the spec says a file at
+    the path that is not the device MUST be an error, and a directory is a file (POSIX)."""
+    bundle, cid = make_bundle(["true"], lambda c: c["linux"].update(
+        devices=[{"path": "/mnt/", "type": "b", "major": 10, "minor": 229}]))
+    (bundle / "rootfs" / "mnt").mkdir()
+    result = oci("run", "--bundle", str(bundle), cid)
+    assert result.returncode == 1
+    assert ("config.json: /linux/devices/0: /mnt exists in the rootfs and is not the requested "
+            "device (b 10:229)") in result.stderr
+
+
 @clause("config-linux.md", "Default Devices", "the runtime MUST also supply the default devices")
 def test_default_devices(oci, make_bundle):
     result = _run(oci, make_bundle, "for d in null zero full random urandom tty; do test -c /dev/$d || echo missing $d; done")

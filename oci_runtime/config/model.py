@@ -240,6 +240,19 @@ class Namespace:
         self.flag, self.proc_name = NAMESPACE_TYPES[ns_type]
 
 
+def _device(device: "dict[str, Any]", index: int) -> "dict[str, Any]":
+    """A linux.devices entry with its path's trailing slashes removed ("/mnt/" names /mnt, as
+    runc's filepath.Join and crun read it; mknod(2) refuses the slash)."""
+    path = device.get("path")
+    if not isinstance(path, str) or not path.endswith("/"):
+        return device
+    if not path.strip("/"):
+        _fail(f"/linux/devices/{index}/path", f"{path!r} names the container's root, not a "
+                                              "device file")
+        return device
+    return dict(device, path=path.rstrip("/"))
+
+
 class Linux:
     __slots__ = (
         "namespaces", "uid_mappings", "gid_mappings", "time_offsets", "devices",
@@ -265,7 +278,8 @@ class Linux:
         self.uid_mappings: list[dict[str, int]] = raw.get("uidMappings") or []
         self.gid_mappings: list[dict[str, int]] = raw.get("gidMappings") or []
         self.time_offsets: dict[str, dict[str, int]] = raw.get("timeOffsets") or {}
-        self.devices: list[dict[str, Any]] = raw.get("devices") or []
+        self.devices: list[dict[str, Any]] = [
+            _device(device, index) for index, device in enumerate(raw.get("devices") or ())]
         self.cgroups_path: str | None = raw.get("cgroupsPath")
         self.resources: dict[str, Any] = raw.get("resources") or {}
         self.rootfs_propagation: str = raw.get("rootfsPropagation") or ""
