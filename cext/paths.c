@@ -147,9 +147,19 @@ int mkdirs_in_root(const char *path, mode_t mode, int depth)
     return current;
 }
 
-/* An empty file at `path` (parents too) unless something is there; O_PATH fd of what is there. */
-int mkfile_in_root(const char *path, mode_t mode)
+static int mkfile_at_depth(const char *path, mode_t mode, int depth);
+
+/* An empty file at `path` (parents too) unless something is there; O_PATH fd of what is there.
+ * A dangling symlink at `path` is followed as if the root were "/": the file is made at its
+ * target, inside the root (runc's SecureJoin, crun). */
+int mkfile_in_root(const char *path, mode_t mode) { return mkfile_at_depth(path, mode, 0); }
+
+static int mkfile_at_depth(const char *path, mode_t mode, int depth)
 {
+    if (depth > 40) {
+        errno = ELOOP;
+        return -1;
+    }
     char parent[8192];
     snprintf(parent, sizeof(parent), "%s", path);
     size_t len = strlen(parent);
@@ -169,6 +179,32 @@ int mkfile_in_root(const char *path, mode_t mode)
     int fd = openat(dirfd, name_copy, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd >= 0)
         close(fd);
+    else if (errno == EEXIST) {
+        int found = open_in_root(path, O_PATH);
+        if (found >= 0 || errno != ENOENT) {
+            close(dirfd);
+            return found;
+        }
+        /* Still not there: a dangling symlink.  Make its target, resolved inside the root. */
+        char target[4096], resolved[8192];
+        ssize_t n = readlinkat(dirfd, name_copy, target, sizeof(target) - 1);
+        close(dirfd);
+        if (n < 0)
+            return -1;
+        target[n] = 0;
+        int length = target[0] == '/'
+            ? snprintf(resolved, sizeof(resolved), "%s", target)
+            : snprintf(resolved, sizeof(resolved), "%s/%s", slash ? parent : "", target);
+        if (length < 0 || (size_t)length >= sizeof(resolved)) {
+            errno = ENAMETOOLONG;
+            return -1;
+        }
+        int made = mkfile_at_depth(resolved, mode, depth + 1);
+        if (made < 0)
+            return -1;
+        close(made);
+        return open_in_root(path, O_PATH);
+    }
     close(dirfd);
     return open_in_root(path, O_PATH);
 }
