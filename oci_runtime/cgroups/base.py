@@ -96,6 +96,19 @@ class CgroupManager:
         """The cgroup for messages: its first directory."""
         return next(iter(self.directories().values()), "the container's cgroup")
 
+    def realtime_problem(self, policy: str) -> str | None:
+        """Why processes with the scheduler ``policy`` cannot run in this cgroup (a real-time
+        one without real-time runtime: see controllers/cpu.py), or None."""
+        from .controllers import cpu
+
+        if policy not in cpu.REALTIME_POLICIES:
+            return None
+        try:
+            directory = self.path_for("cpu")
+        except OCIError:
+            return None
+        return cpu.realtime_budget_problem(directory, policy)
+
     # -- freezer ------------------------------------------------------------------------------
     def freeze(self) -> None:
         raise NotImplementedError

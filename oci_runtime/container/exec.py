@@ -13,7 +13,7 @@ import os
 from oci_runtime.config.model import Process, check_strings
 from oci_runtime.container.pid_file import check_pid_file, write_pid_file
 from oci_runtime.container.store import CONFIG_FILE
-from oci_runtime.errors import InvalidState, OCIError
+from oci_runtime.errors import ConfigError, InvalidState, OCIError
 from oci_runtime.kernel import constants as kernel
 from oci_runtime.kernel import hotpath
 from oci_runtime.kernel.fdpass import receive_with_fd
@@ -113,6 +113,12 @@ def exec_in_container(container: "StoredContainer", saved_config: "dict[str, Any
         cgroup_join = join_sub_cgroups
     elif manager is not None:
         cgroup_join = manager.apply
+    if manager is not None and process.scheduler and not request.sub_cgroups:
+        # A real-time policy in a cgroup without real-time runtime: EPERM in the process, said
+        # here with the budget and the fields that set it.
+        problem = manager.realtime_problem(process.scheduler.get("policy", ""))
+        if problem:
+            raise ConfigError(f"{request.source}: {request.pointer}/scheduler/policy: {problem}")
     namespace_fds = _open_namespaces_to_join(container.pid)
     if debug is not None:
         flag_names = {flag: name for name, flag in _NAMESPACE_ORDER}

@@ -12,6 +12,8 @@ from oci_runtime.process.children import kill_and_reap, reap
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 if TYPE_CHECKING:
+    from oci_runtime.cgroups.base import CgroupManager
+    from oci_runtime.config.model import Config
     from oci_runtime.container.prepare import Prepared
     from oci_runtime.container.transaction import CreateTransaction
     from oci_runtime.terminal.console import ConsoleEndpoint
@@ -75,6 +77,8 @@ def launch(prepared: "Prepared", console: "ConsoleEndpoint | None",
         if cgroup is not None:
             cgroup.apply(init_pid)
             cgroup.set(prepared.resources)
+            assert prepared.config is not None  # prepare() filled it
+            _check_scheduler_fits(cgroup, prepared.config)
         states = [_state_bytes(prepared, status, init_pid) for status in ("creating", "created")]
         session.send(wire.MSG_GO, b"".join(len(s).to_bytes(4, "little") + s for s in states))
         reap(stage1_pid)
@@ -104,6 +108,18 @@ def launch(prepared: "Prepared", console: "ConsoleEndpoint | None",
     finally:
         if session is not None:
             session.close()
+
+
+def _check_scheduler_fits(cgroup: "CgroupManager", config: "Config") -> None:
+    """A real-time process.scheduler in a cgroup without real-time runtime fails with a bare
+    EPERM in the init: say why now, naming the budget and the fields that set it."""
+    scheduler = config.process.scheduler if config.process is not None else None
+    if scheduler:
+        problem = cgroup.realtime_problem(scheduler.get("policy", ""))
+        if problem:
+            from oci_runtime.errors import ConfigError
+
+            raise ConfigError(f"config.json: /process/scheduler/policy: {problem}")
 
 
 def _state_bytes(prepared: "Prepared", status: str, pid: int) -> bytes:

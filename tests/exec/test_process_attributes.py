@@ -72,3 +72,65 @@ def test_selinux_label_without_selinux_is_a_clear_error(oci, make_bundle):
     result = oci("run", "--bundle", str(bundle), cid)
     assert result.returncode == 1
     assert "SELinux is not enabled on this host" in result.stderr
+
+
+def stat_rt_priority(stat_line):
+    return int(stat_line.rsplit(")", 1)[1].split()[37])  # rt_priority is field 40
+
+
+@pytest.fixture
+def realtime_parent(cgroup_tree_remover):
+    """A cgroup v1 cpu parent with real-time runtime of its own (what dockerd's --cpu-rt-runtime
+    sets up for its containers), removed at teardown; skips where real-time group scheduling
+    does not apply (cgroup v2, a kernel without CONFIG_RT_GROUP_SCHED) or the host's budget is
+    all given away."""
+    import uuid
+
+    from oci_runtime.cgroups.controllers.cpu import realtime_budget
+
+    root = "/sys/fs/cgroup/cpu"
+    if not os.path.isdir(root) or realtime_budget(root) is None:
+        pytest.skip("no real-time group scheduling here (cgroup v1 cpu.rt_runtime_us)")
+    name = f"oci-rt-test-{uuid.uuid4().hex[:8]}"
+    os.mkdir(f"{root}/{name}")
+    try:
+        with open(f"{root}/{name}/cpu.rt_runtime_us", "w") as budget:
+            budget.write("20000")
+    except OSError as exc:
+        os.rmdir(f"{root}/{name}")
+        pytest.skip(f"the host's real-time budget cannot spare 20000 us: {exc.strerror}")
+    yield name
+    cgroup_tree_remover(name)
+
+
+def in_cgroup(parent, cpu=None, **process):
+    def edit(config):
+        config["process"].update(process)
+        config["linux"]["cgroupsPath"] = f"/{parent}/{config['linux']['cgroupsPath'].rsplit('/', 1)[1]}"
+        if cpu is not None:
+            config["linux"].setdefault("resources", {})["cpu"] = cpu
+    return edit
+
+
+def test_realtime_scheduler_without_a_budget_names_it(oci, make_bundle, realtime_parent):
+    bundle, cid = make_bundle(["true"], in_cgroup(
+        realtime_parent, scheduler={"policy": "SCHED_FIFO", "priority": 10}))
+    result = oci("run", "--bundle", str(bundle), cid)
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1, result.stderr
+    own = f"/sys/fs/cgroup/cpu/{realtime_parent}/{cid}"
+    assert (f"config.json: /process/scheduler/policy: SCHED_FIFO needs real-time CPU time, and "
+            f"the container's cgroup {own} has none (cpu.rt_runtime_us 0") in result.stderr
+    assert "/linux/resources/cpu/realtimeRuntime" in result.stderr
+    assert f"/sys/fs/cgroup/cpu/{realtime_parent}: cpu.rt_runtime_us 20000" in result.stderr
+    assert oci("state", cid).returncode == 1 and not os.path.exists(own)
+
+
+def test_a_realtime_runtime_over_the_parent_s_budget_names_it(oci, make_bundle, realtime_parent):
+    bundle, cid = make_bundle(["true"], in_cgroup(
+        realtime_parent, {"realtimeRuntime": 30000}, scheduler={"policy": "SCHED_RR"}))
+    result = oci("run", "--bundle", str(bundle), cid)
+    assert result.returncode == 1
+    assert "/linux/resources/cpu/realtimeRuntime: writing \"30000\"" in result.stderr
+    assert (f"/sys/fs/cgroup/cpu/{realtime_parent} has cpu.rt_runtime_us 20000 per "
+            "cpu.rt_period_us 1000000, 0 of it given to its other children") in result.stderr

@@ -111,10 +111,71 @@ def apply_v1(cgroup: "V1Cgroup", cpu: "dict[str, Any]", updating: bool) -> None:
         write_value(os.path.join(p, "cpu.rt_period_us"), rtp, f"{f}/realtimePeriod")
     rtr = num(cpu, "realtimeRuntime", f)
     if rtr:
-        write_value(os.path.join(p, "cpu.rt_runtime_us"), rtr, f"{f}/realtimeRuntime")
+        try:
+            write_value(os.path.join(p, "cpu.rt_runtime_us"), rtr, f"{f}/realtimeRuntime")
+        except OCIError as exc:
+            if exc.errno != errno.EINVAL:
+                raise
+            raise OCIError(f"{exc}: {_realtime_share(p)}", exc.errno) from None
     idle = num(cpu, "idle", f)
     if idle is not None:
         write_value(os.path.join(p, "cpu.idle"), idle, f"{f}/idle")
+
+
+# Policies the real-time scheduler class runs (sched(7)): with real-time group scheduling
+# (cgroup v1, CONFIG_RT_GROUP_SCHED) only in a cgroup given real-time runtime.
+REALTIME_POLICIES = ("SCHED_FIFO", "SCHED_RR")
+
+
+def realtime_budget(directory: str) -> "tuple[int, int] | None":
+    """(cpu.rt_runtime_us, cpu.rt_period_us) of a v1 cpu cgroup; None where real-time group
+    scheduling does not apply (no such files: cgroup v2, or a kernel without it)."""
+    runtime = read_or(os.path.join(directory, "cpu.rt_runtime_us"), "").strip()
+    period = read_or(os.path.join(directory, "cpu.rt_period_us"), "").strip()
+    if not runtime or not period:
+        return None
+    return int(runtime), int(period)
+
+
+def _realtime_share(directory: str) -> str:
+    """What a cgroup's real-time runtime must fit in: its parent's budget, less its siblings'."""
+    parent = os.path.dirname(directory)
+    budget = realtime_budget(parent)
+    if budget is None:
+        return "its parent cgroup has no real-time budget"
+    given = 0
+    try:
+        siblings = [entry for entry in os.scandir(parent)
+                    if entry.is_dir() and entry.path != directory]
+    except OSError:
+        siblings = []
+    for sibling in siblings:
+        sibling_budget = realtime_budget(sibling.path)
+        given += max(sibling_budget[0], 0) if sibling_budget else 0
+    runtime, period = budget
+    limit = "unlimited" if runtime < 0 else f"{runtime}"
+    return (f"a cgroup's real-time runtime must fit in its parent's budget: {parent} has "
+            f"cpu.rt_runtime_us {limit} per cpu.rt_period_us {period}, {given} of it given to "
+            "its other children (the parent's budget is set outside the runtime, as dockerd's "
+            "--cpu-rt-runtime does)")
+
+
+def realtime_budget_problem(directory: str, policy: str) -> str | None:
+    """Why a real-time ``policy`` cannot run in the v1 cpu cgroup ``directory``, or None: a
+    cgroup without real-time runtime refuses real-time tasks (sched_setattr: EPERM), and a new
+    cgroup starts without any."""
+    if policy not in REALTIME_POLICIES:
+        return None
+    budget = realtime_budget(directory)
+    if budget is None or budget[0] != 0:
+        return None
+    parent = realtime_budget(os.path.dirname(directory))
+    parent_text = f"cpu.rt_runtime_us {parent[0]} per cpu.rt_period_us {parent[1]}" if parent \
+        else "no real-time budget"
+    return (f"{policy} needs real-time CPU time, and the container's cgroup {directory} has "
+            f"none (cpu.rt_runtime_us 0: real-time group scheduling): give it some with "
+            f"{FIELD}/realtimeRuntime (and realtimePeriod), within its parent's budget "
+            f"({os.path.dirname(directory)}: {parent_text})")
 
 
 def apply_v2(cgroup: "V2Cgroup", cpu: "dict[str, Any]", updating: bool) -> None:
