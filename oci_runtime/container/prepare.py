@@ -219,6 +219,10 @@ def _check_creatable(config: "Config", mount_table: "list[MountEntry]") -> None:
                        "of oci-runtime" + ("" if any(entry.fstype == "resctrl"
                                                      for entry in mount_table)
                                            else "; no resctrl filesystem is mounted"))
+    if config.linux.raw.get("memoryPolicy"):
+        # Refused rather than ignored until the executor applies it (features lists no modes).
+        config_problem("/linux/memoryPolicy", "memory policies (set_mempolicy) are not "
+                       "supported by this version of oci-runtime")
     check_process_attributes(config.process, config.linux.personality)
 
 

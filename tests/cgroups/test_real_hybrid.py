@@ -164,6 +164,13 @@ def test_blkio_fields(mgr):
     if not os.path.exists(os.path.join(bp, "blkio.leaf_weight")):
         with pytest.raises(OCIError, match=r"^/linux/resources/blockIO/leafWeight: writing \"100\" to .*blkio.leaf_weight: "):
             m.set({"blockIO": {"leafWeight": 100}})
+    if not os.path.exists(os.path.join(bp, "blkio.leaf_weight_device")):
+        # Linux 5.0 removed CFQ's leaf weights: refused naming the entry, never ignored
+        with pytest.raises(OCIError, match=r"^/linux/resources/blockIO/weightDevice/0: writing .*blkio.leaf_weight_device: "):
+            m.set({"blockIO": {"weightDevice": [{"major": ma, "minor": mi, "leafWeight": 100}]}})
+    else:
+        m.set({"blockIO": {"weightDevice": [{"major": ma, "minor": mi, "leafWeight": 100}]}})
+        assert f"{ma}:{mi} 100" in f(m, "blkio", "blkio.leaf_weight_device")
 
 
 @pytest.fixture

@@ -46,6 +46,10 @@ def apply_v2(cgroup: "V2Cgroup", rules: "list[Any]", updating: bool) -> None:
     _bpf.attach_device_filter(cgroup.path, encode_program(insns), FIELD)
 
 
+# linux.resources.devices[].type: every device, block, character.
+RULE_TYPES = ("a", "b", "c")
+
+
 def normalize_device_rule(rule: object, field: str = FIELD) -> tuple[bool, str, int, int, str]:
     """OCI device entry -> (allow, type, major, minor, access) with -1 for wildcard numbers.
 
@@ -57,7 +61,7 @@ def normalize_device_rule(rule: object, field: str = FIELD) -> tuple[bool, str, 
     if not isinstance(allow, bool):
         raise ValueError(f"{field}/allow: required boolean, got {allow!r}")
     typ = rule.get("type") or "a"
-    if typ not in ("a", "b", "c"):
+    if typ not in RULE_TYPES:
         raise ValueError(f"{field}/type: invalid device type {typ!r} (expected a, b or c)")
     major = rule.get("major")
     minor = rule.get("minor")
