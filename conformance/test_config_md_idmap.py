@@ -56,3 +56,41 @@ def test_idmap_without_mappings_or_user_namespace_is_an_error(oci, make_bundle, 
     result = oci("run", "--bundle", str(bundle), container_id)
     assert result.returncode != 0
     assert f"/mounts/{index}" in result.stderr
+
+
+@pytest.fixture
+def submounted_dir(tmp_path):
+    """tmp_path/data (owned_file_dir) with tmp_path/other bound on data/sub: a file there owned
+    1000:1000; unmounted at teardown."""
+    import subprocess
+
+    data = owned_file_dir(tmp_path)
+    (data / "sub").mkdir()
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "g").write_text("z")
+    os.chown(other / "g", 1000, 1000)
+    subprocess.run(["mount", "--bind", str(other), str(data / "sub")], check=True)
+    subprocess.run(["mount", "--make-private", str(data / "sub")], check=True)
+    yield data
+    subprocess.run(["umount", "-l", str(data / "sub")], check=True)
+
+
+@pytest.mark.parametrize("options, expected", [(["rbind", "ridmap"], "2000:3000"),
+                                               (["rbind", "idmap"], "1000:1000")])
+@clause("config.md", "Linux mount options", "ridmap: the mount MUST have an idmapping applied, "
+        "and the mapping is applied recursively")
+def test_ridmap_maps_the_submounts_too_and_idmap_only_the_top(oci, make_bundle, submounted_dir,
+                                                              options, expected):
+    def edit(config):
+        config["process"]["args"] = ["stat", "-c", "%u:%g", "/data/f", "/data/sub/g"]
+        config["mounts"].append({
+            "destination": "/data", "type": "bind", "source": str(submounted_dir),
+            "options": options,
+            "uidMappings": [{"containerID": 1000, "hostID": 2000, "size": 1}],
+            "gidMappings": [{"containerID": 1000, "hostID": 3000, "size": 1}]})
+
+    bundle, container_id = make_bundle(edit=edit)
+    result = oci("run", "--bundle", str(bundle), container_id)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["2000:3000", expected]

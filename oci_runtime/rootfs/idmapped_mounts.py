@@ -126,39 +126,11 @@ def idmapped_tree_opener(mount: "Mount", options: "MountPlan", linux: "Linux"
 
 def make_user_namespace(uid_mappings: "Sequence[IdMapping] | None",
                         gid_mappings: "Sequence[IdMapping] | None", pointer: str) -> int:
-    """An fd of a new user namespace with these maps, held by nothing else: a child unshares
-    CLONE_NEWUSER, the parent writes its maps (oci_runtime.userns.idmap) and opens its ns/user."""
+    """An fd of a new user namespace with these maps, held by nothing else (made by the
+    executor, not a fork of the runtime: userns/holder.py)."""
+    from oci_runtime.userns.holder import user_namespace_fd
 
-    from oci_runtime.kernel import syscalls as kernel
-    from oci_runtime.userns.idmap import write_id_maps
-
-    ready_read, ready_write = os.pipe()
-    done_read, done_write = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        status = 1
-        try:
-            os.close(ready_read)
-            os.close(done_write)
-            kernel.unshare(kernel.CLONE_NEWUSER)
-            os.write(ready_write, b"u")
-            os.read(done_read, 1)  # EOF: the parent has what it needs
-            status = 0
-        finally:
-            os._exit(status)
-    os.close(ready_write)
-    os.close(done_read)
-    try:
-        if os.read(ready_read, 1) != b"u":
-            raise OCIError(f"config.json: {pointer}: creating a user namespace for the idmapped "
-                           "mount failed")
-        write_id_maps(pid, uid_mappings, gid_mappings,
-                      pointers=(f"{pointer}/uidMappings", f"{pointer}/gidMappings"))
-        return os.open(f"/proc/{pid}/ns/user", os.O_RDONLY | os.O_CLOEXEC)
-    finally:
-        os.close(ready_read)
-        os.close(done_write)
-        os.waitpid(pid, 0)
+    return user_namespace_fd(uid_mappings, gid_mappings, pointer)
 
 
 def _idmapped_copy(mount: "Mount", recursive_clone: bool, recursive_idmap: bool,

@@ -93,3 +93,66 @@ def test_idmap_on_a_non_bind_mount_is_refused(oci, make_bundle):
     assert result.returncode == 1
     assert "bind mounts only" in result.stderr
 
+
+
+def test_the_idmapping_s_user_namespace_is_made_without_forking_the_runtime(monkeypatch):
+    """userns/holder.py: the executor (posix_spawn) holds the namespace while its maps are
+    written; this process is never forked (a threaded API caller stays safe)."""
+    from oci_runtime.rootfs.idmapped_mounts import make_user_namespace
+
+    def no_fork(*args, **kwargs):
+        raise AssertionError("the runtime forked itself")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    monkeypatch.setattr(os, "forkpty", no_fork)
+    mapping = [{"containerID": 0, "hostID": 4242, "size": 10}]
+    fd = make_user_namespace(mapping, mapping, "/mounts/0")
+    try:
+        namespace = os.readlink(f"/proc/self/fd/{fd}")
+        assert namespace.startswith("user:[") and namespace != os.readlink("/proc/self/ns/user")
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.parametrize("destination, link, target", [
+    ("/link/data", "/link", "/real"),  # a symlink on the way: resolved in the rootfs
+    ("/dangling", "/dangling", "/made/here"),  # a dangling symlink: its target is made
+])
+def test_idmapped_mounts_in_a_user_namespace_follow_symlinked_destinations(
+        oci, make_bundle, shared_dir, destination, link, target):
+    """With the container's own user namespace (root is host 100000) and per-mount mappings
+    (1000 -> 100005): a symlink in the destination resolves inside the rootfs, as crun does."""
+    source, container_id = make_bundle(["sh", "-c", f"stat -c %u:%g {target}/f; "
+                                        f"stat -c %u {target}/rootfile"])
+    with shifted_bundle(source, 100000) as (bundle, config):
+        os.symlink(target, f"{bundle}/rootfs{link}")
+        if destination == "/link/data":
+            os.makedirs(f"{bundle}/rootfs{target}")
+            os.chown(f"{bundle}/rootfs{target}", 100000, 100000)
+            target = f"{target}/data"
+            config["process"]["args"] = ["sh", "-c", f"stat -c %u:%g {target}/f; "
+                                         f"stat -c %u {target}/rootfile"]
+        config["mounts"].append({
+            "destination": destination, "type": "bind", "source": str(shared_dir),
+            "options": ["bind", "idmap"],
+            "uidMappings": [{"containerID": 1000, "hostID": 100005, "size": 1}],
+            "gidMappings": [{"containerID": 1000, "hostID": 100006, "size": 1}]})
+        write_config(bundle, config)
+        result = oci("run", "--bundle", bundle, container_id)
+        assert result.returncode == 0, result.stderr
+        # 1000 on disk -> 100005 through the mount -> 5 in the container; root is unmapped.
+        assert result.stdout.split() == ["5:6", "65534"]
+        assert not _mounted_anywhere(shared_dir)
+
+
+def test_an_idmapped_file_bind(oci, make_bundle, shared_dir):
+    def edit(config):
+        config["mounts"].append({
+            "destination": "/etc/f", "type": "bind", "source": str(shared_dir / "f"),
+            "options": ["bind", "ridmap"],
+            "uidMappings": [{"containerID": 1000, "hostID": 7, "size": 1}],
+            "gidMappings": [{"containerID": 1000, "hostID": 8, "size": 1}]})
+
+    result = _run(oci, make_bundle, "stat -c %u:%g /etc/f; cat /etc/f", edit)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["7:8", "x"]
