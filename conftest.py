@@ -31,14 +31,6 @@ def runtime_command():
     return [sys.executable, "-m", "oci_runtime"]
 
 
-def pytest_collection_modifyitems(config, items):
-    if os.geteuid() != 0:
-        skip = pytest.mark.skip(reason="real containers need root")
-        for item in items:
-            if "needs_root" in item.keywords:
-                item.add_marker(skip)
-
-
 @pytest.fixture(scope="session")
 def rootfs_template(tmp_path_factory):
     """A busybox-static rootfs, built once per session."""

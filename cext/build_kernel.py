@@ -17,11 +17,9 @@ ffibuilder.cdef(
     int oci_unshare(int);
     int oci_setns(int, int);
     int oci_capget(uint64_t *, uint64_t *, uint64_t *);
-    int oci_prctl(int, unsigned long, unsigned long, unsigned long, unsigned long);
     int oci_open_tree(int, const char *, unsigned int);
     int oci_mount_setattr(int, const char *, unsigned int, uint64_t, uint64_t, uint64_t, uint64_t);
     long oci_seccomp(unsigned int, unsigned int, void *);
-    long oci_seccomp_set_filter(unsigned int, unsigned int, const void *, unsigned int);
     long oci_bpf(int, void *, unsigned int);
     """
 )

@@ -14,10 +14,8 @@
 #include <unistd.h>
 #include <sys/mount.h>
 #include <sys/personality.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <linux/capability.h>
-#include <linux/filter.h>
 
 #ifndef SYS_open_tree
 #define SYS_open_tree 428
@@ -52,12 +50,6 @@ int oci_capget(uint64_t *effective, uint64_t *permitted, uint64_t *inheritable)
     return 0;
 }
 
-int oci_prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4,
-              unsigned long arg5)
-{
-    return prctl(option, arg2, arg3, arg4, arg5);
-}
-
 int oci_open_tree(int dirfd, const char *path, unsigned int flags)
 {
     return (int)syscall(SYS_open_tree, dirfd, path, flags);
@@ -71,18 +63,11 @@ int oci_mount_setattr(int dirfd, const char *path, unsigned int flags, uint64_t 
     return (int)syscall(SYS_mount_setattr, dirfd, path, flags, &attr, sizeof(attr));
 }
 
-/* seccomp(2) and bpf(2): glibc has no wrappers; the syscall numbers come from this build's headers. */
+/* seccomp(2) and bpf(2): glibc has no wrappers; the syscall numbers come from this build's headers.
+ * seccomp is only probed here (which filter flags the kernel knows): the executor loads filters. */
 long oci_seccomp(unsigned int operation, unsigned int flags, void *args)
 {
     return syscall(SYS_seccomp, operation, flags, args);
-}
-
-/* SECCOMP_SET_MODE_FILTER with a program given as `count` struct sock_filter instructions. */
-long oci_seccomp_set_filter(unsigned int operation, unsigned int flags, const void *instructions,
-                            unsigned int count)
-{
-    struct sock_fprog program = {(unsigned short)count, (struct sock_filter *)instructions};
-    return syscall(SYS_seccomp, operation, flags, &program);
 }
 
 long oci_bpf(int command, void *attr, unsigned int size)

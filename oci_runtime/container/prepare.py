@@ -261,9 +261,10 @@ def _open_cgroup(config: "Config", container_id: str, systemd_cgroup: bool,
 
 
 def compile_seccomp(seccomp: "dict[str, Any]", root: str) -> "CompiledFilter":
-    """Compile before forking: errors surface before anything is made, libseccomp cannot be
-    reached after pivot_root anyway, and a profile seen before is served from the cache under
-    the state root.  The program's ``warnings`` name syscalls this libseccomp does not know."""
+    """The BPF program of ``seccomp``, compiled by the runtime before anything is made (errors
+    surface first; the executor, static and without libraries, only loads it), or served from
+    the cache under the state root ``root``.  Its ``warnings`` name syscalls this libseccomp does
+    not know."""
     from oci_runtime import seccomp as seccomp_support
     from oci_runtime.container.store import SECCOMP_CACHE_DIRECTORY
 

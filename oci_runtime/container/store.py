@@ -13,8 +13,9 @@ Layout of ``<root>/<id>/``:
   state.json.backup  the same record, written after state.json: when state.json is damaged,
                ``delete --force`` still finds the init and the cgroup to kill in it.
 
-A directory being deleted is first renamed to a name no id can have (``~deleting.<pid>``), so
-readers see the whole container or none of it, never a half-removed one.
+A directory being deleted is first renamed to a name no id can have (``~deleting.<pid>.<thread>``,
+the deleting process and thread), so readers see the whole container or none of it, never a
+half-removed one.
 
 This module is on the hot path of ``state``, ``start`` and ``kill``, so it calls ``posix`` (the C
 module behind ``os``) through oci_runtime.kernel.hotpath: under ``python -S`` nothing has imported

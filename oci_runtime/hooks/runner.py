@@ -74,10 +74,6 @@ def run_hooks(hooks: "dict[str, Any]", kind: str, state: "dict[str, Any]",
         warn(problem)
 
 
-def has_hooks(hooks: "dict[str, Any]", *kinds: str) -> bool:
-    return any(hooks.get(kind) for kind in kinds)
-
-
 def hook_state(container_id: str, status: str, pid: int, bundle: str,
                annotations: "dict[str, str] | None") -> "dict[str, Any]":
     state: "dict[str, Any]" = {"ociVersion": OCI_VERSION, "id": container_id, "status": status,

@@ -59,11 +59,6 @@ def capget() -> "tuple[int, int, int]":
 
 
 
-def prctl(option: int, arg2: int = 0, arg3: int = 0, arg4: int = 0, arg5: int = 0) -> int:
-    result: int = lib.oci_prctl(option, arg2, arg3, arg4, arg5)
-    if result < 0:
-        _fail(f"prctl({option})")
-    return result
 
 
 
@@ -87,20 +82,11 @@ def mount_setattr(dirfd: int, path: str, flags: int, attr_set: int = 0, attr_clr
 
 
 def seccomp(operation: int, flags: int) -> int:
-    """seccomp(2) without an argument (probing a flag, a mode); returns its result."""
+    """seccomp(2) without an argument (probing a flag, a mode); returns its result.  Filters are
+    loaded by the executor, never here."""
     result: int = lib.oci_seccomp(operation, flags, ffi.NULL)
     if result < 0:
         _fail("seccomp")
-    return result
-
-
-def seccomp_set_filter(operation: int, flags: int, program: bytes) -> int:
-    """Load ``program`` (bytes of struct sock_filter, 8 each); returns seccomp(2)'s result (a
-    listener fd with SECCOMP_FILTER_FLAG_NEW_LISTENER)."""
-    result: int = lib.oci_seccomp_set_filter(operation, flags, ffi.from_buffer(program),
-                                        len(program) // 8)
-    if result < 0:
-        _fail("seccomp(SECCOMP_SET_MODE_FILTER)")
     return result
 
 

@@ -9,10 +9,11 @@ Order (crun's libcrun_run_linux_container / init_container, adapted; docs/archit
             runtime's "go" (cgroup placed, networks attached) -> cgroup namespace -> the other
             mounts -> devices, /dev links, cwd -> prestart/createRuntime (runtime) and
             createContainer hooks -> sysctl (the init's own namespaces, through the host procfs
-            it still sees) -> readonlyPaths, maskedPaths -> oom score, LSM labels -> root
-            read-only -> terminal -> HOME, the executable -> pivot_root -> hostname, rlimits,
-            keyring, personality, scheduler -> "created" -> block until `start` ->
-            startContainer hooks -> credentials, cwd, seccomp -> execve (plan.process)
+            it still sees) -> readonlyPaths, maskedPaths -> oom score, personality, scheduler,
+            I/O priority, LSM labels -> root read-only -> terminal -> the arguments, HOME, the
+            executable -> pivot_root (or --no-pivot's move, or chroot) -> rootfs propagation ->
+            hostname, domainname, rlimits, keyring -> "created" -> block until `start` ->
+            startContainer hooks -> credentials, cwd, fds, seccomp -> execve (plan/process.py)
 
 Every path inside the rootfs is resolved by the executor with openat2(RESOLVE_IN_ROOT); every
 write to /proc goes through the host procfs of the init's mount namespace, checked to be procfs,

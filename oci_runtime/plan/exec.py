@@ -1,11 +1,12 @@
 """The plan of `exec`: join the container's namespaces and run one more process there.
 
-    joiner   non-dumpable -> initial CPU affinity and oom score (host procfs) -> LSM labels ->
-             "setup" (the runtime puts it in the cgroup) -> join user ns first, the others, the
-             mount namespace last -> fork (CLONE_PARENT: the runtime's child; a pid namespace
-             applies to children)
-    process  setsid, terminal, rlimits, keyring, personality, scheduler, final affinity, HOME,
-             the executable -> credentials, cwd, seccomp -> execve
+    joiner   non-dumpable -> initial CPU affinity and oom score (host procfs) -> personality,
+             scheduler, I/O priority, LSM labels (the forked process inherits them) -> "setup"
+             (the runtime puts it in the cgroup) -> join user ns first, the others, the mount
+             namespace last -> fork (CLONE_PARENT: the runtime's child; a pid namespace applies
+             to children)
+    process  open the root, setsid, terminal, rlimits, keyring, final affinity, the arguments,
+             HOME, the executable -> credentials, cwd, fds, seccomp -> execve
 
 After setns into the mount namespace the kernel sets root and cwd to that namespace's root, the
 container's pivoted rootfs: paths then resolve there, never on the host.

@@ -36,7 +36,7 @@ class FdArg:
 
 
 class Step:
-    """One operation of the executor (plan/wire.py lists them).
+    """One operation of the executor (executor/wire.py lists them).
 
     ``what`` is the start of the error message, as the runtime has always phrased it (the JSON
     pointer of the field first); ``pointer`` the config field for `oci-runtime plan`;

@@ -1,19 +1,16 @@
-"""seccomp for containers: compile ``linux.seccomp`` to BPF, install it, hand the listener to an agent.
-
-Typical use by the container init (single-threaded, just before execve)::
+"""seccomp for containers: ``linux.seccomp`` compiled to BPF (filter.py, with libseccomp, cached),
+loaded by the executor just before execve (the SECCOMP step of plan/process.py), and a
+SCMP_ACT_NOTIFY listener handed to its agent (listener.py; notify.py speaks the agent's side).
 
     compiled = seccomp.compile_filter(config["linux"]["seccomp"], cache_dir=...)
     for warning in compiled.warnings:
         log.debug(warning)
-    listener_fd = seccomp.install(compiled, want_listener=compiled.uses_notify)
-    # pass listener_fd to the runtime process, which calls
-    # seccomp.send_listener_fd(compiled.listener_path, listener_fd, state, compiled.listener_metadata)
 
 Importing this package is cheap on purpose (no cffi, no re): the heavy parts load on first use, and
 a compile served from the cache never loads libseccomp at all.
 """
 
-from oci_runtime.seccomp.filter import CompiledFilter, compile_filter, features, install, kernel_supports_flag
+from oci_runtime.seccomp.filter import CompiledFilter, compile_filter, features, kernel_supports_flag
 from oci_runtime.seccomp.listener import container_process_state, send_listener_fd
 
 __all__ = [
@@ -21,7 +18,6 @@ __all__ = [
     "compile_filter",
     "container_process_state",
     "features",
-    "install",
     "kernel_supports_flag",
     "send_listener_fd",
 ]

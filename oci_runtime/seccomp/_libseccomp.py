@@ -4,9 +4,9 @@ ABI mode (``ffi.dlopen``) needs only libseccomp.so.2 at run time, not its header
 the declarations, copied from seccomp.h (libseccomp >= 2.5), live in ``_cffi_build``.  A compile
 served from the cache never gets here.
 
-libseccomp is used purely as a compiler: we export the program and load it ourselves with seccomp(2)
-(see ``_kernel.py``), which keeps installation independent of libseccomp's own loading policy
-(no_new_privs attribute, TSYNC handling) and lets a cached program be installed unchanged.
+libseccomp is used purely as a compiler: we export the program and the executor loads it with
+seccomp(2) (filter.load_flags), which keeps loading independent of libseccomp's own policy
+(no_new_privs attribute, TSYNC handling) and lets a cached program be loaded unchanged.
 """
 
 import errno

@@ -88,7 +88,7 @@ SECCOMP_FILTER_FLAG_TSYNC_ESRCH = 1 << 4
 SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV = 1 << 5
 
 # The flags a profile may ask for (features-linux.md "knownFlags").  NEW_LISTENER and TSYNC_ESRCH are
-# not user-visible: install() adds them itself when a listener is needed.
+# not user-visible: filter.load_flags adds them when a listener is needed.
 FLAG_VALUES = {
     "SECCOMP_FILTER_FLAG_TSYNC": SECCOMP_FILTER_FLAG_TSYNC,
     "SECCOMP_FILTER_FLAG_LOG": SECCOMP_FILTER_FLAG_LOG,

@@ -1,4 +1,8 @@
-"""Compile a ``linux.seccomp`` profile to BPF and install it in the calling process."""
+"""Compile a ``linux.seccomp`` profile to BPF; how the executor loads it (its flags, and what a
+failure to load means); what this kernel supports (features, `check --host`).
+
+Nothing here loads a filter: the executor does, in the container's process, just before execve
+(cext/, the SECCOMP step plan/process.py adds)."""
 
 import os
 
@@ -15,11 +19,11 @@ if TYPE_CHECKING:
 
 
 class CompiledFilter:
-    """A BPF program ready for seccomp(2), plus what install() and the caller need to know about it.
+    """A BPF program ready for seccomp(2), plus what loading it and the caller need to know.
 
     Attributes: ``bpf`` (struct sock_filter[] in native byte order), ``flags`` (the seccomp(2) filter
     flags the profile requested) and ``flag_names``, ``uses_notify`` (some rule is SCMP_ACT_NOTIFY, so
-    install() creates a listener fd), ``listener_path``, ``listener_metadata``, ``warnings`` (skipped
+    loading it creates a listener fd), ``listener_path``, ``listener_metadata``, ``warnings`` (skipped
     unknown syscalls and cache problems: log them at debug level) and ``from_cache``.
     """
 
@@ -106,32 +110,6 @@ def _compiled(profile: "Profile", bpf: bytes, warnings: "Sequence[str]",
     )
 
 
-def install(compiled: CompiledFilter, *, want_listener: bool) -> int | None:
-    """Load ``compiled`` into the calling thread with seccomp(SECCOMP_SET_MODE_FILTER).
-
-    Returns the notification listener fd (O_CLOEXEC, owned by the caller) when ``want_listener`` is
-    true or the filter uses SCMP_ACT_NOTIFY (a notify filter without a listener would make those
-    syscalls fail with ENOSYS), else None.
-
-    Privileges: the kernel accepts a filter only if no_new_privs is set on the calling thread, or the
-    thread has CAP_SYS_ADMIN in its user namespace.  The container init therefore either sets
-    no_new_privs first (process.noNewPrivileges) or installs the filter while still holding
-    CAP_SYS_ADMIN, i.e. before dropping capabilities, in which case every syscall made between here and
-    execve() must be allowed by the profile.
-    """
-    from oci_runtime.seccomp import _kernel
-
-    flags, with_listener = load_flags(compiled, want_listener)
-    result, error = _kernel.load_filter(compiled.bpf, flags, C.SECCOMP_SET_MODE_FILTER)
-    if result < 0:
-        raise install_error(error, flags)
-    if flags & C.SECCOMP_FILTER_FLAG_TSYNC and not with_listener and result > 0:
-        # TSYNC's failure mode: nothing was installed; the result is the thread that blocked it.
-        raise OCIError(f"seccomp: SECCOMP_FILTER_FLAG_TSYNC failed: thread {result} has a diverging "
-                       f"seccomp filter")
-    return result if with_listener else None
-
-
 def load_flags(compiled: CompiledFilter, want_listener: bool = False) -> "tuple[int, bool]":
     """(seccomp(2) flags, whether a listener fd comes back) for loading ``compiled``; checks the
     program's size first.  The executor loads it with these flags (plan/process.py)."""
@@ -193,12 +171,15 @@ def kernel_supports_flag(flag: int) -> bool:
     """
     import errno
 
-    from oci_runtime.seccomp import _kernel
+    from oci_runtime.kernel import syscalls as kernel
 
     if flag == C.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV:
         flag |= C.SECCOMP_FILTER_FLAG_NEW_LISTENER  # only valid together
-    _, error = _kernel.seccomp(C.SECCOMP_SET_MODE_FILTER, flag)
-    return error == errno.EFAULT
+    try:
+        kernel.seccomp(C.SECCOMP_SET_MODE_FILTER, flag)
+    except OSError as exc:
+        return exc.errno == errno.EFAULT
+    return False  # cannot happen: there is no program to load
 
 
 def supported_architectures() -> "list[str]":

@@ -191,8 +191,9 @@ def parse_profile(seccomp: "Any") -> Profile:
             continue
         uses_notify = True
         if "write" in rule.names:
-            # As in runc: the runtime writes the listener fd number to its parent after installing
-            # the filter; if that write were routed to the agent, the agent would never get the fd.
+            # runc's rule: its init writes the listener fd number to its parent after loading the
+            # filter, and a write routed to the agent would never deliver it.  Our executor sends
+            # the fd with sendmsg, but a profile runc refuses is refused here too.
             raise _fail(f"{rule.pointer}/names", "SCMP_ACT_NOTIFY cannot be used for the write syscall")
 
     listener_path = seccomp.get("listenerPath")

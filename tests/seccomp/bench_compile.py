@@ -1,12 +1,12 @@
-"""Time compile_filter() for the Docker-sized profile cold and cached, and install().
+"""Time compile_filter() for the Docker-sized profile cold and cached (create's cost; the executor
+loads the program, in C).
 
-Run as root from the repository root:  python tests/seccomp/bench_compile.py [runs]
+Run from the repository root:  python tests/seccomp/bench_compile.py [runs]
 
-Every sample is a fresh interpreter, as the container init would be, with json already imported (the
-init has parsed config.json by then) and byte code cached (in a temporary PYTHONPYCACHEPREFIX, so
-the source tree stays untouched).  "cold" includes importing cffi, parsing the C declarations,
-dlopen() of libseccomp and generating the program; a cache hit loads neither cffi nor libseccomp,
-so the install() that follows it pays for cffi itself.
+Every sample is a fresh interpreter, as a `create` is, with json already imported (it has parsed
+config.json by then) and byte code cached (in a temporary PYTHONPYCACHEPREFIX, so the source tree
+stays untouched).  "cold" includes importing cffi, dlopen() of libseccomp and generating the
+program; a cache hit loads neither cffi nor libseccomp.
 """
 
 import json
@@ -35,22 +35,7 @@ sample["from_cache"] = compiled.from_cache
 sample["instructions"] = compiled.instruction_count
 sample["warnings"] = len(compiled.warnings)
 sample["cffi_loaded_by_compile"] = "cffi" in sys.modules
-if mode == "install":
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(read_fd)
-        from oci_runtime.seccomp import _kernel
-        start = time.perf_counter()
-        seccomp.install(compiled, want_listener=False)
-        elapsed = time.perf_counter() - start
-        _kernel.set_no_new_privs()  # after timing: the caller's job, not install()'s cost
-        os.write(write_fd, repr(elapsed).encode())
-        os._exit(0)
-    os.close(write_fd)
-    sample["install"] = float(os.read(read_fd, 64))
-    os.close(read_fd)
-    os.waitpid(pid, 0)
+if mode == "recompile":
     start = time.perf_counter()
     seccomp.compile_filter(profile)
     sample["recompile"] = time.perf_counter() - start  # libseccomp and cffi already loaded
@@ -61,7 +46,7 @@ print(json.dumps(sample))
 def sample(cache_dir, bytecode_dir):
     environment = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
     environment["PYTHONPYCACHEPREFIX"] = bytecode_dir
-    output = subprocess.run([sys.executable, "-c", _SAMPLE, str(PROFILE), cache_dir or "", "install"],
+    output = subprocess.run([sys.executable, "-c", _SAMPLE, str(PROFILE), cache_dir or "", "recompile"],
                             cwd=REPO_ROOT, env=environment, check=True, capture_output=True, text=True).stdout
     return json.loads(output)
 
@@ -87,11 +72,6 @@ def main():
     print(f"compile, cold (cffi+dlopen+generate)     {milliseconds([s['compile'] for s in cold])}")
     print(f"compile, libseccomp already loaded       {milliseconds([s['recompile'] for s in cold])}")
     print(f"compile, cache hit                       {milliseconds([s['compile'] for s in cached])}")
-    print(f"install after cold compile (cffi loaded) {milliseconds([s['install'] for s in cold])}")
-    print(f"install after cache hit (loads cffi)     {milliseconds([s['install'] for s in cached])}")
-    cold_total = statistics.median([s["compile"] + s["install"] for s in cold])
-    cached_total = statistics.median([s["compile"] + s["install"] for s in cached])
-    print(f"compile+install: cold {cold_total * 1000:.2f} ms, cached {cached_total * 1000:.2f} ms")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
 """What the seccomp tests share: running a body in a forked child (a filter cannot be removed, and
-the test process must stay unfiltered) that reports through a pipe as JSON, and errno probes."""
+the test process must stay unfiltered) that reports through a pipe as JSON, loading a compiled
+filter there as the executor does (the runtime itself never loads one: cext/ does, in the
+container), and errno probes."""
 import ctypes
 import json
 import os
@@ -11,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from oci_runtime import seccomp
-from oci_runtime.seccomp import _kernel
+from oci_runtime.seccomp.filter import load_flags
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DOCKER_PROFILE = REPO_ROOT / "tests" / "data" / "seccomp" / "docker-default.json"
@@ -110,11 +112,50 @@ def getpriority_errno(which, who):
     return ctypes.get_errno()
 
 
+PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS = 38, 39
+SECCOMP_SET_MODE_FILTER = 1
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+def _seccomp_syscall_number():
+    """seccomp(2)'s number on this architecture (glibc has no wrapper), as libseccomp knows it."""
+    libseccomp = ctypes.CDLL("libseccomp.so.2")
+    libseccomp.seccomp_syscall_resolve_name.argtypes = [ctypes.c_char_p]
+    return libseccomp.seccomp_syscall_resolve_name(b"seccomp")
+
+
+def set_no_new_privs():
+    assert LIBC.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0
+
+
+def no_new_privs_is_set():
+    return LIBC.prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1
+
+
+def load_filter(compiled, *, want_listener=False):
+    """Load ``compiled`` into this process the way the executor does (seccomp(2) with
+    filter.load_flags' flags); the listener fd when there is one, else None; OSError on failure."""
+    flags, with_listener = load_flags(compiled, want_listener)
+    number = _seccomp_syscall_number()
+    program = ctypes.create_string_buffer(compiled.bpf, len(compiled.bpf))
+    fprog = _SockFprog(len(compiled.bpf) // 8, ctypes.cast(program, ctypes.c_void_p))
+    LIBC.syscall.restype = ctypes.c_long
+    result = LIBC.syscall(ctypes.c_long(number), ctypes.c_long(SECCOMP_SET_MODE_FILTER),
+                          ctypes.c_long(flags), ctypes.byref(fprog))
+    if result < 0:
+        error = ctypes.get_errno()
+        raise OSError(error, os.strerror(error))
+    return result if with_listener else None
+
+
 def install_in_child(profile, *, no_new_privs=True, want_listener=False):
     compiled = seccomp.compile_filter(profile)
     if no_new_privs:
-        _kernel.set_no_new_privs()
-    return seccomp.install(compiled, want_listener=want_listener)
+        set_no_new_privs()
+    return load_filter(compiled, want_listener=want_listener)
 
 
 def allow_all_but(*rules):

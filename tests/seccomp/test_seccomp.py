@@ -19,10 +19,10 @@ import pytest
 
 from oci_runtime.errors import OCIError
 from oci_runtime import seccomp
-from oci_runtime.seccomp import _kernel
 from seccomp_child import (
     load_docker_profile, BUSYBOX, LIBC, PRIO_PROCESS, PRIO_PGRP, CLONE_NEWNS, NO_SUCH_PID,
     run_in_child, errno_of, libc_errno, getpriority_errno, install_in_child, allow_all_but,
+    load_filter, no_new_privs_is_set,
 )
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="installs seccomp filters and changes uid: needs root")
@@ -353,26 +353,29 @@ def test_rule_repeating_the_default_action_is_skipped_and_native_arch_may_be_lis
 
 # --- privileges and flags -----------------------------------------------------------------------
 
-def test_install_without_no_new_privs_works_with_cap_sys_admin(tmp_path):
+def test_loading_without_no_new_privs_works_with_cap_sys_admin(tmp_path):
     profile = allow_all_but({"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": errno.EXDEV})
 
     def body():
         install_in_child(profile, no_new_privs=False)
-        return {"nnp": _kernel.no_new_privs_is_set(), "mkdir": errno_of(lambda: os.mkdir(tmp_path / "never"))}
+        return {"nnp": no_new_privs_is_set(), "mkdir": errno_of(lambda: os.mkdir(tmp_path / "never"))}
 
     assert run_in_child(body).report == {"nnp": False, "mkdir": errno.EXDEV}
 
 
-def test_install_without_no_new_privs_or_cap_sys_admin_explains_eacces():
+def test_loading_without_no_new_privs_or_cap_sys_admin_is_eacces_which_the_error_explains():
+    from oci_runtime.seccomp.filter import install_error, load_flags
+
     compiled = seccomp.compile_filter(allow_all_but({"names": ["getpid"], "action": "SCMP_ACT_ERRNO"}))
 
     def body():
         os.setresgid(65534, 65534, 65534)
         os.setresuid(65534, 65534, 65534)  # drops every capability
         try:
-            seccomp.install(compiled, want_listener=False)
-        except OCIError as exc:
-            return {"message": str(exc), "errno": exc.errno}
+            load_filter(compiled)
+        except OSError as exc:
+            error = install_error(exc.errno, load_flags(compiled)[0])
+            return {"message": str(error), "errno": error.errno}
         return "installed"
 
     report = run_in_child(body).report

@@ -13,10 +13,10 @@ import pytest
 
 from oci_runtime.errors import OCIError
 from oci_runtime import seccomp
-from oci_runtime.seccomp import _kernel, notify
+from oci_runtime.seccomp import notify
 from seccomp_child import (
     REPO_ROOT, DOCKER_PROFILE, load_docker_profile, CHILD_TIMEOUT, run_in_child, errno_of,
-    allow_all_but,
+    allow_all_but, load_filter, set_no_new_privs,
 )
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="installs seccomp filters and changes uid: needs root")
@@ -33,8 +33,8 @@ def test_notify_listener_fd_reaches_the_agent_which_answers_the_syscalls(tmp_pat
 
     def body():
         compiled = seccomp.compile_filter(profile)
-        _kernel.set_no_new_privs()
-        listener_fd = seccomp.install(compiled, want_listener=compiled.uses_notify)
+        set_no_new_privs()
+        listener_fd = load_filter(compiled, want_listener=compiled.uses_notify)
         state = {"ociVersion": "1.3.0", "id": "notify-test", "status": "creating", "pid": os.getpid(),
                  "bundle": str(tmp_path), "annotations": {"k": "v"}}
         seccomp.send_listener_fd(compiled.listener_path, listener_fd, state, compiled.listener_metadata)
@@ -171,8 +171,7 @@ def test_cache_hit_in_a_fresh_interpreter_never_loads_cffi_or_libseccomp(tmp_pat
         "loaded = {'from_cache': compiled.from_cache,"
         " 'cffi_backend': '_cffi_backend' in sys.modules,"
         " 'libseccomp_mapped': 'libseccomp' in open('/proc/self/maps').read()}\n"
-        "from oci_runtime.seccomp import _kernel\n"
-        "_kernel.no_new_privs_is_set()  # what install() loads: the pre-generated bindings only\n"
+        "seccomp.kernel_supports_flag(1)  # the kernel seam: pre-generated bindings only\n"
         "loaded['cdef_parser_after_kernel_call'] = 'pycparser' in sys.modules or 'cffi' in sys.modules\n"
         "print(json.dumps(loaded))\n"
     )
