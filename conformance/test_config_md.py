@@ -121,7 +121,7 @@ def test_ungrantable_capabilities_warn_and_the_container_runs(oci, make_bundle):
             "bounding", "effective", "permitted", "inheritable", "ambient")}
     result = _run(oci, make_bundle, ["sh", "-c", "grep CapEff /proc/self/status"], edit)
     assert result.returncode == 0, result.stderr
-    assert ("warning: config.json: /process/capabilities/bounding: ignoring capability "
+    assert ("warning: config.json: /process/capabilities/bounding/1: ignoring capability "
             "'CAP_BOGUS': unknown to this kernel") in result.stderr
     assert int(result.stdout.split()[1], 16) == 1 << CAPABILITY_NUMBERS["CAP_KILL"]
     if missing:  # this host's runtime lacks some capability (here: CAP_SYS_RESOURCE)

@@ -125,11 +125,95 @@ def _semantic_problems(document: "dict[str, Any]", data: bytes, bundle: str, sto
     warnings = list(prepared.warnings)
     if prepared.seccomp_program is not None:
         warnings += prepared.seccomp_program.warnings
-    findings += [Finding(WARNING, *_split_pointer(warning)) for warning in warnings]
+    findings += [Finding(WARNING, *_split_pointer(warning.removeprefix("config.json: ")))
+                 for warning in warnings]
     findings += skipped
     if prepared.config is not None and not schema_failed:
         findings += _host_limits_for(prepared.config)
+    if prepared.plan is not None:  # every rule passed: the executable is looked up as create does
+        findings += _executable_findings(prepared.config)
     return findings
+
+
+def _executable_findings(config: "Config | None") -> "list[Finding]":
+    """args[0] looked up in the rootfs as the executor does before pivot_root (create fails when
+    it is missing): execvp's search with the process's PATH.  A path a mount of the config
+    covers is not known before the container runs, and counts as found."""
+    import stat
+
+    from oci_runtime.plan.process import executable_search, exec_lookup_error
+
+    assert config is not None and config.process is not None  # the plan was compiled
+    process = config.process
+    arg0 = process.args[0]
+    covered = [mount.destination.rstrip("/") for mount in config.mounts]
+
+    def executable(path: str) -> "bool | None":
+        """Whether container path ``path`` is an executable file; None when a mount decides."""
+        found = _in_rootfs(config.root_path, covered, path)
+        if found is None or found is True:
+            return None if found else False
+        try:
+            status = os.stat(found)
+        except OSError:
+            return False
+        return stat.S_ISREG(status.st_mode) and bool(status.st_mode & 0o111)
+
+    def cwd_join(directory: str) -> str:
+        return f"{directory or process.cwd}/{arg0}"
+
+    if "/" in arg0:
+        path = arg0 if arg0.startswith("/") else cwd_join(process.cwd)
+        verdict = executable(path)
+        if verdict is not False:
+            return []
+        errno = 13 if _in_rootfs(config.root_path, covered, path) else 2
+        problem = exec_lookup_error(arg0, errno, path)
+    else:
+        search = executable_search(process)
+        if any(executable(cwd_join(directory)) is not False for directory in search.split(":")):
+            return []
+        problem = exec_lookup_error(arg0, 2, "notfound")
+    return [Finding(ERROR, "/process/args/0", f"{problem} (in {config.root_path})",
+                    "add it to the rootfs, or fix /process/args/0 (or PATH in /process/env)")]
+
+
+def _in_rootfs(root: str, covered: "list[str]", path: str) -> "str | bool | None":
+    """Container path ``path`` resolved in the rootfs ``root`` as the executor resolves it (its
+    symlinks inside the root, '..' stopped at it): the host path of what is there, None when
+    nothing is, True when it is under one of the mount destinations ``covered``."""
+    import stat
+
+    pending = [part for part in path.split("/") if part]
+    resolved: "list[str]" = []
+    links = 0
+    while pending:
+        part = pending.pop(0)
+        if part in (".", ""):
+            continue
+        if part == "..":
+            if resolved:
+                resolved.pop()
+            continue
+        resolved.append(part)
+        inside = "/" + "/".join(resolved)
+        if any(inside == mount or inside.startswith(mount + "/") for mount in covered):
+            return True
+        host = root + inside
+        try:
+            if not stat.S_ISLNK(os.lstat(host).st_mode):
+                continue
+            target = os.readlink(host)
+        except OSError:
+            return None
+        links += 1
+        if links > 40:  # ELOOP
+            return None
+        resolved.pop()
+        if target.startswith("/"):
+            resolved.clear()
+        pending[:0] = target.split("/")
+    return root + "/" + "/".join(resolved)
 
 
 def _without_pointer(error: ConfigError) -> str:

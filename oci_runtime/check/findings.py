@@ -33,6 +33,18 @@ def blocks_a_run(findings: "Iterable[Finding]") -> bool:
     return any(finding.severity == ERROR for finding in findings)
 
 
+def bundle_verdict(findings: "list[Finding]") -> "Finding | None":
+    """The line that closes a bundle's findings when create would accept it (None when an error
+    says it would not): it stays whatever the host's findings that follow say."""
+    if blocks_a_run(findings):
+        return None
+    warnings = sum(finding.severity == WARNING for finding in findings)
+    if not warnings:
+        return Finding(OK, "config.json", "no problem found")
+    return Finding(OK, "config.json", f"create accepts it ({warnings} warning"
+                                      f"{'s' if warnings > 1 else ''} above)")
+
+
 CAP_SYS_RESOURCE = 24
 
 

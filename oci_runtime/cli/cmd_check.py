@@ -25,7 +25,7 @@ OPTIONS: "OptionTable" = {
 
 def run(context: "Context", argv: "Sequence[str]") -> int:
     from oci_runtime.check.bundle import check_bundle
-    from oci_runtime.check.findings import blocks_a_run
+    from oci_runtime.check.findings import blocks_a_run, bundle_verdict
     from oci_runtime.check.host import check_host
 
     values, positionals = parse(argv, OPTIONS)
@@ -38,6 +38,9 @@ def run(context: "Context", argv: "Sequence[str]") -> int:
     findings = []
     if "bundle" in values or both:
         findings += check_bundle(values.get("bundle", "."), context.store, context.systemd_cgroup)
+        verdict = bundle_verdict(findings)
+        if verdict is not None:
+            findings.append(verdict)
     if values.get("host") or both:
         findings += check_host(systemd_cgroup=context.systemd_cgroup)
     if output_format == "json":
@@ -46,6 +49,5 @@ def run(context: "Context", argv: "Sequence[str]") -> int:
         sys.stdout.write(dumps({"ok": not blocks_a_run(findings),
                                 "findings": [f.to_dict() for f in findings]}) + "\n")
     else:
-        sys.stdout.write("".join(f.line() + "\n" for f in findings)
-                         or "ok      config.json: no problem found\n")
+        sys.stdout.write("".join(f.line() + "\n" for f in findings))
     return 1 if blocks_a_run(findings) else 0

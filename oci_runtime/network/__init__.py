@@ -73,8 +73,8 @@ def attach(config: "Config", container_id: str, state_dir: str, init_pid: int,
         try:
             from oci_runtime.network.netdevices import move_devices
         except ImportError as exc:
-            raise OCIError(f"config.json: /linux/netDevices: needs pyroute2 ({exc}; "
-                           "pip install 'oci-runtime[net]')") from None
+            raise OCIError(f"config.json: /linux/netDevices: needs pyroute2, a dependency of "
+                           f"oci-runtime this installation lacks ({exc}): reinstall it") from None
         record["netDevices"] = move_devices(config.linux.net_devices, netns)
     if names:
         _add_networks(record, names, conf_dir, bin_dir, container_id, state_dir, netns)

@@ -120,16 +120,32 @@ def add_process_attribute_steps(plan: "Plan", process: "Process",
                      pointer, strings=(path, text))
 
 
+def exec_lookup_error(arg0: str, errno: int, detail: str) -> OCIError:
+    """How a failed lookup of the executable reads (the FIND_EXEC step's ``detail``: "notfound",
+    or the path tried, with ENOENT or EACCES)."""
+    # runc's phrases: podman maps "no such file or directory" / "executable file not found in"
+    # to exit status 127 and "permission denied" to 126, as docker does.
+    if detail == "notfound":
+        return OCIError(f"exec: {arg0!r}: executable file not found in $PATH", errno)
+    if errno == 13:
+        return OCIError(f"exec: {arg0!r}: permission denied", errno)
+    return OCIError(f"exec: {arg0!r}: stat {detail}: no such file or directory", errno)
+
+
 def _find_exec_error(arg0: str) -> "Describe":
     def describe(step: "Step", errno: int, detail: str) -> OCIError:
-        # runc's phrases: podman maps "no such file or directory" / "executable file not found
-        # in" to exit status 127 and "permission denied" to 126, as docker does.
-        if detail == "notfound":
-            return OCIError(f"exec: {arg0!r}: executable file not found in $PATH", errno)
-        if errno == 13:
-            return OCIError(f"exec: {arg0!r}: permission denied", errno)
-        return OCIError(f"exec: {arg0!r}: stat {detail}: no such file or directory", errno)
+        return exec_lookup_error(arg0, errno, detail)
     return describe
+
+
+def executable_search(process: "Process") -> str:
+    """The ':'-separated directories args[0] is looked up in, like execvp: the PATH of the
+    process's own environment, else the default (an empty entry is the cwd)."""
+    search = _DEFAULT_PATH
+    for entry in environment(process.env):
+        if entry.startswith("PATH="):
+            search = entry[5:]
+    return search
 
 
 def add_exec_steps(plan: "Plan", process: "Process") -> None:
@@ -141,12 +157,9 @@ def add_exec_steps(plan: "Plan", process: "Process") -> None:
     if not any(entry.startswith("HOME=") for entry in env):
         plan.add(wire.SET_HOME, "looking up HOME in /etc/passwd", "/process/env",
                  (process.user.uid,))
-    search = _DEFAULT_PATH
-    for entry in env:
-        if entry.startswith("PATH="):
-            search = entry[5:]
     arg0 = process.args[0]
-    plan.add(wire.FIND_EXEC, f"exec: {arg0!r}", "/process/args/0", strings=(arg0, search, process.cwd),
+    plan.add(wire.FIND_EXEC, f"exec: {arg0!r}", "/process/args/0",
+             strings=(arg0, executable_search(process), process.cwd),
              describe=_find_exec_error(arg0))
 
 

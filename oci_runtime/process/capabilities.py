@@ -64,10 +64,10 @@ def capability_mask(names: "Iterable[str] | None", pointer: str, warnings: "list
     are left out with a warning (config.md: capabilities that cannot be granted SHOULD be
     logged, not fatal)."""
     mask = 0
-    for name in names or ():
+    for index, name in enumerate(names or ()):
         reason = ungrantable_reason(name, bounding, last)
         if reason:
-            warnings.append(f"{pointer}: ignoring capability {name!r}: {reason}")
+            warnings.append(f"{pointer}/{index}: ignoring capability {name!r}: {reason}")
             continue
         mask |= 1 << CAPABILITY_NUMBERS[name]
     return mask

@@ -95,6 +95,57 @@ def test_the_plan_compilers_rules_are_checked_and_stop_create(oci, make_bundle):
     assert oci("list", "-q").stdout == ""
 
 
+def test_a_missing_executable_is_found_by_check_as_create_would(oci, make_bundle, tmp_path):
+    bundle, container_id = make_bundle(["no-such-program"])
+    result = _check(oci, "--bundle", str(bundle))
+    assert result.returncode == 1
+    assert ("error   /process/args/0: exec: 'no-such-program': executable file not found in "
+            f"$PATH (in {bundle}/rootfs)") in result.stdout
+    created = oci("create", "--bundle", str(bundle), container_id)
+    assert created.returncode == 1 and "executable file not found" in created.stderr
+
+    (bundle / "rootfs" / "bin" / "plain").write_text("not executable\n")
+    _write(bundle, lambda config: config["process"].update(args=["/bin/plain"]))
+    assert "error   /process/args/0: exec: '/bin/plain': permission denied" in _check(
+        oci, "--bundle", str(bundle)).stdout
+
+    # Found the way the executor looks: the process's own PATH, symlinks resolved in the rootfs
+    # (an absolute one stays inside it), or under a mount, which only the running container shows.
+    (bundle / "rootfs" / "opt" / "tools").mkdir(parents=True)
+    os.symlink("/bin/busybox", bundle / "rootfs" / "opt" / "tools" / "sh2")
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    for edit in (lambda config: config["process"].update(args=["sh2"],
+                                                           env=["PATH=/nowhere:/opt/tools"]),
+                 lambda config: (config["process"].update(args=["/mnt/tool"]),
+                                 config["mounts"].append({"destination": "/mnt", "type": "bind",
+                                                          "source": str(tools),
+                                                          "options": ["rbind"]}))):
+        _write(bundle, edit)
+        result = _check(oci, "--bundle", str(bundle))
+        assert result.returncode == 0, result.stdout
+        assert result.stdout == "ok      config.json: no problem found\n"
+
+
+def test_unknown_capabilities_are_warnings_and_the_verdict_stays_with_host(oci, make_bundle):
+    bundle, _ = make_bundle(["true"], edit=lambda config: config["process"]["capabilities"][
+        "bounding"].append("CAP_FOO"))
+    index = len(json.loads((bundle / "config.json").read_text())["process"]["capabilities"][
+        "bounding"]) - 1
+    result = _check(oci, "--bundle", str(bundle), "--host")
+    lines = result.stdout.splitlines()
+    assert lines[0] == (f"warning /process/capabilities/bounding/{index}: ignoring capability "
+                        "'CAP_FOO': unknown to this kernel")
+    assert lines[1] == "ok      config.json: create accepts it (1 warning above)"
+    assert any(line.split()[1] == "cgroup:" for line in lines[2:])  # the host's findings follow
+    good, _ = make_bundle(["true"])
+    lines = _check(oci, "--bundle", str(good), "--host", "--format", "json").stdout
+    findings = json.loads(lines)["findings"]
+    assert findings[0] == {"severity": "ok", "subject": "config.json",
+                           "message": "no problem found", "advice": ""}
+    assert len(findings) > 1
+
+
 def test_rlimits_this_host_cannot_raise(oci, make_bundle):
     import resource
 

@@ -56,3 +56,14 @@ def test_a_create_without_networking_imports_no_pyroute2(oci, make_bundle, veth_
     _, other_end = veth_pair()
     bundle, cid = make_bundle(["true"], _moving({other_end: {}}))
     assert "pyroute2" in _imported_modules(oci, bundle, cid)
+
+
+def test_pyroute2_is_a_dependency_of_the_package():
+    """Any `pip install` brings it (it was an extra: a plain install failed netDevices)."""
+    import tomllib
+
+    with open(os.path.join(REPO, "pyproject.toml"), "rb") as pyproject:
+        project = tomllib.load(pyproject)["project"]
+    assert any(requirement.startswith("pyroute2") for requirement in project["dependencies"])
+    assert not any(requirement.startswith("pyroute2") for extra in
+                   project.get("optional-dependencies", {}).values() for requirement in extra)

@@ -45,10 +45,10 @@ def test_capabilities_outside_the_bounding_set_are_left_out_with_a_warning():
                                    "/p", warnings, bounding, last=37)
     assert mask == 1 << process.CAPABILITY_NUMBERS["CAP_KILL"]
     assert warnings == [
-        "/p: ignoring capability 'CAP_SYS_RESOURCE': not in the runtime's own bounding set, so "
-        "it cannot be granted",
-        "/p: ignoring capability 'CAP_NOPE': unknown to this kernel",
-        "/p: ignoring capability 'CAP_BPF': unknown to this kernel"]  # 39 > the kernel's last
+        "/p/1: ignoring capability 'CAP_SYS_RESOURCE': not in the runtime's own bounding set, "
+        "so it cannot be granted",
+        "/p/2: ignoring capability 'CAP_NOPE': unknown to this kernel",
+        "/p/3: ignoring capability 'CAP_BPF': unknown to this kernel"]  # 39 > the kernel's last
 
 
 def test_the_runtime_bounding_set_is_read_from_proc():
