@@ -1,34 +1,19 @@
 """Every Python example in docs/api.md runs: the first block (the setup), then one example, in a
-fresh interpreter; whatever an example leaves (containers, its state root, bundles) is removed."""
+fresh interpreter; whatever an example leaves (containers, its state root, bundles) is removed.
+How a document's examples are read and run: tests/docs/markdown_examples.py."""
 import os
-import re
-import subprocess
-import sys
-import textwrap
 
 import pytest
+
+from tests.docs import markdown_examples
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DOC = os.path.join(REPO, "docs", "api.md")
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="real containers need root")
 
-
-def _examples():
-    """[(title, code)] of the ```python blocks, titled by the heading above each."""
-    text = open(DOC).read()
-    examples = []
-    title = "setup"
-    for match in re.finditer(r"^(#+ [^\n]*)$|^```python\n(.*?)^```$", text, re.M | re.S):
-        if match.group(1):
-            title = match.group(1).lstrip("# ").strip()
-        else:
-            examples.append((title, match.group(2)))
-    return examples
-
-
-EXAMPLES = _examples()
-SETUP = EXAMPLES[0][1]
+EXAMPLES = [block for block in markdown_examples.parse(DOC) if block.kind == "python"]
+SETUP = EXAMPLES[0].code
 CLEANUP = """
 for _container in runtime.list():
     _container.delete(force=True)
@@ -40,12 +25,9 @@ def test_the_doc_has_examples():
     assert len(EXAMPLES) >= 6
 
 
-@pytest.mark.parametrize("title,code", EXAMPLES[1:], ids=[title for title, _ in EXAMPLES[1:]])
-def test_example(title, code, tmp_path):
-    program = (SETUP + "\ntry:\n" + textwrap.indent(code, "    ") + "\nfinally:\n"
-               + textwrap.indent(CLEANUP, "    "))
+@pytest.mark.parametrize("example", EXAMPLES[1:], ids=[block.heading for block in EXAMPLES[1:]])
+def test_example(example, tmp_path):
     env = dict(os.environ, TMPDIR=str(tmp_path))
-    result = subprocess.run([sys.executable, "-c", program], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=120,
-                            stdin=subprocess.DEVNULL)
-    assert result.returncode == 0, f"{title}:\n{result.stdout}\n{result.stderr}"
+    result = markdown_examples.run_python(SETUP, example.code, CLEANUP, cwd=str(tmp_path),
+                                          env=env, timeout=120)
+    assert result.returncode == 0, f"{example.heading}:\n{result.stdout}"
