@@ -16,6 +16,8 @@ ffibuilder.cdef(
     int oci_umount2(const char *, int);
     int oci_unshare(int);
     int oci_setns(int, int);
+    int oci_set_child_subreaper(int);
+    int oci_get_child_subreaper(int *);
     int oci_capget(uint64_t *, uint64_t *, uint64_t *);
     int oci_open_tree(int, const char *, unsigned int);
     int oci_mount_setattr(int, const char *, unsigned int, uint64_t, uint64_t, uint64_t, uint64_t);

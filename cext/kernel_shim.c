@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <sys/mount.h>
 #include <sys/personality.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <linux/capability.h>
 
@@ -35,6 +36,11 @@ int oci_umount2(const char *target, int flags) { return umount2(target, flags); 
 int oci_unshare(int flags) { return unshare(flags); }
 
 int oci_setns(int fd, int nstype) { return setns(fd, nstype); }
+
+/* The child-subreaper flag (an attached `run` adopting the container's orphans). */
+int oci_set_child_subreaper(int value) { return prctl(PR_SET_CHILD_SUBREAPER, value, 0, 0, 0); }
+
+int oci_get_child_subreaper(int *value) { return prctl(PR_GET_CHILD_SUBREAPER, value, 0, 0, 0); }
 
 /* Capability sets as three 64-bit masks (the kernel ABI splits each into two 32-bit words). */
 int oci_capget(uint64_t *effective, uint64_t *permitted, uint64_t *inheritable)

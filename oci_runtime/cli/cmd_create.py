@@ -1,6 +1,6 @@
-"""create [--bundle DIR] [--pid-file F] [--console-socket S] [--no-pivot] [--no-new-keyring]
-[--preserve-fds N] [--network NAME]... [--cni-conf-dir DIR] [--cni-bin-dir DIRS] ID: set up a
-container whose init waits for `start`."""
+"""create [--bundle DIR] [--pid-file F] [--console-socket S] [--pidfd-socket S] [--no-pivot]
+[--no-new-keyring] [--preserve-fds N] [--no-subreaper] [--network NAME]... [--cni-conf-dir DIR]
+[--cni-bin-dir DIRS] ID: set up a container whose init waits for `start`."""
 from oci_runtime.cli.args import UsageError, parse
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
@@ -22,6 +22,10 @@ OPTIONS: "OptionTable" = {
     "--no-new-keyring": (None, None, None, "do not create a new session keyring: the container "
                          "keeps the caller's"),
     "--preserve-fds": (None, "N", "0", "pass N more fds (3 to 3+N-1) to the container's process"),
+    "--pidfd-socket": (None, "SOCKET", None, "path of an AF_UNIX socket that receives a pidfd "
+                       "of the container's init (data \"standard\", as runc)"),
+    "--no-subreaper": (None, None, None, "run: do not reap the container's processes orphaned "
+                       "to the runtime while it waits (create never needs to)"),
     # CNI networks (oci_runtime/network): --network is repeatable, one interface (eth0, ...) each.
     "--network": (None, "NAME", None, "attach the container to CNI network NAME (eth0, eth1... "
                   "in order; see docs/networking.md)"),
@@ -42,7 +46,9 @@ def creation_options(values: "dict[str, Any]") -> "CreateOptions":
     if not preserve.isdigit():
         raise UsageError(f"--preserve-fds: not a number: {preserve!r}")
     fields = {name: values[name] for name in CreateOptions.__slots__ if name in values}
-    fields.update(preserve_fds=int(preserve), networks=values.get("network"))
+    # runc's default: an attached `run` reaps what is orphaned to it; --no-subreaper says not to.
+    fields.update(preserve_fds=int(preserve), networks=values.get("network"),
+                  subreaper=not values.get("no_subreaper", False))
     return CreateOptions(**fields)
 
 

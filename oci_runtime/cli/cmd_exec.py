@@ -1,4 +1,5 @@
-"""exec [--process FILE] [--detach] [--pid-file F] [--tty] [--console-socket S] [--cwd D]
+"""exec [--process FILE] [--detach] [--pid-file F] [--tty] [--console-socket S]
+[--pidfd-socket S] [--cwd D]
 [--env K=V]... [--user uid[:gid]] [--additional-gids G]... [--cap CAP]... [--no-new-privs]
 [--preserve-fds N] [--cgroup [CONTROLLER[,...]:]PATH]... [--ignore-paused] ID [CMD ARGS...]: run
 a new process in a created or running container (runc's options).
@@ -30,6 +31,8 @@ OPTIONS: "OptionTable" = {
               "detached)"),
     "--console-socket": (None, "SOCKET", None, "path of an AF_UNIX socket that receives the "
                          "master end of the console (needs --tty)"),
+    "--pidfd-socket": (None, "SOCKET", None, "path of an AF_UNIX socket that receives a pidfd "
+                       "of the process (data \"setns\", as runc)"),
     "--cwd": (None, "DIR", None, "working directory in the container (absolute)"),
     "--env": ("-e", "NAME=VALUE", None, "set an environment variable"),
     "--user": ("-u", "UID[:GID]", None, "user and group ids of the process"),
@@ -100,7 +103,8 @@ def _exec(context: "Context", argv: "Sequence[str]") -> int:
         detach=values.get("detach", False), pid_file=values.get("pid_file"),
         console_socket=values.get("console_socket"), preserve_fds=int(preserve),
         ignore_paused=values.get("ignore_paused", False), cgroups=values.get("cgroup"),
-        apparmor_profile=values.get("apparmor"), selinux_label=values.get("process_label"))
+        apparmor_profile=values.get("apparmor"), selinux_label=values.get("process_label"),
+        pidfd_socket=values.get("pidfd_socket"))
     return result if isinstance(result, int) else 0  # detached: the Process, status 0
 
 

@@ -101,35 +101,44 @@ class Runtime:
         stdin/stdout are relayed through the container's pty).  While it runs, HUP, INT, QUIT,
         TERM, USR1, USR2, WINCH and CONT received by the caller are forwarded to it (from the
         main thread only; the previous handlers are restored).  Unless ``keep``, it is deleted
-        once it has exited."""
+        once it has exited.  With ``options.subreaper`` the caller is a child subreaper while it
+        waits and reaps the container's processes orphaned to it (process/subreaper.py)."""
         from oci_runtime.process.children import forwarding_signals, wait_for_exit
+        from oci_runtime.process.subreaper import ChildSubreaper
 
-        container, console = self._create(container_id, bundle, options, attached=not detach)
-        try:
-            container.start()
-        except OCIError:
-            if console is not None:
-                console.close()
+        subreaper = options is not None and options.subreaper and not detach
+        with ChildSubreaper(subreaper) as adopter:
+            container, console = self._create(container_id, bundle, options,
+                                              attached=not detach)
             try:
-                container.delete(force=True)
-            except ContainerNotFound:
-                pass  # a failing poststart hook made start delete it (runtime.md step 9)
-            raise
-        if detach:
-            return 0
-        status: int | None
-        if console is not None:
+                container.start()
+            except OCIError:
+                if console is not None:
+                    console.close()
+                try:
+                    container.delete(force=True)
+                except ContainerNotFound:
+                    pass  # a failing poststart hook made start delete it (runtime.md step 9)
+                raise
+            if detach:
+                return 0
+            status: int | None
+            adopter.start_reaping(container.pid)
             try:
-                console.receive_master()
-                relayed = console.relay_until_exit(container.pid, wait_for_exit)
-                status = None if relayed is None else int(relayed)
+                if console is not None:
+                    try:
+                        console.receive_master()
+                        relayed = console.relay_until_exit(container.pid, wait_for_exit)
+                        status = None if relayed is None else int(relayed)
+                    finally:
+                        console.close()
+                else:
+                    with forwarding_signals(container.pid):
+                        status = container.wait()
             finally:
-                console.close()
-        else:
-            with forwarding_signals(container.pid):
-                status = container.wait()
-        if not keep:
-            container.delete(force=True)
+                adopter.stop_reaping()
+            if not keep:
+                container.delete(force=True)  # then what it killed is reaped on the way out
         if status is None:
             raise OCIError(f"container {container_id!r}: exited, but its status was taken by "
                            "another waiter of this process (SIGCHLD ignored, waitpid(-1)?)")
@@ -223,7 +232,8 @@ class Container:
              tty: bool = False, detach: bool = False, console_socket: str | None = None,
              pid_file: str | None = None, preserve_fds: int = 0, ignore_paused: bool = False,
              cgroups: "list[str] | None" = None, apparmor_profile: str | None = None,
-             selinux_label: str | None = None) -> "int | Process":
+             selinux_label: str | None = None,
+             pidfd_socket: str | None = None) -> "int | Process":
         """Run a new process in the (created, running, or with ``ignore_paused`` paused)
         container.
 
@@ -233,8 +243,10 @@ class Container:
         whole config.md process object (then only ``apparmor_profile`` and ``selinux_label`` of
         those overrides apply, as with the CLI's --process; errors in it name
         ``process_source``, default "exec process").  ``cgroups`` are runc's
-        ``--cgroup [ctrl:]path`` values.  Attached: wait, forwarding signals as ``Runtime.run``
-        does, and return its exit status.  ``detach``: return a Process once it has exec'd."""
+        ``--cgroup [ctrl:]path`` values.  ``pidfd_socket``: an AF_UNIX socket that receives a
+        pidfd of the process (runc's --pidfd-socket).  Attached: wait, forwarding signals as
+        ``Runtime.run`` does, and return its exit status.  ``detach``: return a Process once it
+        has exec'd."""
         from oci_runtime.container.exec import exec_in_container, saved_config
         from oci_runtime.container.exec_request import (
             ExecRequest, parse_sub_cgroup_arguments, process_from_options,
@@ -266,7 +278,7 @@ class Container:
         request = ExecRequest(process, detach=detach, pid_file=pid_file,
                               console_socket=console_socket, preserve_fds=preserve_fds,
                               ignore_paused=ignore_paused, sub_cgroups=sub_cgroups,
-                              source=source, pointer=pointer)
+                              source=source, pointer=pointer, pidfd_socket=pidfd_socket)
         try:
             result = exec_in_container(self._inner, config, request, warn=warn,
                                        debug=self._runtime._debug)

@@ -138,10 +138,20 @@ def _create_in(transaction: CreateTransaction, store: "StateStore", prepared: "P
 
         console = ConsoleEndpoint(options.console_socket)
         transaction.on_undo("closing the console", console.close)
+    pidfd_socket = None
+    if options.pidfd_socket:
+        from oci_runtime.process.pidfd_socket import PidfdSocket
+
+        pidfd_socket = PidfdSocket(options.pidfd_socket)  # before anything runs: fails early
+        transaction.on_undo("closing --pidfd-socket", pidfd_socket.close)
     init_pid = launch(prepared, console, transaction)
     if debug is not None:
         debug.init_created(init_pid)
     assert transaction.init is not None  # launch() told it the init
+    if pidfd_socket is not None:
+        from oci_runtime.process.pidfd_socket import INIT
+
+        pidfd_socket.send(transaction.init.pidfd, INIT)
     seccomp_program = prepared.seccomp_program
     record: "dict[str, Any]" = {
         "ociVersion": OCI_VERSION,

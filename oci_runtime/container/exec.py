@@ -129,7 +129,12 @@ def exec_in_container(container: "StoredContainer", saved_config: "dict[str, Any
                       else sorted(set(manager.directories().values())))
             debug(f"exec cgroup: {', '.join(joined)}")
     console: "terminal.ConsoleEndpoint | None" = None
+    pidfd_socket = None
     try:
+        if request.pidfd_socket:
+            from oci_runtime.process.pidfd_socket import PidfdSocket
+
+            pidfd_socket = PidfdSocket(request.pidfd_socket)  # fails before anything runs
         if process.terminal:
             console = terminal.ConsoleEndpoint(request.console_socket)
         pid = _fork_and_join(container, process, capabilities, seccomp_program, request,
@@ -137,21 +142,29 @@ def exec_in_container(container: "StoredContainer", saved_config: "dict[str, Any
     except BaseException:
         if console is not None:
             console.close()
+        if pidfd_socket is not None:
+            pidfd_socket.close()
         raise
     finally:
         for _, fd in namespace_fds:
             os.close(fd)
     if debug is not None:
         debug(f"exec: process {pid} is running")
-    if request.pid_file:
-        try:
+    try:
+        if request.pid_file:
             write_pid_file(request.pid_file, pid)
-        except OCIError:
-            # runc's rule: a process whose pid cannot be handed over is not left running.
-            kill_and_reap(pid)
-            if console is not None:
-                console.close()
-            raise
+        if pidfd_socket is not None:
+            from oci_runtime.process.pidfd_socket import EXEC, send_pidfd_of
+
+            send_pidfd_of(pidfd_socket, pid, EXEC)
+    except OCIError:
+        # runc's rule: a process whose pid cannot be handed over is not left running.
+        kill_and_reap(pid)
+        if console is not None:
+            console.close()
+        if pidfd_socket is not None:
+            pidfd_socket.close()
+        raise
     if request.detach:
         if console is not None:
             console.close()

@@ -14,13 +14,14 @@ class ExecRequest:
 
     ``sub_cgroups`` is parse_sub_cgroup_arguments()'s result ({controller: path}, '' = every
     hierarchy); ``ignore_paused`` allows exec into a paused container (the process then stays
-    frozen with the others until `resume`)."""
+    frozen with the others until `resume`); ``pidfd_socket``: an AF_UNIX socket that receives
+    a pidfd of the process (runc's --pidfd-socket)."""
 
     def __init__(self, process: "dict[str, Any]", *, detach: bool = False,
                  pid_file: str | None = None, console_socket: str | None = None,
                  preserve_fds: int = 0, ignore_paused: bool = False,
                  sub_cgroups: "dict[str, str] | None" = None, source: str = "config.json",
-                 pointer: str = "/process") -> None:
+                 pointer: str = "/process", pidfd_socket: str | None = None) -> None:
         self.process = process
         # Where the process came from, for errors: config.json's /process (with the command
         # line's overrides, checked by process_from_options), or `exec --process FILE` and "".
@@ -32,6 +33,7 @@ class ExecRequest:
         self.preserve_fds = preserve_fds
         self.ignore_paused = ignore_paused
         self.sub_cgroups = sub_cgroups or {}
+        self.pidfd_socket = pidfd_socket
 
 
 def parse_sub_cgroup_arguments(arguments: "Sequence[str] | None") -> "dict[str, str]":

@@ -50,6 +50,18 @@ def setns(fd: int, nstype: int = 0) -> None:
 
 
 
+def set_child_subreaper(value: int) -> None:
+    if lib.oci_set_child_subreaper(value) < 0:
+        _fail("prctl(PR_SET_CHILD_SUBREAPER)")
+
+
+def child_subreaper() -> int:
+    value = ffi.new("int *")
+    if lib.oci_get_child_subreaper(value) < 0:
+        _fail("prctl(PR_GET_CHILD_SUBREAPER)")
+    return int(value[0])
+
+
 def capget() -> "tuple[int, int, int]":
     """Return (effective, permitted, inheritable) as 64-bit masks of the calling thread."""
     sets = ffi.new("uint64_t[3]")

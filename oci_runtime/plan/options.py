@@ -22,15 +22,21 @@ class CreateOptions:
     over / instead of pivot_root (a rootfs on a ramdisk).  ``no_new_keyring``: keep the
     caller's session keyring.  ``networks``: CNI network names, one interface (eth0, ...)
     each, with their configurations in ``cni_conf_dir`` and plugins in ``cni_bin_dir``
-    (":"-separated; docs/networking.md)."""
+    (":"-separated; docs/networking.md).  ``pidfd_socket``: an AF_UNIX socket that receives a
+    pidfd of the init (runc's --pidfd-socket; process/pidfd_socket.py).  ``subreaper``: an
+    attached `run` is a child subreaper while it waits, reaping the container's processes
+    orphaned to it (the CLI's default, as runc's; --no-subreaper turns it off; the API's default
+    is off, leaving the caller's process as it was; `create` never needs one: the init is forked
+    with CLONE_PARENT, nothing is reparented to it)."""
 
     __slots__ = ("pid_file", "console_socket", "preserve_fds", "no_pivot", "no_new_keyring",
-                 "networks", "cni_conf_dir", "cni_bin_dir")
+                 "networks", "cni_conf_dir", "cni_bin_dir", "pidfd_socket", "subreaper")
 
     def __init__(self, *, pid_file: str | None = None, console_socket: str | None = None,
                  preserve_fds: int = 0, no_pivot: bool = False, no_new_keyring: bool = False,
                  networks: "Iterable[str] | None" = None, cni_conf_dir: str | None = None,
-                 cni_bin_dir: str | None = None) -> None:
+                 cni_bin_dir: str | None = None, pidfd_socket: str | None = None,
+                 subreaper: bool = False) -> None:
         if preserve_fds < 0:
             raise OCIError(f"preserve_fds must not be negative, got {preserve_fds}")
         self.pid_file = pid_file
@@ -41,6 +47,8 @@ class CreateOptions:
         self.networks = None if networks is None else list(networks)
         self.cni_conf_dir = cni_conf_dir
         self.cni_bin_dir = cni_bin_dir
+        self.pidfd_socket = pidfd_socket
+        self.subreaper = subreaper
 
     def asks_for_networks(self) -> bool:
         """Whether any of the CNI options was given (then a network must be named somewhere)."""
