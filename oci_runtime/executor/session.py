@@ -119,6 +119,22 @@ class Session:
         self.sock.close()
 
 
+def inherited_fds(first: int) -> "list[int]":
+    """This process's fds from ``first`` up that a spawned program would inherit (those not
+    close-on-exec: what the caller passed on; Python opens its own close-on-exec)."""
+    found = []
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd < first:
+            continue
+        try:
+            if os.get_inheritable(fd):
+                found.append(fd)
+        except OSError:  # the directory listdir read through, closed since
+            continue
+    return found
+
+
 def spawn(plan: "Any", preserve_fds: int = 0) -> Session:
     """Start the executor on ``plan`` (a plan.model.Plan: typed Any, plan/ being the layer
     above); returns a Session.  The fds the plan refers to are opened here (FdArg.open) and
@@ -148,6 +164,10 @@ def spawn(plan: "Any", preserve_fds: int = 0) -> Session:
         data = wire.encode(plan.steps, exec_plan=plan.kind == "exec")
         os.write(plan_fd, data)
         actions += [(os.POSIX_SPAWN_DUP2, plan_fd, base), (os.POSIX_SPAWN_DUP2, child_fd, base + 1)]
+        # Nothing of the caller's reaches the container (CVE-2024-21626's class): an fd it
+        # passed us without close-on-exec is closed in the executor, but stdio and the ones
+        # --preserve-fds names.  (Closes run before the dup2s above, which may reuse a number.)
+        actions[:0] = [(os.POSIX_SPAWN_CLOSE, fd) for fd in inherited_fds(3 + preserve_fds)]
         pid = os.posix_spawn(f"/proc/self/fd/{memfd}",
                              ["oci-runtime-executor", str(base), str(base + 1)], os.environ,
                              file_actions=actions, setsigmask=(),
