@@ -219,6 +219,7 @@ def _fork_and_join(container: "StoredContainer", process: Process, capabilities:
 
     from oci_runtime.executor import session as executor
     from oci_runtime.plan.exec import compile_exec
+    from oci_runtime.process.attributes import reset_cpu_affinity
     from oci_runtime.plan.model import FdArg
     from oci_runtime.executor import wire
 
@@ -239,8 +240,12 @@ def _fork_and_join(container: "StoredContainer", process: Process, capabilities:
     process_pid = 0
     try:
         _, payload = session.receive(wire.MSG_SETUP)
+        joiner = int.from_bytes(payload[:4], "little")
         if cgroup_join is not None:
-            cgroup_join(int.from_bytes(payload[:4], "little"))
+            cgroup_join(joiner)
+        # As runc: after the cgroup, the cgroup's cpuset, not the caller's affinity nor
+        # execCPUAffinity.initial (meant for before it); "final" is set after the fork.
+        reset_cpu_affinity(joiner)
         session.send(wire.MSG_OK)
         _, payload = session.receive(wire.MSG_PID)
         process_pid = int.from_bytes(payload[:4], "little")

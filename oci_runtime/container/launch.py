@@ -8,6 +8,7 @@ from oci_runtime.errors import OCIError
 from oci_runtime.executor import wire
 from oci_runtime.hooks.runner import hook_state, run_hooks
 from oci_runtime.kernel import hotpath
+from oci_runtime.process.attributes import reset_cpu_affinity
 from oci_runtime.process.children import kill_and_reap, reap
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
@@ -79,6 +80,7 @@ def launch(prepared: "Prepared", console: "ConsoleEndpoint | None",
             cgroup.set(prepared.resources)
             assert prepared.config is not None  # prepare() filled it
             _check_scheduler_fits(cgroup, prepared.config)
+        reset_cpu_affinity(init_pid)  # to the cgroup's cpuset, not the caller's (runc)
         states = [_state_bytes(prepared, status, init_pid) for status in ("creating", "created")]
         session.send(wire.MSG_GO, b"".join(len(s).to_bytes(4, "little") + s for s in states))
         reap(stage1_pid)

@@ -116,6 +116,22 @@ def cpu_mask(cpu_list: str, pointer: str) -> bytes:
     return mask.to_bytes(size, "little")
 
 
+# As wide as runc's configs.MaxCPU: every CPU the kernel may have.
+_EVERY_CPU = range(8192)
+
+
+def reset_cpu_affinity(pid: int) -> None:
+    """runc's tryResetCPUAffinity, once ``pid`` is in the container's cgroup: every CPU, which
+    the kernel narrows to the cgroup's cpuset.  A runtime started under taskset (kubelet's
+    static CPU manager does that) would otherwise pin the container to its own CPUs: since
+    Linux 6.2 moving into a cpuset keeps an affinity set by sched_setaffinity.  A failure
+    leaves the affinity as it was, as runc's does (a SCHED_DEADLINE caller, for one)."""
+    try:
+        os.sched_setaffinity(pid, _EVERY_CPU)
+    except OSError:
+        pass
+
+
 APPARMOR_EXEC_ATTRIBUTE = "/proc/self/attr/apparmor/exec"
 
 
