@@ -94,6 +94,12 @@ void console(struct step *st)
         struct winsize size = {(unsigned short)st->i[1], (unsigned short)st->i[2], 0, 0};
         CHECK(ioctl(master, TIOCSWINSZ, &size));
     }
+    /* As runc: no "\r" added before each "\n" of output, so what a caller captures of the
+     * terminal (docker logs, kubectl logs of a -t container) has plain newlines. */
+    struct termios modes;
+    CHECK(tcgetattr(master, &modes));
+    modes.c_oflag &= ~(tcflag_t)ONLCR;
+    CHECK(tcsetattr(master, TCSANOW, &modes));
     int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (slave < 0)
         fail(errno);

@@ -93,6 +93,11 @@ class ConsoleEndpoint:
 
             saved_mode = termios.tcgetattr(0)
             tty.setraw(0)
+            # Raw input, but output still processed (containerd/console's SetRaw, which runc
+            # uses): the container's pty adds no "\r" (ONLCR is off there), this one does.
+            mode = termios.tcgetattr(0)
+            mode[1] |= termios.OPOST
+            termios.tcsetattr(0, termios.TCSANOW, mode)
             copy_window_size(0, master)
 
             def resize(_signum: int, _frame: "FrameType | None") -> None:

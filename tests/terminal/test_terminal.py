@@ -126,3 +126,54 @@ def test_terminal_without_console_socket_is_refused_by_create(oci, make_bundle):
     result = oci("create", "--bundle", str(bundle), cid)
     assert result.returncode == 1
     assert "--console-socket" in result.stderr
+
+
+# -- newlines: runc clears ONLCR on the container's pty ------------------------------------------
+
+def test_captured_output_of_a_terminal_has_plain_newlines(oci, make_bundle, receiver):
+    """What a caller reads from the master (docker logs, kubectl logs of a -t container) has
+    "\\n" as the program wrote it, not "\\r\\n" (runc's ClearONLCR)."""
+    bundle, cid = make_bundle(["sh", "-c", "read line; printf 'one\\ntwo\\n'"], terminal_config())
+    oci("create", "--console-socket", receiver.path, "--bundle", str(bundle), cid, check=True)
+    receiver.receive()
+    oci("start", cid, check=True)
+    output = receiver.converse("go\r", "two\n")
+    assert "one\ntwo\n" in output, repr(output)
+
+
+def test_run_relays_plain_newlines_to_a_file(oci, make_bundle):
+    bundle, cid = make_bundle(["printf", "one\\ntwo\\n"], terminal_config())
+    result = oci("run", "--bundle", str(bundle), cid)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "one\ntwo\n"
+
+
+def test_run_on_a_terminal_still_shows_lines_one_under_the_other(oci, make_bundle):
+    """The caller's own terminal, in raw mode for `run`, keeps its output processing (as
+    containerd/console's SetRaw): its ONLCR turns the container's "\\n" into "\\r\\n"."""
+    import subprocess
+
+    bundle, cid = make_bundle(["printf", "one\\ntwo\\n"], terminal_config())
+    master, slave = os.openpty()
+    try:
+        process = subprocess.Popen([*oci.command, "--root", oci.root, "run", "--bundle",
+                                    str(bundle), cid], stdin=slave, stdout=slave, stderr=slave)
+        os.close(slave)
+        slave = None
+        output = b""
+        deadline = time.monotonic() + 30
+        while process.poll() is None or select.select([master], [], [], 0)[0]:
+            if time.monotonic() > deadline:
+                process.kill()
+                break
+            if select.select([master], [], [], 0.1)[0]:
+                try:
+                    output += os.read(master, 4096)
+                except OSError:
+                    break
+        process.wait(timeout=10)
+    finally:
+        os.close(master)
+        if slave is not None:
+            os.close(slave)
+    assert b"one\r\ntwo\r\n" in output, output
