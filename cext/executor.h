@@ -83,7 +83,7 @@ enum op {
     OP_SET_CAPS = 48,        /* i0 effective, i1 permitted, i2 inheritable */
     OP_AMBIENT = 49,         /* i0 mask */
     OP_UMASK = 50,           /* i0 */
-    OP_CHDIR = 51,           /* s0 */
+    OP_CHDIR = 51,           /* s0; i0 0 plain, 1 before the user changes (EACCES waits), 2 after (once) */
     OP_RELEASE = 52,         /* tell `start` we are past everything that can fail but execve */
     OP_NO_NEW_PRIVS = 53,
     OP_SECCOMP = 54,         /* i0 flags, i1 listener (1: new listener, send it); s0 program */

@@ -155,7 +155,7 @@ def spawn(plan: "Any", preserve_fds: int = 0) -> Session:
         # every source fd, so no dup2 below overwrites another source.
         base = max([3 + preserve_fds, plan_fd, memfd, child_fd] + opened) + 1
         targets: "dict[Any, int]" = {}
-        actions: "list[tuple[int, int, int]]" = []
+        actions: "list[tuple[int, ...]]" = []
         for number, (fd_arg, fd) in enumerate(zip(fd_args, opened)):
             targets[fd_arg] = base + 2 + number
             actions.append((os.POSIX_SPAWN_DUP2, fd, base + 2 + number))

@@ -210,6 +210,7 @@ def add_credential_steps(plan: "Plan", process: "Process", capabilities: "Capabi
         raise OCIError("config.json: /process/user/additionalGids: setgroups is denied in the "
                        "container's user namespace (its gid map was written without privilege)")
     what_user = f"setting user {user.uid}:{user.gid} and capabilities of the process"
+    cwd_what = f"config.json: /process/cwd: {process.cwd}"
     if user.umask is not None:
         plan.add(wire.UMASK, "config.json: /process/user/umask", "/process/user/umask",
                  (user.umask,))
@@ -219,6 +220,10 @@ def add_credential_steps(plan: "Plan", process: "Process", capabilities: "Capabi
     plan.add(wire.DROP_BOUNDING, what_user, "/process/capabilities/bounding",
              (_signed64(capabilities.bounding), capabilities.last))
     groups = b"".join(gid.to_bytes(4, "little") for gid in user.additional_gids)
+    # The cwd as root first (runc's finalizeNamespace): a directory only root may enter, like
+    # /root (0700), is still the cwd of a process of another user; only if root cannot enter
+    # it is it tried again as the user, below.
+    plan.add(wire.CHDIR, cwd_what, "/process/cwd", (1,), (process.cwd,))
     plan.add(wire.SET_IDS, what_user, "/process/user",
              (user.uid, user.gid, len(user.additional_gids), 1 if setgroups_denied else 0),
              (groups,))
@@ -227,7 +232,6 @@ def add_credential_steps(plan: "Plan", process: "Process", capabilities: "Capabi
     # Ambient capabilities must also be permitted and inheritable; runc skips the others (its
     # default spec lists ambient ones without inheritable), and so do we.
     ambient = capabilities.ambient & capabilities.permitted & capabilities.inheritable
-    cwd_what = f"config.json: /process/cwd: {process.cwd}"
     seccomp_last = seccomp_program is not None and process.no_new_privileges
     seccomp_first = seccomp_program is not None and not process.no_new_privileges
     if seccomp_first:
@@ -237,7 +241,7 @@ def add_credential_steps(plan: "Plan", process: "Process", capabilities: "Capabi
     else:
         plan.add(wire.SET_CAPS, what_user, "/process/capabilities", final)
         plan.add(wire.AMBIENT, what_user, "/process/capabilities/ambient", (_signed64(ambient),))
-    plan.add(wire.CHDIR, cwd_what, "/process/cwd", strings=(process.cwd,))
+    plan.add(wire.CHDIR, cwd_what, "/process/cwd", (2,), (process.cwd,))
     plan.add(wire.FD_SWEEP, "marking fds close-on-exec", None, (preserve_fds,))
     if release:
         plan.add(wire.RELEASE, "releasing `start`")

@@ -81,6 +81,36 @@ def test_a_missing_cwd_is_created_in_the_rootfs(oci, make_bundle, readonly):
     assert not os.path.exists(cwd.split("/deeper")[0])
 
 
+def test_a_cwd_only_root_may_enter_is_the_cwd_of_a_non_root_process(oci, make_bundle, tmp_path):
+    """As runc (finalizeNamespace): the cwd is entered before the user changes, so a user
+    other than root runs in /root (0700) instead of failing with EACCES; for create/start
+    and for exec alike."""
+    bundle, cid = make_bundle(["sh", "-c", "pwd; ls . >/dev/null 2>&1 || echo cannot-list"],
+                              lambda config: (user(1000)(config),
+                                              config["process"].update(cwd="/root")))
+    (bundle / "rootfs" / "root").chmod(0o700)
+    result = oci("run", "--bundle", str(bundle), cid)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["/root", "cannot-list"]
+    running, running_id = make_bundle(["sleep", "100"])
+    (running / "rootfs" / "root").chmod(0o700)
+    oci("run", "--detach", "--bundle", str(running), running_id, check=True)
+    process = tmp_path / "process.json"
+    process.write_text(json.dumps({"args": ["pwd"], "cwd": "/root", "user": {"uid": 1000,
+                                                                              "gid": 1000}}))
+    result = oci("exec", "--process", str(process), running_id)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "/root"
+
+
+def test_a_cwd_nobody_may_enter_still_fails_naming_the_field(oci, make_bundle):
+    bundle, cid = make_bundle(["pwd"], lambda config: config["process"].update(cwd="/file"))
+    (bundle / "rootfs" / "file").write_text("not a directory")
+    result = oci("run", "--bundle", str(bundle), cid)
+    assert result.returncode != 0
+    assert "/process/cwd" in result.stderr and "Not a directory" in result.stderr, result.stderr
+
+
 # -- mount destinations and tmpfs modes -----------------------------------------------------
 
 @pytest.mark.parametrize("target", ["absolute", "relative"])
