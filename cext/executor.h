@@ -100,6 +100,8 @@ enum op {
 #define MNT_CGROUP2_FALLBACK 8 /* EPERM/EBUSY: bind the host's /sys/fs/cgroup instead */
 #define MNT_TMPFS_MODE 16     /* no mode= given: the tmpfs takes the mode of the directory under it */
 #define MNT_TREE_FALLBACK 32  /* EACCES reaching the source: move the runtime's detached copy (i3) */
+#define MNT_ORDINARY_DIR 64   /* proc, sysfs: the destination must not be a symlink or a file */
+#define MNT_SOURCE_AT_MOUNT 128 /* the bind source is looked at when mounting: file or directory */
 
 struct str { const char *p; uint32_t len; };
 struct step {

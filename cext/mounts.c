@@ -156,6 +156,32 @@ static void copy_tree(int from, int to, int depth)
     closedir(dir);
 }
 
+/* proc and sysfs go on an ordinary directory (runc: "must be mounted on ordinary directory"): a
+ * symlink the image put at /proc or /sys is refused, not followed; its target is the detail. */
+static void refuse_unless_directory(const char *dst)
+{
+    int fd = open_in_root(dst, O_PATH | O_NOFOLLOW);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return; /* made as a directory below */
+        fail(errno);
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        fail(errno);
+    if (S_ISDIR(st.st_mode)) {
+        close(fd);
+        return;
+    }
+    char detail[4096] = "";
+    if (S_ISLNK(st.st_mode)) {
+        ssize_t n = readlinkat(fd, "", detail, sizeof(detail) - 1);
+        detail[n > 0 ? n : 0] = 0;
+    }
+    close(fd);
+    fail_detail(ENOTDIR, detail);
+}
+
 void do_mount(struct step *st)
 {
     const char *src = st->s[0].len ? st->s[0].p : NULL;
@@ -164,6 +190,17 @@ void do_mount(struct step *st)
     const char *data = st->s[3].len ? st->s[3].p : NULL;
     unsigned long flags = (unsigned long)st->i[0];
     int bits = (int)st->i[1];
+    if (bits & MNT_ORDINARY_DIR)
+        refuse_unless_directory(dst);
+    if (bits & MNT_SOURCE_AT_MOUNT) {
+        /* The source did not exist when the plan was made: it may lie under an earlier mount's
+         * destination, so it is looked at now, in this mount namespace, as runc does. */
+        struct stat source;
+        if (stat(src, &source) < 0)
+            fail(errno);
+        if (!S_ISDIR(source.st_mode))
+            bits |= MNT_TARGET_FILE;
+    }
     int target = ensure_mountpoint(dst, bits & MNT_TARGET_FILE);
     if (target < 0)
         fail(errno);

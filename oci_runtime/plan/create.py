@@ -161,6 +161,17 @@ def _source_is_file(source: str, pointer: str, host: "HostFacts") -> bool:
     return not stat.S_ISDIR(fact.mode)
 
 
+def _ordinary_directory_error(mount: "Mount") -> "Describe":
+    def describe(step: "Step", errno: int, detail: str) -> OCIError:
+        if errno == 20:  # ENOTDIR: a symlink (the detail is its target) or a file is there
+            what = f"a symlink to {detail}" if detail else "not a directory"
+            return OCIError(f"config.json: {mount.pointer}: filesystem \"{mount.type}\" must be "
+                            f"mounted on ordinary directory: {mount.destination} in the rootfs "
+                            f"is {what}", errno)
+        return OCIError(f"{step.what}: {os.strerror(errno)}", errno)
+    return describe
+
+
 def _add_mount(plan: Plan, mount: "Mount", context: "_MountContext") -> None:
     options = plan_mount_options(mount.options)
     if options.idmap or mount.uid_mappings:
@@ -177,10 +188,17 @@ def _add_mount(plan: Plan, mount: "Mount", context: "_MountContext") -> None:
     elif mount.type in ("cgroup", "cgroup2"):
         return _add_cgroup_mount(plan, mount, options, context)
     elif options.is_bind or mount.type == "bind":
-        bits = wire.MNT_TARGET_FILE if _source_is_file(mount.source, mount.pointer,
-                                                       context.host) else 0
+        if context.host.path(mount.source).errno:
+            # Not there yet: it may lie under an earlier mount's destination, so the executor
+            # looks at it when it mounts (as runc resolves each source in its turn), and a
+            # source that is missing then fails there, naming the mount.
+            bits = wire.MNT_SOURCE_AT_MOUNT
+        elif _source_is_file(mount.source, mount.pointer, context.host):
+            bits = wire.MNT_TARGET_FILE
+        else:
+            bits = 0
         fallback_tree: "StepInt" = -1
-        if context.new_user_ns and context.may_clone_mounts:
+        if context.new_user_ns and context.may_clone_mounts and not bits & wire.MNT_SOURCE_AT_MOUNT:
             # A source under a directory the container's root cannot traverse fails with EACCES
             # once inside the user namespace: the runtime's detached copy of it is moved instead
             # (only then: a copy made outside does not carry the flags the kernel locks).  A
@@ -200,6 +218,11 @@ def _add_mount(plan: Plan, mount: "Mount", context: "_MountContext") -> None:
         if mount.type == "tmpfs" and not any(d.startswith("mode=") for d in options.data):
             bits |= wire.MNT_TMPFS_MODE  # as runc: the directory's own mode
         fallback = 0
+        describe = None
+        if mount.type in ("proc", "sysfs"):
+            # Never through a symlink the image put there (runc alike).
+            bits |= wire.MNT_ORDINARY_DIR
+            describe = _ordinary_directory_error(mount)
         if mount.type == "sysfs" and not context.new_network_ns:
             # sysfs of a network namespace we do not own cannot be mounted: bind the host's /sys
             # as runc does, read-only if asked.
@@ -207,7 +230,8 @@ def _add_mount(plan: Plan, mount: "Mount", context: "_MountContext") -> None:
             fallback = options.flags & ~(k.MS_BIND | k.MS_REC | k.MS_REMOUNT)
         plan.add(wire.MOUNT, _mount_what(mount), mount.pointer,
                  (options.flags & ~k.MS_REMOUNT, bits, fallback),
-                 (mount.source or mount.type, mount.destination, mount.type, data))
+                 (mount.source or mount.type, mount.destination, mount.type, data),
+                 describe=describe)
     _add_propagation_and_attrs(plan, mount, options)
 
 

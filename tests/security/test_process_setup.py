@@ -160,6 +160,96 @@ def test_a_file_bind_onto_a_dangling_symlink_makes_its_target_inside_the_rootfs(
     assert (bundle / "rootfs" / name).is_file()
 
 
+@pytest.mark.parametrize("kind, destination", [("proc", "/proc"), ("sysfs", "/sys")])
+def test_proc_and_sys_on_a_symlink_are_refused_with_their_pointer(oci, make_bundle, tmp_path,
+                                                                 kind, destination):
+    """runc: 'filesystem "proc" must be mounted on ordinary directory'.  Followed inside the
+    root, the mount would land wherever the image's link points (CVE-2019-16884's class)."""
+    bundle, cid = make_bundle(["true"])
+    config = json.loads((bundle / "config.json").read_text())
+    index = next(i for i, m in enumerate(config["mounts"]) if m["type"] == kind)
+    rootfs = bundle / "rootfs"
+    (rootfs / destination.lstrip("/")).rmdir()
+    (rootfs / "elsewhere").mkdir()
+    (rootfs / destination.lstrip("/")).symlink_to("/elsewhere")
+    result = oci("run", "--bundle", str(bundle), cid)
+    assert result.returncode != 0
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert f'config.json: /mounts/{index}: filesystem "{kind}" must be mounted on ordinary ' \
+           f"directory: {destination} in the rootfs is a symlink to /elsewhere" in result.stderr
+    assert not os.listdir(rootfs / "elsewhere")
+
+
+def test_a_bind_source_under_an_earlier_mount_is_resolved_when_it_is_mounted(oci, make_bundle,
+                                                                              tmp_path):
+    """runc resolves each source in its turn: a source inside the rootfs below an earlier
+    mount's destination is what that mount put there, not what the image has."""
+    volume = tmp_path / "volume"
+    (volume / "sub").mkdir(parents=True)
+    (volume / "sub" / "marker").write_text("from the volume\n")
+    (volume / "file").write_text("a file from the volume\n")
+
+    def edit(config):
+        rootfs = config["root"]["path"]
+        config["mounts"] += [
+            {"destination": "/data", "type": "bind", "source": str(volume), "options": ["rbind"]},
+            {"destination": "/again", "type": "bind", "source": f"{rootfs}/data/sub",
+             "options": ["rbind"]},
+            {"destination": "/one-file", "type": "bind", "source": f"{rootfs}/data/file",
+             "options": ["bind"]}]
+    bundle, cid = make_bundle(["sh", "-c", "cat /again/marker /one-file"], edit)
+    config = json.loads((bundle / "config.json").read_text())
+    config["root"]["path"] = str(bundle / "rootfs")
+    for mount in config["mounts"]:
+        mount["source"] = mount["source"].replace("rootfs/", f"{bundle}/rootfs/", 1) \
+            if mount["source"].startswith("rootfs/") else mount["source"]
+    (bundle / "config.json").write_text(json.dumps(config))
+    result = oci("run", "--bundle", str(bundle), cid)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "from the volume\na file from the volume\n"
+
+
+def test_a_bind_source_missing_when_mounted_names_the_mount(oci, make_bundle, tmp_path):
+    missing = tmp_path / "never-made"
+    bundle, cid = make_bundle(["true"], lambda config: config["mounts"].append(
+        {"destination": "/x", "type": "bind", "source": str(missing), "options": ["bind"]}))
+    result = oci("run", "--bundle", str(bundle), cid)
+    assert result.returncode != 0
+    index = len(json.loads((bundle / "config.json").read_text())["mounts"]) - 1
+    assert f"config.json: /mounts/{index}: mounting '{missing}' on /x: No such file or " \
+           "directory" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("case", ["file through a dangling component",
+                                  "file ending in a dangling symlink",
+                                  "directory through a dangling component",
+                                  "directory ending in a dangling symlink"])
+def test_bind_destinations_through_dangling_symlinks_are_made_inside_the_rootfs(
+        oci, make_bundle, tmp_path, case):
+    """As runc: a dangling symlink on the way to a bind's destination, or at its end, is
+    followed inside the rootfs and what it names is created there."""
+    name = f"oci-dangling-{uuid.uuid4().hex[:8]}"
+    source = tmp_path / "source"
+    if case.startswith("file"):
+        source.write_text("bound\n")
+    else:
+        source.mkdir()
+        (source / "marker").write_text("bound\n")
+    destination = "/link/inner" if "component" in case else "/link"
+    bundle, cid = make_bundle(["sh", "-c", "cat /link/inner/marker /link/inner /link/marker /link"
+                                           " 2>/dev/null; true"],
+                              lambda config: config["mounts"].append(
+                                  {"destination": destination, "type": "bind",
+                                   "source": str(source), "options": ["bind"]}))
+    (bundle / "rootfs" / "link").symlink_to(f"/{name}/target")
+    result = oci("run", "--bundle", str(bundle), cid)
+    assert not os.path.exists(f"/{name}"), "something was created on the host"
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "bound\n", result.stdout
+    made = bundle / "rootfs" / name / "target"
+    assert made.exists() or made.is_symlink()
+
+
 def test_a_tmpfs_without_mode_takes_the_mode_of_its_directory(oci, make_bundle):
     def edit(config):
         for name in ("sticky", "private"):

@@ -267,9 +267,22 @@ def test_a_bind_source_is_what_the_host_says_it_is(tmp_path):
     plan = compiled(config_of(tmp_path, mounts), host=HostFacts(paths={"/srv/x": DIRECTORY}))
     (mount,) = [s for s in ops(plan, wire.MOUNT) if s.strings[1] == "/x"]
     assert not mount.ints[1] & wire.MNT_TARGET_FILE
-    with pytest.raises(OCIError, match=r"^config\.json: /mounts/0: mount source /srv/x: "
-                                       r"No such file or directory$"):
-        compiled(config_of(tmp_path, mounts), host=HostFacts())
+    # Not there when the plan is made (it may lie under an earlier mount's destination): the
+    # executor looks at it when it mounts, as runc resolves each source in its turn.
+    plan = compiled(config_of(tmp_path, mounts), host=HostFacts())
+    (mount,) = [s for s in ops(plan, wire.MOUNT) if s.strings[1] == "/x"]
+    assert mount.ints[1] == wire.MNT_SOURCE_AT_MOUNT
+
+
+def test_proc_and_sysfs_must_go_on_an_ordinary_directory(tmp_path):
+    plan = compiled(config_of(tmp_path, [{"destination": "/proc", "type": "proc", "source": "proc"},
+                                         {"destination": "/sys", "type": "sysfs",
+                                          "source": "sysfs"},
+                                         {"destination": "/tmp", "type": "tmpfs",
+                                          "source": "tmpfs"}]))
+    bits = {s.strings[1]: s.ints[1] for s in ops(plan, wire.MOUNT)}
+    assert bits["/proc"] & wire.MNT_ORDINARY_DIR and bits["/sys"] & wire.MNT_ORDINARY_DIR
+    assert not bits["/tmp"] & wire.MNT_ORDINARY_DIR
 
 
 def test_a_device_is_bound_from_udev_s_link_when_only_that_is_there(tmp_path):
