@@ -26,6 +26,8 @@ lines at the end do not count, and
   changes from run to run: a pid, an inode number, a temporary directory.  Within one session (or
   one Python example) the same `<name>` stands for the same word each time it appears, so
   `net:[<host-net>]` printed twice says the two are the same namespace;
+* `<#>` stands for a number that may change from one version to the next, a different one each
+  time: the step numbers of `oci-runtime plan` excerpts (every new operation shifts them);
 * a line that is only `...` stands for any number of lines (none included).
 
 OCI_DOCS_UPDATE=1: instead of failing on a difference, write what was printed into the document
@@ -41,7 +43,8 @@ import tempfile
 import textwrap
 import uuid
 
-PLACEHOLDER = re.compile(r"<([a-z][a-z0-9-]*)>")
+PLACEHOLDER = re.compile(r"<([a-z][a-z0-9-]*|#)>")
+ANY_NUMBER = "#"
 ANY_LINES = "..."
 NEEDS = re.compile(r"^\*needs: (.+)\*$")
 UPDATE = os.environ.get("OCI_DOCS_UPDATE") == "1"
@@ -158,7 +161,9 @@ def _line_pattern(expected: str, bindings: "dict[str, str]") -> "tuple[re.Patter
     for match in PLACEHOLDER.finditer(normal):
         pattern += re.escape(normal[last:match.start()])
         name = match.group(1)
-        if name in bindings:
+        if name == ANY_NUMBER:
+            pattern += r"[0-9]+"
+        elif name in bindings:
             pattern += re.escape(bindings[name])
         elif name in names:
             pattern += f"(?P=p{names.index(name)})"
@@ -211,7 +216,8 @@ def regenerated(expected: "list[str]", printed: "list[str]",
     """What the document should say instead of ``expected``: the printed lines, except that an
     expected line (with its placeholders) stays where it still matches the line printed there,
     and that in a new line a word some placeholder already stands for (four characters or more:
-    a pid, an inode number, not a 0 or 1) is written as that placeholder again."""
+    a pid, an inode number, not a 0 or 1) is written as that placeholder again, as is a word
+    that was a whole placeholder (`<#>`, `<pid>`) in an old line of as many words."""
     expected, printed = _trimmed(expected), _trimmed(printed)
     if len(expected) != len(printed) or ANY_LINES in (line.strip() for line in expected):
         return [_placeholders_back(line, bindings) for line in printed]
@@ -219,11 +225,25 @@ def regenerated(expected: "list[str]", printed: "list[str]",
     for old, new in zip(expected, printed):
         found = match([old], [new], bound)
         if found is None:
-            lines.append(_placeholders_back(new, bound))
+            lines.append(_placeholders_back(_words_back(old, new), bound))
         else:
             lines.append(old)
             bound = found
     return lines
+
+
+def _words_back(old: str, new: str) -> str:
+    """``new``, with each word that was a whole placeholder in ``old`` at the same place put
+    back (when both have as many words)."""
+    old_words, parts = old.split(), re.split(r"(\s+)", new)
+    offset = 2 if parts and parts[0] == "" else 0  # a line starting with spaces: "", spaces
+    words = parts[offset::2]
+    if len(words) != len(old_words):
+        return new
+    for number, word in enumerate(old_words):
+        if PLACEHOLDER.fullmatch(word):
+            parts[offset + 2 * number] = word
+    return "".join(parts)
 
 
 def _placeholders_back(line: str, bindings: "dict[str, str]") -> str:

@@ -67,6 +67,9 @@ def test_placeholders_stand_for_one_word_and_the_same_word_each_time():
     assert match(["pid <pid>"], ["pid two words"], {}) is None
     assert match(["<BROADCAST,UP>"], ["<BROADCAST,UP>"], {}) == {}  # not a placeholder
     assert match(["<BROADCAST,UP>"], ["<LOOPBACK>"], {}) is None
+    # <#>: any number, a different one each time, bound to nothing
+    assert match([" <#>  mount", "<#> pivot_root"], ["  6  mount", "67 pivot_root"], {}) == {}
+    assert match(["<#> mount"], ["six mount"], {}) is None
 
 
 def test_spaces_blank_lines_at_the_end_and_any_lines():
@@ -83,6 +86,10 @@ def test_regenerated_output_keeps_what_still_matches():
     # a word a placeholder already stands for is written as the placeholder again
     assert regenerated(["NSpid: <pid> 2"], ["NSpid: 4321 1"], {"pid": "4321"}) == ["NSpid: <pid> 1"]
     assert regenerated(["a", "..."], ["x", "y"], {}) == ["x", "y"]
+    # a whole-word placeholder stays where the line has as many words
+    assert regenerated([" <#>  mount  'proc'"], [" 7  mount  - 64 'proc'"], {}) == [
+        " 7  mount  - 64 'proc'"]
+    assert regenerated([" <#>  mount  'x'"], ["  7  mount  'proc'"], {}) == ["  <#>  mount  'proc'"]
 
 
 def test_rewrite_finds_the_command_again(tmp_path):
