@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 
-from tests.e2e import cri_images
+from tests.e2e import cri_images, integration_doc
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RUNTIME = os.path.join(REPO, ".venv", "bin", "oci-runtime")
@@ -30,7 +30,9 @@ RUNC = shutil.which("runc") or "/usr/sbin/runc"
 CNI_BIN_DIR = "/usr/lib/cni"
 REGISTRY_ADDRESS = "127.0.0.1:5000"      # inside the node's network namespace
 POD_SUBNET = "10.121.0.0/24"
-HANDLERS = ("oci-runtime", "runc")
+# The handler of docs/integration.md's RuntimeClass (its config.toml table is the page's too),
+# and runc's to compare.
+HANDLERS = (integration_doc.runtime_class_handler(), "runc")
 CRI_TOOLS_VERSION = "v1.26.1"
 CGROUP_NAMESPACE = "k8s.io"    # containerd's CRI namespace: cgroups go under /k8s.io/<id>
 
@@ -58,12 +60,9 @@ state = "{base}/state"
   restrict_oom_score_adj = true
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
-    default_runtime_name = "oci-runtime"
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.oci-runtime]
-      runtime_type = "io.containerd.runc.v2"
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.oci-runtime.options]
-        BinaryName = "{runtime}"
-        Root = "{base}/runtime-state/oci-runtime"
+    default_runtime_name = "{handler}"
+{handler_table}
+        Root = "{base}/runtime-state/{handler}"
     [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
       runtime_type = "io.containerd.runc.v2"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
@@ -89,13 +88,6 @@ CNI_CONFIG = {
     ],
 }
 
-# containerd's hosts.toml: pulls of a mirrored registry go to the node's local registry.
-HOSTS_TOML = """\
-server = "https://{registry}"
-
-[host."http://{mirror}"]
-  capabilities = ["pull", "resolve"]
-"""
 
 REGISTRY_CONFIG = """\
 version: 0.1
@@ -222,13 +214,19 @@ class Node:
         cni = json.loads(json.dumps(CNI_CONFIG).replace("{base}", self.base))
         with open(f"{self.base}/cni/net.d/10-oci-e2e.conflist", "w") as output:
             json.dump(cni, output, indent=2)
+        # docs/integration.md's hosts.toml (for registry.k8s.io), for each mirrored registry
+        hosts = integration_doc.snippet("hosts-toml").replace("127.0.0.1:5000", REGISTRY_ADDRESS)
         for registry in cri_images.MIRRORED_REGISTRIES:
             os.makedirs(f"{self.base}/certs.d/{registry}")
             with open(f"{self.base}/certs.d/{registry}/hosts.toml", "w") as output:
-                output.write(HOSTS_TOML.format(registry=registry, mirror=REGISTRY_ADDRESS))
+                output.write(hosts.replace("registry.k8s.io", registry))
+        # docs/integration.md's handler table, with the checkout's launcher, and a Root (the
+        # runtime's --root) of the node's own
+        table = integration_doc.snippet("cri-handler", runtime=RUNTIME)
         with open(f"{self.base}/containerd.toml", "w") as output:
             output.write(CONTAINERD_CONFIG.format(
-                base=self.base, runtime=RUNTIME, runc=RUNC, cni_bin_dir=CNI_BIN_DIR,
+                base=self.base, runc=RUNC, cni_bin_dir=CNI_BIN_DIR, handler=HANDLERS[0],
+                handler_table="".join(f"    {line}\n" for line in table.splitlines()).rstrip(),
                 sandbox_image=cri_images.SANDBOX_IMAGE))
         with open(f"{self.base}/crictl.yaml", "w") as output:
             endpoint = f"unix://{self.base}/containerd.sock"

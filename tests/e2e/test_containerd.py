@@ -6,6 +6,7 @@ the busybox rootfs (tests/e2e/images.py), imported with `ctr images import`.  Th
 at our binary with `ctr run --runc-binary` (which sets the shim's BinaryName option, the same option containerd's config.toml
 takes for CRI runtimes; see docs/integration.md)."""
 import os
+import shlex
 import shutil
 import select
 import signal
@@ -15,7 +16,7 @@ import time
 
 import pytest
 
-from tests.e2e import images
+from tests.e2e import images, integration_doc
 
 RUNTIME = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                        ".venv", "bin", "oci-runtime")
@@ -265,6 +266,20 @@ def test_create_error_reaches_ctr(ctr):
         assert "no such file or directory" in result.stderr
     finally:
         ctr.remove("broken")
+
+
+def test_the_documented_ctr_run(ctr):
+    """docs/integration.md's `ctr run --runc-binary ... busybox ... t1 echo hi`, the image
+    under the name the page uses."""
+    ctr("images", "tag", "--force", IMAGE, "docker.io/library/busybox:latest")
+    words = shlex.split(integration_doc.snippet("ctr-run", runtime=RUNTIME))
+    assert words[:2] == ["ctr", "run"]
+    try:
+        result = ctr(*words[1:], check=False)
+        assert (result.returncode, result.stdout) == (0, "hi\n"), result.stderr
+    finally:
+        ctr.remove(words[words.index("docker.io/library/busybox:latest") + 1])
+        ctr("images", "rm", "docker.io/library/busybox:latest", check=False)
 
 
 def test_no_leftover_tasks(ctr):

@@ -17,7 +17,7 @@ import uuid
 
 import pytest
 
-from tests.e2e import cri_images, cri_node
+from tests.e2e import cri_images, cri_node, integration_doc
 from tests.e2e.cri_client import (CONTAINER, LOCALHOST, NODE, POD, RUNTIME_DEFAULT, UNCONFINED,
                                   Cri)
 
@@ -373,3 +373,15 @@ def test_a_docker_io_name_is_pulled_from_the_local_mirror(cri):
                                   image=cri_images.DOCKER_BUSYBOX_IMAGE)
     cri.wait_state(container.id, "CONTAINER_EXITED")
     assert container.log_lines() == [("stdout", "from docker.io")]
+
+
+def test_the_documented_pod(cri):
+    """docs/integration.md's Pod (its image and command), in a sandbox asked for by the handler
+    its RuntimeClass names, as a kubelet asks (and the same pod with runc)."""
+    pod_manifest = integration_doc.snippet("runtimeclass").split("\n---\n")[1]
+    image = re.search(r"^\s+image: (\S+)$", pod_manifest, re.MULTILINE).group(1)
+    command = json.loads(re.search(r"^\s+command: (\[.*\])$", pod_manifest,
+                                   re.MULTILINE).group(1))
+    container = cri.run_pod().run(command, image=image)
+    container.wait_log("hi")
+    assert cri.inspect(container.id)["status"]["state"] == "CONTAINER_RUNNING"

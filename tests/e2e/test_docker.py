@@ -23,7 +23,7 @@ import uuid
 
 import pytest
 
-from tests.e2e import oci_layout
+from tests.e2e import integration_doc, oci_layout
 from tests.e2e.conftest import cannot_run
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -34,7 +34,12 @@ IMAGE = "oci-e2e/busybox:latest"
 RUNTIMES = ("oci-runtime", "runc")
 CGROUP_PARENT = f"oci-e2e-docker-{os.getpid()}"
 
-pytestmark = pytest.mark.parametrize("runtime", RUNTIMES)
+
+
+@pytest.fixture(params=RUNTIMES)
+def runtime(request):
+    """Each scenario runs with `--runtime oci-runtime` and with `--runtime runc`."""
+    return request.param
 
 
 def _rootfs_tar(path):
@@ -86,38 +91,55 @@ def docker(cgroup_tree_remover):
     base = tempfile.mkdtemp(prefix="oci-docker-", dir="/tmp")
     with open(f"{base}/daemon.json", "w") as config:
         config.write("{}")
+    # docs/integration.md's `dockerd --add-runtime oci-runtime=...`, with the checkout's launcher
+    documented = shlex.split(integration_doc.snippet("dockerd", runtime=RUNTIME))
+    assert documented[0] == "dockerd"
+    client = start_dockerd(base, documented[1:])
+    try:
+        client("import", "--change", 'CMD ["sh"]', _rootfs_tar(f"{base}/rootfs.tar"), IMAGE)
+        yield client
+    finally:
+        client("rm", "--force", *client("ps", "-aq", check=False).stdout.split(), check=False)
+        stop_dockerd(client)
+        cgroup_tree_remover(CGROUP_PARENT)
+
+
+def start_dockerd(base, options):
+    """A dockerd of its own under `base`, leaving the host's network alone, with `options`."""
     log = open(f"{base}/dockerd.log", "w")
     daemon = subprocess.Popen(
         ["dockerd", "--config-file", f"{base}/daemon.json", "--data-root", f"{base}/data",
          "--exec-root", f"{base}/exec", "--pidfile", f"{base}/docker.pid",
          "--host", f"unix://{base}/docker.sock", "--bridge=none", "--iptables=false",
          "--ip6tables=false", "--ip-forward=false", "--ip-masq=false",
-         "--cgroup-parent", f"/{CGROUP_PARENT}", "--add-runtime", f"oci-runtime={RUNTIME}"],
+         "--cgroup-parent", f"/{CGROUP_PARENT}", *options],
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     client = Docker(base, daemon)
-    try:
-        deadline = time.monotonic() + 60
-        while client("version", check=False).returncode != 0:
-            if daemon.poll() is not None or time.monotonic() > deadline:
-                with open(f"{base}/dockerd.log") as output:
-                    raise RuntimeError("dockerd did not start:\n" + output.read()[-3000:])
-            time.sleep(0.2)
-        client("import", "--change", 'CMD ["sh"]', _rootfs_tar(f"{base}/rootfs.tar"), IMAGE)
-        yield client
-    finally:
-        client("rm", "--force", *client("ps", "-aq", check=False).stdout.split(), check=False)
-        os.killpg(daemon.pid, signal.SIGTERM)
-        try:
-            daemon.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(daemon.pid, signal.SIGKILL)
-            daemon.wait()
-        log.close()
-        from tests.e2e.images import unmount_under
+    client.log = log
+    deadline = time.monotonic() + 60
+    while client("version", check=False).returncode != 0:
+        if daemon.poll() is not None or time.monotonic() > deadline:
+            stop_dockerd(client)
+            with open(f"{base}/dockerd.log") as output:
+                raise RuntimeError("dockerd did not start:\n" + output.read()[-3000:])
+        time.sleep(0.2)
+    return client
 
-        unmount_under(base)
-        shutil.rmtree(base, ignore_errors=True)
-        cgroup_tree_remover(CGROUP_PARENT)
+
+def stop_dockerd(client):
+    """Stop the daemon by its pid and remove everything under its directory."""
+    if client.daemon.poll() is None:
+        os.killpg(client.daemon.pid, signal.SIGTERM)
+        try:
+            client.daemon.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(client.daemon.pid, signal.SIGKILL)
+            client.daemon.wait()
+    client.log.close()
+    from tests.e2e.images import unmount_under
+
+    unmount_under(client.base)
+    shutil.rmtree(client.base, ignore_errors=True)
 
 
 def name():
@@ -478,3 +500,30 @@ def _default_route_device():
     route = subprocess.run(["ip", "route", "show", "default"], capture_output=True,
                            text=True).stdout.split()
     return route[route.index("dev") + 1] if "dev" in route else None
+
+
+# -- docs/integration.md ---------------------------------------------------------------------
+
+def test_the_documented_docker_run(docker, runtime):
+    """docs/integration.md's `docker run --runtime oci-runtime ... busybox echo hi` (and the same
+    with runc), the image under the name the page uses."""
+    docker("tag", IMAGE, "busybox:latest")
+    words = shlex.split(integration_doc.snippet("docker-run"))
+    assert words[:2] == ["docker", "run"]
+    words[words.index("--runtime") + 1] = runtime
+    assert docker(*words[1:]).stdout == "hi\n"
+
+
+def test_the_documented_daemon_json():
+    """docs/integration.md's daemon.json adds the runtime as --add-runtime does."""
+    if os.geteuid() != 0 or not shutil.which("dockerd"):
+        cannot_run("dockerd (root, scripts/setup-e2e)")
+    base = tempfile.mkdtemp(prefix="oci-docker-json-", dir="/tmp")
+    with open(f"{base}/daemon.json", "w") as config:
+        config.write(integration_doc.snippet("docker-daemon-json", runtime=RUNTIME))
+    client = start_dockerd(base, [])
+    try:
+        runtimes = json.loads(client("info", "--format", "{{json .Runtimes}}").stdout)
+        assert runtimes["oci-runtime"]["path"] == RUNTIME
+    finally:
+        stop_dockerd(client)

@@ -6,6 +6,7 @@ set in that containers.conf because this host denies CAP_SYS_RESOURCE (podman's 
 nofile/nproc limits are above the hard limits and could not be set)."""
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -13,7 +14,7 @@ import time
 
 import pytest
 
-from tests.e2e import images
+from tests.e2e import images, integration_doc
 
 # $OCI_RUNTIME (as for the other tests) runs these against another runtime, runc for comparison.
 RUNTIME = os.environ.get("OCI_RUNTIME") or os.path.join(
@@ -266,6 +267,34 @@ def test_failing_start_shows_our_error(podman):
     result = podman("run", "--rm", IMAGE, "/etc/passwd", check=False)
     assert result.returncode == 126  # podman: "permission denied"
     assert "permission denied" in result.stderr
+
+
+def test_the_documented_one_liner(podman):
+    """docs/integration.md's `podman --runtime ... run --rm --network none busybox echo hi`, with
+    this module's storage options, the image under the name the page uses."""
+    podman("tag", IMAGE, "docker.io/library/busybox:latest")
+    words = shlex.split(integration_doc.snippet("podman-run", runtime=podman.runtime))
+    assert words[0] == "podman"
+    runtime_option = podman.prefix.index("--runtime")
+    storage_options = podman.prefix[1:runtime_option] + podman.prefix[runtime_option + 2:]
+    result = subprocess.run(["podman", *storage_options, *words[1:]], capture_output=True,
+                            text=True, env=podman.env, timeout=60)
+    assert (result.returncode, result.stdout) == (0, "hi\n"), result.stderr
+
+
+def test_the_documented_containers_conf(podman):
+    """docs/integration.md's containers.conf alone selects the runtime (no --runtime)."""
+    conf = os.path.join(podman.base, "documented-containers.conf")
+    with open(conf, "w") as output:
+        output.write(integration_doc.snippet("containers-conf", runtime=podman.runtime))
+    runtime_option = podman.prefix.index("--runtime")
+    command = podman.prefix[:runtime_option] + podman.prefix[runtime_option + 2:]
+    result = subprocess.run([*command, "info", "--format", "json"], capture_output=True,
+                            text=True, env=dict(podman.env, CONTAINERS_CONF=conf), timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "runtime_supports_json" not in result.stderr    # read as a key, not a runtime
+    runtime = json.loads(result.stdout)["host"]["ociRuntime"]
+    assert (runtime["name"], runtime["path"]) == ("oci-runtime", podman.runtime)
 
 
 def test_no_leftover_containers(podman):
