@@ -2,20 +2,15 @@
 added as a runtime (`dockerd --add-runtime oci-runtime=...`): each scenario runs with
 `--runtime oci-runtime` and with `--runtime runc`, and must behave the same.
 
-A private dockerd (its own data-root, exec-root, pidfile, socket, config file and cgroup
-parent; `--bridge=none --iptables=false --ip-forward=false --ip-masq=false`: it touches neither
-the host's interfaces nor its firewall) is started for the module and stopped by pid.  The
-image is a busybox-static root filesystem brought in with `docker import`.  Containers use
-`--network none` (or `host`: no bridge network exists).
-
-The client is /usr/bin/docker, the one of the daemon's package: /usr/local/bin/docker may be a
-newer client than this daemon's API."""
+A private dockerd (tests/e2e/docker_daemon.py: it touches neither the host's interfaces nor its
+firewall) is started for the module and stopped by pid.  The image is a busybox-static root
+filesystem brought in with `docker import`.  Containers use `--network none` (or `host`: no
+bridge network exists)."""
 import json
 import os
 import re
 import shlex
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -23,62 +18,21 @@ import uuid
 
 import pytest
 
-from tests.e2e import integration_doc, oci_layout
+from tests.e2e import docker_daemon, integration_doc
 from tests.e2e.conftest import cannot_run
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RUNTIME = os.path.join(REPO, ".venv", "bin", "oci-runtime")
-DOCKER = "/usr/bin/docker"
-BUSYBOX = shutil.which("busybox") or "/bin/busybox"
+DOCKER, BUSYBOX = docker_daemon.DOCKER, docker_daemon.BUSYBOX
 IMAGE = "oci-e2e/busybox:latest"
 RUNTIMES = ("oci-runtime", "runc")
-CGROUP_PARENT = f"oci-e2e-docker-{os.getpid()}"
-
+CGROUP_PARENT = docker_daemon.CGROUP_PARENT
 
 
 @pytest.fixture(params=RUNTIMES)
 def runtime(request):
     """Each scenario runs with `--runtime oci-runtime` and with `--runtime runc`."""
     return request.param
-
-
-def _rootfs_tar(path):
-    """busybox-static with a symlink per applet, and a passwd/group with a non-root user."""
-    applets = subprocess.run([BUSYBOX, "--list"], capture_output=True, text=True,
-                             check=True).stdout.split()
-    entries = [oci_layout.directory(name) for name in ("bin", "dev", "etc", "proc", "sys", "root",
-                                                         "var", "data")]
-    entries.append(oci_layout.Entry("tmp", "dir", mode=0o1777))
-    entries.append(oci_layout.host_file("bin/busybox", BUSYBOX))
-    entries += [oci_layout.Entry(f"bin/{applet}", "symlink", target="busybox", mode=0o777)
-                for applet in applets if applet != "busybox"]
-    entries.append(oci_layout.text_file("etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"
-                                        "app:x:1000:1000:app:/tmp:/bin/sh\n"))
-    entries.append(oci_layout.text_file("etc/group", "root:x:0:\napp:x:1000:\n"))
-    entries.append(oci_layout.text_file("data/in-image", "from the image\n"))
-    with open(path, "wb") as output:
-        output.write(oci_layout.layer_tar(entries))
-    return path
-
-
-class Docker:
-    def __init__(self, base, daemon):
-        self.base, self.daemon = base, daemon
-        self.host = f"unix://{base}/docker.sock"
-
-    def command(self, *args):
-        return [DOCKER, "--host", self.host, *args]
-
-    def __call__(self, *args, check=True, timeout=120, input=None):
-        result = subprocess.run(self.command(*args), capture_output=True, text=True,
-                                timeout=timeout, input=input)
-        if check and result.returncode != 0:
-            raise AssertionError(f"docker {' '.join(args)} -> {result.returncode}\n"
-                                 f"stdout: {result.stdout}\nstderr: {result.stderr}")
-        return result
-
-    def inspect(self, container):
-        return json.loads(self("inspect", container).stdout)[0]
 
 
 @pytest.fixture(scope="module")
@@ -94,52 +48,14 @@ def docker(cgroup_tree_remover):
     # docs/integration.md's `dockerd --add-runtime oci-runtime=...`, with the checkout's launcher
     documented = shlex.split(integration_doc.snippet("dockerd", runtime=RUNTIME))
     assert documented[0] == "dockerd"
-    client = start_dockerd(base, documented[1:])
+    client = docker_daemon.start_dockerd(base, documented[1:])
     try:
-        client("import", "--change", 'CMD ["sh"]', _rootfs_tar(f"{base}/rootfs.tar"), IMAGE)
+        client("import", "--change", 'CMD ["sh"]', docker_daemon.rootfs_tar(f"{base}/rootfs.tar"), IMAGE)
         yield client
     finally:
         client("rm", "--force", *client("ps", "-aq", check=False).stdout.split(), check=False)
-        stop_dockerd(client)
+        docker_daemon.stop_dockerd(client)
         cgroup_tree_remover(CGROUP_PARENT)
-
-
-def start_dockerd(base, options):
-    """A dockerd of its own under `base`, leaving the host's network alone, with `options`."""
-    log = open(f"{base}/dockerd.log", "w")
-    daemon = subprocess.Popen(
-        ["dockerd", "--config-file", f"{base}/daemon.json", "--data-root", f"{base}/data",
-         "--exec-root", f"{base}/exec", "--pidfile", f"{base}/docker.pid",
-         "--host", f"unix://{base}/docker.sock", "--bridge=none", "--iptables=false",
-         "--ip6tables=false", "--ip-forward=false", "--ip-masq=false",
-         "--cgroup-parent", f"/{CGROUP_PARENT}", *options],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    client = Docker(base, daemon)
-    client.log = log
-    deadline = time.monotonic() + 60
-    while client("version", check=False).returncode != 0:
-        if daemon.poll() is not None or time.monotonic() > deadline:
-            stop_dockerd(client)
-            with open(f"{base}/dockerd.log") as output:
-                raise RuntimeError("dockerd did not start:\n" + output.read()[-3000:])
-        time.sleep(0.2)
-    return client
-
-
-def stop_dockerd(client):
-    """Stop the daemon by its pid and remove everything under its directory."""
-    if client.daemon.poll() is None:
-        os.killpg(client.daemon.pid, signal.SIGTERM)
-        try:
-            client.daemon.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(client.daemon.pid, signal.SIGKILL)
-            client.daemon.wait()
-    client.log.close()
-    from tests.e2e.images import unmount_under
-
-    unmount_under(client.base)
-    shutil.rmtree(client.base, ignore_errors=True)
 
 
 def name():
@@ -521,9 +437,9 @@ def test_the_documented_daemon_json():
     base = tempfile.mkdtemp(prefix="oci-docker-json-", dir="/tmp")
     with open(f"{base}/daemon.json", "w") as config:
         config.write(integration_doc.snippet("docker-daemon-json", runtime=RUNTIME))
-    client = start_dockerd(base, [])
+    client = docker_daemon.start_dockerd(base, [])
     try:
         runtimes = json.loads(client("info", "--format", "{{json .Runtimes}}").stdout)
         assert runtimes["oci-runtime"]["path"] == RUNTIME
     finally:
-        stop_dockerd(client)
+        docker_daemon.stop_dockerd(client)
