@@ -196,13 +196,17 @@ def _overlay_findings() -> "list[Finding]":
 
 
 def _criu_findings() -> "list[Finding]":
-    import shutil
+    """Whether `checkpoint`/`restore` can run: a CRIU on PATH that answers its version (4+)."""
+    from oci_runtime.criu.swrk import CriuError, Swrk
 
-    criu = shutil.which("criu")
-    note = "checkpoint/restore is not implemented by this version of oci-runtime"
-    if criu is None:
-        return [Finding(OK, "criu", f"not installed; {note}")]
-    return [Finding(OK, "criu", f"{criu} installed; {note} (runc's checkpoint uses it)")]
+    try:
+        with Swrk("criu") as criu:
+            version = ".".join(map(str, criu.check_version()))
+    except CriuError as exc:
+        return [Finding(WARNING, "criu", f"checkpoint and restore cannot run: {exc}",
+                        "install CRIU 4 or newer, or pass its path with --criu")]
+    return [Finding(OK, "criu", f"{criu.path} is CRIU {version}: checkpoint and restore can "
+                    "run")]
 
 
 def _this_runtime() -> str:

@@ -39,6 +39,7 @@ class Context:
         self.rootless = {"true": True, "false": False}.get(
             (values.get("rootless") or "auto").lower())
         self._debugger: DebugLog | None = None
+        self.criu: str = values.get("criu") or "criu"
 
     @property
     def runtime(self) -> "Runtime":
@@ -47,7 +48,8 @@ class Context:
             from oci_runtime.container.api import Runtime
 
             self._runtime = Runtime(self.root, systemd_cgroup=self.systemd_cgroup,
-                                    rootless=self.rootless, warn=self.warn, debug=self.debugger)
+                                    rootless=self.rootless, criu=self.criu, warn=self.warn,
+                                    debug=self.debugger)
         return self._runtime
 
     @property

@@ -48,6 +48,8 @@ COMMANDS = {
     "plan": "print what create would do (the compiled plan), without doing it",
     "help": "show the help of a command (help COMMAND), or all of it (help --markdown)",
     "check": "check a bundle and this host: will it run? (one line per finding)",
+    "checkpoint": "checkpoint a running container with CRIU",
+    "restore": "restore a container from a checkpoint with CRIU",
 }
 # Other names of a command (runc's: `h` for help).
 COMMAND_ALIASES = {"h": "help"}
@@ -73,8 +75,8 @@ GLOBAL_OPTIONS = {
     # See oci_runtime.userns.rootless: what rootless mode changes (cgroups) and how auto detects it.
     "--rootless": (None, "VALUE", "auto", "rootless mode: true, false or auto (rootless when "
                    "not root, or in a user namespace)"),
-    "--criu": (None, "PATH", "criu", "accepted for runc compatibility; checkpoint/restore is "
-               "not implemented"),
+    "--criu": (None, "PATH", "criu", "the CRIU executable checkpoint and restore run: a name "
+               "looked up on PATH, or a path (CRIU 4 or newer)"),
     "--version": ("-v", None, None, "print the version, commit, spec and libseccomp versions"),
     "--help": ("-h", None, None, "show help"),
 }

@@ -30,7 +30,9 @@ def features_document() -> "dict[str, Any]":
     from oci_runtime.seccomp.filter import libseccomp_version
 
     seccomp_features = seccomp.features()
-    annotations: "dict[str, str | None]" = {"org.opencontainers.runc.checkpoint.enabled": "false"}
+    # runc's annotation: `checkpoint` and `restore` are implemented (they need CRIU 4+ at run
+    # time; `oci-runtime check --host` says whether this host has it).
+    annotations: "dict[str, str | None]" = {"org.opencontainers.runc.checkpoint.enabled": "true"}
     if seccomp_features["enabled"]:
         # runc's annotation: tells callers which syscall names and actions profiles can rely on.
         annotations["io.github.seccomp.libseccomp.version"] = libseccomp_version()

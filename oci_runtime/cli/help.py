@@ -134,6 +134,27 @@ PAGES = {
         "containerd are configured to use this runtime.  With neither --bundle nor --host, both "
         "(the bundle in the current directory).  Exits 0 when nothing blocks a run.",
     ),
+    "checkpoint": (
+        "[options] CONTAINER_ID",
+        "Saves the processes of a running (or paused) container with CRIU (4.0 or newer; the "
+        "global --criu names it) into --image-path, for `restore`; the container is then "
+        "stopped and deleted (poststop hooks included) unless --leave-running or --pre-dump.  "
+        "Joined network and pid namespaces and bind mounts are recorded as external (restore "
+        "joins and binds them again); the init's stdio pipes and host files are listed in "
+        "descriptors.json.  A failure names CRIU's log (dump.log in --work-path or "
+        "--image-path).",
+    ),
+    "restore": (
+        "[options] CONTAINER_ID",
+        "Makes container CONTAINER_ID from the bundle's config.json (cgroup and limits, "
+        "namespaces, mounts) with its processes restored by CRIU from --image-path: their "
+        "memory, files, seccomp filter, terminal and sockets.  The prestart and createRuntime "
+        "hooks run once the namespaces exist; the network namespace gets its loopback and the "
+        "config's networks again.  The caller's stdin, stdout and stderr replace the "
+        "checkpointed pipes.  Unless --detach, waits for the container, forwarding signals, "
+        "exits with its status and deletes it.  A failure names CRIU's log (restore.log) and "
+        "leaves nothing behind.",
+    ),
     "help": (
         "[COMMAND] | --markdown",
         "Shows the help of COMMAND, or the list of commands; --markdown prints every page as "

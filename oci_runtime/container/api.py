@@ -26,7 +26,7 @@ from oci_runtime.kernel.files import process_start_time
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterator, Sequence
     from typing import Any
 
     from oci_runtime.plan.options import CreateOptions
@@ -39,14 +39,17 @@ class Runtime:
     """The containers under one state root (``root``; default /run/oci-runtime for root).
 
     ``systemd_cgroup`` makes cgroupsPath a systemd "slice:prefix:name" (runc's --systemd-cgroup).
+    ``criu`` is the CRIU executable checkpoint and restore run (a name on $PATH, or a path).
     ``warn`` receives warnings (a poststop hook that failed, ...); by default they are dropped.
     ``debug`` is the CLI's --debug logger (oci_runtime.cli.logging.DebugLog) or None."""
 
     def __init__(self, root: str | None = None, *, systemd_cgroup: bool = False,
-                 rootless: bool | None = None,
+                 rootless: bool | None = None, criu: str = "criu",
                  warn: "Callable[[str], None] | None" = None, debug: "Any" = None) -> None:
         self._store = StateStore(root)
         self.systemd_cgroup = systemd_cgroup
+        # CRIU for checkpoint/restore: a name looked up on $PATH, or a path (runc's --criu).
+        self.criu = criu
         # True, False, or None: detected where it matters (a non-root caller, or one in a user
         # namespace: oci_runtime.userns.rootless), as runc's --rootless auto.
         self.rootless = rootless
@@ -103,7 +106,6 @@ class Runtime:
         main thread only; the previous handlers are restored).  Unless ``keep``, it is deleted
         once it has exited.  With ``options.subreaper`` the caller is a child subreaper while it
         waits and reaps the container's processes orphaned to it (process/subreaper.py)."""
-        from oci_runtime.process.children import forwarding_signals, wait_for_exit
         from oci_runtime.process.subreaper import ChildSubreaper
 
         subreaper = options is not None and options.subreaper and not detach
@@ -122,27 +124,56 @@ class Runtime:
                 raise
             if detach:
                 return 0
-            status: int | None
-            adopter.start_reaping(container.pid)
-            try:
-                if console is not None:
-                    try:
-                        console.receive_master()
-                        relayed = console.relay_until_exit(container.pid, wait_for_exit)
-                        status = None if relayed is None else int(relayed)
-                    finally:
-                        console.close()
-                else:
-                    with forwarding_signals(container.pid):
-                        status = container.wait()
-            finally:
-                adopter.stop_reaping()
+            status = _wait_attached(container, console, adopter)
             if not keep:
                 container.delete(force=True)  # then what it killed is reaped on the way out
-        if status is None:
-            raise OCIError(f"container {container_id!r}: exited, but its status was taken by "
-                           "another waiter of this process (SIGCHLD ignored, waitpid(-1)?)")
-        return status
+        return _known(status, container_id)
+
+    def restore(self, container_id: str, bundle: str, *, image_path: str,
+                work_path: str | None = None, console_socket: str | None = None,
+                pid_file: str | None = None, detach: bool = False, subreaper: bool = False,
+                tcp_established: bool = False, ext_unix_sk: bool = False,
+                shell_job: bool = False, file_locks: bool = False,
+                manage_cgroups_mode: str = "", empty_ns: "Sequence[str]" = (),
+                auto_dedup: bool = False, lazy_pages: bool = False,
+                lsm_profile: str | None = None, lsm_mount_context: str | None = None) -> int:
+        """Restore the checkpoint in ``image_path`` (see Container.checkpoint) as the running
+        container ``container_id`` of ``bundle``, with CRIU (``Runtime(criu=...)``): its
+        cgroup and limits, namespaces, mounts, seccomp filter, terminal and process tree.
+
+        Like ``run``: with ``detach`` return 0 once it runs (its init is a child of the caller);
+        else wait for it, forwarding signals (``subreaper``: reaping what is orphaned to the
+        caller, as run's option), delete it once it has exited and return its exit status.  The
+        restored processes' stdin/stdout/stderr pipes (and host files) are the caller's fds
+        0-2; a terminal goes to ``console_socket`` (or, attached, is relayed).  The CRIU options
+        mean what runc restore's do.  Raises OCIError naming CRIU's log (``work_path`` or
+        ``image_path``/restore.log); a failed restore leaves nothing behind."""
+        from oci_runtime.container.restore import restore_container
+        from oci_runtime.criu.options import RestoreOptions
+        from oci_runtime.plan.options import CreateOptions
+        from oci_runtime.process.subreaper import ChildSubreaper
+
+        options = RestoreOptions(image_path=image_path, work_path=work_path,
+                                 tcp_established=tcp_established, ext_unix_sk=ext_unix_sk,
+                                 shell_job=shell_job, file_locks=file_locks,
+                                 manage_cgroups_mode=manage_cgroups_mode, empty_ns=empty_ns,
+                                 auto_dedup=auto_dedup, lazy_pages=lazy_pages,
+                                 lsm_profile=lsm_profile, lsm_mount_context=lsm_mount_context)
+        with ChildSubreaper(subreaper and not detach) as adopter:
+            try:
+                restored = restore_container(
+                    self._store, container_id, bundle, options,
+                    CreateOptions(pid_file=pid_file, console_socket=console_socket),
+                    criu=self.criu, systemd_cgroup=self.systemd_cgroup, rootless=self.rootless,
+                    attached=not detach, warn=self._warn, debug=self._debug)
+            except OCIError as exc:
+                raise _typed(exc) from exc.__cause__
+            if detach:
+                return 0
+            container = Container(self, restored.container)
+            status = _wait_attached(container, restored.console, adopter)
+            container.delete(force=True)  # as runc's restore without --detach
+        return _known(status, container_id)
 
     def get(self, container_id: str, *, allow_damaged: bool = False) -> "Container":
         """The container ``container_id``; ContainerNotFound if there is none, DamagedState if
@@ -292,6 +323,36 @@ class Container:
                            "by another waiter of this process (SIGCHLD ignored, waitpid(-1)?)")
         return int(result)
 
+    def checkpoint(self, image_path: str, *, work_path: str | None = None,
+                   parent_path: str | None = None, leave_running: bool = False,
+                   pre_dump: bool = False, tcp_established: bool = False,
+                   tcp_skip_in_flight: bool = False, link_remap: bool = False,
+                   ext_unix_sk: bool = False, shell_job: bool = False,
+                   file_locks: bool = False, manage_cgroups_mode: str = "",
+                   empty_ns: "Sequence[str]" = (), auto_dedup: bool = False,
+                   lazy_pages: bool = False, page_server: str | None = None,
+                   status_fd: int = -1) -> None:
+        """Save the running (or paused) container's process tree with CRIU into ``image_path``
+        (made if missing), for ``Runtime.restore``.  Unless ``leave_running`` or ``pre_dump``,
+        the container is then stopped and deleted, as runc checkpoint does.
+
+        ``pre_dump`` saves memory only, for a later checkpoint whose ``parent_path`` (relative
+        to its ``image_path``) names it; ``lazy_pages`` leaves memory to be fetched from CRIU's
+        page server (``page_server`` "ADDRESS:PORT"; ``status_fd`` gets a NUL byte once it
+        listens).  The other options mean what runc checkpoint's do.  InvalidState unless the
+        container is running or paused; OCIError naming CRIU's log on failure."""
+        from oci_runtime.container.checkpoint import checkpoint_container
+        from oci_runtime.criu.options import CheckpointOptions
+
+        options = CheckpointOptions(
+            image_path=image_path, work_path=work_path, parent_path=parent_path,
+            leave_running=leave_running, pre_dump=pre_dump, tcp_established=tcp_established,
+            tcp_skip_in_flight=tcp_skip_in_flight, link_remap=link_remap,
+            ext_unix_sk=ext_unix_sk, shell_job=shell_job, file_locks=file_locks,
+            manage_cgroups_mode=manage_cgroups_mode, empty_ns=empty_ns, auto_dedup=auto_dedup,
+            lazy_pages=lazy_pages, page_server=page_server, status_fd=status_fd)
+        checkpoint_container(self._inner, options, self._runtime.criu, warn=self._runtime._warn)
+
     def pause(self) -> None:
         """Freeze every process of a running container (InvalidState otherwise)."""
         self._inner.pause()
@@ -377,6 +438,37 @@ class Process:
             pass
         finally:
             hotpath.close(pidfd)
+
+
+def _wait_attached(container: Container, console: "Any", adopter: "Any") -> int | None:
+    """An attached run's or restore's wait: relay the terminal (``console``, or None) or
+    forward signals until the container exits, ``adopter`` (a ChildSubreaper) reaping what is
+    orphaned meanwhile; its status, None if another waiter took it."""
+    from oci_runtime.process.children import forwarding_signals, wait_for_exit
+
+    status: int | None
+    adopter.start_reaping(container.pid)
+    try:
+        if console is not None:
+            try:
+                console.receive_master()
+                relayed = console.relay_until_exit(container.pid, wait_for_exit)
+                status = None if relayed is None else int(relayed)
+            finally:
+                console.close()
+        else:
+            with forwarding_signals(container.pid):
+                status = container.wait()
+    finally:
+        adopter.stop_reaping()
+    return status
+
+
+def _known(status: int | None, container_id: str) -> int:
+    if status is None:
+        raise OCIError(f"container {container_id!r}: exited, but its status was taken by "
+                       "another waiter of this process (SIGCHLD ignored, waitpid(-1)?)")
+    return status
 
 
 def _typed(error: OCIError) -> OCIError:

@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from oci_runtime.terminal.console import ConsoleEndpoint
 
     Warn = Callable[[str], None]
+    # start_init(prepared, console, transaction) -> the init's host pid
+    StartInit = Callable[[Prepared, "ConsoleEndpoint | None", CreateTransaction], int]
 
 # Hooks the later CLI calls run; kept in state.json so they need not parse config.json again.
 _LATER_HOOKS = ("poststart", "poststop")
@@ -68,13 +70,22 @@ def create_container(store: "StateStore", container_id: str, bundle: str,
         debug.begin(f"create {container_id}: bundle {os.path.abspath(bundle)}")
     prepared = prepare(store, container_id, bundle, options, systemd_cgroup=systemd_cgroup,
                        rootless=rootless, attached=attached, debug=debug)
+    return make_container(store, prepared, launch, warn, debug)
+
+
+def make_container(store: "StateStore", prepared: "Prepared", start_init: "StartInit",
+                   warn: "Warn | None", debug: "Any" = None) -> Created:
+    """create's steps for ``prepared`` in a transaction (all undone on a failure or a signal; a
+    failing hook then also runs the poststop hooks), the init started by ``start_init(prepared,
+    console, transaction)``, which returns its pid: launch (the executor on the plan) for
+    create, CRIU's restore for restore (container/restore.py)."""
     for warning in prepared.warnings:
         if warn is not None:
             warn(warning)
     transaction = CreateTransaction(warn)
     try:
         with transaction:
-            created = _create_in(transaction, store, prepared, warn, debug)
+            created = _create_in(transaction, store, prepared, start_init, warn, debug)
     except CreateInterrupted as exc:
         raise OCIError(str(exc)) from None
     except HookError:
@@ -83,14 +94,15 @@ def create_container(store: "StateStore", container_id: str, bundle: str,
         if config.hooks.get("poststop"):
             # runtime.md: a failing prestart/createRuntime/createContainer hook continues the
             # lifecycle at "destroy" and then the poststop hooks, whose failures only warn.
-            state = hook_state(container_id, "stopped", 0, prepared.bundle, config.annotations)
+            state = hook_state(prepared.container_id, "stopped", 0, prepared.bundle,
+                               config.annotations)
             run_hooks(config.hooks, "poststop", state, warn=warn or (lambda message: None))
         raise
     return created
 
 
 def _create_in(transaction: CreateTransaction, store: "StateStore", prepared: "Prepared",
-               warn: "Warn | None", debug: "Any") -> Created:
+               start_init: "StartInit", warn: "Warn | None", debug: "Any") -> Created:
     """The steps of create, each recording its undo in ``transaction`` as soon as it is made."""
     config, cgroup, options = prepared.config, prepared.cgroup, prepared.options
     container_id, bundle = prepared.container_id, prepared.bundle
@@ -144,7 +156,7 @@ def _create_in(transaction: CreateTransaction, store: "StateStore", prepared: "P
 
         pidfd_socket = PidfdSocket(options.pidfd_socket)  # before anything runs: fails early
         transaction.on_undo("closing --pidfd-socket", pidfd_socket.close)
-    init_pid = launch(prepared, console, transaction)
+    init_pid = start_init(prepared, console, transaction)
     if debug is not None:
         debug.init_created(init_pid)
     assert transaction.init is not None  # launch() told it the init

@@ -14,7 +14,7 @@ LAYERS = (
     ("errors",),  # the root: oci_runtime/__init__.py and errors.py, raised by every layer
     ("kernel",),
     ("config", "userns", "process", "rootfs", "cgroups", "seccomp", "network", "hooks",
-     "terminal", "executor"),
+     "terminal", "executor", "criu"),
     ("plan",),
     ("container",),
     ("check",),
