@@ -1,0 +1,44 @@
+"""containerd 1.6's checkpoint and restore (`ctr containers checkpoint --task` / `restore
+--live`) with its runc v2 shim driving oci-runtime: the shim calls `checkpoint` and, in its
+Create with a checkpoint, `restore --detach`."""
+import os
+import time
+
+import pytest
+
+from tests.criu.conftest import CRIU
+from tests.e2e.test_containerd import IMAGE, ctr  # noqa: F401 - the fixture
+
+pytestmark = pytest.mark.skipif(CRIU is None and os.environ.get("CI") != "true",
+                                reason="no CRIU 4 or newer on PATH")
+
+
+def _count(ctr, name):
+    result = ctr("task", "exec", "--exec-id", f"read{time.monotonic_ns()}", name, "cat",
+                 "/tmp/count", check=False)
+    return int(result.stdout.strip() or 0) if result.returncode == 0 else 0
+
+
+def test_task_checkpoint_and_live_restore(ctr):
+    counter = "i=0; while :; do i=$((i+1)); echo $i > /tmp/count; sleep 0.05; done"
+    ctr.run("-d", IMAGE, "ckpt", "sh", "-c", counter, traced=True)
+    try:
+        ctr.wait_status("ckpt", "RUNNING")
+        deadline = time.monotonic() + 10
+        while _count(ctr, "ckpt") < 5 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        ctr("containers", "checkpoint", "--task", "ckpt", "checkpoint/ckpt:1")
+        saved = _count(ctr, "ckpt")
+        ctr.remove("ckpt")
+        ctr("containers", "restore", "--live", "ckpt", "checkpoint/ckpt:1")
+        ctr.wait_status("ckpt", "RUNNING")
+        deadline = time.monotonic() + 10
+        while _count(ctr, "ckpt") <= saved and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _count(ctr, "ckpt") > saved
+        with open(f"{ctr.base}/calls.log") as calls:
+            called = calls.read()
+        assert " checkpoint " in called and " restore " in called, called
+    finally:
+        ctr.remove("ckpt")
+        ctr("images", "rm", "checkpoint/ckpt:1", check=False)
