@@ -39,10 +39,21 @@ def external_mounts(config: "Config", cgroup: "CgroupManager | None") -> "list[t
             found.extend((f"{base}/{name}", host_path) for name, _, _, host_path in hierarchies)
     dev_is_host_bind = any(m.destination == "/dev" and is_bind(m) for m in config.mounts)
     if not dev_is_host_bind:
+        from oci_runtime.kernel.files import running_in_user_namespace
         from oci_runtime.rootfs.userns_devices import device_plan, in_user_namespace
 
-        if in_user_namespace(config.linux):
+        if in_user_namespace(config.linux, running_in_user_namespace()):
             found.extend((device["path"], device["bindSource"])
-                         for device in device_plan(config.linux.devices)
+                         for device in device_plan(config.linux.devices, _mode_and_rdev)
                          if "bindSource" in device)
     return found
+
+
+def _mode_and_rdev(path: str) -> "tuple[int, int] | None":
+    import os
+
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return found.st_mode, found.st_rdev

@@ -221,6 +221,7 @@ def test_without_a_usable_criu_one_line_says_what_is_needed(oci, make_bundle, tm
     assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1
     assert "need CRIU 4.0 or newer" in result.stderr
     assert oci.state(cid)["status"] == "running"  # nothing was done to it
+    oci("delete", "--force", cid, check=True)  # (its cgroup must be free for a restore)
     result = oci("--criu", str(old), "restore", "-d", "--bundle", str(bundle), "--image-path",
                  str(tmp_path), "other")
     assert result.returncode == 1 and "need CRIU 4.0 or newer" in result.stderr
