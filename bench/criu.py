@@ -11,7 +11,7 @@ the counter (untimed), let it count 0.3 s, then time `checkpoint --image-path DI
 container is saved, stopped and deleted) and `restore --detach --image-path DIR ID`, and check
 that the restored counter went on from where it was; then delete it (untimed).  Both runtimes
 use the same CRIU (the one on PATH), one config (the busybox rootfs copied per runtime, a
-cgroupsPath under /oci-bench-criu-<pid>/), their own --root.  Figures are medians; ratios are
+cgroupsPath under /oci-criu-bench-<pid>/), their own --root.  Figures are medians; ratios are
 the median of the per-round ratios oci-runtime / runc, so load that drifts hits both alike.
 Results go to bench/results/results-criu.{json,md}.  Needs root and CRIU 4+.
 """
@@ -113,8 +113,8 @@ def main():
     if os.geteuid() != 0:
         sys.exit("bench/criu.py needs root")
     runtimes = {"oci-runtime": args.oci_runtime, "runc": args.runc}
-    cgroup_parent = f"oci-bench-criu-{os.getpid()}"
-    workdir = tempfile.mkdtemp(prefix="oci-bench-criu-")
+    cgroup_parent = f"oci-criu-bench-{os.getpid()}"
+    workdir = tempfile.mkdtemp(prefix="oci-criu-bench-")
     times = {name: {"checkpoint": [], "restore": []} for name in runtimes}
     try:
         rootfs = os.path.join(workdir, "rootfs")

@@ -41,12 +41,18 @@ def _needs_criu():
         pytest.skip(message)
 
 
-COUNTER = "i=0; while :; do i=$((i+1)); echo $i > /tmp/count; sleep 0.05; done"
+# Appended, not rewritten: CRIU checks at restore that a regular file open at the checkpoint has
+# the size it had then, except one open O_WRONLY|O_APPEND (a log).  `>` caught between its
+# truncation and its write, with the file changed before the restore (--leave-running), would
+# fail that check.
+COUNTER = "i=0; while :; do i=$((i+1)); echo $i >> /tmp/count; sleep 0.05; done"
 
 
 def read_count(bundle):
+    """The counter's last value (0 before it wrote one)."""
     try:
-        return int((bundle / "rootfs" / "tmp" / "count").read_text().strip() or 0)
+        lines = (bundle / "rootfs" / "tmp" / "count").read_text().split()
+        return int(lines[-1]) if lines else 0
     except (FileNotFoundError, ValueError):
         return 0
 
