@@ -13,7 +13,9 @@ if TYPE_CHECKING:
 
 OPTIONS: "OptionTable" = dict(CRIU_OPTIONS, **{
     name: RUN_OPTIONS[name] for name in ("--bundle", "--detach", "--pid-file",
-                                         "--console-socket", "--no-subreaper")}, **{
+                                         "--console-socket")}, **{
+    "--no-subreaper": (None, None, None, "do not reap the container's processes orphaned to the "
+                       "runtime while it waits (without --detach)"),
     "--lsm-profile": (None, "TYPE:NAME", None, "the LSM profile (apparmor:NAME or selinux:LABEL) "
                       "the restored processes get"),
     "--lsm-mount-context": (None, "CONTEXT", None, "the SELinux mount context of the restored "
