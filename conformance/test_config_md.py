@@ -1,8 +1,19 @@
 """config.md: root, mounts, process, hostname, hooks."""
 import json
 import os
+import time
+import uuid
+
+import pytest
 
 from clause import clause
+
+
+def wait_stopped(oci, cid):
+    deadline = time.monotonic() + 10
+    while oci.state(cid)["status"] != "stopped" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return oci.state(cid)["status"]
 
 
 def _run(oci, make_bundle, args, edit=None):
@@ -145,3 +156,82 @@ def test_hook_env_defaults_to_the_runtimes(oci, make_bundle, tmp_path):
     assert "RUNTIME_MARKER" not in (tmp_path / "env.empty").read_text()
     assert "ONLY=1" in (tmp_path / "env.given").read_text().split()
     assert "RUNTIME_MARKER" not in (tmp_path / "env.given").read_text()
+
+
+@clause("config.md", "POSIX-platform Hooks", "args, env and timeout of every kind of hook: "
+        "timeout is the number of seconds before aborting the hook")
+@pytest.mark.parametrize("kind", ["prestart", "createRuntime", "createContainer",
+                                  "startContainer", "poststart", "poststop"])
+def test_every_kind_of_hook_gets_its_args_env_and_timeout(oci, make_bundle, tmp_path, kind):
+    """args (argv[0] included), env (only what is given: nothing of the runtime's) and timeout
+    hold for each kind, whether the runtime runs it (hooks/runner.py) or the container's init
+    does (the executor)."""
+    inside = kind == "startContainer"  # runs after pivot_root: paths are the container's
+    log = "/tmp/hook.log" if inside else str(tmp_path / "hook.log")
+    hooks = [{"path": "/bin/sh", "env": ["ONLY=given"],
+              "args": ["sh", "-c", f'echo "$0 $ONLY ${{MARKER:-unset}}" > {log}', "argzero"]},
+             {"path": "/bin/sh", "args": ["sh", "-c", "sleep 30"], "timeout": 1}]
+    bundle, cid = make_bundle(["sleep", "1000"], lambda c: c.update(hooks={kind: hooks}))
+    timed_out = f"hooks.{kind}[1] (/bin/sh) timed out after 1 s"
+    runtime_env = dict(os.environ, MARKER="the runtime's")  # a hook with env must not see it
+    created = oci("create", "--bundle", str(bundle), cid, env=runtime_env)
+    if kind in ("prestart", "createRuntime", "createContainer"):
+        assert created.returncode == 1 and timed_out in created.stderr, created.stderr
+    else:
+        assert created.returncode == 0, created.stderr
+        started = oci("start", cid, env=runtime_env)
+        if kind == "poststop":
+            assert started.returncode == 0, started.stderr
+            oci("kill", cid, "KILL", check=True)
+            assert wait_stopped(oci, cid) == "stopped"
+            deleted = oci("delete", cid, env=runtime_env)
+            assert deleted.returncode == 0 and "warning" in deleted.stderr
+            assert timed_out in deleted.stderr
+        else:
+            assert started.returncode == 1 and timed_out in started.stderr, started.stderr
+    written = bundle / "rootfs" / log.lstrip("/") if inside else tmp_path / "hook.log"
+    assert written.read_text() == "argzero given unset\n"
+
+
+@clause("config.md", "Mounts", "destination: path inside container (a symlink of the image on "
+        "the way, dangling or not, resolves inside it)")
+@pytest.mark.parametrize("target", ["absolute", "relative"])
+def test_a_file_bind_onto_a_dangling_symlink_makes_its_target_inside_the_rootfs(
+        oci, make_bundle, target):
+    """runc (SecureJoin) and crun follow a dangling symlink destination inside the root: a bind
+    of a file (here a host symlink, /etc/localtime's kind) onto /data, a link to a path that does
+    not exist yet, makes that file in the rootfs and mounts there, never on the host."""
+    name = f"oci-dangling-{uuid.uuid4().hex[:8]}"
+    link_target = f"/{name}" if target == "absolute" else f"../../../{name}"
+    source = os.path.join(os.path.dirname(oci.root), f"{name}-source")
+    os.makedirs(os.path.dirname(source), exist_ok=True)
+    with open(source + ".real", "w") as real:
+        real.write("from the host\n")
+    os.symlink(source + ".real", source)
+
+    def edit(config):
+        config["mounts"].append({"destination": "/data", "source": source,
+                                 "options": ["bind", "ro"]})
+
+    bundle, cid = make_bundle(["sh", "-c", f"cat /data; cat /{name}"], edit)
+    (bundle / "rootfs" / "data").symlink_to(link_target)
+    result = oci("run", "--bundle", str(bundle), cid)
+    assert not os.path.exists(f"/{name}"), "a file was created on the host"
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "from the host\nfrom the host\n"
+    assert (bundle / "rootfs" / name).is_file()
+
+
+@clause("config.md", "Valid values", "Runtimes MUST generate an error when invalid or unsupported "
+        "values are encountered")
+def test_an_unsupported_value_is_an_error_naming_it(oci, make_bundle):
+    """linux.personality.flags: config-linux.md defines no flag values; one given is refused at
+    create, naming the field, with nothing left (tests/unit/test_config_fields.py lists every
+    field this runtime refuses)."""
+    def edit(config):
+        config["linux"]["personality"] = {"domain": "LINUX", "flags": ["ADDR_NO_RANDOMIZE"]}
+    bundle, cid = make_bundle(["true"], edit)
+    result = oci("run", "--bundle", str(bundle), cid)
+    assert result.returncode == 1
+    assert "config.json: /linux/personality/flags: no flags are supported" in result.stderr
+    assert oci("state", cid).returncode == 1

@@ -133,33 +133,6 @@ def test_a_dangling_symlink_destination_resolves_inside_the_rootfs(oci, make_bun
     assert (bundle / "rootfs" / name / "inside").is_dir()
 
 
-@pytest.mark.parametrize("target", ["absolute", "relative"])
-def test_a_file_bind_onto_a_dangling_symlink_makes_its_target_inside_the_rootfs(
-        oci, make_bundle, target):
-    """runc (SecureJoin) and crun follow a dangling symlink destination inside the root: a bind
-    of a file (here a host symlink, /etc/localtime's kind) onto /data, a link to a path that does
-    not exist yet, makes that file in the rootfs and mounts there, never on the host."""
-    name = f"oci-dangling-{uuid.uuid4().hex[:8]}"
-    link_target = f"/{name}" if target == "absolute" else f"../../../{name}"
-    source = os.path.join(os.path.dirname(oci.root), f"{name}-source")
-    os.makedirs(os.path.dirname(source), exist_ok=True)
-    with open(source + ".real", "w") as real:
-        real.write("from the host\n")
-    os.symlink(source + ".real", source)
-
-    def edit(config):
-        config["mounts"].append({"destination": "/data", "source": source,
-                                 "options": ["bind", "ro"]})
-
-    bundle, cid = make_bundle(["sh", "-c", f"cat /data; cat /{name}"], edit)
-    (bundle / "rootfs" / "data").symlink_to(link_target)
-    result = oci("run", "--bundle", str(bundle), cid)
-    assert not os.path.exists(f"/{name}"), "a file was created on the host"
-    assert result.returncode == 0, result.stderr
-    assert result.stdout == "from the host\nfrom the host\n"
-    assert (bundle / "rootfs" / name).is_file()
-
-
 @pytest.mark.parametrize("kind, destination", [("proc", "/proc"), ("sysfs", "/sys")])
 def test_proc_and_sys_on_a_symlink_are_refused_with_their_pointer(oci, make_bundle, tmp_path,
                                                                  kind, destination):

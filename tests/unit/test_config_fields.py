@@ -48,7 +48,7 @@ class NoOp:
 
 # -- the evidence --------------------------------------------------------------------------------
 
-T_HOOKS = "tests/hooks/test_hooks.py::test_every_kind_of_hook_gets_its_args_env_and_timeout"
+T_HOOKS = "conformance/test_config_md.py::test_every_kind_of_hook_gets_its_args_env_and_timeout"
 T_CAPS = "tests/lifecycle/test_container_setup.py::test_capability_sets"
 T_USER = "tests/lifecycle/test_container_setup.py::test_user_groups_umask_cwd_env"
 T_DEVICES = "tests/lifecycle/test_container_setup.py::test_linux_devices_are_created"
