@@ -214,6 +214,13 @@ static void run_step(struct step *st)
     case OP_IOPRIO:
         CHECK(syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, (int)st->i[0]));
         break;
+    case OP_MEMPOLICY:
+        /* The kernel reads BITS_TO_LONGS(maxnode - 1) longs: the plan's mask holds that many. */
+        if (st->i[1] < 0 || (uint64_t)(st->i[1] ? st->i[1] - 1 : 0) > (uint64_t)st->s[0].len * 8)
+            fail_detail(EINVAL, "plan: nodemask shorter than maxnode");
+        CHECK(syscall(SYS_set_mempolicy, (int)st->i[0], st->s[0].len ? st->s[0].p : NULL,
+                      (unsigned long)st->i[1]));
+        break;
     case OP_AFFINITY:
         CHECK(sched_setaffinity(0, st->s[0].len, (const cpu_set_t *)st->s[0].p));
         break;

@@ -27,6 +27,9 @@
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
 #endif
+#ifndef SYS_set_mempolicy
+#define SYS_set_mempolicy 238
+#endif
 #ifndef SYS_faccessat2
 #define SYS_faccessat2 439
 #endif
@@ -91,6 +94,7 @@ enum op {
     OP_STDIO_CHOWN = 56,     /* i0 uid, i1 gid */
     OP_OOM_SCORE = 57,       /* i0 value (through the host procfs, before any pivot) */
     OP_OPEN_CWD_ROOT = 58,   /* root fd := "/" of the current mount namespace (exec) */
+    OP_MEMPOLICY = 59,       /* i0 mode | flags, i1 maxnode; s0 nodemask (unsigned longs, may be empty) */
 };
 
 /* OP_MOUNT / OP_MOVE_MOUNT bits */

@@ -26,6 +26,7 @@ OPTIONS: "OptionTable" = {}  # no options of its own (the table the help page re
 def features_document() -> "dict[str, Any]":
     from oci_runtime import seccomp
     from oci_runtime.process.attributes import apparmor_enabled, selinux_enabled
+    from oci_runtime.process.mempolicy import features as memory_policy_features
     from oci_runtime.rootfs.idmapped_mounts import idmap_supported
     from oci_runtime.seccomp.filter import libseccomp_version
 
@@ -54,6 +55,7 @@ def features_document() -> "dict[str, Any]":
             "apparmor": {"enabled": apparmor_enabled()},
             "selinux": {"enabled": selinux_enabled()},
             "intelRdt": {"enabled": False},
+            "memoryPolicy": memory_policy_features(),
             "mountExtensions": {"idmap": {"enabled": idmap_supported()}},
             "netDevices": {"enabled": net_devices_supported()},
         },

@@ -257,7 +257,8 @@ class Linux:
     __slots__ = (
         "namespaces", "uid_mappings", "gid_mappings", "time_offsets", "devices",
         "cgroups_path", "resources", "rootfs_propagation", "seccomp", "sysctl", "masked_paths",
-        "readonly_paths", "mount_label", "personality", "intel_rdt", "net_devices", "raw",
+        "readonly_paths", "mount_label", "personality", "intel_rdt", "net_devices",
+        "memory_policy", "raw",
     )
 
     def __init__(self, raw: "dict[str, Any]") -> None:
@@ -291,6 +292,7 @@ class Linux:
         self.personality: dict[str, Any] | None = raw.get("personality")
         self.intel_rdt: dict[str, Any] | None = raw.get("intelRdt")
         self.net_devices: dict[str, dict[str, Any]] = raw.get("netDevices") or {}
+        self.memory_policy: dict[str, Any] | None = raw.get("memoryPolicy")
         user_ns = self.namespaces.get("user")
         if (self.uid_mappings or self.gid_mappings) and user_ns is None:
             _fail("/linux/uidMappings", "id mappings need a user namespace in /linux/namespaces")

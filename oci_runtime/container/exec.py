@@ -80,6 +80,7 @@ def exec_in_container(container: "StoredContainer", saved_config: "dict[str, Any
         raise OCIError("exec --console-socket: cannot use console socket if the process has no "
                        "terminal (--tty, or terminal in --process)")
     personality = (saved_config.get("linux") or {}).get("personality")
+    memory_policy = (saved_config.get("linux") or {}).get("memoryPolicy")
     check_process_attributes(process, personality, f"{request.source}: {request.pointer}")
     from oci_runtime.container.prepare import gather_host_facts
 
@@ -138,7 +139,8 @@ def exec_in_container(container: "StoredContainer", saved_config: "dict[str, Any
         if process.terminal:
             console = terminal.ConsoleEndpoint(request.console_socket)
         pid = _fork_and_join(container, process, capabilities, seccomp_program, request,
-                             namespace_fds, cgroup_join, console, personality, host)
+                             namespace_fds, cgroup_join, console, personality, host,
+                             memory_policy)
     except BaseException:
         if console is not None:
             console.close()
@@ -215,7 +217,8 @@ def _fork_and_join(container: "StoredContainer", process: Process, capabilities:
                    namespace_fds: "list[tuple[int, int]]",
                    cgroup_join: "Callable[[int], None] | None",
                    console: "terminal.ConsoleEndpoint | None",
-                   personality: "dict[str, Any] | None", host: "HostFacts") -> int:
+                   personality: "dict[str, Any] | None", host: "HostFacts",
+                   memory_policy: "dict[str, Any] | None") -> int:
 
     from oci_runtime.executor import session as executor
     from oci_runtime.plan.exec import compile_exec
@@ -233,7 +236,8 @@ def _fork_and_join(container: "StoredContainer", process: Process, capabilities:
                         capabilities=capabilities, seccomp_program=seccomp_program,
                         preserve_fds=request.preserve_fds, console_socket=console_socket,
                         console_owner=(process.user.uid, process.user.gid),
-                        setgroups_denied=_setgroups_denied(container.pid))
+                        setgroups_denied=_setgroups_denied(container.pid),
+                        memory_policy=memory_policy)
     namespace_fds.clear()  # spawn closes them once the executor has its copies
     session = executor.spawn(plan, request.preserve_fds)
     joiner_pid = session.pid

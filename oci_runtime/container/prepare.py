@@ -192,6 +192,10 @@ def gather_host_facts(config: "Config | None" = None, cgroup: "CgroupManager | N
             paths += host_device_candidates(device)
     for path in paths:
         facts.paths[path] = _stat(path)
+    if config.linux.memory_policy:
+        from oci_runtime.process.mempolicy import host_memory_nodes
+
+        facts.memory_nodes = host_memory_nodes()
     return facts
 
 
@@ -219,10 +223,6 @@ def _check_creatable(config: "Config", mount_table: "list[MountEntry]") -> None:
                        "of oci-runtime" + ("" if any(entry.fstype == "resctrl"
                                                      for entry in mount_table)
                                            else "; no resctrl filesystem is mounted"))
-    if config.linux.raw.get("memoryPolicy"):
-        # Refused rather than ignored until the executor applies it (features lists no modes).
-        config_problem("/linux/memoryPolicy", "memory policies (set_mempolicy) are not "
-                       "supported by this version of oci-runtime")
     check_process_attributes(config.process, config.linux.personality)
 
 

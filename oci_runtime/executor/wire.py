@@ -94,6 +94,7 @@ EXEC = 55
 STDIO_CHOWN = 56
 OOM_SCORE = 57
 OPEN_CWD_ROOT = 58
+MEMPOLICY = 59
 
 OP_NAMES = {value: name.lower() for name, value in dict(globals()).items()
             if name.isupper() and isinstance(value, int) and 0 < value < 100

@@ -468,6 +468,11 @@ def compile_create(config: "Config", options: "CreateOptions", inputs: CreateInp
     if not options.no_new_keyring:
         plan.add(wire.KEYRING, "joining a new session keyring", None,
                  strings=(f"_ses.{inputs.container_id}",))
+    from oci_runtime.plan.process import add_memory_policy_step
+    from oci_runtime.process.mempolicy import allowed_nodes
+
+    add_memory_policy_step(plan, linux.memory_policy,
+                           allowed_nodes(host.memory_nodes, linux.resources))
     plan.add(wire.REPORT_CREATED, "reporting the container created")
     plan.add(wire.WAIT_START, "waiting for `start`", None, (inputs.start_listener,))
     hook_steps(plan, config.hooks, "startContainer", state_blob=1)

@@ -14,7 +14,8 @@ container's pivoted rootfs: paths then resolve there, never on the host.
 from oci_runtime.executor import wire
 from oci_runtime.plan.model import FdArg, Plan
 from oci_runtime.plan.process import (
-    add_credential_steps, add_exec_steps, add_process_attribute_steps, add_rlimit_steps,
+    add_credential_steps, add_exec_steps, add_memory_policy_step, add_process_attribute_steps,
+    add_rlimit_steps,
 )
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
@@ -34,9 +35,11 @@ def compile_exec(process: "Process", personality: "dict[str, Any] | None",
                  seccomp_program: "CompiledFilter | None" = None,
                  preserve_fds: int = 0, console_socket: "FdArg | None" = None,
                  console_owner: "tuple[int, int] | None" = None,
-                 setgroups_denied: bool = False) -> Plan:
+                 setgroups_denied: bool = False,
+                 memory_policy: "dict[str, Any] | None" = None) -> Plan:
     """``namespaces``: [(name, CLONE_NEW* flag, FdArg)] in the order to join them;
-    ``setgroups_denied``: the container's user namespace denies setgroups (rootless)."""
+    ``setgroups_denied``: the container's user namespace denies setgroups (rootless);
+    ``memory_policy``: the container's linux.memoryPolicy."""
     from oci_runtime.process.attributes import cpu_mask
 
     plan = Plan("exec")
@@ -74,6 +77,8 @@ def compile_exec(process: "Process", personality: "dict[str, Any] | None",
         plan.add(wire.AFFINITY, f"config.json: /process/execCPUAffinity/final: setting CPU "
                  f"affinity {affinity['final']!r}", "/process/execCPUAffinity/final",
                  strings=(cpu_mask(affinity["final"], "/process/execCPUAffinity/final"),))
+    # The container's memory policy, as its init has it (checked at create).
+    add_memory_policy_step(plan, memory_policy, None)
     add_exec_steps(plan, process)
     add_credential_steps(plan, process, capabilities, seccomp_program, preserve_fds, release=False,
                          setgroups_denied=setgroups_denied)

@@ -41,12 +41,14 @@ class HostFacts:
     other than the host's (rootless podman); ``apparmor_exec_attribute``: the kernel has
     /proc/self/attr/apparmor/exec; ``cgroup_mounts``: the hierarchies a cgroup mount shows on a
     v1/hybrid host (None on pure v2); ``paths``: stat(2) of the host paths a plan names (mount
-    sources, device nodes a user namespace binds).  The defaults are a root runtime on a host
-    with every capability, for tests to change what their case needs."""
+    sources, device nodes a user namespace binds); ``memory_nodes``: the NUMA nodes with memory
+    (None: unknown, or not asked for: read only for a config with linux.memoryPolicy).  The
+    defaults are a root runtime on a host with every capability, for tests to change what their
+    case needs."""
 
     __slots__ = ("mount_points", "effective_capabilities", "bounding_set", "last_capability",
                  "euid", "egid", "in_user_namespace", "apparmor_exec_attribute", "cgroup_mounts",
-                 "paths")
+                 "paths", "memory_nodes")
 
     def __init__(self, *, mount_points: "Iterable[str]" = ("/",),
                  effective_capabilities: int = _ALL_CAPABILITIES,
@@ -54,7 +56,8 @@ class HostFacts:
                  euid: int = 0, egid: int = 0, in_user_namespace: bool = False,
                  apparmor_exec_attribute: bool = False,
                  cgroup_mounts: "list[CgroupMount] | None" = None,
-                 paths: "Mapping[str, PathFact] | None" = None) -> None:
+                 paths: "Mapping[str, PathFact] | None" = None,
+                 memory_nodes: "set[int] | None" = None) -> None:
         self.mount_points = tuple(mount_points)
         self.effective_capabilities = effective_capabilities
         self.bounding_set = bounding_set
@@ -65,6 +68,7 @@ class HostFacts:
         self.apparmor_exec_attribute = apparmor_exec_attribute
         self.cgroup_mounts = cgroup_mounts
         self.paths = dict(paths or {})
+        self.memory_nodes = memory_nodes
 
     def path(self, path: str) -> PathFact:
         """The stat of ``path``; a path not in ``paths`` is one that does not exist (ENOENT)."""

@@ -132,6 +132,26 @@ def exec_lookup_error(arg0: str, errno: int, detail: str) -> OCIError:
     return OCIError(f"exec: {arg0!r}: stat {detail}: no such file or directory", errno)
 
 
+def add_memory_policy_step(plan: "Plan", memory_policy: "dict[str, Any] | None",
+                           allowed: "set[int] | None") -> None:
+    """linux.memoryPolicy: set_mempolicy(2) in the process, late (after it is in the container's
+    cgroup, whose cpuset bounds the nodes), inherited by what it execs and forks
+    (process/mempolicy.py checks it; ``allowed``: the nodes the container may use, None:
+    unknown)."""
+    if not memory_policy:
+        return
+    from oci_runtime.process.mempolicy import memory_policy as checked_policy
+
+    policy = checked_policy(memory_policy, allowed)
+    if policy is None:
+        return  # a config_problem was recorded (`check` goes on)
+    flags = "|".join(memory_policy.get("flags") or ())
+    plan.add(wire.MEMPOLICY, f"config.json: /linux/memoryPolicy: set_mempolicy("
+             f"{memory_policy['mode']}{'|' + flags if flags else ''}, nodes "
+             f"{memory_policy.get('nodes') or 'none'!r})", "/linux/memoryPolicy",
+             (policy.mode, policy.maxnode), (policy.nodemask,))
+
+
 def _find_exec_error(arg0: str) -> "Describe":
     def describe(step: "Step", errno: int, detail: str) -> OCIError:
         return exec_lookup_error(arg0, errno, detail)

@@ -8,8 +8,6 @@ a bare EINVAL, naming the field: a malformed node list, nodes where the mode tak
 where it needs some, both node flags, and a node set with no node this host has memory on (the
 kernel intersects it with the allowed nodes; an empty result is refused).
 """
-import os
-
 from oci_runtime.config.model import config_problem
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
@@ -137,24 +135,21 @@ def memory_policy(raw: "dict[str, Any]", allowed: "set[int] | None" = None
     return MemoryPolicy(MODES[mode_name] | flags, nodes)
 
 
-def allowed_nodes(resources: "dict[str, Any]") -> "set[int] | None":
-    """The nodes the container's processes may allocate from: linux.resources.cpu.mems where
-    the config sets it (the cpuset), within this host's memory nodes."""
-    host = host_memory_nodes()
+def allowed_nodes(host_nodes: "set[int] | None", resources: "dict[str, Any] | None"
+                  ) -> "set[int] | None":
+    """The nodes the container's processes may allocate from: this host's memory nodes
+    (``host_nodes``, None: unknown), within linux.resources.cpu.mems where the config sets it
+    (the container's cpuset)."""
     mems = ((resources or {}).get("cpu") or {}).get("mems")
-    if mems:
-        given = parse_nodes(mems, "/linux/resources/cpu/mems")
-        if given is None:
-            return host
-        return given if host is None else given & host
-    return host
+    if not mems:
+        return host_nodes
+    given = parse_nodes(mems, "/linux/resources/cpu/mems")
+    if given is None:
+        return host_nodes
+    return given if host_nodes is None else given & host_nodes
 
 
 def features() -> "dict[str, list[str]]":
     """features.md's linux.memoryPolicy: what this runtime recognizes (the host may support
     fewer)."""
     return {"modes": list(MODES), "flags": list(FLAGS)}
-
-
-def numa_supported() -> bool:
-    return os.path.isdir("/sys/devices/system/node")

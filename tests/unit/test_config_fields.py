@@ -71,6 +71,10 @@ T_SECCOMP_ARGS = "tests/seccomp/test_seccomp.py::test_every_operator_matches_the
 T_TIME = ("tests/lifecycle/test_container_setup.py::test_time_namespace_offsets",
           "tests/unit/test_config_model.py::test_time_offsets_need_a_new_time_namespace")
 T_RT = "conformance/test_config_md_scheduler.py::test_realtime_scheduler_with_a_budget"
+T_MEMPOLICY = ("conformance/test_config_linux_md_memory_policy.py::"
+               "test_every_mode_and_flag_is_the_container_s_policy")
+T_MEMPOLICY_NODES = ("conformance/test_config_linux_md_memory_policy.py::"
+                     "test_an_impossible_policy_is_refused_naming_the_field")
 T_DEADLINE = "conformance/test_config_md_scheduler.py::test_deadline_scheduler_fields"
 
 FIELDS = {
@@ -120,11 +124,11 @@ FIELDS = {
     "/process/noNewPrivileges": Applied("tests/lifecycle/test_container_setup.py::test_rlimits_nnp_oom_score"),
     "/process/oomScoreAdj": Applied("conformance/test_config_md.py::test_oom_score_adj_set"),
     "/process/apparmorProfile": Applied(
-        "tests/unit/test_plan.py::test_lsm_labels_are_written_for_execve_through_the_host_procfs",
+        "tests/unit/test_plan_process.py::test_lsm_labels_are_written_for_execve_through_the_host_procfs",
         "tests/exec/test_process_attributes.py::test_apparmor_profile_without_apparmor_is_a_clear_error",
         note="applied where AppArmor is enabled, refused where it is not"),
     "/process/selinuxLabel": Applied(
-        "tests/unit/test_plan.py::test_lsm_labels_are_written_for_execve_through_the_host_procfs",
+        "tests/unit/test_plan_process.py::test_lsm_labels_are_written_for_execve_through_the_host_procfs",
         "tests/exec/test_process_attributes.py::test_selinux_label_without_selinux_is_a_clear_error",
         note="applied where SELinux is enabled, refused where it is not"),
     "/process/ioPriority/class": Applied("tests/exec/test_process_attributes.py::test_io_priority",
@@ -139,7 +143,7 @@ FIELDS = {
     "/process/scheduler/deadline": Applied(T_DEADLINE),
     "/process/scheduler/period": Applied(T_DEADLINE),
     "/process/execCPUAffinity/initial": Applied(
-        "tests/unit/test_plan.py::test_exec_cpu_affinity_initial_is_set_before_the_cgroup"),
+        "tests/unit/test_plan_process.py::test_exec_cpu_affinity_initial_is_set_before_the_cgroup"),
     "/process/execCPUAffinity/final": Applied("tests/exec/test_process_attributes.py::test_exec_cpu_affinity_final"),
 
     "/linux/namespaces/*/type": Applied("conformance/test_config_linux_md.py::test_new_namespace_created",
@@ -181,9 +185,9 @@ FIELDS = {
     "/linux/intelRdt/memBwSchema": Refused("MB:0=50", "no resctrl support"),
     "/linux/intelRdt/schemata": Refused(["L3:0=f"], "no resctrl support"),
     "/linux/intelRdt/enableMonitoring": Refused(True, "no resctrl support"),
-    "/linux/memoryPolicy/mode": Refused("MPOL_INTERLEAVE", "set_mempolicy is not applied yet"),
-    "/linux/memoryPolicy/nodes": Refused("0", "set_mempolicy is not applied yet"),
-    "/linux/memoryPolicy/flags": Refused(["MPOL_F_STATIC_NODES"], "set_mempolicy is not applied yet"),
+    "/linux/memoryPolicy/mode": Applied(T_MEMPOLICY, values="oci_runtime.process.mempolicy:MODES"),
+    "/linux/memoryPolicy/nodes": Applied(T_MEMPOLICY, T_MEMPOLICY_NODES),
+    "/linux/memoryPolicy/flags": Applied(T_MEMPOLICY, values="oci_runtime.process.mempolicy:FLAGS"),
 
     "/linux/resources/devices/*/allow": Applied(T_DEVICE_RULES),
     "/linux/resources/devices/*/type": Applied(T_DEVICE_RULES,
@@ -438,7 +442,6 @@ def _set(document, pointer, value):
 
 
 _REQUIRED_SIBLINGS = {  # what the schema needs next to a refused field to reach the runtime
-    "/linux/memoryPolicy": {"mode": "MPOL_DEFAULT"},
     "/linux/personality": {"domain": "LINUX"},
 }
 

@@ -463,34 +463,3 @@ def test_exec_cap_is_never_inheritable():
     assert process["capabilities"]["inheritable"] == []
     for key in ("bounding", "effective", "permitted", "ambient"):
         assert process["capabilities"][key] == ["CAP_NET_RAW"]
-
-
-def test_lsm_labels_are_written_for_execve_through_the_host_procfs(tmp_path):
-    """process.apparmorProfile and selinuxLabel become writes of the "exec" attribute (they label
-    the next execve); create refuses them where the LSM is not enabled (process/attributes.py)."""
-    plan = compiled(config_of(tmp_path, process={"apparmorProfile": "docker-default",
-                                                 "selinuxLabel": "system_u:system_r:c_t:s0"}))
-    writes = {step.pointer: step.strings for step in ops(plan, wire.WRITE_PROC)}
-    path, text = writes["/process/apparmorProfile"]
-    assert path.startswith("thread-self/attr/") and path.endswith("exec")
-    assert text == "exec docker-default"
-    assert writes["/process/selinuxLabel"] == ("thread-self/attr/exec", "system_u:system_r:c_t:s0")
-    assert names(plan).index("write_proc") < names(plan).index("exec")
-
-
-def test_exec_cpu_affinity_initial_is_set_before_the_cgroup(tmp_path):
-    """config.md: execCPUAffinity.initial is where the runtime's process runs before it moves to
-    the container's cgroup (a move resets the affinity to the cpuset's: final is then the one
-    the process keeps; tests/exec/test_process_attributes.py shows it)."""
-    from oci_runtime.plan.exec import compile_exec
-
-    config = config_of(tmp_path, process={"execCPUAffinity": {"initial": "0", "final": "0"}})
-    host = HostFacts(paths=HOST_PATHS)
-    caps = CapabilityPlan(config.process.capabilities, "/process/capabilities", [],
-                          bounding=host.bounding_set, last=host.last_capability)
-    plan = compile_exec(config.process, None, [], host, container_id="test", capabilities=caps)
-    affinity = ops(plan, wire.AFFINITY)
-    assert affinity[0].pointer == "/process/execCPUAffinity/initial"
-    assert affinity[0].strings[0].rstrip(b"\0") == b"\x01"  # a mask of CPU 0
-    assert plan.steps.index(affinity[0]) < names(plan).index("sync_setup")
-    assert affinity[-1].pointer == "/process/execCPUAffinity/final"
