@@ -59,12 +59,12 @@ def test_idmap_without_mappings_or_user_namespace_is_an_error(oci, make_bundle, 
 
 
 @pytest.fixture
-def submounted_dir(tmp_path):
+def submounted_dir(idmappable_dir, tmp_path):
     """tmp_path/data (owned_file_dir) with tmp_path/other bound on data/sub: a file there owned
     1000:1000; unmounted at teardown."""
     import subprocess
 
-    data = owned_file_dir(tmp_path)
+    data = idmappable_dir
     (data / "sub").mkdir()
     other = tmp_path / "other"
     other.mkdir()
