@@ -13,11 +13,11 @@
 
 /* ---- devices ------------------------------------------------------------------------------ */
 
-void make_node(struct step *st)
+void op_mknod(const struct step *st)
 {
-    const char *path = st->s[0].p;
-    mode_t mode = (mode_t)st->i[0];
-    dev_t number = makedev((unsigned)st->i[1], (unsigned)st->i[2]);
+    const char *path = st->s[S_MKNOD_PATH].p;
+    mode_t mode = (mode_t)st->i[I_MKNOD_MODE];
+    dev_t number = makedev((unsigned)st->i[I_MKNOD_MAJOR], (unsigned)st->i[I_MKNOD_MINOR]);
     char parent[8192];
     snprintf(parent, sizeof(parent), "%s", path);
     char *slash = strrchr(parent, '/');
@@ -45,24 +45,25 @@ void make_node(struct step *st)
     umask(old);
     /* Ours: made just now.  fchmodat/fchownat without following (a node, never a link). */
     CHECK(fchmodat(dirfd, name, mode & 07777, 0));
-    CHECK(fchownat(dirfd, name, (uid_t)st->i[3], (gid_t)st->i[4], AT_SYMLINK_NOFOLLOW));
+    CHECK(fchownat(dirfd, name, (uid_t)st->i[I_MKNOD_UID], (gid_t)st->i[I_MKNOD_GID],
+                   AT_SYMLINK_NOFOLLOW));
     close(dirfd);
 }
 
-void bind_device(struct step *st)
+void op_bind_device(const struct step *st)
 {
-    int target = mkfile_in_root(st->s[1].p, 0600);
+    int target = mkfile_in_root(st->s[S_BIND_DEVICE_PATH].p, 0600);
     if (target < 0)
         fail(errno);
     char path[64];
     fdpath(target, path, sizeof(path));
-    CHECK(mount(st->s[0].p, path, NULL, MS_BIND, NULL));
+    CHECK(mount(st->s[S_BIND_DEVICE_HOST_PATH].p, path, NULL, MS_BIND, NULL));
     close(target);
 }
 
-void make_symlink(struct step *st)
+void op_symlink(const struct step *st)
 {
-    const char *link = st->s[1].p;
+    const char *link = st->s[S_SYMLINK_PATH].p;
     char parent[8192];
     snprintf(parent, sizeof(parent), "%s", link);
     char *slash = strrchr(parent, '/');
@@ -73,25 +74,27 @@ void make_symlink(struct step *st)
     int dirfd = mkdirs_in_root(parent[0] ? parent : "/", 0755, 0);
     if (dirfd < 0)
         fail(errno);
-    if (st->i[0] && unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
+    if (st->i[I_SYMLINK_REPLACE] && unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
         fail(errno);
-    if (symlinkat(st->s[0].p, dirfd, name) < 0 && errno != EEXIST)
+    if (symlinkat(st->s[S_SYMLINK_TARGET].p, dirfd, name) < 0 && errno != EEXIST)
         fail(errno);
     close(dirfd);
 }
 
 /* ---- the terminal ------------------------------------------------------------------------- */
 
-void console(struct step *st)
+void op_console(const struct step *st)
 {
-    int sock = (int)st->i[0];
+    int sock = (int)st->i[I_CONSOLE_SOCKET];
     int master = open_in_root("/dev/ptmx", O_RDWR | O_NOCTTY);
     if (master < 0)
         fail(errno);
     int unlock = 0;
     CHECK(ioctl(master, TIOCSPTLCK, &unlock));
-    if (st->i[1] || st->i[2]) {
-        struct winsize size = {(unsigned short)st->i[1], (unsigned short)st->i[2], 0, 0};
+    unsigned short rows = (unsigned short)st->i[I_CONSOLE_ROWS];
+    unsigned short cols = (unsigned short)st->i[I_CONSOLE_COLS];
+    if (rows || cols) {
+        struct winsize size = {rows, cols, 0, 0};
         CHECK(ioctl(master, TIOCSWINSZ, &size));
     }
     /* As runc: no "\r" added before each "\n" of output, so what a caller captures of the
@@ -105,8 +108,9 @@ void console(struct step *st)
         fail(errno);
     unsigned int number = 0;
     CHECK(ioctl(master, TIOCGPTN, &number));
-    if (st->i[3] >= 0)
-        CHECK(fchown(slave, (uid_t)st->i[3], (gid_t)(st->i[4] >= 0 ? st->i[4] : -1)));
+    int64_t uid = st->i[I_CONSOLE_UID], gid = st->i[I_CONSOLE_GID];
+    if (uid >= 0)
+        CHECK(fchown(slave, (uid_t)uid, gid >= 0 ? (gid_t)gid : (gid_t)-1));
     for (int target = 0; target < 3; target++)
         CHECK(dup2(slave, target));
     close(slave);
@@ -119,8 +123,10 @@ void console(struct step *st)
     close(sock);
 }
 
-void stdio_chown(uid_t uid, gid_t gid)
+void op_stdio_chown(const struct step *st)
 {
+    uid_t uid = (uid_t)st->i[I_STDIO_CHOWN_UID];
+    gid_t gid = (gid_t)st->i[I_STDIO_CHOWN_GID];
     for (int fd = 0; fd < 3; fd++) {
         struct stat st;
         if (fstat(fd, &st) < 0)

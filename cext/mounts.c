@@ -2,9 +2,10 @@
  * maskedPaths, readonlyPaths and root.readonly. */
 #include "executor.h"
 
-#include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -18,21 +19,6 @@
 #ifndef AT_RECURSIVE
 #define AT_RECURSIVE 0x8000
 #endif
-
-static int write_all(int fd, const void *buf, size_t len)
-{
-    size_t done = 0;
-    while (done < len) {
-        ssize_t n = write(fd, (const char *)buf + done, len - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -1;
-        done += (size_t)n;
-    }
-    return 0;
-}
-
 
 /* ---- mounts ------------------------------------------------------------------------------- */
 
@@ -70,92 +56,6 @@ int remount_bind(const char *dst, unsigned long flags, unsigned long cleared)
     return rc;
 }
 
-static void copy_tree(int from, int to, int depth);
-
-/* tmpcopyup: copy directories, regular files and symlinks; recreate device nodes and fifos
- * (never open them); skip sockets.  Ownership and modes are kept. */
-static void copy_entry(int from_dir, int to_dir, const char *name, int depth)
-{
-    struct stat st;
-    if (fstatat(from_dir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-        fail_detail(errno, name);
-    if (S_ISDIR(st.st_mode)) {
-        if (mkdirat(to_dir, name, st.st_mode & 07777) < 0 && errno != EEXIST)
-            fail_detail(errno, name);
-        int sub_from = openat(from_dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        int sub_to = openat(to_dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (sub_from < 0 || sub_to < 0)
-            fail_detail(errno, name);
-        copy_tree(sub_from, sub_to, depth + 1);
-        (void)fchown(sub_to, st.st_uid, st.st_gid);
-        (void)fchmod(sub_to, st.st_mode & 07777);
-        close(sub_from);
-        close(sub_to);
-    } else if (S_ISREG(st.st_mode)) {
-        int in = openat(from_dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-        if (in < 0)
-            fail_detail(errno, name);
-        struct stat opened;
-        if (fstat(in, &opened) < 0 || !S_ISREG(opened.st_mode))
-            fail_detail(EINVAL, name); /* swapped under us for something that is not a file */
-        int out = openat(to_dir, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-        if (out < 0)
-            fail_detail(errno, name);
-        char buf[65536];
-        for (;;) {
-            ssize_t n = read(in, buf, sizeof(buf));
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n < 0)
-                fail_detail(errno, name);
-            if (n == 0)
-                break;
-            if (write_all(out, buf, (size_t)n) < 0)
-                fail_detail(errno, name);
-        }
-        (void)fchown(out, st.st_uid, st.st_gid);
-        (void)fchmod(out, st.st_mode & 07777);
-        close(in);
-        close(out);
-    } else if (S_ISLNK(st.st_mode)) {
-        char target[4096];
-        ssize_t n = readlinkat(from_dir, name, target, sizeof(target) - 1);
-        if (n < 0)
-            fail_detail(errno, name);
-        target[n] = 0;
-        if (symlinkat(target, to_dir, name) < 0 && errno != EEXIST)
-            fail_detail(errno, name);
-        (void)fchownat(to_dir, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
-    } else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISFIFO(st.st_mode)) {
-        /* Recreated, never opened.  Where mknod is not allowed (a user namespace) it is left out:
-         * the node's contents are never copied. */
-        if (mknodat(to_dir, name, st.st_mode, st.st_rdev) == 0) {
-            (void)fchownat(to_dir, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
-        } else if (errno != EPERM && errno != EEXIST) {
-            fail_detail(errno, name);
-        }
-    }
-}
-
-static void copy_tree(int from, int to, int depth)
-{
-    if (depth > 128)
-        fail_detail(ELOOP, "tmpcopyup: directory tree too deep");
-    int scan = dup(from);
-    if (scan < 0)
-        fail(errno);
-    DIR *dir = fdopendir(scan);
-    if (!dir)
-        fail(errno);
-    struct dirent *entry;
-    while ((entry = readdir(dir)) != NULL) {
-        if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0)
-            continue;
-        copy_entry(from, to, entry->d_name, depth);
-    }
-    closedir(dir);
-}
-
 /* proc and sysfs go on an ordinary directory (runc: "must be mounted on ordinary directory"): a
  * symlink the image put at /proc or /sys is refused, not followed; its target is the detail. */
 static void refuse_unless_directory(const char *dst)
@@ -173,7 +73,7 @@ static void refuse_unless_directory(const char *dst)
         close(fd);
         return;
     }
-    char detail[4096] = "";
+    char detail[PATH_MAX] = ""; /* a symlink's target is shorter */
     if (S_ISLNK(st.st_mode)) {
         ssize_t n = readlinkat(fd, "", detail, sizeof(detail) - 1);
         detail[n > 0 ? n : 0] = 0;
@@ -182,22 +82,23 @@ static void refuse_unless_directory(const char *dst)
     fail_detail(ENOTDIR, detail);
 }
 
-void do_mount(struct step *st)
+void op_mount(const struct step *st)
 {
-    const char *src = st->s[0].len ? st->s[0].p : NULL;
-    const char *dst = st->s[1].p;
-    const char *type = st->s[2].len ? st->s[2].p : NULL;
-    const char *data = st->s[3].len ? st->s[3].p : NULL;
-    unsigned long flags = (unsigned long)st->i[0];
-    int bits = (int)st->i[1];
+    const char *src = st->s[S_MOUNT_SOURCE].len ? st->s[S_MOUNT_SOURCE].p : NULL;
+    const char *dst = st->s[S_MOUNT_DESTINATION].p;
+    const char *type = st->s[S_MOUNT_TYPE].len ? st->s[S_MOUNT_TYPE].p : NULL;
+    const char *data = st->s[S_MOUNT_DATA].len ? st->s[S_MOUNT_DATA].p : NULL;
+    unsigned long flags = (unsigned long)st->i[I_MOUNT_FLAGS];
+    int bits = (int)st->i[I_MOUNT_BITS];
+    int tree = (int)st->i[I_MOUNT_TREE];
     if (bits & MNT_ORDINARY_DIR)
         refuse_unless_directory(dst);
     if (bits & MNT_SOURCE_AT_MOUNT) {
         /* The source did not exist when the plan was made: it may lie under an earlier mount's
          * destination, so it is looked at now, in this mount namespace, as runc does. */
         struct stat source;
-        if (stat(src, &source) < 0)
-            fail(errno);
+        if (!src || stat(src, &source) < 0)
+            fail(src ? errno : EINVAL);
         if (!S_ISDIR(source.st_mode))
             bits |= MNT_TARGET_FILE;
     }
@@ -205,12 +106,13 @@ void do_mount(struct step *st)
     if (target < 0)
         fail(errno);
     int copy_from = -1;
-    char data_with_mode[4096];
+    char *data_with_mode = NULL;
     if (bits & MNT_TMPFS_MODE) {
         struct stat under;
         if (fstat(target, &under) == 0 && S_ISDIR(under.st_mode)) {
-            snprintf(data_with_mode, sizeof(data_with_mode), "%s%smode=%o", data ? data : "",
-                     data ? "," : "", under.st_mode & 07777);
+            if (asprintf(&data_with_mode, "%s%smode=%o", data ? data : "", data ? "," : "",
+                         under.st_mode & 07777) < 0)
+                fail(ENOMEM);
             data = data_with_mode;
         }
     }
@@ -229,10 +131,13 @@ void do_mount(struct step *st)
         if ((bits & MNT_TREE_FALLBACK) && err == EACCES) {
             /* The source lies under a directory the container's root cannot traverse: the
              * runtime opened it before the user namespace existed (open_tree). */
-            CHECK(syscall(SYS_move_mount, (int)st->i[3], "", target, "",
+            CHECK(syscall(SYS_move_mount, tree, "", target, "",
                           MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH));
-            close((int)st->i[3]);
+            close(tree);
             close(target);
+            if (copy_from >= 0)
+                close(copy_from);
+            free(data_with_mode);
             return;
         }
         if ((bits & MNT_SYSFS_FALLBACK) && err == EPERM)
@@ -242,64 +147,75 @@ void do_mount(struct step *st)
         if (!host)
             fail(err);
         CHECK(mount(host, path, NULL, MS_BIND | MS_REC, NULL));
-        if (st->i[2] && remount_bind(dst, (unsigned long)st->i[2], 0) < 0)
+        unsigned long fallback_flags = (unsigned long)st->i[I_MOUNT_FALLBACK_FLAGS];
+        if (fallback_flags && remount_bind(dst, fallback_flags, 0) < 0)
             fail(errno);
     }
     close(target);
-    if (bits & MNT_TREE_FALLBACK)
-        close((int)st->i[3]);
+    free(data_with_mode);
+    if ((bits & MNT_TREE_FALLBACK) && tree >= 0)
+        close(tree);
     if (copy_from >= 0) {
-        int fresh = open_in_root(dst, O_RDONLY | O_DIRECTORY);
+        int fresh = open_in_root(dst, O_PATH | O_DIRECTORY);
         if (fresh < 0)
             fail(errno);
-        copy_tree(copy_from, fresh, 0);
+        copy_up(copy_from, fresh, dst);
         close(fresh);
         close(copy_from);
     }
 }
 
-void do_move_mount(struct step *st)
+void op_move_mount(const struct step *st)
 {
-    int target = ensure_mountpoint(st->s[1].p, (int)st->i[1] & MNT_TARGET_FILE);
+    int tree = (int)st->i[I_MOVE_MOUNT_TREE];
+    int target = ensure_mountpoint(st->s[S_MOVE_MOUNT_DESTINATION].p,
+                                   (int)st->i[I_MOVE_MOUNT_BITS] & MNT_TARGET_FILE);
     if (target < 0)
         fail(errno);
-    CHECK(syscall(SYS_move_mount, (int)st->i[0], "", target, "",
+    CHECK(syscall(SYS_move_mount, tree, "", target, "",
                   MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH));
     close(target);
-    close((int)st->i[0]);
+    close(tree);
 }
 
-void do_setattr(struct step *st)
+void op_remount_bind(const struct step *st)
 {
-    int fd = open_in_root(st->s[1].p, O_PATH);
+    CHECK(remount_bind(st->s[S_REMOUNT_BIND_DESTINATION].p,
+                       (unsigned long)st->i[I_REMOUNT_BIND_FLAGS],
+                       (unsigned long)st->i[I_REMOUNT_BIND_CLEARED]));
+}
+
+void op_setattr(const struct step *st)
+{
+    int fd = open_in_root(st->s[S_SETATTR_DESTINATION].p, O_PATH);
     if (fd < 0)
         fail(errno);
     struct { uint64_t attr_set, attr_clr, propagation, userns_fd; } attr = {
-        (uint64_t)st->i[0], (uint64_t)st->i[1], 0, 0};
+        (uint64_t)st->i[I_SETATTR_ATTR_SET], (uint64_t)st->i[I_SETATTR_ATTR_CLR], 0, 0};
     CHECK(syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)));
     close(fd);
 }
 
-void do_propagation(struct step *st)
+void op_propagation(const struct step *st)
 {
-    int fd = open_in_root(st->s[1].p, O_PATH);
+    int fd = open_in_root(st->s[S_PROPAGATION_DESTINATION].p, O_PATH);
     if (fd < 0)
         fail(errno);
     char path[64];
     fdpath(fd, path, sizeof(path));
-    CHECK(mount(NULL, path, NULL, (unsigned long)st->i[0], NULL));
+    CHECK(mount(NULL, path, NULL, (unsigned long)st->i[I_PROPAGATION_FLAGS], NULL));
     close(fd);
 }
 
-void prepare_root(struct step *st)
+void op_prepare_root(const struct step *st)
 {
-    const char *rootfs = st->s[0].p;
-    /* i1: no mount namespace of its own (the runtime's is used): the host's propagation is left
+    const char *rootfs = st->s[S_PREPARE_ROOT_ROOTFS].p;
+    /* No mount namespace of its own (the runtime's is used): the host's propagation is left
      * alone; only the rootfs becomes a mount of its own, so root.readonly applies to it alone. */
-    if (!st->i[1]) {
-        CHECK(mount(NULL, "/", NULL, (unsigned long)st->i[0], NULL));
+    if (!st->i[I_PREPARE_ROOT_NO_MOUNT_NS]) {
+        CHECK(mount(NULL, "/", NULL, (unsigned long)st->i[I_PREPARE_ROOT_PROPAGATION], NULL));
         /* pivot_root refuses a new root whose parent mount is shared. */
-        CHECK(mount(NULL, st->s[1].p, NULL, MS_PRIVATE, NULL));
+        CHECK(mount(NULL, st->s[S_PREPARE_ROOT_PARENT_MOUNT].p, NULL, MS_PRIVATE, NULL));
     }
     CHECK(mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL));
     root_fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -317,8 +233,15 @@ void open_root(const char *dir)
     root_fd = fd;
 }
 
-void pivot_root_here(void)
+void op_open_cwd_root(const struct step *st)
 {
+    (void)st;
+    open_root("/");
+}
+
+void op_pivot_root(const struct step *st)
+{
+    (void)st;
     int old_root = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
     if (old_root < 0)
         fail(errno);
@@ -333,8 +256,9 @@ void pivot_root_here(void)
     open_root("/");
 }
 
-void move_root_here(void)
+void op_move_root(const struct step *st)
 {
+    (void)st;
     CHECK(fchdir(root_fd));
     CHECK(mount(".", "/", NULL, MS_MOVE, NULL));
     CHECK(chroot("."));
@@ -342,8 +266,9 @@ void move_root_here(void)
     open_root("/");
 }
 
-void chroot_here(void)
+void op_chroot(const struct step *st)
 {
+    (void)st;
     CHECK(fchdir(root_fd));
     CHECK(chroot("."));
     CHECK(chdir("/"));
@@ -358,8 +283,12 @@ static int verified_devnull_in_root(void)
     if (fd < 0)
         return -1;
     struct stat st;
-    if (fstat(fd, &st) < 0)
+    if (fstat(fd, &st) < 0) {
+        int err = errno;
+        close(fd);
+        errno = err;
         return -1;
+    }
     if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3)) {
         close(fd);
         errno = EPERM;
@@ -377,16 +306,17 @@ static int open_listed_path(const char *path)
     return fd;
 }
 
-void mask_path(const char *path)
+void op_mask_path(const struct step *st)
 {
+    const char *path = st->s[S_MASK_PATH_PATH].p;
     int fd = open_listed_path(path);
     if (fd < 0)
         return;
-    struct stat st;
-    CHECK(fstat(fd, &st));
+    struct stat masked;
+    CHECK(fstat(fd, &masked));
     char target[64];
     fdpath(fd, target, sizeof(target));
-    if (S_ISDIR(st.st_mode)) {
+    if (S_ISDIR(masked.st_mode)) {
         CHECK(mount("tmpfs", target, "tmpfs", MS_RDONLY, NULL));
     } else {
         int null_fd = verified_devnull_in_root();
@@ -402,8 +332,9 @@ void mask_path(const char *path)
     close(fd);
 }
 
-void readonly_path(const char *path)
+void op_readonly_path(const struct step *st)
 {
+    const char *path = st->s[S_READONLY_PATH_PATH].p;
     int fd = open_listed_path(path);
     if (fd < 0)
         return;
@@ -415,8 +346,9 @@ void readonly_path(const char *path)
         fail(errno);
 }
 
-void root_readonly(void)
+void op_root_readonly(const struct step *st)
 {
+    (void)st;
     char path[64];
     fdpath(root_fd, path, sizeof(path));
     CHECK(mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | flags_of_mount(path), NULL));

@@ -251,3 +251,19 @@ int write_proc(const char *relative, const char *data, size_t len)
     errno = saved;
     return n < 0 ? -1 : 0;
 }
+
+/* ---- the steps ---------------------------------------------------------------------------- */
+
+void op_write_proc(const struct step *st)
+{
+    CHECK(write_proc(st->s[S_WRITE_PROC_PATH].p, st->s[S_WRITE_PROC_DATA].p,
+                     st->s[S_WRITE_PROC_DATA].len));
+}
+
+void op_mkdir_p(const struct step *st)
+{
+    int fd = mkdirs_in_root(st->s[S_MKDIR_P_PATH].p, 0755, 0);
+    if (fd < 0)
+        fail(errno);
+    close(fd);
+}

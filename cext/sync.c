@@ -1,5 +1,7 @@
-/* Talking to the runtime: the sync socket (oci_runtime/executor/wire.py), the `start` connection,
- * and failures, reported as (step index, errno, detail) for the runtime to compose. */
+/* Talking to the runtime: frames on the sync socket (oci_runtime/executor/wire.py), the `start`
+ * connection, and failures, reported as (step index, errno, detail) for the runtime to compose.
+ * The steps that are only a message: sync_setup, wait_go, hooks_sync, report_created,
+ * wait_start, release. */
 #include "executor.h"
 
 #include <stdio.h>
@@ -13,94 +15,90 @@ int sync_fd = -1;
 int start_conn = -1;
 int in_exec_mode;
 int released;
-char *state_blob[2];           /* the hook states ("creating", "created") GO brought */
-uint32_t state_len[2];
+struct str hook_state[2];
 
 static void exit_on_signal(int signal_number) { _exit(128 + signal_number); }
 
-/* ---- errors ------------------------------------------------------------------------------ */
+/* ---- frames ------------------------------------------------------------------------------ */
 
-void send_all_msg(const void *data, size_t len)
+int write_all(int fd, const void *buf, size_t len)
 {
-    if (sync_fd >= 0)
-        (void)send(sync_fd, data, len, MSG_NOSIGNAL);
-}
-
-/* Report (step, errno, detail) and exit.  The runtime composes the message. */
-void __attribute__((noreturn)) fail_detail(int err, const char *detail)
-{
-    char frame[4096];
-    size_t dlen = detail ? strnlen(detail, sizeof(frame) - 9) : 0;
-    frame[0] = MSG_ERROR;
-    memcpy(frame + 1, &current_step, 4);
-    uint32_t e = (uint32_t)err;
-    memcpy(frame + 5, &e, 4);
-    if (dlen)
-        memcpy(frame + 9, detail, dlen);
-    send_all_msg(frame, 9 + dlen);
-    if (start_conn >= 0) {
-        /* After `start` connected, `start` reads the reason on that connection, as one line. */
-        char line[4600];
-        const char *what = running ? running->s[4].p : "oci-runtime";
-        int n;
-        if (running && running->op == OP_RUN_HOOK && detail) {
-            /* detail: "status N\nlast stderr line", "signal N\n...", "timeout N\n" */
-            const char *rest = strchr(detail, '\n');
-            rest = rest ? rest + 1 : "";
-            long value = strtol(strchr(detail, ' ') ? strchr(detail, ' ') + 1 : "0", NULL, 10);
-            if (strncmp(detail, "timeout", 7) == 0)
-                n = snprintf(line, sizeof(line), "%s timed out after %ld s", what, value);
-            else if (strncmp(detail, "signal", 6) == 0)
-                n = snprintf(line, sizeof(line), "%s failed: killed by signal %ld%s%s", what, value,
-                             *rest ? ": " : "", rest);
-            else
-                n = snprintf(line, sizeof(line), "%s failed: exit status %ld%s%s", what, value,
-                             *rest ? ": " : "", rest);
-        } else if (detail && *detail) {
-            n = snprintf(line, sizeof(line), "%s: %s: %s", what, strerror(err), detail);
-        } else {
-            n = snprintf(line, sizeof(line), "%s: %s", what, strerror(err));
-        }
-        size_t len = n < 0 ? 0 : (size_t)n < sizeof(line) - 1 ? (size_t)n : sizeof(line) - 2;
-        if (released) {
-            /* `start` stopped reading at the release byte: the container's stderr is where a
-             * failure of the last steps (execve, the privilege drop under the filter) shows. */
-            line[len] = '\n';
-            (void)write(2, "oci-runtime: ", 13);
-            (void)write(2, line, len + 1);
-        } else if (len) {
-            (void)write(start_conn, line, len);
-        }
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = send(fd, (const char *)buf + done, len - done, MSG_NOSIGNAL);
+        if (n < 0 && errno == ENOTSOCK)
+            n = write(fd, (const char *)buf + done, len - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        done += (size_t)n;
     }
-    /* As a shell, and as podman maps runc's: 127 for a program that cannot be found, 126 for
-     * one that cannot be executed. */
-    if (running && running->op == OP_EXEC)
-        _exit(err == ENOENT ? 127 : 126);
-    _exit(1);
+    return 0;
 }
 
-void __attribute__((noreturn)) fail(int err) { fail_detail(err, NULL); }
-
-/* One message from the runtime; exits quietly when it is gone or aborts. */
-ssize_t receive(char *buf, size_t size, char expected)
+static int read_all(int fd, char *buf, size_t len)
 {
-    ssize_t n;
-    do {
-        n = recv(sync_fd, buf, size, 0);
-    } while (n < 0 && errno == EINTR);
-    if (n <= 0 || buf[0] == MSG_ABORT)
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = recv(fd, buf + done, len - done, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        done += (size_t)n;
+    }
+    return 0;
+}
+
+/* One frame to the runtime; `fd` >= 0 goes with it (SCM_RIGHTS).  A runtime that is gone is not
+ * an error here: the next receive exits. */
+void send_frame(char type, const struct field *fields, int fd)
+{
+    if (sync_fd < 0)
+        return;
+    size_t size = frame_size(type, fields);
+    char small[64];
+    char *frame = size <= sizeof(small) ? small : malloc(size);
+    if (!frame)
+        return;
+    frame_pack(type, fields, frame);
+    if (fd >= 0) {
+        /* The fd rides on the first byte; the rest follows. */
+        if (send_fd(sync_fd, frame, 1, fd) == 0)
+            (void)write_all(sync_fd, frame + 1, size - 1);
+    } else {
+        (void)write_all(sync_fd, frame, size);
+    }
+    if (frame != small)
+        free(frame);
+}
+
+void send_u32_frame(char type, uint32_t value)
+{
+    struct field fields[1] = {{NULL, 0, value}};
+    send_frame(type, fields, -1);
+}
+
+/* The next frame from the runtime, which must be of type `expected`: its payload (kept by the
+ * caller: `fields` point into it).  Exits quietly when the runtime is gone or aborts. */
+char *receive_frame(char expected, struct field *fields)
+{
+    char header[FRAME_HEADER_SIZE];
+    if (read_all(sync_fd, header, sizeof(header)) < 0 || header[0] == FRAME_ABORT)
         _exit(1);
-    if (buf[0] != expected)
-        fail_detail(EPROTO, "unexpected message from the runtime");
-    return n;
-}
-
-void send_u32_msg(char type, uint32_t value)
-{
-    char frame[5];
-    frame[0] = type;
-    memcpy(frame + 1, &value, 4);
-    send_all_msg(frame, sizeof(frame));
+    uint32_t len;
+    memcpy(&len, header + 1, sizeof(len));
+    if (header[0] != expected)
+        fail_detail(EPROTO, "unexpected frame from the runtime");
+    char *payload = malloc(len ? len : 1);
+    if (!payload)
+        fail(ENOMEM);
+    if (read_all(sync_fd, payload, len) < 0)
+        _exit(1);
+    if (frame_parse(header[0], payload, len, fields) < 0)
+        fail_detail(EPROTO, "malformed frame from the runtime");
+    return payload;
 }
 
 int send_fd(int sock, const void *data, size_t len, int fd)
@@ -124,19 +122,110 @@ int send_fd(int sock, const void *data, size_t len, int fd)
     return n < 0 ? -1 : 0;
 }
 
+/* ---- errors ------------------------------------------------------------------------------ */
 
-void wait_start(int listener)
+/* After `start` connected, the reason goes to `start` (or, once released, to the container's
+ * stderr) as one line, composed here: the runtime that compiled the plan is gone. */
+static void report_to_start(int err, const char *detail)
 {
+    const char *what = running ? running->s[S_WHAT].p : "oci-runtime";
+    char *line = NULL;
+    int n;
+    if (running && running->op == OP_RUN_HOOK && detail) {
+        /* detail: "status N\nlast stderr line", "signal N\n...", "timeout N\n" */
+        const char *rest = strchr(detail, '\n');
+        rest = rest ? rest + 1 : "";
+        const char *number = strchr(detail, ' ');
+        long long value = strtoll(number ? number + 1 : "0", NULL, 10);
+        if (strncmp(detail, "timeout", 7) == 0)
+            n = asprintf(&line, "%s timed out after %lld s", what, value);
+        else
+            n = asprintf(&line, "%s failed: %s %lld%s%s", what,
+                         strncmp(detail, "signal", 6) == 0 ? "killed by signal" : "exit status",
+                         value, *rest ? ": " : "", rest);
+    } else if (detail && *detail) {
+        n = asprintf(&line, "%s: %s: %s", what, strerror(err), detail);
+    } else {
+        n = asprintf(&line, "%s: %s", what, strerror(err));
+    }
+    if (n < 0)
+        return;
+    if (released) {
+        /* `start` stopped reading at the release byte: the container's stderr is where a
+         * failure of the last steps (execve, the privilege drop under the filter) shows. */
+        (void)write_all(2, "oci-runtime: ", 13);
+        (void)write_all(2, line, (size_t)n);
+        (void)write_all(2, "\n", 1);
+    } else {
+        (void)write_all(start_conn, line, (size_t)n);
+    }
+    free(line);
+}
+
+/* Report (step, errno, detail) and exit.  The runtime composes the message. */
+void __attribute__((noreturn)) fail_detail(int err, const char *detail)
+{
+    size_t dlen = detail ? strlen(detail) : 0;
+    struct field fields[3] = {{NULL, 0, current_step}, {NULL, 0, (uint32_t)err},
+                              {detail, (uint32_t)dlen, 0}};
+    send_frame(FRAME_ERROR, fields, -1);
+    if (start_conn >= 0)
+        report_to_start(err, detail);
+    /* As a shell, and as podman maps runc's: 127 for a program that cannot be found, 126 for
+     * one that cannot be executed. */
+    if (running && running->op == OP_EXEC)
+        _exit(err == ENOENT ? 127 : 126);
+    _exit(1);
+}
+
+void __attribute__((noreturn)) fail(int err) { fail_detail(err, NULL); }
+
+/* ---- the steps that are messages ---------------------------------------------------------- */
+
+void op_sync_setup(const struct step *st)
+{
+    (void)st;
+    struct field fields[FRAME_MAX_FIELDS] = {{0}};
+    send_u32_frame(FRAME_SETUP, (uint32_t)getpid());
+    free(receive_frame(FRAME_OK, fields));
+}
+
+void op_wait_go(const struct step *st)
+{
+    (void)st;
+    struct field fields[FRAME_MAX_FIELDS] = {{0}};
+    (void)receive_frame(FRAME_GO, fields); /* kept: the hook states point into it */
+    hook_state[0] = (struct str){fields[F_GO_CREATING].p, fields[F_GO_CREATING].len};
+    hook_state[1] = (struct str){fields[F_GO_CREATED].p, fields[F_GO_CREATED].len};
+}
+
+void op_hooks_sync(const struct step *st)
+{
+    (void)st;
+    struct field fields[FRAME_MAX_FIELDS] = {{0}};
+    send_frame(FRAME_HOOKS, fields, -1);
+    free(receive_frame(FRAME_OK, fields));
+}
+
+void op_report_created(const struct step *st)
+{
+    (void)st;
+    struct field fields[FRAME_MAX_FIELDS] = {{0}};
+    send_frame(FRAME_CREATED, fields, -1);
+    close(sync_fd);
+    sync_fd = -1;
+}
+
+void op_wait_start(const struct step *st)
+{
+    int listener = (int)st->i[I_WAIT_START_LISTENER];
     /* As pid 1 of its pid namespace the init only receives signals it handles: until the user's
      * program runs, `kill` of a created container must end it, as with runc. */
     int terminating[] = {SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGTERM};
     struct sigaction action = {0};
-    action.sa_handler = SIG_DFL;
-    for (size_t k = 0; k < sizeof(terminating) / sizeof(*terminating); k++) {
-        /* SIG_DFL is ignored for pid 1; a handler that exits is not. */
-        action.sa_handler = exit_on_signal;
+    action.sa_handler = exit_on_signal; /* SIG_DFL is ignored for pid 1; a handler that exits is not */
+    for (size_t k = 0; k < sizeof(terminating) / sizeof(*terminating); k++)
         sigaction(terminating[k], &action, NULL);
-    }
     for (;;) {
         int conn = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
         if (conn < 0) {
@@ -144,9 +233,9 @@ void wait_start(int listener)
                 continue;
             fail(errno);
         }
-        char request[64];
+        char request[START_REQUEST_SIZE + 1];
         ssize_t n = recv(conn, request, sizeof(request), 0);
-        if (n == 5 && memcmp(request, "start", 5) == 0) {
+        if (n == START_REQUEST_SIZE && memcmp(request, START_REQUEST, START_REQUEST_SIZE) == 0) {
             start_conn = conn;
             break;
         }
@@ -158,4 +247,14 @@ void wait_start(int listener)
     action.sa_handler = SIG_DFL;
     for (size_t k = 0; k < sizeof(terminating) / sizeof(*terminating); k++)
         sigaction(terminating[k], &action, NULL);
+}
+
+void op_release(const struct step *st)
+{
+    (void)st;
+    /* `start` returns on this byte, before execve, as runc's does; what fails after it is
+     * reported on the container's stderr. */
+    if (start_conn >= 0)
+        (void)write_all(start_conn, START_RELEASED, START_RELEASED_SIZE);
+    released = 1;
 }

@@ -16,7 +16,6 @@ from oci_runtime.container.store import CONFIG_FILE
 from oci_runtime.errors import ConfigError, InvalidState, OCIError
 from oci_runtime.kernel import constants as kernel
 from oci_runtime.kernel import hotpath
-from oci_runtime.kernel.fdpass import receive_with_fd
 from oci_runtime.process.attributes import check_process_attributes
 from oci_runtime.process.capabilities import CapabilityPlan
 from oci_runtime.process.children import kill_and_reap, reap, wait_for_exit, wait_with_forwarding
@@ -243,16 +242,17 @@ def _fork_and_join(container: "StoredContainer", process: Process, capabilities:
     joiner_pid = session.pid
     process_pid = 0
     try:
-        _, payload = session.receive(wire.MSG_SETUP)
-        joiner = int.from_bytes(payload[:4], "little")
+        _, (joiner,) = session.receive(wire.MSG_SETUP)
+        assert isinstance(joiner, int)  # a u32 field
         if cgroup_join is not None:
             cgroup_join(joiner)
         # As runc: after the cgroup, the cgroup's cpuset, not the caller's affinity nor
         # execCPUAffinity.initial (meant for before it); "final" is set after the fork.
         reset_cpu_affinity(joiner)
         session.send(wire.MSG_OK)
-        _, payload = session.receive(wire.MSG_PID)
-        process_pid = int.from_bytes(payload[:4], "little")
+        _, (pid_field,) = session.receive(wire.MSG_PID)
+        assert isinstance(pid_field, int)  # a u32 field
+        process_pid = pid_field
         reap(joiner_pid)
         joiner_pid = 0
         _wait_for_exec(session, container, process_pid)
@@ -274,12 +274,13 @@ def _wait_for_exec(session: "Session", container: "StoredContainer", process_pid
     from oci_runtime.executor import wire
 
     while True:
-        data, listener_fd = receive_with_fd(session.sock, 1 << 16)
-        if listener_fd is not None:
+        kind, _, listener_fd = session.receive_frame()  # an error frame raises
+        if kind == wire.MSG_LISTENER and listener_fd is not None:
             container._send_seccomp_listener(container.record["seccomp_listener"], listener_fd,
                                              process_pid)
             continue
-        if not data:
+        if listener_fd is not None:
+            os.close(listener_fd)
+        if not kind:
             return
-        if data[:1] == wire.MSG_ERROR:
-            raise session.error_from(data[1:])
+        raise OCIError(f"internal: unexpected frame {kind!r} from the container's executor")

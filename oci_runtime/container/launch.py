@@ -62,14 +62,15 @@ def launch(prepared: "Prepared", console: "ConsoleEndpoint | None",
         session = executor.spawn(plan, prepared.options.preserve_fds)
         stage1_pid = session.pid
         if config.linux.has_new("user"):
-            _, payload = session.receive(wire.MSG_SETUP)
+            _, (setup_pid,) = session.receive(wire.MSG_SETUP)
             from oci_runtime.userns.idmap import write_id_maps
 
-            write_id_maps(int.from_bytes(payload[:4], "little"), config.linux.uid_mappings,
-                          config.linux.gid_mappings)
+            assert isinstance(setup_pid, int)  # a u32 field
+            write_id_maps(setup_pid, config.linux.uid_mappings, config.linux.gid_mappings)
             session.send(wire.MSG_OK)
-        _, payload = session.receive(wire.MSG_PID)
-        init_pid = int.from_bytes(payload[:4], "little")
+        _, (pid_field,) = session.receive(wire.MSG_PID)
+        assert isinstance(pid_field, int)  # a u32 field
+        init_pid = pid_field
         # The one point where the parent learns the init: the undo kills it from here on, and
         # the transaction's steps that must precede the init going on (networks) run now.
         transaction.init_started(init_pid, cgroup)
@@ -82,7 +83,7 @@ def launch(prepared: "Prepared", console: "ConsoleEndpoint | None",
             _check_scheduler_fits(cgroup, prepared.config)
         reset_cpu_affinity(init_pid)  # to the cgroup's cpuset, not the caller's (runc)
         states = [_state_bytes(prepared, status, init_pid) for status in ("creating", "created")]
-        session.send(wire.MSG_GO, b"".join(len(s).to_bytes(4, "little") + s for s in states))
+        session.send(wire.MSG_GO, *states)
         reap(stage1_pid)
         stage1_pid = 0
         kind, _ = session.receive(wire.MSG_HOOKS, wire.MSG_CREATED)

@@ -7,8 +7,8 @@ validation, rootfs, cgroups, hooks) inside the methods that need them.
 from oci_runtime.errors import DamagedState, InvalidState, OCIError
 from oci_runtime.kernel import hotpath  # not os: see its docstring
 from oci_runtime.container.store import (
-    SECCOMP_LISTENER_MESSAGE, START_RELEASED, START_SOCKET, StateStore, derive_status,
-    init_alive, public_state, start_socket_address,
+    SECCOMP_LISTENER_MESSAGE, START_RELEASED, START_REQUEST, START_SOCKET, StateStore,
+    derive_status, init_alive, public_state, start_socket_address,
 )
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
@@ -82,7 +82,7 @@ class StoredContainer:
             address, directory_fd = start_socket_address(self.dir)
             try:
                 connection.connect(address)
-                connection.sendall(b"start")
+                connection.sendall(START_REQUEST)
                 # The init closes this connection by exec'ing (close-on-exec), or sends why not.
                 reply = self._receive_start_reply(connection)
             except (BrokenPipeError, ConnectionError) as exc:

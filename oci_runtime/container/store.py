@@ -45,10 +45,15 @@ BACKUP_FILE = "state.json.backup"
 _DELETING_PREFIX = "~deleting."
 # sockaddr_un.sun_path holds 108 bytes with the NUL: a longer path is reached through a dir fd.
 _SUN_PATH_MAX = 107
-# What the init sends `start` ahead of a seccomp listener fd (SCM_RIGHTS) before it execs.
-SECCOMP_LISTENER_MESSAGE = b"\0seccomp-listener\0"
-# What the init sends `start` when it is past every step that can fail but the exec itself.
+# The start socket's protocol (the C side is made from these three: cext/generate_format.py
+# writes them into cext/generated/format.h; they live here, not in executor/wire.py, because
+# `start` is the hot path and imports no executor module).  `start` connects and sends START_REQUEST; the
+# init answers START_RELEASED when it is past every step that can fail but the exec itself, or
+# one line saying why it failed; a seccomp listener fd (SCM_RIGHTS) comes with
+# SECCOMP_LISTENER_MESSAGE, before or after the release.
+START_REQUEST = b"start"
 START_RELEASED = b"\0"
+SECCOMP_LISTENER_MESSAGE = b"\0seccomp-listener\0"
 
 # Container ids as runc accepts them: letters, digits, and _ + - . (never '/', never '.' or '..').
 _ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+-.")

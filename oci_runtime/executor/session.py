@@ -13,6 +13,7 @@ from oci_runtime.errors import OCIError
 from oci_runtime.kernel.files import EXECUTOR_MEMFD_NAME
 from oci_runtime.kernel import hotpath
 from oci_runtime.executor import wire
+from oci_runtime.kernel.fdpass import receive_with_fd
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 if TYPE_CHECKING:
@@ -24,7 +25,6 @@ _MFD_CLOEXEC = 1
 _MFD_ALLOW_SEALING = 2
 _F_ADD_SEALS = 1033
 _SEALS = 0x1 | 0x2 | 0x4 | 0x8  # F_SEAL_SEAL | SHRINK | GROW | WRITE
-_MAX_MESSAGE = 1 << 16
 # Python ignores these; ignored signals survive execve, so the executor starts with the defaults
 # (as subprocess's restore_signals does).  Numbers, not the signal module: it imports enum.
 _SIGPIPE = 13
@@ -57,62 +57,87 @@ def sealed_copy(path: str = _EXECUTOR) -> int:
 
 class Session:
     """One run of the executor: its pid, the runtime's end of the sync socket, the plan (for
-    turning error frames into messages)."""
+    turning error frames into messages).  Frames as executor/wire.py defines them."""
 
     def __init__(self, plan: "Any", pid: int, sock: "socket") -> None:
         self.plan = plan
         self.pid = pid
         self.sock = sock
 
-    def receive(self, *expected: bytes) -> "tuple[bytes, bytes]":
-        """The next message as (type, payload); an error frame raises the step's OCIError, EOF
-        gives (b"", b"")."""
-        while True:
+    def receive(self, *expected: bytes) -> "tuple[bytes, tuple[int | bytes, ...]]":
+        """The next frame as (type, fields); an error frame raises the step's OCIError, EOF
+        gives (b"", ()).  An fd that came with it is closed: receive_frame keeps it."""
+        kind, fields, fd = self.receive_frame()
+        if fd is not None:
+            hotpath.close(fd)
+        if not kind and expected and b"" not in expected:
+            raise OCIError("the container's executor exited without reporting an error")
+        if kind and expected and kind not in expected:
+            raise OCIError(f"internal: expected {b'/'.join(expected).decode()} from the executor, "
+                           f"got {kind!r}")
+        return kind, fields
+
+    def receive_frame(self) -> "tuple[bytes, tuple[int | bytes, ...], int | None]":
+        """(type, fields, fd or None) of the next frame, b"" at EOF; an error frame raises."""
+        header, fd = self._read(wire.FRAME_HEADER.size, with_fd=True)
+        if not header:
+            return b"", (), fd
+        try:
+            if len(header) < wire.FRAME_HEADER.size:
+                raise ValueError("truncated")
+            kind, length = wire.FRAME_HEADER.unpack(header)
+            payload, _ = self._read(length)
+            if len(payload) < length:
+                raise ValueError("truncated")
+            fields = wire.unpack_frame(kind, payload)
+        except ValueError as exc:
+            if fd is not None:
+                hotpath.close(fd)
+            raise OCIError(f"internal: a malformed frame from the container's executor ({exc})")
+        if kind == wire.MSG_ERROR:
+            if fd is not None:
+                hotpath.close(fd)
+            raise self.error_from(*fields)
+        return kind, fields, fd
+
+    def _read(self, size: int, with_fd: bool = False) -> "tuple[bytes, int | None]":
+        """Up to ``size`` bytes, fewer only at EOF; with_fd: an fd sent with them (SCM_RIGHTS)."""
+        data = b""
+        fd = None
+        while len(data) < size:
             try:
-                data = self.sock.recv(_MAX_MESSAGE)
+                if with_fd and fd is None:
+                    chunk, fd = receive_with_fd(self.sock, size - len(data))
+                else:
+                    chunk = self.sock.recv(size - len(data))
             except InterruptedError:
                 continue
             except ConnectionResetError:
-                # The executor closed with our last message unread: the kernel reports that
-                # (ECONNRESET) before the frames it sent before closing, which are still queued.
-                data = self._queued()
-            break
-        if not data:
-            if expected and b"" not in expected:
-                raise OCIError("the container's executor exited without reporting an error")
-            return b"", b""
-        kind, payload = data[:1], data[1:]
-        if kind == wire.MSG_ERROR:
-            raise self.error_from(payload)
-        if expected and kind not in expected:
-            raise OCIError(f"internal: expected {b'/'.join(expected).decode()} from the executor, "
-                           f"got {kind!r}")
-        return kind, payload
+                # The executor closed with a frame of ours unread; what it sent before closing
+                # was read first (a stream socket reports the reset only once that is drained).
+                chunk = b""
+            if not chunk:
+                break
+            data += chunk
+        return data, fd
 
-    def _queued(self) -> bytes:
-        self.sock.setblocking(False)
-        try:
-            return self.sock.recv(_MAX_MESSAGE)
-        except (BlockingIOError, ConnectionResetError):
-            return b""
-        finally:
-            self.sock.setblocking(True)
-
-    def error_from(self, payload: bytes) -> OCIError:
-        index = int.from_bytes(payload[0:4], "little")
-        errno = int.from_bytes(payload[4:8], "little")
-        detail = payload[8:].decode(errors="replace")
+    def error_from(self, index: "int | bytes", errno: "int | bytes",
+                   detail: "int | bytes") -> OCIError:
+        assert isinstance(index, int) and isinstance(errno, int) and isinstance(detail, bytes)
+        text = detail.decode(errors="replace")
         if index < len(self.plan.steps):
-            error: OCIError = self.plan.steps[index].error(errno, detail)
+            error: OCIError = self.plan.steps[index].error(errno, text)
             return error
-        return OCIError(f"executor: step {index}: {os.strerror(errno)} {detail}".strip(), errno)
+        if index == wire.PLAN_REFUSED:
+            return OCIError(f"internal: the container executor refused the plan: {text}", errno)
+        return OCIError(f"executor: step {index}: {os.strerror(errno)} {text}".strip(), errno)
 
-    def send(self, kind: bytes, payload: bytes = b"") -> None:
+    def send(self, kind: bytes, *fields: "int | bytes") -> None:
         try:
-            self.sock.send(kind + payload)
+            self.sock.sendall(wire.pack_frame(kind, *fields))
         except (BrokenPipeError, ConnectionResetError):
             # The executor died: what it said before dying is the error to report.
-            kind, _ = self.receive()
+            self.receive()
             raise OCIError("the container's executor exited without reporting an error")
 
     def close(self) -> None:
@@ -142,7 +167,7 @@ def spawn(plan: "Any", preserve_fds: int = 0) -> Session:
     fd_args = plan.fd_args()
     opened: "list[int]" = []
     parent_sock, child_sock = hotpath.socketpair(hotpath.AF_UNIX,
-                                                 hotpath.SOCK_SEQPACKET | hotpath.SOCK_CLOEXEC)
+                                                 hotpath.SOCK_STREAM | hotpath.SOCK_CLOEXEC)
     memfd: int | None = None
     plan_fd: int | None = None
     try:

@@ -30,7 +30,8 @@ from oci_runtime.kernel import constants as k
 from oci_runtime.errors import OCIError
 from oci_runtime.executor import wire
 from oci_runtime.plan.model import FdArg, Plan
-from oci_runtime.plan.process import add_exec_steps, add_process_attribute_steps, hook_steps
+from oci_runtime.plan.process import (add_exec_steps, add_oom_score_step,
+                                       add_process_attribute_steps, hook_steps)
 from oci_runtime.rootfs.devices import DEV_SYMLINKS, TYPE_BITS, devices_to_create
 from oci_runtime.rootfs.mount_options import plan_mount_options, propagation_flags
 
@@ -421,7 +422,7 @@ def compile_create(config: "Config", options: "CreateOptions", inputs: CreateInp
     hook_steps(plan, config.hooks, "createContainer", state_blob=0)
     for key, value in linux.sysctl.items():
         path = "/proc/sys/" + key.replace(".", "/")
-        plan.add(wire.SYSCTL, f"config.json: /linux/sysctl/{key}: writing {value!r} to {path}",
+        plan.add(wire.WRITE_PROC, f"config.json: /linux/sysctl/{key}: writing {value!r} to {path}",
                  f"/linux/sysctl/{key}", strings=(path[len("/proc/"):], value))
     for path in linux.readonly_paths:
         plan.add(wire.READONLY_PATH, f"config.json: /linux/readonlyPaths: {path}",
@@ -429,11 +430,7 @@ def compile_create(config: "Config", options: "CreateOptions", inputs: CreateInp
     for path in linux.masked_paths:
         plan.add(wire.MASK_PATH, f"config.json: /linux/maskedPaths: masking {path}",
                  "/linux/maskedPaths", strings=(path,))
-    if process.oom_score_adj is not None:
-        plan.add(wire.OOM_SCORE,
-                 f"config.json: /process/oomScoreAdj: writing {process.oom_score_adj} to "
-                 "/proc/self/oom_score_adj (lowering it needs CAP_SYS_RESOURCE)",
-                 "/process/oomScoreAdj", (process.oom_score_adj,))
+    add_oom_score_step(plan, process)
     add_process_attribute_steps(plan, process, linux.personality, "thread-self", host)
     if config.root_readonly:
         plan.add(wire.ROOT_READONLY, "config.json: /root/readonly: remounting / read-only",

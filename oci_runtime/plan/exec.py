@@ -14,7 +14,8 @@ container's pivoted rootfs: paths then resolve there, never on the host.
 from oci_runtime.executor import wire
 from oci_runtime.plan.model import FdArg, Plan
 from oci_runtime.plan.process import (
-    add_credential_steps, add_exec_steps, add_memory_policy_step, add_process_attribute_steps,
+    add_credential_steps, add_exec_steps, add_memory_policy_step, add_oom_score_step,
+    add_process_attribute_steps,
     add_rlimit_steps,
 )
 
@@ -50,11 +51,7 @@ def compile_exec(process: "Process", personality: "dict[str, Any] | None",
         plan.add(wire.AFFINITY, f"config.json: /process/execCPUAffinity/initial: setting CPU "
                  f"affinity {affinity['initial']!r}", "/process/execCPUAffinity/initial",
                  strings=(cpu_mask(affinity["initial"], "/process/execCPUAffinity/initial"),))
-    if process.oom_score_adj is not None:
-        plan.add(wire.OOM_SCORE,
-                 f"config.json: /process/oomScoreAdj: writing {process.oom_score_adj} to "
-                 "/proc/self/oom_score_adj (lowering it needs CAP_SYS_RESOURCE)",
-                 "/process/oomScoreAdj", (process.oom_score_adj,))
+    add_oom_score_step(plan, process)
     # Through the host's procfs, before joining: the forked process inherits the label.
     add_process_attribute_steps(plan, process, personality, "thread-self", host)
     plan.add(wire.SYNC_SETUP, "joining the container's cgroup", "/linux/cgroupsPath")

@@ -8,6 +8,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
     from typing import TypeAlias
 
+    from oci_runtime.executor.wire import Op
+
     # An integer argument of a step: a number, or an fd placed at launch.
     StepInt: TypeAlias = "int | FdArg"
     # describe(step, errno, detail) -> the error to raise
@@ -36,7 +38,7 @@ class FdArg:
 
 
 class Step:
-    """One operation of the executor (executor/wire.py lists them).
+    """One operation of the executor (executor/wire.py lists them, with their arguments).
 
     ``what`` is the start of the error message, as the runtime has always phrased it (the JSON
     pointer of the field first); ``pointer`` the config field for `oci-runtime plan`;
@@ -44,7 +46,7 @@ class Step:
 
     __slots__ = ("op", "what", "pointer", "ints", "strings", "describe", "targets")
 
-    def __init__(self, op: int, what: str, pointer: str | None = None,
+    def __init__(self, op: "Op", what: str, pointer: str | None = None,
                  ints: "Iterable[StepInt]" = (), strings: "Iterable[str | bytes]" = (),
                  describe: "Describe | None" = None) -> None:
         self.op = op
@@ -83,7 +85,7 @@ class Plan:
         self.kind = kind  # "create" or "exec"
         self.steps: "list[Step]" = []
 
-    def add(self, op: int, what: str, pointer: str | None = None, ints: "Iterable[StepInt]" = (),
+    def add(self, op: "Op", what: str, pointer: str | None = None, ints: "Iterable[StepInt]" = (),
             strings: "Iterable[str | bytes]" = (), describe: "Describe | None" = None) -> Step:
         step = Step(op, what, pointer, ints, strings, describe)
         self.steps.append(step)

@@ -81,6 +81,16 @@ def hook_steps(plan: "Plan", hooks: "dict[str, Any]", kind: str, state_blob: int
                  (path, _blob(args), _blob(env or ()), kind), describe=_hook_error)
 
 
+def add_oom_score_step(plan: "Plan", process: "Process") -> None:
+    """oomScoreAdj, written through the host's procfs before anything is joined or pivoted."""
+    if process.oom_score_adj is not None:
+        plan.add(wire.WRITE_PROC,
+                 f"config.json: /process/oomScoreAdj: writing {process.oom_score_adj} to "
+                 "/proc/self/oom_score_adj (lowering it needs CAP_SYS_RESOURCE)",
+                 "/process/oomScoreAdj",
+                 strings=("self/oom_score_adj", str(process.oom_score_adj)))
+
+
 def add_process_attribute_steps(plan: "Plan", process: "Process",
                                 personality: "dict[str, Any] | None", proc_prefix: str,
                                 host: "HostFacts") -> None:

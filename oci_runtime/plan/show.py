@@ -1,6 +1,6 @@
 """`oci-runtime plan`: a compiled plan printed as text (one line a step, flags named) or JSON."""
 from oci_runtime.plan.model import FdArg
-from oci_runtime.executor.wire import OP_NAMES
+from oci_runtime.executor.wire import MNT_BITS
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ def _string(value: str | bytes) -> str:
 def step_record(index: int, step: "Step") -> "dict[str, Any]":
     return {
         "index": index,
-        "op": OP_NAMES.get(step.op, str(step.op)),
+        "op": step.op.name,
         "pointer": step.pointer,
         "what": step.what,
         "ints": [_argument(value) if isinstance(value, FdArg) else value for value in step.ints],
@@ -51,27 +51,23 @@ def _tables() -> "dict[str, list[tuple[str, int]]]":
     namespaces = [(name, getattr(k, name)) for name in dir(k) if name.startswith("CLONE_NEW")]
     mount = [(name, getattr(k, name)) for name in dir(k) if name.startswith("MS_")]
     capabilities = [(name, 1 << number) for name, number in CAPABILITY_NUMBERS.items()]
-    return {"ns": namespaces, "ms": mount, "cap": capabilities}
-
-
-# Which integer arguments of an op are flags, and of which kind (the rest print as numbers).
-_FLAG_ARGUMENTS: "dict[str, dict[int, str]]" = {
-    "unshare": {0: "ns"}, "setns": {1: "ns"}, "prepare_root": {0: "ms"}, "mount": {0: "ms"},
-    "remount_bind": {0: "ms", 1: "ms"}, "propagation": {0: "ms"},
-    "drop_bounding": {0: "cap"}, "set_caps": {0: "cap", 1: "cap", 2: "cap"}, "ambient": {0: "cap"},
-}
+    mnt = [(name, 1 << bit) for bit, (name, _) in enumerate(MNT_BITS)]
+    return {"ns": namespaces, "ms": mount, "cap": capabilities, "mnt": mnt}
 
 
 def _shown_ints(step: "Step", tables: "dict[str, list[tuple[str, int]]]") -> "list[str]":
-    kinds = _FLAG_ARGUMENTS.get(OP_NAMES.get(step.op, ""), {})
+    """The integer arguments as their kinds (executor/wire.py) read: flags by name, modes in
+    octal, other numbers as they are; zero and -1 left out."""
+    kinds = [kind for _, kind in step.op.ints]
     shown: "list[str]" = []
     for position, value in enumerate(step.ints):
+        kind = kinds[position] if position < len(kinds) else "int"
         if isinstance(value, FdArg):
             shown.append(_argument(value))
-        elif position in kinds:
+        elif kind in tables:
             value = value & 0xFFFFFFFFFFFFFFFF
-            shown.append(_flag_names(value, tables[kinds[position]]) if value else "-")
-        elif OP_NAMES.get(step.op) == "mknod" and position == 0:
+            shown.append(_flag_names(value, tables[kind]) if value else "-")
+        elif kind in ("mode", "perm"):
             shown.append(oct(value))
         elif value not in (0, -1):
             shown.append(str(value))
@@ -87,7 +83,7 @@ def plan_as_text(plan: "Plan") -> str:
         arguments = _shown_ints(step, tables)
         arguments += [_string(value) for value in step.strings if value not in ("", b"")]
         where = f"  [{step.pointer}]" if step.pointer else ""
-        lines.append(f"{index:3d}  {OP_NAMES.get(step.op, step.op):<15} "
+        lines.append(f"{index:3d}  {step.op.name:<15} "
                      f"{' '.join(arguments)}{where}")
     return "\n".join(lines) + "\n"
 

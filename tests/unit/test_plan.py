@@ -360,10 +360,12 @@ def test_everything_that_writes_into_the_root_happens_before_pivot_root(tmp_path
                               hostname="h", root={"path": str(tmp_path / "rootfs"), "readonly": True}))
     order = names(plan)
     pivot = order.index("pivot_root")
-    for name in ("mount", "mknod", "symlink", "mkdir_p", "sysctl", "readonly_path", "mask_path",
-                 "root_readonly", "find_exec", "set_home"):
+    for name in ("mount", "mknod", "symlink", "mkdir_p", "write_proc", "readonly_path",
+                 "mask_path", "root_readonly", "find_exec", "set_home"):
         assert order.index(name) < pivot, name
-    assert order.index("sysctl") < order.index("readonly_path") < order.index("mask_path")
+    sysctl = next(index for index, step in enumerate(plan.steps)
+                  if step.pointer == "/linux/sysctl/net.ipv4.ip_forward")
+    assert sysctl < order.index("readonly_path") < order.index("mask_path")
     assert order.index("sethostname") > pivot
     assert order.index("report_created") < order.index("wait_start") < order.index("exec")
 
@@ -441,17 +443,17 @@ def test_encoded_plan_has_the_header_fixed_steps_and_nul_terminated_strings(tmp_
         step.targets = targets
     data = wire.encode(plan.steps)
     magic, version, count, flags = struct.unpack_from("<8sIII", data)
-    assert (magic, version, count, flags) == (b"OCIPLAN1", 1, len(plan.steps), 0)
-    step_size = 8 + 8 * 8 + 5 * 8
+    assert (magic, version, count, flags) == (b"OCIPLAN2", wire.FORMAT, len(plan.steps), 0)
+    step_size = 4 + 8 * 8 + 5 * 8
     blob = data[20 + count * step_size:]
     for index in range(count):
-        fields = struct.unpack_from("<II8q10I", data, 20 + index * step_size)
-        assert fields[1] == index
-        for offset, length in zip(fields[10::2], fields[11::2]):
+        fields = struct.unpack_from("<I8q10I", data, 20 + index * step_size)
+        assert fields[0] == plan.steps[index].op.number
+        for offset, length in zip(fields[9::2], fields[10::2]):
             assert blob[offset + length] == 0
     wait = ops(plan, wire.WAIT_START)[0]
-    fields = struct.unpack_from("<II8q", data, 20 + plan.steps.index(wait) * step_size)
-    assert fields[2] == 100  # the listener's fd number at launch
+    fields = struct.unpack_from("<I8q", data, 20 + plan.steps.index(wait) * step_size)
+    assert fields[1] == 100  # the listener's fd number at launch
 
 
 def test_exec_cap_is_never_inheritable():

@@ -88,7 +88,7 @@ def _session_pair():
 
     from oci_runtime.executor.session import Session
 
-    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     return Session(_NoSteps(), 0, ours), theirs
 
 
@@ -96,8 +96,7 @@ def _executor_fails(sock):
     """What the executor does when a step fails: one error frame, then exit (close)."""
     from oci_runtime.executor import wire
 
-    sock.send(wire.MSG_ERROR + (3).to_bytes(4, "little") + (22).to_bytes(4, "little")
-              + b"mounting /mnt")
+    sock.sendall(wire.pack_frame(wire.MSG_ERROR, 3, 22, b"mounting /mnt"))
     sock.close()
 
 
@@ -107,16 +106,17 @@ def test_a_send_to_an_executor_that_failed_raises_its_error_frame():
     session, executor = _session_pair()
     _executor_fails(executor)
     with pytest.raises(OCIError, match="^executor: step 3: Invalid argument mounting /mnt$"):
-        session.send(wire.MSG_GO)
+        session.send(wire.MSG_GO, b"creating", b"created")
 
 
 def test_a_receive_after_the_executor_closed_with_our_message_unread_raises_its_error_frame():
-    """The kernel reports ECONNRESET (the peer closed with unread data) before the frame it
-    sent: the frame must still be read (it was lost: 'exited without reporting an error')."""
+    """The executor closed with our frame unread (the kernel then reports ECONNRESET): the
+    error frame it sent before closing must still be read, not lost as 'exited without
+    reporting an error'."""
     from oci_runtime.executor import wire
 
     session, executor = _session_pair()
-    session.send(wire.MSG_GO)  # never read by the executor
+    session.send(wire.MSG_GO, b"creating", b"created")  # never read by the executor
     _executor_fails(executor)
     with pytest.raises(OCIError, match="^executor: step 3: Invalid argument mounting /mnt$"):
         session.receive(wire.MSG_HOOKS, wire.MSG_CREATED)
@@ -128,7 +128,7 @@ def test_a_send_to_a_killed_executor_says_it_exited():
     session, executor = _session_pair()
     executor.close()
     with pytest.raises(OCIError, match="exited without reporting an error"):
-        session.send(wire.MSG_GO)
+        session.send(wire.MSG_GO, b"creating", b"created")
 
 
 def test_the_cli_reports_an_internal_broken_pipe(monkeypatch, capsys, tmp_path):
