@@ -10,6 +10,7 @@ import os
 import pathlib
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -138,8 +139,12 @@ def test_the_userspace_walk_opens_what_openat2_opens(tmp_path):
     driver_source = tmp_path / "walk_driver.c"
     driver_source.write_text(DRIVER)
     driver = tmp_path / "walk_driver"
-    subprocess.run([gcc, "-O1", "-Wall", "-Werror", "-I", str(REPO / "cext"), "-o", str(driver),
-                    str(driver_source), str(REPO / "cext" / "walk.c")], check=True)
+    generated = tmp_path / "generated"
+    subprocess.run([sys.executable, str(REPO / "cext" / "generate_format.py"),
+                    str(generated / "format.h")], check=True)
+    subprocess.run([gcc, "-O1", "-Wall", "-Werror", "-I", str(generated), "-I", str(REPO / "cext"),
+                    "-o", str(driver), str(driver_source), str(REPO / "cext" / "walk.c")],
+                   check=True)
     root, outside = tmp_path / "root", tmp_path / "outside"
     root.mkdir()
     outside.mkdir()
