@@ -21,13 +21,28 @@ static void exit_on_signal(int signal_number) { _exit(128 + signal_number); }
 
 /* ---- frames ------------------------------------------------------------------------------ */
 
+/* write(2) until all of `buf` is out (the only system call allowed after some seccomp filters:
+ * no send, no allocation on the way to it). */
 int write_all(int fd, const void *buf, size_t len)
 {
     size_t done = 0;
     while (done < len) {
+        ssize_t n = write(fd, (const char *)buf + done, len - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        done += (size_t)n;
+    }
+    return 0;
+}
+
+/* To the runtime's socket: a runtime gone is EPIPE, not SIGPIPE. */
+static int send_all(int fd, const void *buf, size_t len)
+{
+    size_t done = 0;
+    while (done < len) {
         ssize_t n = send(fd, (const char *)buf + done, len - done, MSG_NOSIGNAL);
-        if (n < 0 && errno == ENOTSOCK)
-            n = write(fd, (const char *)buf + done, len - done);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
@@ -57,8 +72,9 @@ void send_frame(char type, const struct field *fields, int fd)
 {
     if (sync_fd < 0)
         return;
+    /* On the stack when it fits: a failure under a seccomp filter may not allocate. */
     size_t size = frame_size(type, fields);
-    char small[64];
+    char small[4096];
     char *frame = size <= sizeof(small) ? small : malloc(size);
     if (!frame)
         return;
@@ -66,9 +82,9 @@ void send_frame(char type, const struct field *fields, int fd)
     if (fd >= 0) {
         /* The fd rides on the first byte; the rest follows. */
         if (send_fd(sync_fd, frame, 1, fd) == 0)
-            (void)write_all(sync_fd, frame + 1, size - 1);
+            (void)send_all(sync_fd, frame + 1, size - 1);
     } else {
-        (void)write_all(sync_fd, frame, size);
+        (void)send_all(sync_fd, frame, size);
     }
     if (frame != small)
         free(frame);
@@ -124,42 +140,48 @@ int send_fd(int sock, const void *data, size_t len, int fd)
 
 /* ---- errors ------------------------------------------------------------------------------ */
 
+static void put(int fd, const char *text) { (void)write_all(fd, text, strlen(text)); }
+
 /* After `start` connected, the reason goes to `start` (or, once released, to the container's
- * stderr) as one line, composed here: the runtime that compiled the plan is gone. */
+ * stderr) as one line, composed here: the runtime that compiled the plan is gone.  Written in
+ * pieces, with write(2) alone and nothing allocated: it may run under the seccomp filter. */
 static void report_to_start(int err, const char *detail)
 {
     const char *what = running ? running->s[S_WHAT].p : "oci-runtime";
-    char *line = NULL;
-    int n;
+    /* `start` stopped reading at the release byte: the container's stderr is where a failure of
+     * the last steps (execve, the privilege drop under the filter) shows. */
+    int fd = released ? 2 : start_conn;
+    if (released)
+        put(fd, "oci-runtime: ");
+    put(fd, what);
     if (running && running->op == OP_RUN_HOOK && detail) {
         /* detail: "status N\nlast stderr line", "signal N\n...", "timeout N\n" */
-        const char *rest = strchr(detail, '\n');
-        rest = rest ? rest + 1 : "";
         const char *number = strchr(detail, ' ');
-        long long value = strtoll(number ? number + 1 : "0", NULL, 10);
+        const char *rest = strchr(detail, '\n');
+        size_t digits = number && rest && rest > number ? (size_t)(rest - number - 1) : 0;
         if (strncmp(detail, "timeout", 7) == 0)
-            n = asprintf(&line, "%s timed out after %lld s", what, value);
+            put(fd, " timed out after ");
+        else if (strncmp(detail, "signal", 6) == 0)
+            put(fd, " failed: killed by signal ");
         else
-            n = asprintf(&line, "%s failed: %s %lld%s%s", what,
-                         strncmp(detail, "signal", 6) == 0 ? "killed by signal" : "exit status",
-                         value, *rest ? ": " : "", rest);
-    } else if (detail && *detail) {
-        n = asprintf(&line, "%s: %s: %s", what, strerror(err), detail);
+            put(fd, " failed: exit status ");
+        (void)write_all(fd, number ? number + 1 : "?", number ? digits : 1);
+        if (strncmp(detail, "timeout", 7) == 0)
+            put(fd, " s");
+        else if (rest && rest[1]) {
+            put(fd, ": ");
+            put(fd, rest + 1);
+        }
     } else {
-        n = asprintf(&line, "%s: %s", what, strerror(err));
+        put(fd, ": ");
+        put(fd, strerror(err));
+        if (detail && *detail) {
+            put(fd, ": ");
+            put(fd, detail);
+        }
     }
-    if (n < 0)
-        return;
-    if (released) {
-        /* `start` stopped reading at the release byte: the container's stderr is where a
-         * failure of the last steps (execve, the privilege drop under the filter) shows. */
-        (void)write_all(2, "oci-runtime: ", 13);
-        (void)write_all(2, line, (size_t)n);
-        (void)write_all(2, "\n", 1);
-    } else {
-        (void)write_all(start_conn, line, (size_t)n);
-    }
-    free(line);
+    if (released)
+        put(fd, "\n");
 }
 
 /* Report (step, errno, detail) and exit.  The runtime composes the message. */
@@ -255,6 +277,6 @@ void op_release(const struct step *st)
     /* `start` returns on this byte, before execve, as runc's does; what fails after it is
      * reported on the container's stderr. */
     if (start_conn >= 0)
-        (void)write_all(start_conn, START_RELEASED, START_RELEASED_SIZE);
+        (void)send_all(start_conn, START_RELEASED, START_RELEASED_SIZE);
     released = 1;
 }
