@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -18,8 +19,9 @@ void op_mknod(const struct step *st)
     const char *path = st->s[S_MKNOD_PATH].p;
     mode_t mode = (mode_t)st->i[I_MKNOD_MODE];
     dev_t number = makedev((unsigned)st->i[I_MKNOD_MAJOR], (unsigned)st->i[I_MKNOD_MINOR]);
-    char parent[8192];
-    snprintf(parent, sizeof(parent), "%s", path);
+    char *parent = strdup(path);
+    if (!parent)
+        fail(ENOMEM);
     char *slash = strrchr(parent, '/');
     if (!slash || !slash[1])
         fail_detail(EINVAL, "device path");
@@ -40,6 +42,7 @@ void op_mknod(const struct step *st)
          * it is not ours to change; its mode and owner stay. */
         umask(old);
         close(dirfd);
+        free(parent);
         return;
     }
     umask(old);
@@ -48,6 +51,7 @@ void op_mknod(const struct step *st)
     CHECK(fchownat(dirfd, name, (uid_t)st->i[I_MKNOD_UID], (gid_t)st->i[I_MKNOD_GID],
                    AT_SYMLINK_NOFOLLOW));
     close(dirfd);
+    free(parent);
 }
 
 void op_bind_device(const struct step *st)
@@ -64,8 +68,9 @@ void op_bind_device(const struct step *st)
 void op_symlink(const struct step *st)
 {
     const char *link = st->s[S_SYMLINK_PATH].p;
-    char parent[8192];
-    snprintf(parent, sizeof(parent), "%s", link);
+    char *parent = strdup(link);
+    if (!parent)
+        fail(ENOMEM);
     char *slash = strrchr(parent, '/');
     if (!slash)
         fail_detail(EINVAL, "symlink path");
@@ -79,6 +84,7 @@ void op_symlink(const struct step *st)
     if (symlinkat(st->s[S_SYMLINK_TARGET].p, dirfd, name) < 0 && errno != EEXIST)
         fail(errno);
     close(dirfd);
+    free(parent);
 }
 
 /* ---- the terminal ------------------------------------------------------------------------- */

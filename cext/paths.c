@@ -3,6 +3,8 @@
 #include "executor.h"
 
 #include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <linux/magic.h>
@@ -57,20 +59,56 @@ void fdpath(int fd, char *buf, size_t size) { snprintf(buf, size, "/proc/self/fd
 
 /* ---- paths inside the root ---------------------------------------------------------------- */
 
+/* Paths here are built in the heap, of any length: a path too long for the kernel fails there
+ * (ENAMETOOLONG), never cut short here.  A component longer than NAME_MAX is ENAMETOOLONG. */
+
+static int failed(int err, char *a, char *b)
+{
+    free(a);
+    free(b);
+    errno = err;
+    return -1;
+}
+
+/* `target` of a symlink in directory `parent` (an in-root path), as a path from the root. */
+static char *symlink_destination(const char *parent, const char *target)
+{
+    char *resolved = NULL;
+    if (target[0] == '/' ? asprintf(&resolved, "%s", target) < 0
+                         : asprintf(&resolved, "%s/%s", parent, target) < 0)
+        return NULL;
+    return resolved;
+}
+
+/* The target of symlink `name` in `dirfd`, read whole (a symlink holds less than PATH_MAX). */
+static char *read_symlink(int dirfd, const char *name)
+{
+    char *target = malloc(PATH_MAX);
+    if (!target)
+        return NULL;
+    ssize_t n = readlinkat(dirfd, name, target, PATH_MAX - 1);
+    if (n < 0) {
+        free(target);
+        return NULL;
+    }
+    target[n] = 0;
+    return target;
+}
+
 /* Follow a dangling symlink `name` in directory `dirfd` (whose in-root path is `parent`):
  * create what it points to, resolved inside the root. */
-static int create_symlink_target(int dirfd, const char *name, const char *parent, mode_t mode, int depth)
+static int create_symlink_target(int dirfd, const char *name, const char *parent, mode_t mode,
+                                 int depth)
 {
-    char target[4096], resolved[8192];
-    ssize_t n = readlinkat(dirfd, name, target, sizeof(target) - 1);
-    if (n < 0)
+    char *target = read_symlink(dirfd, name);
+    if (!target)
         return -1;
-    target[n] = 0;
-    if (target[0] == '/')
-        snprintf(resolved, sizeof(resolved), "%s", target);
-    else
-        snprintf(resolved, sizeof(resolved), "%s/%s", parent, target);
+    char *resolved = symlink_destination(parent, target);
+    free(target);
+    if (!resolved)
+        return failed(ENOMEM, NULL, NULL);
     int fd = mkdirs_in_root(resolved, mode, depth + 1);
+    free(resolved);
     if (fd < 0)
         return -1;
     close(fd);
@@ -81,15 +119,17 @@ static int create_symlink_target(int dirfd, const char *name, const char *parent
  * are followed as if the root were "/": their targets are created inside the root. */
 int mkdirs_in_root(const char *path, mode_t mode, int depth)
 {
-    if (depth > 40) {
-        errno = ELOOP;
-        return -1;
-    }
-    char walked[8192] = "";
+    if (depth > 40)
+        return failed(ELOOP, NULL, NULL);
+    /* `path` again without "." components: never longer than it, with a leading "/". */
+    char *walked = malloc(strlen(path) + 2);
+    if (!walked)
+        return failed(ENOMEM, NULL, NULL);
+    walked[0] = 0;
     size_t wlen = 0;
     int current = dup(root_fd);
     if (current < 0)
-        return -1;
+        return failed(errno, walked, NULL);
     const char *p = path;
     while (*p) {
         while (*p == '/')
@@ -98,11 +138,10 @@ int mkdirs_in_root(const char *path, mode_t mode, int depth)
             break;
         const char *end = strchr(p, '/');
         size_t plen = end ? (size_t)(end - p) : strlen(p);
-        char part[256];
-        if (plen >= sizeof(part) || wlen + plen + 2 >= sizeof(walked)) {
+        char part[NAME_MAX + 1];
+        if (plen > NAME_MAX) {
             close(current);
-            errno = ENAMETOOLONG;
-            return -1;
+            return failed(ENAMETOOLONG, walked, NULL);
         }
         memcpy(part, p, plen);
         part[plen] = 0;
@@ -120,14 +159,13 @@ int mkdirs_in_root(const char *path, mode_t mode, int depth)
                  * inside the root. */
                 struct stat st;
                 if (fstatat(current, part, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
-                    char parent[8192];
-                    snprintf(parent, sizeof(parent), "%.*s", (int)(wlen - plen - 1), walked);
-                    if (create_symlink_target(current, part, parent, mode, depth) < 0) {
-                        int saved = errno;
+                    char *parent = strndup(walked, wlen - plen - 1);
+                    if (!parent || create_symlink_target(current, part, parent, mode, depth) < 0) {
+                        int saved = parent ? errno : ENOMEM;
                         close(current);
-                        errno = saved;
-                        return -1;
+                        return failed(saved, walked, parent);
                     }
+                    free(parent);
                 }
                 made = 0;
             }
@@ -137,13 +175,13 @@ int mkdirs_in_root(const char *path, mode_t mode, int depth)
         if (next < 0) {
             int saved = errno;
             close(current);
-            errno = saved;
-            return -1;
+            return failed(saved, walked, NULL);
         }
         close(current);
         current = next;
         errno = 0;
     }
+    free(walked);
     return current;
 }
 
@@ -156,12 +194,11 @@ int mkfile_in_root(const char *path, mode_t mode) { return mkfile_at_depth(path,
 
 static int mkfile_at_depth(const char *path, mode_t mode, int depth)
 {
-    if (depth > 40) {
-        errno = ELOOP;
-        return -1;
-    }
-    char parent[8192];
-    snprintf(parent, sizeof(parent), "%s", path);
+    if (depth > 40)
+        return failed(ELOOP, NULL, NULL);
+    char *parent = strdup(path);
+    if (!parent)
+        return failed(ENOMEM, NULL, NULL);
     size_t len = strlen(parent);
     while (len > 1 && parent[len - 1] == '/')
         parent[--len] = 0;
@@ -171,41 +208,41 @@ static int mkfile_at_depth(const char *path, mode_t mode, int depth)
         *slash = 0;
         name = slash + 1;
     }
-    char name_copy[256];
-    snprintf(name_copy, sizeof(name_copy), "%s", name);
+    if (strlen(name) > NAME_MAX)
+        return failed(ENAMETOOLONG, parent, NULL);
     int dirfd = mkdirs_in_root(slash ? parent : "/", 0755, 0);
     if (dirfd < 0)
-        return -1;
-    int fd = openat(dirfd, name_copy, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, mode);
+        return failed(errno, parent, NULL);
+    int fd = openat(dirfd, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd >= 0)
         close(fd);
     else if (errno == EEXIST) {
         int found = open_in_root(path, O_PATH);
         if (found >= 0 || errno != ENOENT) {
             close(dirfd);
+            free(parent);
             return found;
         }
         /* Still not there: a dangling symlink.  Make its target, resolved inside the root. */
-        char target[4096], resolved[8192];
-        ssize_t n = readlinkat(dirfd, name_copy, target, sizeof(target) - 1);
+        char *target = read_symlink(dirfd, name);
+        int saved = errno;
         close(dirfd);
-        if (n < 0)
-            return -1;
-        target[n] = 0;
-        int length = target[0] == '/'
-            ? snprintf(resolved, sizeof(resolved), "%s", target)
-            : snprintf(resolved, sizeof(resolved), "%s/%s", slash ? parent : "", target);
-        if (length < 0 || (size_t)length >= sizeof(resolved)) {
-            errno = ENAMETOOLONG;
-            return -1;
-        }
+        if (!target)
+            return failed(saved, parent, NULL);
+        char *resolved = symlink_destination(slash ? parent : "", target);
+        free(target);
+        if (!resolved)
+            return failed(ENOMEM, parent, NULL);
         int made = mkfile_at_depth(resolved, mode, depth + 1);
         if (made < 0)
-            return -1;
+            return failed(errno, parent, resolved);
         close(made);
+        free(parent);
+        free(resolved);
         return open_in_root(path, O_PATH);
     }
     close(dirfd);
+    free(parent);
     return open_in_root(path, O_PATH);
 }
 
