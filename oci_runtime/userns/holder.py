@@ -17,6 +17,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy rea
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
+    from oci_runtime.executor.wire import Op
     from oci_runtime.userns.idmap import IdMapping
 
 _CLONE_NEWUSER = 0x10000000
@@ -28,7 +29,7 @@ class _Step:
 
     strings: "tuple[str, ...]" = ()
 
-    def __init__(self, op: int, what: str, ints: "tuple[int, ...]" = ()) -> None:
+    def __init__(self, op: "Op", what: str, ints: "tuple[int, ...]" = ()) -> None:
         self.op = op
         self.what = what
         self.ints = ints
@@ -66,8 +67,8 @@ def user_namespace_fd(uid_mappings: "Sequence[IdMapping] | None",
     session = executor.spawn(_Plan(what))
     done = False
     try:
-        _, payload = session.receive(wire.MSG_SETUP)
-        pid = int.from_bytes(payload[:4], "little")
+        _, (pid,) = session.receive(wire.MSG_SETUP)
+        assert isinstance(pid, int)  # a u32 field
         write_id_maps(pid, uid_mappings, gid_mappings,
                       pointers=(f"{pointer}/uidMappings", f"{pointer}/gidMappings"))
         try:
