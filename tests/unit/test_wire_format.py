@@ -252,11 +252,13 @@ def _run_executor(data):
     plan_fd = os.memfd_create("plan")
     os.write(plan_fd, data)
     executor = sealed_copy()
+    # Above every fd of ours: a dup2 onto the memfd's own number would exec the plan.
+    base = max(plan_fd, executor, child.fileno(), parent.fileno()) + 1
     try:
         pid = os.posix_spawn(f"/proc/self/fd/{executor}",
-                             ["oci-runtime-executor", "20", "21"], {},
-                             file_actions=[(os.POSIX_SPAWN_DUP2, plan_fd, 20),
-                                           (os.POSIX_SPAWN_DUP2, child.fileno(), 21)])
+                             ["oci-runtime-executor", str(base), str(base + 1)], {},
+                             file_actions=[(os.POSIX_SPAWN_DUP2, plan_fd, base),
+                                           (os.POSIX_SPAWN_DUP2, child.fileno(), base + 1)])
     finally:
         child.close()
         os.close(plan_fd)
