@@ -9,7 +9,8 @@ stops, and no packet can leave it (its only interfaces are lo and the pod bridge
 namespaces in the tests are the node's.  Everything else is under one temporary directory:
 containerd's root and state, sockets, the runtimes' state (the shim's Root option), the CNI
 configuration, host-local's leases and libcni's cache (bind-mounted over /var/lib/cni in the
-node's mount namespace), the registry's storage.
+node's mount namespace; a tmpfs there over /run/containerd takes the shims' sockets), the
+registry's storage.
 
 Two runtime handlers, both the runc v2 shim: "oci-runtime" (BinaryName: our launcher, the
 node's default) and "runc" (Debian's runc), so that every scenario can be compared."""
@@ -182,10 +183,16 @@ class Node:
             time.sleep(0.01)
         self.run(["ip", "link", "set", "lo", "up"])
         self.run(["hostname", "oci-e2e-node"])
-        # libcni keeps its cache in /var/lib/cni whatever the configuration says.
-        os.makedirs("/var/lib/cni", exist_ok=True)
+        # libcni keeps its cache in /var/lib/cni whatever the configuration says, and the shims
+        # their sockets in /run/containerd/s: the node's own, in its mount namespace.
         os.makedirs(f"{self.base}/cni/cache", exist_ok=True)
-        self.run(["mount", "--bind", f"{self.base}/cni/cache", "/var/lib/cni"])
+        for path, source in (("/var/lib/cni", f"{self.base}/cni/cache"),
+                             ("/run/containerd", None)):
+            os.makedirs(path, exist_ok=True)
+            if source:
+                self.run(["mount", "--bind", source, path])
+            else:
+                self.run(["mount", "-t", "tmpfs", "-o", "mode=0711,size=16m", "oci-e2e", path])
 
     # -- registry and images ------------------------------------------------------------------
 
