@@ -13,8 +13,10 @@ def test_plan_lists_the_operations_in_order_and_creates_nothing(oci, make_bundle
     mounts = [step for step in plan["steps"] if step["op"] == "mount"]
     assert mounts[0]["pointer"] == "/mounts/0" and "/proc" in mounts[0]["what"]
     assert not os.path.exists(os.path.join(oci.root, container_id))
-    text = oci("plan", "--bundle", str(bundle), check=True).stdout
+    text = oci("plan", "--bundle", str(bundle), container_id, check=True).stdout
     assert "CLONE_NEWPID" in text and "[/mounts/0]" in text
+    # The state root is --root's, not the default one.
+    assert f"listener=fd<{oci.root}/{container_id}/start.sock (listening)>" in text
 
 
 def test_plan_of_a_bad_bundle_names_the_field(oci, make_bundle):
