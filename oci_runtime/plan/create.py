@@ -1,19 +1,8 @@
 """The plan of `create`: everything the executor does from the first namespace to execve.
 
-Order (crun's libcrun_run_linux_container / init_container, adapted; docs/architecture.md):
-
-  stage 1   non-dumpable -> join/create the user namespace (the runtime writes the id maps) ->
-            join the other namespaces -> create the new ones (not cgroup) -> time offsets ->
-            fork the init (CLONE_PARENT: the runtime's child; pid 1 of a new pid namespace)
-  init      setsid, loopback -> root bind -> mounts up to the first cgroup mount -> wait for the
-            runtime's "go" (cgroup placed, networks attached) -> cgroup namespace -> the other
-            mounts -> devices, /dev links, cwd -> prestart/createRuntime (runtime) and
-            createContainer hooks -> sysctl (the init's own namespaces, through the host procfs
-            it still sees) -> readonlyPaths, maskedPaths -> oom score, personality, scheduler,
-            I/O priority, LSM labels -> root read-only -> terminal -> the arguments, HOME, the
-            executable -> pivot_root (or --no-pivot's move, or chroot) -> rootfs propagation ->
-            hostname, domainname, rlimits, keyring -> "created" -> block until `start` ->
-            startContainer hooks -> credentials, cwd, fds, seccomp -> execve (plan/process.py)
+compile_create adds the steps in the order the executor runs them (crun's
+libcrun_run_linux_container / init_container, adapted); docs/architecture.md "Create, in order"
+tells the same sequence with what the runtime does between them.
 
 Every path inside the rootfs is resolved by the executor with openat2(RESOLVE_IN_ROOT); every
 write to /proc goes through the host procfs of the init's mount namespace, checked to be procfs,
