@@ -108,7 +108,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--write-docs", action="store_true")
     args = parser.parse_args()
-    from tests.e2e.cri_node import CGROUP_NAMESPACE, Node, missing_prerequisites
+    from tests.e2e.cri_node import Node, missing_prerequisites
 
     missing = missing_prerequisites()
     if missing:
@@ -119,10 +119,9 @@ def main():
         node.start()
         samples = measure(node, args.rounds)
     finally:
-        node.stop()
         from run import remove_cgroup_parent
 
-        remove_cgroup_parent(CGROUP_NAMESPACE)
+        node.stop(remove_cgroup_tree=remove_cgroup_parent)
     summary = summarise(samples)
     text = table(summary)
     print(text)

@@ -29,5 +29,4 @@ def node(cgroup_tree_remover):
     try:
         yield started
     finally:
-        started.stop()
-        cgroup_tree_remover(cri_node.CGROUP_NAMESPACE)
+        started.stop(remove_cgroup_tree=cgroup_tree_remover)

@@ -14,6 +14,7 @@ registry's storage.
 
 Two runtime handlers, both the runc v2 shim: "oci-runtime" (BinaryName: our launcher, the
 node's default) and "runc" (Debian's runc), so that every scenario can be compared."""
+import fcntl
 import json
 import os
 import shutil
@@ -36,6 +37,9 @@ POD_SUBNET = "10.121.0.0/24"
 HANDLERS = (integration_doc.runtime_class_handler(), "runc")
 CRI_TOOLS_VERSION = "v1.26.1"
 CGROUP_NAMESPACE = "k8s.io"    # containerd's CRI namespace: cgroups go under /k8s.io/<id>
+# Nodes running at once (test suites of several checkouts) share /k8s.io: each holds this file
+# locked shared while it runs, and the last one out (the exclusive lock) removes the tree.
+CGROUP_LOCK = "/tmp/oci-e2e-cri-cgroups.lock"
 
 CONTAINERD_CONFIG = """\
 version = 2
@@ -136,6 +140,7 @@ class Node:
         self.base = tempfile.mkdtemp(prefix="oci-cri-", dir="/tmp")
         self.holder = None
         self.processes = {}       # name -> (Popen, log file)
+        self._cgroup_lock = None  # CGROUP_LOCK's fd while the node runs
         self.images = []
 
     # -- namespaces --------------------------------------------------------------------------
@@ -267,6 +272,8 @@ class Node:
     # -- lifecycle ----------------------------------------------------------------------------
 
     def start(self):
+        self._cgroup_lock = os.open(CGROUP_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fcntl.flock(self._cgroup_lock, fcntl.LOCK_SH)
         try:
             self._enter_namespaces()
             self._start_registry()
@@ -280,9 +287,10 @@ class Node:
         if self.processes.get("containerd") and self.processes["containerd"][0].poll() is None:
             self.crictl("rmp", "--force", "--all", check=False, timeout=300)
 
-    def stop(self):
-        """Stop and remove everything the node made but its cgroups (containerd's CRI puts
-        them under /k8s.io, its namespace: the caller removes that tree); safe to call twice."""
+    def stop(self, remove_cgroup_tree=None):
+        """Stop and remove everything the node made; safe to call twice.  containerd's CRI puts
+        the cgroups under /k8s.io (its namespace): `remove_cgroup_tree(name)` removes that
+        tree when no other node runs."""
         self.remove_all_pods()
         for name in ("containerd", "registry"):
             if name in self.processes:
@@ -302,6 +310,18 @@ class Node:
             self.holder = None
         _unmount_under(self.base)
         shutil.rmtree(self.base, ignore_errors=True)
+        lock = self._cgroup_lock
+        if lock is not None:
+            self._cgroup_lock = None
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                if remove_cgroup_tree is not None:
+                    remove_cgroup_tree(CGROUP_NAMESPACE)
+            except BlockingIOError:
+                pass     # another node runs: the last one out removes the tree
+            finally:
+                os.close(lock)
 
 
 def _terminate(process, timeout=20):
