@@ -50,6 +50,20 @@ class CriuError(OCIError):
     """CRIU is missing, too old, or failed; the message names its log file when there is one."""
 
 
+def _inheritable_fds() -> "list[int]":
+    """This process's fds above stdio without close-on-exec."""
+    found = []
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd > 2:
+            try:
+                if not fcntl.fcntl(fd, fcntl.F_GETFD) & fcntl.FD_CLOEXEC:
+                    found.append(fd)
+            except OSError:
+                pass  # the directory's own fd, closed by now
+    return found
+
+
 def find_criu(criu: str) -> str:
     """The executable ``criu`` names: a path, or a name looked up on $PATH (runc's --criu)."""
     if "/" in criu:
@@ -86,6 +100,9 @@ class Swrk:
         # the container's (conmon's pipes).  Our stdio goes to CRIU as extra fds when needed.
         actions: "list[tuple[Any, ...]]" = [
             (os.POSIX_SPAWN_OPEN, fd, "/dev/null", os.O_RDWR, 0) for fd in range(3)]
+        # Nothing else of ours reaches CRIU: a caller's fd it held (--status-fd) would never
+        # see EOF while CRIU runs.
+        actions += [(os.POSIX_SPAWN_CLOSE, fd) for fd in _inheritable_fds() if fd not in high]
         actions += [(os.POSIX_SPAWN_DUP2, fd, 3 + index) for index, fd in enumerate(high)]
         try:
             self.pid = os.posix_spawn(self.path, [self.path, "swrk", "3"], os.environ,

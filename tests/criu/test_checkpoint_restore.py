@@ -432,3 +432,52 @@ def test_an_established_tcp_connection_survives_with_tcp_established(oci, make_b
     wait_for(lambda: len(lines()) > len(before) + 5, what="the stream after restore")
     numbers = [int(n) for n in lines()]
     assert numbers == list(range(1, len(numbers) + 1))  # nothing lost, nothing twice
+
+
+def _free_port():
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_lazy_pages_status_fd_and_the_page_server(oci, make_bundle, tmp_path):
+    """checkpoint --lazy-pages: CRIU dumps all but the memory and serves that from its page
+    server; --status-fd gets a NUL byte once it listens (runc's protocol, through CRIU's
+    status-ready notification); the checkpoint ends when the page client is done (here one that
+    connects and leaves), and the container is then stopped and deleted, as runc's.
+
+    A whole lazy migration (criu lazy-pages, restore --lazy-pages) is not run: CRIU 4.2's page
+    server fails on this kernel ("page-pipe: splice: Bad file descriptor"), with runc 1.1.5 too,
+    and its restore then never returns."""
+    import socket
+
+    bundle, cid = counter_bundle(make_bundle)
+    run_detached(oci, bundle, cid)
+    wait_counting(bundle, 3)
+    images, work = tmp_path / "images", tmp_path / "work"
+    port = _free_port()
+    ready, ready_writer = os.pipe()
+    with open(tmp_path / "checkpoint.err", "w+") as errors:
+        checkpointer = subprocess.Popen(
+            oci.command + ["--root", oci.root, "checkpoint", "--lazy-pages", "--page-server",
+                           f"127.0.0.1:{port}", "--status-fd", str(ready_writer), "--image-path",
+                           str(images), "--work-path", str(work), cid],
+            pass_fds=[ready_writer], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=errors)
+        os.close(ready_writer)
+        try:
+            assert os.read(ready, 1) == b"\0", (tmp_path / "checkpoint.err").read_text()
+            assert os.read(ready, 1) == b""  # written once, then closed
+            assert (images / "pstree.img").exists()  # all but the memory is dumped already
+            assert checkpointer.poll() is None  # serving pages
+            with socket.create_connection(("127.0.0.1", port), timeout=10):
+                pass
+            assert checkpointer.wait(timeout=60) == 0, (tmp_path / "checkpoint.err").read_text()
+        finally:
+            os.close(ready)
+            if checkpointer.poll() is None:
+                checkpointer.kill()
+                checkpointer.wait()
+    assert oci("state", cid).returncode == 1  # checkpointed: stopped and deleted
