@@ -1,5 +1,5 @@
-"""containerd 1.6's checkpoint and restore (`ctr containers checkpoint --task` / `restore
---live`) with its runc v2 shim driving oci-runtime: the shim calls `checkpoint` and, in its
+"""containerd 1.6's checkpoint and restore (`ctr containers checkpoint --task --rw` /
+`restore --live --rw`) with its runc v2 shim driving oci-runtime: the shim calls `checkpoint` and, in its
 Create with a checkpoint, `restore --detach`."""
 import os
 import time
@@ -27,10 +27,12 @@ def test_task_checkpoint_and_live_restore(ctr):
         deadline = time.monotonic() + 10
         while _count(ctr, "ckpt") < 5 and time.monotonic() < deadline:
             time.sleep(0.1)
-        ctr("containers", "checkpoint", "--task", "ckpt", "checkpoint/ckpt:1")
+        # --rw: the container's own files (its counter) go with it, or a file it had open
+        # would be missing from the fresh snapshot restore makes
+        ctr("containers", "checkpoint", "--task", "--rw", "ckpt", "checkpoint/ckpt:1")
         saved = _count(ctr, "ckpt")
         ctr.remove("ckpt")
-        ctr("containers", "restore", "--live", "ckpt", "checkpoint/ckpt:1")
+        ctr("containers", "restore", "--live", "--rw", "ckpt", "checkpoint/ckpt:1")
         ctr.wait_status("ckpt", "RUNNING")
         deadline = time.monotonic() + 10
         while _count(ctr, "ckpt") <= saved and time.monotonic() < deadline:
