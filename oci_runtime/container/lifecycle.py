@@ -7,7 +7,7 @@ validation, rootfs, cgroups, hooks) inside the methods that need them.
 from oci_runtime.errors import DamagedState, InvalidState, OCIError
 from oci_runtime.kernel import hotpath  # not os: see its docstring
 from oci_runtime.container.store import (
-    SECCOMP_LISTENER_MESSAGE, START_RELEASED, START_REQUEST, START_SOCKET, StateStore,
+    CRIU_ROOT, SECCOMP_LISTENER_MESSAGE, START_RELEASED, START_REQUEST, START_SOCKET, StateStore,
     derive_status, init_alive, public_state, start_socket_address,
 )
 
@@ -335,6 +335,7 @@ class StoredContainer:
 
             remove_container_mounts(self.record["rootfs"], self.record["host_mounts_before"],
                                     warn)
+        self._detach_criu_root()
         hooks = self.record.get("hooks") or {}
         if hooks.get("poststop"):
             from oci_runtime.hooks.runner import hook_state, run_hooks
@@ -343,6 +344,21 @@ class StoredContainer:
                                self.record.get("annotations"))
             run_hooks(hooks, "poststop", state, warn=warn or (lambda message: None))
         self.store.remove(self.id)
+
+    def _detach_criu_root(self) -> None:
+        """A restore killed while CRIU ran (SIGKILL: nothing undone) leaves the rootfs bound at
+        <state dir>/criu-root: detached here, or the directory could not be removed."""
+        from oci_runtime.kernel.files import is_directory
+
+        criu_root = f"{self.dir}/{CRIU_ROOT}"
+        if not is_directory(criu_root):
+            return
+        from oci_runtime.kernel import syscalls as kernel
+
+        try:
+            kernel.umount2(criu_root, kernel.MNT_DETACH | 0x8)  # UMOUNT_NOFOLLOW
+        except OSError:
+            pass  # not mounted: an empty directory, removed with the rest
 
     def check_networks(self) -> None:
         """CNI CHECK of the networks the container was given; raises OCIError if one fails."""

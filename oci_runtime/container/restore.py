@@ -22,6 +22,7 @@ from oci_runtime.container.checkpoint import (EXTERNAL_NAMESPACE_KEYS, criu_conf
                                               image_descriptors)
 from oci_runtime.container.create import Created, make_container
 from oci_runtime.container.prepare import prepare
+from oci_runtime.container.store import CRIU_ROOT
 from oci_runtime.errors import OCIError
 from oci_runtime.hooks.runner import hook_state, run_hooks
 
@@ -41,7 +42,6 @@ if TYPE_CHECKING:
     Warn = Callable[[str], None]
 
 RESTORE_LOG = "restore.log"
-CRIU_ROOT = "criu-root"
 _MS_BIND = 0x1000
 _MS_REC = 0x4000
 _MNT_DETACH = 2

@@ -39,6 +39,9 @@ if TYPE_CHECKING:
 STATE_FILE = "state.json"
 CONFIG_FILE = "config.json"
 START_SOCKET = "start.sock"
+# While `restore` runs CRIU: the rootfs bound here as CRIU's root (container/restore.py); only a
+# restore killed (SIGKILL) leaves it, and `delete` detaches it.
+CRIU_ROOT = "criu-root"
 _EXECUTOR_EXE = f"/memfd:{EXECUTOR_MEMFD_NAME} "
 BACKUP_FILE = "state.json.backup"
 # Prefix of a directory being removed; "~" is in no container id, so list and load never see it.
