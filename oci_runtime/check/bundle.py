@@ -132,6 +132,30 @@ def _semantic_problems(document: "dict[str, Any]", data: bytes, bundle: str, sto
         findings += _host_limits_for(prepared.config)
     if prepared.plan is not None:  # every rule passed: the executable is looked up as create does
         findings += _executable_findings(prepared.config)
+        findings += _mount_source_findings(prepared.config)
+    return findings
+
+
+def _mount_source_findings(config: "Config | None") -> "list[Finding]":
+    """A bind source missing on the host: create fails when it comes to mount it, unless the
+    source lies in the rootfs below an earlier mount's destination (that mount decides what is
+    there: the executor looks at the source when it mounts it, as runc does)."""
+    from oci_runtime.rootfs.mount_options import plan_mount_options
+
+    assert config is not None  # the plan was compiled
+    root = config.root_path.rstrip("/")
+    findings = []
+    for index, mount in enumerate(config.mounts):
+        options = plan_mount_options(mount.options)
+        if not (options.is_bind or mount.type == "bind") or os.path.exists(mount.source):
+            continue
+        earlier = [m.destination.rstrip("/") for m in config.mounts[:index]]
+        if mount.source.startswith(root + "/") and \
+                _in_rootfs(root, earlier, mount.source[len(root):]) is True:
+            continue
+        findings.append(Finding(ERROR, mount.pointer, f"mount source {mount.source}: No such "
+                                "file or directory (create fails when it mounts it)",
+                                "create it, or fix the source"))
     return findings
 
 

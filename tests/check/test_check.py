@@ -127,6 +127,29 @@ def test_a_missing_executable_is_found_by_check_as_create_would(oci, make_bundle
         assert result.stdout == "ok      config.json: no problem found\n"
 
 
+def test_a_missing_bind_source_is_an_error_unless_an_earlier_mount_provides_it(oci, make_bundle,
+                                                                                tmp_path):
+    """create looks at a bind source when it mounts it (runc's order): check says whether it
+    will be there then."""
+    bundle, _ = make_bundle(["true"])
+    missing = tmp_path / "nowhere"
+    _write(bundle, lambda config: config["mounts"].append(
+        {"destination": "/x", "type": "bind", "source": str(missing), "options": ["bind"]}))
+    result = _check(oci, "--bundle", str(bundle))
+    index = len(json.loads((bundle / "config.json").read_text())["mounts"]) - 1
+    assert result.returncode == 1
+    assert f"error   /mounts/{index}: mount source {missing}: No such file or directory" \
+        in result.stdout, result.stdout
+    volume = tmp_path / "volume"
+    volume.mkdir()
+    _write(bundle, lambda config: config["mounts"].__setitem__(slice(index, None), [
+        {"destination": "/data", "type": "bind", "source": str(volume), "options": ["rbind"]},
+        {"destination": "/again", "type": "bind", "source": f"{bundle}/rootfs/data/sub",
+         "options": ["rbind"]}]))
+    result = _check(oci, "--bundle", str(bundle))
+    assert result.returncode == 0, result.stdout
+
+
 def test_unknown_capabilities_are_warnings_and_the_verdict_stays_with_host(oci, make_bundle):
     bundle, _ = make_bundle(["true"], edit=lambda config: config["process"]["capabilities"][
         "bounding"].append("CAP_FOO"))
