@@ -87,3 +87,22 @@ def test_rootless_cgroup_uses_a_writable_one_skips_or_names_the_field(tmp_path, 
     assert rootless.rootless_cgroup(manager, {"devices": [{"allow": False}]}) is None
     with pytest.raises(OCIError, match=r"^config\.json: /linux/resources/pids/limit: rootless"):
         rootless.rootless_cgroup(manager, {"pids": {"limit": 5}})
+
+
+def test_update_devices_become_the_container_rules_and_are_refused_rootless(monkeypatch):
+    import pytest
+
+    from oci_runtime.cgroups.controllers.devices import DEFAULT_ALLOWED_DEVICES
+    from oci_runtime.container import lifecycle
+    from oci_runtime.errors import OCIError
+    from oci_runtime.userns import rootless
+
+    rule = {"allow": True, "type": "c", "major": 1, "minor": 11, "access": "r"}
+    monkeypatch.setattr(rootless, "is_rootless", lambda setting=None: False)
+    assert lifecycle._with_container_device_rules({"pids": {"limit": 5}}) == {"pids": {"limit": 5}}
+    updated = lifecycle._with_container_device_rules({"devices": [rule]})
+    assert updated["devices"] == [{"allow": False, "access": "rwm"}, rule,
+                                  *DEFAULT_ALLOWED_DEVICES]
+    monkeypatch.setattr(rootless, "is_rootless", lambda setting=None: True)
+    with pytest.raises(OCIError, match="update: /devices: a rootless container has no device"):
+        lifecycle._with_container_device_rules({"devices": [rule]})
