@@ -116,8 +116,16 @@ def cpu_mask(cpu_list: str, pointer: str) -> bytes:
     return mask.to_bytes(size, "little")
 
 
-# As wide as runc's configs.MaxCPU: every CPU the kernel may have.
-_EVERY_CPU = range(8192)
+_POSSIBLE_CPUS = "/sys/devices/system/cpu/possible"
+
+
+def _every_cpu() -> range:
+    """Every CPU this kernel may bring online ("0-63"); else as many as runc's configs.MaxCPU."""
+    try:
+        with open(_POSSIBLE_CPUS) as possible:
+            return range(max(parse_cpu_list(possible.read().strip(), _POSSIBLE_CPUS)) + 1)
+    except (OSError, ValueError, ConfigError):
+        return range(8192)
 
 
 def reset_cpu_affinity(pid: int) -> None:
@@ -127,7 +135,7 @@ def reset_cpu_affinity(pid: int) -> None:
     Linux 6.2 moving into a cpuset keeps an affinity set by sched_setaffinity.  A failure
     leaves the affinity as it was, as runc's does (a SCHED_DEADLINE caller, for one)."""
     try:
-        os.sched_setaffinity(pid, _EVERY_CPU)
+        os.sched_setaffinity(pid, _every_cpu())
     except OSError:
         pass
 
