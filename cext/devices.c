@@ -134,12 +134,12 @@ void op_stdio_chown(const struct step *st)
     uid_t uid = (uid_t)st->i[I_STDIO_CHOWN_UID];
     gid_t gid = (gid_t)st->i[I_STDIO_CHOWN_GID];
     for (int fd = 0; fd < 3; fd++) {
-        struct stat st;
-        if (fstat(fd, &st) < 0)
+        struct stat sb;
+        if (fstat(fd, &sb) < 0)
             continue;
-        if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3))
+        if (S_ISCHR(sb.st_mode) && sb.st_rdev == makedev(1, 3))
             continue; /* /dev/null: shared with everything, never ours to give away */
-        if (st.st_uid == uid)
+        if (sb.st_uid == uid)
             continue;
         if (fchown(fd, uid, gid) < 0 && errno != EINVAL && errno != EPERM)
             fail(errno);

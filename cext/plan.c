@@ -86,6 +86,46 @@ static const char *string_problem(enum string_kind kind, struct str s, int64_t c
     return "has an unknown kind";
 }
 
+/* Step `k` (bytes at `p`) decoded into `st` and checked; -1 with `why` filled. */
+static int decode_step(const char *p, uint32_t k, struct step *st, const char *blob,
+                       size_t blob_size, const unsigned char *seen, char *why, size_t why_size)
+{
+    st->op = u32_at(p + STEP_OP_AT);
+    if (st->op == 0 || st->op >= OP_COUNT)
+        return refuse(why, why_size, "step %u: unknown op %u", k, st->op);
+    const struct op_layout *layout = &op_layouts[st->op];
+    for (size_t n = 0; n < sizeof(layout->needs) && layout->needs[n]; n++)
+        if (!seen[layout->needs[n]])
+            return refuse(why, why_size, "step %u (%s): no %s before it", k, layout->name,
+                          op_layouts[layout->needs[n]].name);
+    for (int n = 0; n < STEP_INTS; n++) {
+        memcpy(&st->i[n], p + STEP_INTS_AT + n * 8, 8);
+        if (st->i[n] < layout->ints[n].lo || st->i[n] > layout->ints[n].hi)
+            return refuse(why, why_size, "step %u (%s): integer %d is %lld, outside [%lld, %lld]",
+                          k, layout->name, n, (long long)st->i[n],
+                          (long long)layout->ints[n].lo, (long long)layout->ints[n].hi);
+    }
+    for (int n = 0; n < STEP_STRINGS; n++) {
+        uint32_t offset = u32_at(p + STEP_STRINGS_AT + n * 8);
+        uint32_t len = u32_at(p + STEP_STRINGS_AT + n * 8 + 4);
+        /* The string and its NUL inside the blob: offset + len < blob_size. */
+        if (offset >= blob_size || len >= blob_size - offset || blob[offset + len] != 0)
+            return refuse(why, why_size, "step %u (%s): string %d is not a NUL-terminated string "
+                          "of the plan", k, layout->name, n);
+        st->s[n].p = blob + offset;
+        st->s[n].len = len;
+        enum string_kind kind = n == S_WHAT ? ARG_TEXT : layout->strings[n].kind;
+        int64_t referred = 0;
+        if (n != S_WHAT && layout->strings[n].count >= 0)
+            referred = st->i[layout->strings[n].count];
+        const char *problem = string_problem(kind, st->s[n], referred);
+        if (problem)
+            return refuse(why, why_size, "step %u (%s): string %d %s", k, layout->name, n,
+                          problem);
+    }
+    return 0;
+}
+
 int decode_plan(const char *data, size_t size, struct plan *plan, char *why, size_t why_size)
 {
     plan->count = 0;
@@ -112,51 +152,11 @@ int decode_plan(const char *data, size_t size, struct plan *plan, char *why, siz
     unsigned char seen[OP_COUNT] = {0};
     for (uint32_t k = 0; k < count; k++) {
         const char *p = data + PLAN_HEADER_SIZE + (size_t)k * STEP_SIZE;
-        struct step *st = &steps[k];
-        st->op = u32_at(p + STEP_OP_AT);
-        if (st->op == 0 || st->op >= OP_COUNT) {
+        if (decode_step(p, k, &steps[k], blob, blob_size, seen, why, why_size) < 0) {
             free(steps);
-            return refuse(why, why_size, "step %u: unknown op %u", k, st->op);
+            return -1;
         }
-        const struct op_layout *layout = &op_layouts[st->op];
-        for (size_t n = 0; n < sizeof(layout->needs) && layout->needs[n]; n++)
-            if (!seen[layout->needs[n]]) {
-                free(steps);
-                return refuse(why, why_size, "step %u (%s): no %s before it", k, layout->name,
-                              op_layouts[layout->needs[n]].name);
-            }
-        for (int n = 0; n < STEP_INTS; n++) {
-            memcpy(&st->i[n], p + STEP_INTS_AT + n * 8, 8);
-            if (st->i[n] < layout->ints[n].lo || st->i[n] > layout->ints[n].hi) {
-                free(steps);
-                return refuse(why, why_size, "step %u (%s): integer %d is %lld, outside "
-                              "[%lld, %lld]", k, layout->name, n, (long long)st->i[n],
-                              (long long)layout->ints[n].lo, (long long)layout->ints[n].hi);
-            }
-        }
-        for (int n = 0; n < STEP_STRINGS; n++) {
-            uint32_t offset = u32_at(p + STEP_STRINGS_AT + n * 8);
-            uint32_t len = u32_at(p + STEP_STRINGS_AT + n * 8 + 4);
-            /* The string and its NUL inside the blob: offset + len < blob_size. */
-            if (offset >= blob_size || len >= blob_size - offset || blob[offset + len] != 0) {
-                free(steps);
-                return refuse(why, why_size, "step %u (%s): string %d is not a NUL-terminated "
-                              "string of the plan", k, layout->name, n);
-            }
-            st->s[n].p = blob + offset;
-            st->s[n].len = len;
-            enum string_kind kind = n == S_WHAT ? ARG_TEXT : layout->strings[n].kind;
-            int64_t referred = 0;
-            if (n != S_WHAT && layout->strings[n].count >= 0)
-                referred = st->i[layout->strings[n].count];
-            const char *problem = string_problem(kind, st->s[n], referred);
-            if (problem) {
-                free(steps);
-                return refuse(why, why_size, "step %u (%s): string %d %s", k, layout->name, n,
-                              problem);
-            }
-        }
-        seen[st->op] = 1;
+        seen[steps[k].op] = 1;
     }
     plan->count = count;
     plan->flags = flags;

@@ -216,7 +216,8 @@ void op_wait_go(const struct step *st)
 {
     (void)st;
     struct field fields[FRAME_MAX_FIELDS] = {{0}};
-    (void)receive_frame(FRAME_GO, fields); /* kept: the hook states point into it */
+    static char *go; /* kept for the rest of the run: the hook states point into it */
+    go = receive_frame(FRAME_GO, fields);
     hook_state[0] = (struct str){fields[F_GO_CREATING].p, fields[F_GO_CREATING].len};
     hook_state[1] = (struct str){fields[F_GO_CREATED].p, fields[F_GO_CREATED].len};
 }
