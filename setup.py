@@ -2,38 +2,21 @@
 # the container executor (cext/executor*.c) is a static program, not an extension module: it is
 # compiled here, beside the extensions, into the package (oci_runtime/_executor).
 import os
-import subprocess
 import sys
 
 from setuptools import setup
 from setuptools.command.build_ext import build_ext
 
-# cext/executor.c runs the plan; each other unit holds the steps of one concern (cext/executor.h).
-EXECUTOR_SOURCES = [os.path.join("cext", name + ".c") for name in (
-    "executor", "plan", "frames", "sync", "paths", "walk", "namespaces", "mounts", "copyup",
-    "devices", "hooks", "process", "credentials")]
-# The executor is clean of these (CI makes them errors); scripts/build-executor uses the same.
-WARNINGS = ["-Wall", "-Wextra"]
-
-
-def generate_format():
-    """cext/generated/format.h, the C side of the plan and frame formats, from oci_runtime/executor/wire.py
-    (cext/generate_format.py): the one definition both sides are made from."""
-    subprocess.run([sys.executable, os.path.join("cext", "generate_format.py")], check=True)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "cext"))
+import build_executor  # noqa: E402  (cext/build_executor.py: the executor's sources and flags)
 
 
 def compile_executor(target):
     """A static, stripped executable: no libraries to load (no ld.so.preload of an image can
-    reach it) and nothing beyond libc."""
-    compiler = os.environ.get("CC", "cc")
-    os.makedirs(os.path.dirname(target), exist_ok=True)
-    generate_format()
-    # Warnings are errors in CI (.ci/run sets CI=true), not in a user's install, where a newer
-    # compiler's new warning must not make the package uninstallable.
-    strict = ["-Werror"] if os.environ.get("CI") == "true" else []
-    subprocess.run([compiler, "-static", "-Os", "-s", *WARNINGS, *strict, "-I",
-                    os.path.join("cext", "generated"), "-o", target, *EXECUTOR_SOURCES],
-                   check=True)
+    reach it) and nothing beyond libc.  Warnings are errors in CI (.ci/run sets CI=true), not in
+    a user's install, where a newer compiler's new warning must not make the package
+    uninstallable."""
+    build_executor.build(target, strict=os.environ.get("CI") == "true")
 
 
 class BuildWithExecutor(build_ext):

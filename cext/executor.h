@@ -99,6 +99,9 @@ int mkfile_in_root(const char *path, mode_t mode);
 int ensure_mountpoint(const char *path, int is_file);
 int write_proc(const char *relative, const char *data, size_t len);
 
+/* sanitizer_log.c, in the sanitized build only (tests): a forked process reports to the log too */
+void sanitizer_forked(void) __attribute__((weak));
+
 /* mounts.c */
 int remount_bind(const char *dst, unsigned long flags, unsigned long cleared);
 void open_root(const char *dir);

@@ -75,6 +75,8 @@ void op_fork(const struct step *st)
         _exit(0);
     }
     close(go[1]);
+    if (sanitizer_forked)
+        sanitizer_forked();
     char g;
     if (read(go[0], &g, 1) != 1)
         _exit(1);

@@ -16,6 +16,7 @@ int start_conn = -1;
 int in_exec_mode;
 int released;
 struct str hook_state[2];
+static char *go_frame; /* GO's payload, kept for the rest of the run: hook_state points in it */
 
 static void exit_on_signal(int signal_number) { _exit(128 + signal_number); }
 
@@ -216,8 +217,7 @@ void op_wait_go(const struct step *st)
 {
     (void)st;
     struct field fields[FRAME_MAX_FIELDS] = {{0}};
-    static char *go; /* kept for the rest of the run: the hook states point into it */
-    go = receive_frame(FRAME_GO, fields);
+    go_frame = receive_frame(FRAME_GO, fields);
     hook_state[0] = (struct str){fields[F_GO_CREATING].p, fields[F_GO_CREATING].len};
     hook_state[1] = (struct str){fields[F_GO_CREATED].p, fields[F_GO_CREATED].len};
 }
