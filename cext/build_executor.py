@@ -19,7 +19,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 # cext/executor.c runs the plan; each other unit holds the steps of one concern (executor.h).
 UNITS = ("executor", "plan", "frames", "sync", "paths", "walk", "namespaces", "mounts", "copyup",
-         "devices", "hooks", "process", "credentials")
+         "devices", "hooks", "process", "passwd", "credentials")
 SOURCES = [os.path.join(HERE, name + ".c") for name in UNITS]
 # The executor is clean of these; CI (CI=true) and the tests make them errors.
 WARNINGS = ["-Wall", "-Wextra"]

@@ -24,25 +24,6 @@ int devnull_fd = -1;
 uint32_t current_step = PLAN_REFUSED;
 const struct step *running;
 
-/* The NUL-separated strings of a vector argument as a NULL-terminated array (plan.c checked
- * that `blob` holds `count` of them). */
-char **split_vector(struct str blob, int64_t count)
-{
-    if (count < 0 || (uint64_t)count > blob.len)
-        fail_detail(EINVAL, "plan: vector shorter than its count");
-    char **vector = calloc((size_t)count + 1, sizeof(char *));
-    if (!vector)
-        fail(ENOMEM);
-    const char *p = blob.p, *end = blob.p + blob.len;
-    for (int64_t k = 0; k < count; k++) {
-        if (p >= end)
-            fail_detail(EINVAL, "plan: vector shorter than its count");
-        vector[k] = (char *)p;
-        p += strnlen(p, (size_t)(end - p)) + 1;
-    }
-    return vector;
-}
-
 typedef void handler(const struct step *st);
 #define HANDLER_ENTRY(op, function) [op] = function,
 static handler *const handlers[OP_COUNT] = {OP_LIST(HANDLER_ENTRY)};

@@ -70,6 +70,8 @@ OP_LIST(DECLARE_HANDLER)
 extern int devnull_fd;         /* the host's /dev/null, opened before entering anything */
 extern uint32_t current_step;  /* its index in the plan (PLAN_REFUSED before the first) */
 extern const struct step *running; /* the step being run */
+
+/* plan.c: a vector argument as the NULL-terminated array execve takes */
 char **split_vector(struct str blob, int64_t count);
 
 /* sync.c: the runtime's sync socket and the `start` connection */
@@ -108,6 +110,9 @@ void open_root(const char *dir);
 
 /* copyup.c: tmpcopyup */
 void copy_up(int from, int to, const char *destination);
+
+/* passwd.c: the home directory of `uid` in passwd `text` (NUL-terminated, cut up), or NULL */
+const char *home_in_passwd(char *text, uid_t uid);
 
 /* process.c: what execve gets */
 extern char **exec_argv;

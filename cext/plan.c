@@ -163,3 +163,22 @@ int decode_plan(const char *data, size_t size, struct plan *plan, char *why, siz
     plan->steps = steps;
     return 0;
 }
+
+/* The NUL-separated strings of a vector argument as a NULL-terminated array (decode_plan
+ * checked that `blob` holds `count` of them: a failure here is a bug, the fuzzer's to find). */
+char **split_vector(struct str blob, int64_t count)
+{
+    if (count < 0 || (uint64_t)count > blob.len)
+        fail_detail(EINVAL, "plan: vector shorter than its count");
+    char **vector = calloc((size_t)count + 1, sizeof(char *));
+    if (!vector)
+        fail(ENOMEM);
+    const char *p = blob.p, *end = blob.p + blob.len;
+    for (int64_t k = 0; k < count; k++) {
+        if (p >= end)
+            fail_detail(EINVAL, "plan: vector shorter than its count");
+        vector[k] = (char *)p;
+        p += strnlen(p, (size_t)(end - p)) + 1;
+    }
+    return vector;
+}

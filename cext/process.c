@@ -40,29 +40,6 @@ void op_exec_args(const struct step *st)
     exec_envc = (size_t)st->i[I_EXEC_ARGS_ENVC];
 }
 
-/* The home directory of `uid` in the passwd file `text` (NUL-terminated, changed), or NULL. */
-static const char *home_in_passwd(char *text, uid_t uid)
-{
-    char *saved = NULL;
-    for (char *line = strtok_r(text, "\n", &saved); line; line = strtok_r(NULL, "\n", &saved)) {
-        char *fields[7] = {0};
-        int count = 0;
-        for (char *p = line; count < 7; count++) {
-            fields[count] = p;
-            char *colon = strchr(p, ':');
-            if (!colon) {
-                count++;
-                break;
-            }
-            *colon = 0;
-            p = colon + 1;
-        }
-        if (count >= 6 && fields[2][0] && strtoul(fields[2], NULL, 10) == uid && fields[5][0])
-            return fields[5];
-    }
-    return NULL;
-}
-
 void op_set_home(const struct step *st)
 {
     uid_t uid = (uid_t)st->i[I_SET_HOME_UID];
