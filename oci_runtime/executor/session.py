@@ -13,7 +13,6 @@ from oci_runtime.errors import OCIError
 from oci_runtime.kernel.files import EXECUTOR_MEMFD_NAME
 from oci_runtime.kernel import hotpath
 from oci_runtime.executor import wire
-from oci_runtime.kernel.fdpass import receive_with_fd
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 if TYPE_CHECKING:
@@ -66,10 +65,8 @@ class Session:
 
     def receive(self, *expected: bytes) -> "tuple[bytes, tuple[int | bytes, ...]]":
         """The next frame as (type, fields); an error frame raises the step's OCIError, EOF
-        gives (b"", ()).  An fd that came with it is closed: receive_frame keeps it."""
-        kind, fields, fd = self.receive_frame()
-        if fd is not None:
-            hotpath.close(fd)
+        gives (b"", ()).  No fd is expected: one sent all the same is closed by the kernel."""
+        kind, fields, _ = self.receive_frame(with_fd=False)
         if not kind and expected and b"" not in expected:
             raise OCIError("the container's executor exited without reporting an error")
         if kind and expected and kind not in expected:
@@ -77,9 +74,11 @@ class Session:
                            f"got {kind!r}")
         return kind, fields
 
-    def receive_frame(self) -> "tuple[bytes, tuple[int | bytes, ...], int | None]":
-        """(type, fields, fd or None) of the next frame, b"" at EOF; an error frame raises."""
-        header, fd = self._read(wire.FRAME_HEADER.size, with_fd=True)
+    def receive_frame(self, with_fd: bool = True
+                      ) -> "tuple[bytes, tuple[int | bytes, ...], int | None]":
+        """(type, fields, fd or None) of the next frame, b"" at EOF; an error frame raises.
+        ``with_fd``: an fd may come with it (SCM_RIGHTS: a LISTENER frame of exec)."""
+        header, fd = self._read(wire.FRAME_HEADER.size, with_fd=with_fd)
         if not header:
             return b"", (), fd
         try:
@@ -107,6 +106,8 @@ class Session:
         while len(data) < size:
             try:
                 if with_fd and fd is None:
+                    from oci_runtime.kernel.fdpass import receive_with_fd
+
                     chunk, fd = receive_with_fd(self.sock, size - len(data))
                 else:
                     chunk = self.sock.recv(size - len(data))

@@ -107,20 +107,39 @@ STRING_KINDS = ("path", "text", "bytes", "vector", "vector?", "u32s", "bpf", "em
 class Op:
     """One operation of the executor: its integer and string slots as (name, kind), and the ops
     that must come before it in a plan (``needs``).  ``name`` (the C handler is op_<name>) and
-    ``number`` (its position in OPS, from 1) come from the table below."""
+    ``number`` (its position in OPS, from 1) come from the table below.  The slots are read from
+    their "name:kind" specs when first asked for (every create imports this module: its import
+    is kept to building the table)."""
 
-    __slots__ = ("number", "name", "doc", "ints", "strings", "needs")
+    __slots__ = ("number", "name", "doc", "int_specs", "string_specs", "needs", "_ints",
+                 "_strings")
 
-    def __init__(self, doc: str, ints: "Sequence[str]" = (), strings: "Sequence[str]" = (),
-                 needs: "Sequence[Op]" = ()) -> None:
+    def __init__(self, doc: str, ints: "tuple[str, ...]" = (), strings: "tuple[str, ...]" = (),
+                 needs: "tuple[Op, ...]" = ()) -> None:
         self.number = 0
         self.name = ""
         self.doc = doc
-        self.ints = tuple(_slot(spec, INT_KINDS) for spec in ints)
-        self.strings = tuple(_slot(spec, STRING_KINDS) for spec in strings)
-        self.needs = tuple(needs)
-        if len(self.ints) > INTS or len(self.strings) > STRINGS - 1:
+        self.int_specs = ints
+        self.string_specs = strings
+        self.needs = needs
+        self._ints: "tuple[tuple[str, str], ...] | None" = None
+        self._strings: "tuple[tuple[str, str], ...] | None" = None
+        if len(ints) > INTS or len(strings) > STRINGS - 1:
             raise ValueError(f"op {doc!r}: too many arguments")
+
+    @property
+    def ints(self) -> "tuple[tuple[str, str], ...]":
+        """The integer slots as (name, kind)."""
+        if self._ints is None:
+            self._ints = tuple(_slot(spec, INT_KINDS) for spec in self.int_specs)
+        return self._ints
+
+    @property
+    def strings(self) -> "tuple[tuple[str, str], ...]":
+        """The string slots as (name, kind)."""
+        if self._strings is None:
+            self._strings = tuple(_slot(spec, STRING_KINDS) for spec in self.string_specs)
+        return self._strings
 
     def count_slot(self, kind: str) -> int:
         """The integer slot a vector or u32s string kind ("vector/argc") counts in."""
@@ -128,7 +147,7 @@ class Op:
         return names.index(kind.partition("/")[2])
 
     def canonical(self) -> str:
-        return f"{self.name}{self.ints}{self.strings}{[op.name for op in self.needs]}"
+        return f"{self.name}{self.int_specs}{self.string_specs}{[op.name for op in self.needs]}"
 
     def __repr__(self) -> str:
         return f"<op {self.name}>"
@@ -224,11 +243,11 @@ MEMPOLICY = Op("set_mempolicy(2): mode with its flags, the nodes as unsigned lon
 
 def _number_ops() -> "tuple[Op, ...]":
     """Each op of the table above named after its constant and numbered in order."""
-    ops = [value for value in globals().values() if isinstance(value, Op)]
-    for number, op in enumerate(ops, start=1):
+    ops = [(name, value) for name, value in globals().items() if isinstance(value, Op)]
+    for number, (name, op) in enumerate(ops, start=1):
         op.number = number
-        op.name = next(name for name, value in globals().items() if value is op).lower()
-    return tuple(ops)
+        op.name = name.lower()
+    return tuple(op for _, op in ops)
 
 
 OPS = _number_ops()
@@ -270,11 +289,11 @@ MSG_SETUP, MSG_PID, MSG_HOOKS, MSG_CREATED, MSG_ERROR, MSG_LISTENER, MSG_OK, MSG
 
 def _format_digest() -> int:
     """The plan's format number: any change to the tables changes it, so an executor built from
-    other tables refuses the plan ("rebuild it") instead of misreading it."""
+    other tables refuses the plan ("reinstall") instead of misreading it."""
     import zlib
 
-    text = repr((MAGIC, HEADER.format, STEP.format, PLAN_FLAGS, sorted(INT_KINDS.items()),
-                 STRING_KINDS, [op.canonical() for op in OPS], [name for name, _ in MNT_BITS],
+    text = repr((MAGIC, HEADER.format, STEP.format, PLAN_FLAGS, INT_KINDS, STRING_KINDS,
+                 [op.canonical() for op in OPS], MNT_BITS,
                  [(f.name, f.kind, f.fields) for f in FRAMES]))
     return zlib.crc32(text.encode())
 
