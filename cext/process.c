@@ -161,7 +161,12 @@ void op_umask(const struct step *st) { umask((mode_t)st->i[I_UMASK_MASK]); }
 void op_fd_sweep(const struct step *st)
 {
     int preserved = (int)st->i[I_FD_SWEEP_PRESERVED];
-    for (int fd = 3; fd - 3 < preserved; fd++) {
+    /* No fd is at or past the limit on open files: a huge --preserve-fds costs no more. */
+    struct rlimit files;
+    int last = preserved;
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < (rlim_t)preserved + 3)
+        last = files.rlim_cur > 3 ? (int)files.rlim_cur - 3 : 0;
+    for (int fd = 3; fd - 3 < last; fd++) {
         int flags = fcntl(fd, F_GETFD);
         if (flags >= 0)
             fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC);
