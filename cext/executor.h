@@ -86,6 +86,7 @@ void __attribute__((noreturn)) fail_detail(int err, const char *detail);
 void __attribute__((noreturn)) fail(int err);
 int send_fd(int sock, const void *data, size_t len, int fd);
 int write_all(int fd, const void *buf, size_t len);
+int read_all(int fd, void *buf, size_t len);
 extern struct str hook_state[2]; /* what GO brought: the states "creating" and "created" */
 
 #define CHECK(expr) do { if ((expr) < 0) fail(errno); } while (0)

@@ -19,20 +19,6 @@ char **exec_envp;
 size_t exec_envc;
 char *exec_path;
 
-static int read_exact(int fd, void *buf, size_t len)
-{
-    size_t done = 0;
-    while (done < len) {
-        ssize_t n = read(fd, (char *)buf + done, len - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        done += (size_t)n;
-    }
-    return 0;
-}
-
 void op_exec_args(const struct step *st)
 {
     exec_argv = split_vector(st->s[S_EXEC_ARGS_ARGV], st->i[I_EXEC_ARGS_ARGC]);
@@ -58,7 +44,7 @@ void op_set_home(const struct step *st)
         if (fd >= 0 && fstat(fd, &opened) == 0 && opened.st_ino == sb.st_ino &&
             opened.st_dev == sb.st_dev) {
             char *text = malloc((size_t)sb.st_size + 1);
-            if (text && read_exact(fd, text, (size_t)sb.st_size) == 0) {
+            if (text && read_all(fd, text, (size_t)sb.st_size) == 0) {
                 text[sb.st_size] = 0;
                 const char *home = home_in_passwd(text, uid);
                 if (home && asprintf(&entry, "HOME=%s", home) < 0)

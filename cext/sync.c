@@ -22,13 +22,15 @@ static void exit_on_signal(int signal_number) { _exit(128 + signal_number); }
 
 /* ---- frames ------------------------------------------------------------------------------ */
 
-/* write(2) until all of `buf` is out (the only system call allowed after some seccomp filters:
- * no send, no allocation on the way to it). */
-int write_all(int fd, const void *buf, size_t len)
+/* All of `buf` out to `fd`: with write(2) (the only system call allowed after some seccomp
+ * filters: no send, no allocation on the way to it), or to a socket with send(MSG_NOSIGNAL),
+ * where a runtime gone is EPIPE, not SIGPIPE. */
+static int put_all(int fd, const void *buf, size_t len, int socket)
 {
     size_t done = 0;
     while (done < len) {
-        ssize_t n = write(fd, (const char *)buf + done, len - done);
+        const char *from = (const char *)buf + done;
+        ssize_t n = socket ? send(fd, from, len - done, MSG_NOSIGNAL) : write(fd, from, len - done);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
@@ -38,26 +40,16 @@ int write_all(int fd, const void *buf, size_t len)
     return 0;
 }
 
-/* To the runtime's socket: a runtime gone is EPIPE, not SIGPIPE. */
-static int send_all(int fd, const void *buf, size_t len)
-{
-    size_t done = 0;
-    while (done < len) {
-        ssize_t n = send(fd, (const char *)buf + done, len - done, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -1;
-        done += (size_t)n;
-    }
-    return 0;
-}
+int write_all(int fd, const void *buf, size_t len) { return put_all(fd, buf, len, 0); }
 
-static int read_all(int fd, char *buf, size_t len)
+static int send_all(int fd, const void *buf, size_t len) { return put_all(fd, buf, len, 1); }
+
+/* Exactly `len` bytes from `fd`; -1 at an error or EOF before them. */
+int read_all(int fd, void *buf, size_t len)
 {
     size_t done = 0;
     while (done < len) {
-        ssize_t n = recv(fd, buf + done, len - done, 0);
+        ssize_t n = read(fd, (char *)buf + done, len - done);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
