@@ -41,6 +41,17 @@ def test_run_sets_home_from_passwd(oci, make_bundle, uid, home):
     assert result.stdout.strip() == home
 
 
+def test_home_is_looked_up_by_the_whole_uid_field(oci, make_bundle):
+    """The image's passwd is parsed with no trust: "1000x" or "+1000" is not uid 1000 (it was,
+    read with strtoul); the entry whose uid is exactly 1000 gives HOME."""
+    bundle, cid = make_bundle(["sh", "-c", "echo $HOME"], user(1000))
+    (bundle / "rootfs" / "etc" / "passwd").write_text(
+        "odd:x:1000x:1000::/odd:/bin/sh\nplus:x:+1000:1000::/plus:/bin/sh\n"
+        "user:x:1000:1000:user:/home/user:/bin/sh\n")
+    result = oci("run", "--bundle", str(bundle), cid)
+    assert result.stdout.strip() == "/home/user", result.stderr
+
+
 def test_home_given_in_env_is_kept(oci, make_bundle):
     bundle, cid = make_bundle(["sh", "-c", "echo $HOME"],
                               lambda c: c["process"]["env"].append("HOME=/given"))
