@@ -48,6 +48,11 @@ class CgroupManager:
         """set() or update() (``updating``): each controller's part of ``resources``."""
         raise NotImplementedError
 
+    def check_resources(self, resources: "dict[str, Any]") -> None:
+        """Refuse, before anything is made, ``resources`` this host's hierarchies cannot take
+        (dispatch.check_resources); the kernel still has the last word when they are written."""
+        raise NotImplementedError
+
     def destroy(self, timeout: float = 5.0) -> None:
         """Remove the cgroup directories bottom-up (retrying EBUSY up to ``timeout`` seconds);
         kills nothing."""

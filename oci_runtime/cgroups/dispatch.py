@@ -8,6 +8,7 @@ from .fields import RESOURCES, section
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from typing import Any
 
     from types import ModuleType
@@ -71,18 +72,33 @@ def controller(name: str) -> "ModuleType":
     raise KeyError(name)
 
 
-def write_resources(manager: "CgroupManager", resources: "dict[str, Any]", updating: bool, v2: bool) -> None:
-    """Apply ``resources`` (linux.resources) controller by controller: each controller's
-    ``apply_v1`` (cgroup v1 and hybrid) or ``apply_v2``.  An absent member is skipped, and so is
-    an empty one, except devices (an empty rule list still replaces the rules)."""
+def _used(resources: "dict[str, Any]") -> "Iterator[tuple[ModuleType, Any]]":
+    """(controller module, its member of ``resources``) in APPLY_ORDER.  An absent member is
+    skipped, and so is an empty one, except devices (an empty rule list still replaces the
+    rules)."""
     if not isinstance(resources, dict):
         raise OCIError(f"{RESOURCES}: expected an object, got {resources!r}")
     for key, kind, name in APPLY_ORDER:
         value = section(resources, key, kind)
-        if value is None or not (value or key == "devices"):
-            continue
-        module = controller(name)
+        if value is not None and (value or key == "devices"):
+            yield controller(name), value
+
+
+def write_resources(manager: "CgroupManager", resources: "dict[str, Any]", updating: bool, v2: bool) -> None:
+    """Apply ``resources`` (linux.resources) controller by controller: each controller's
+    ``apply_v1`` (cgroup v1 and hybrid) or ``apply_v2``."""
+    for module, value in _used(resources):
         (module.apply_v2 if v2 else module.apply_v1)(manager, value, updating)
+
+
+def check_resources(manager: "CgroupManager", resources: "dict[str, Any]", v2: bool) -> None:
+    """What this host's hierarchies can tell of ``resources`` before anything is made, so that
+    create refuses it before its first mkdir and `check` reports what create would: each
+    controller's ``check_v1`` / ``check_v2``, for the controllers that have one."""
+    for module, value in _used(resources):
+        check = getattr(module, "check_v2" if v2 else "check_v1", None)
+        if check is not None:
+            check(manager, value)
 
 
 def stats(manager: "CgroupManager", v2: bool) -> "dict[str, Any]":

@@ -240,6 +240,9 @@ class SystemdManager(CgroupManager):
                      *_encode_props(props)], f"setting properties of systemd unit {self.unit}")
         self.fs.write_resources(resources, updating)
 
+    def check_resources(self, resources: "dict[str, Any]") -> None:
+        self.fs.check_resources(resources)
+
     def destroy(self, timeout: float = 5.0) -> None:
         if systemd_running():
             try:

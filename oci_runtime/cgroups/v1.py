@@ -114,6 +114,9 @@ class V1Manager(CgroupManager):
     def write_resources(self, resources: "dict[str, Any]", updating: bool) -> None:
         dispatch.write_resources(self, resources, updating, v2=False)
 
+    def check_resources(self, resources: "dict[str, Any]") -> None:
+        dispatch.check_resources(self, resources, v2=False)
+
     # -- freezer ------------------------------------------------------------------------------
     def freeze(self) -> None:
         from .controllers import freezer

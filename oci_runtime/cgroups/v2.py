@@ -104,6 +104,9 @@ class V2Manager(CgroupManager):
     def write_resources(self, resources: "dict[str, Any]", updating: bool) -> None:
         dispatch.write_resources(self, resources, updating, v2=True)
 
+    def check_resources(self, resources: "dict[str, Any]") -> None:
+        dispatch.check_resources(self, resources, v2=True)
+
     # -- freezer ------------------------------------------------------------------------------
     def freeze(self) -> None:
         from .controllers import freezer

@@ -100,6 +100,10 @@ class Prepared:
             _report(exc, "/linux/cgroupsPath")
         if self.cgroup is not None:
             self.resources = cgroup_resources(config, self.rootless)
+            try:
+                self.cgroup.check_resources(self.resources)
+            except OCIError as exc:
+                _report(exc, "/linux/resources")
         if debug is not None:
             debug.cgroup_opened(self.cgroup)
         if config.linux.seccomp:
@@ -153,7 +157,10 @@ def _report(error: OCIError, pointer: str | None) -> None:
     if problem.pointer is None:
         if pointer is None:
             raise error
-        problem.pointer = pointer
+        # A subsystem's message may begin with a field below ``pointer`` (the cgroup layer's
+        # "/linux/resources/unified/memory.high: ..."): that one is the finding's field.
+        named = str(error).split(": ", 1)[0]
+        problem.pointer = named if named.startswith(pointer + "/") else pointer
     report_problem(problem)
 
 

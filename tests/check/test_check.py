@@ -261,3 +261,21 @@ def test_check_without_jsonschema_says_so_in_one_line(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "jsonschema", None)  # import raises ImportError
     with pytest.raises(OCIError, match="^check: the jsonschema package is needed"):
         check_bundle(str(tmp_path), StateStore(str(tmp_path / "state")))
+
+
+@pytest.mark.skipif(__import__("oci_runtime.cgroups", fromlist=["detect_mode"]).detect_mode()
+                    == "v2", reason="needs a v1 or hybrid host (unified memory works on v2)")
+def test_check_and_create_refuse_resources_the_hierarchies_cannot_take(oci, make_bundle,
+                                                                       cgroup_dirs):
+    """unified memory.high where no cgroup2 hierarchy has the memory controller: `check` said
+    "no problem found" while create refused it; both now refuse it, naming the field, and
+    create before it makes any cgroup directory."""
+    bundle, cid = make_bundle(["true"])
+    _write(bundle, lambda c: c["linux"]["resources"].update(unified={"memory.high": "50000000"}))
+    checked = _check(oci, "--bundle", str(bundle))
+    assert checked.returncode == 1, checked.stdout
+    assert "error   /linux/resources/unified/memory.high: controller 'memory'" in checked.stdout
+    created = oci("create", "--bundle", str(bundle), cid)
+    assert created.returncode == 1
+    assert "/linux/resources/unified/memory.high: controller 'memory'" in created.stderr
+    assert [d for d in cgroup_dirs(bundle) if os.path.isdir(d)] == []

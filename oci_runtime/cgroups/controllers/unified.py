@@ -32,7 +32,8 @@ def _write(path: str, uni: "dict[str, Any]") -> None:
         write_value(target, str(value), field)
 
 
-def apply_v1(cgroup: "V1Cgroup", uni: "dict[str, Any]", updating: bool) -> None:
+def check_v1(cgroup: "V1Cgroup", uni: "dict[str, Any]") -> None:
+    """A v1 or hybrid host: the keys' controllers must be in its cgroup2 hierarchy."""
     if not cgroup.unified or not cgroup.unified_mount:
         raise OCIError(f"{FIELD}: cannot use unified resources on a cgroup v1 host "
                        f"(no cgroup2 hierarchy mounted under {cgroup.root})")
@@ -43,6 +44,11 @@ def apply_v1(cgroup: "V1Cgroup", uni: "dict[str, Any]", updating: bool) -> None:
             raise OCIError(f"{pointer(FIELD, key)}: controller {ctrl!r} is not in the cgroup v2 "
                            f"hierarchy on this hybrid host (available there: "
                            f"{' '.join(avail) or 'none'}); use the cgroup v1 fields instead")
+
+
+def apply_v1(cgroup: "V1Cgroup", uni: "dict[str, Any]", updating: bool) -> None:
+    check_v1(cgroup, uni)
+    assert cgroup.unified and cgroup.unified_mount  # check_v1 refused it otherwise
     mkdir_p(cgroup.unified)
     need = sorted({k.split(".", 1)[0] for k in uni} - {"cgroup"})
     if need:
