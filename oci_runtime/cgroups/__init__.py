@@ -55,6 +55,30 @@ def manager_from_dict(d: object) -> "CgroupManager":
     return manager_from_dict(d)
 
 
+def remove_empty(saved: object) -> bool:
+    """Remove the cgroup of a stopped container from its saved record alone (CgroupManager.
+    to_dict()): one rmdir per directory of its "directories", the ones create made, nothing
+    imported or probed.  True once they are gone (or were); False, having removed what it
+    could, when that is not enough: a directory still holds a process or a child cgroup
+    (EBUSY), a systemd unit is to be stopped, the record predates the list.  Then the
+    manager's remove_after_kill does the rest."""
+    if not isinstance(saved, dict) or saved.get("driver") != "cgroupfs":
+        return False
+    directories = saved.get("directories")
+    if not isinstance(directories, list):
+        return False
+    from oci_runtime.kernel.hotpath import rmdir
+
+    for directory in directories:
+        try:
+            rmdir(directory)
+        except FileNotFoundError:
+            pass
+        except OSError:
+            return False
+    return True
+
+
 def __getattr__(name: str) -> type:
     if name == "CgroupManager":
         from .base import CgroupManager
@@ -71,4 +95,5 @@ def __getattr__(name: str) -> type:
     raise AttributeError(name)
 
 
-__all__ = ["open_manager", "manager_from_dict", "detect_mode", "CgroupManager", "DEFAULT_ROOT"]
+__all__ = ["open_manager", "manager_from_dict", "detect_mode", "remove_empty", "CgroupManager",
+           "DEFAULT_ROOT"]

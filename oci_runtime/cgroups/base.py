@@ -208,4 +208,7 @@ class CgroupManager:
         raise NotImplementedError
 
     def to_dict(self) -> "dict[str, Any]":
+        """What the container's state records, for manager_from_dict; a cgroupfs manager's
+        holds "directories", the container's cgroup directories (one per hierarchy), which a
+        delete removes without rebuilding the manager (oci_runtime.cgroups.remove_empty)."""
         raise NotImplementedError

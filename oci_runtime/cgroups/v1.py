@@ -40,7 +40,7 @@ class V1Manager(CgroupManager):
     def to_dict(self) -> "dict[str, Any]":
         return {"driver": "cgroupfs", "mode": self.mode, "root": self.root, "inner": self.inner,
                 "paths": dict(self.paths), "mounts": dict(self.mounts), "unified": self.unified,
-                "unified_mount": self.unified_mount}
+                "unified_mount": self.unified_mount, "directories": self._dirs()}
 
     @classmethod
     def from_dict(cls, d: "dict[str, Any]") -> "V1Manager":

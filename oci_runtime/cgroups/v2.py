@@ -30,7 +30,7 @@ class V2Manager(CgroupManager):
 
     def to_dict(self) -> "dict[str, Any]":
         return {"driver": "cgroupfs", "mode": "v2", "root": self.root, "inner": self.inner,
-                "path": self.path}
+                "path": self.path, "directories": [self.path]}
 
     @classmethod
     def from_dict(cls, d: "dict[str, Any]") -> "V2Manager":

@@ -22,10 +22,9 @@ def run(context: "Context", argv: "Sequence[str]") -> int | None:
     force = values.get("force", False)
     container_id = positionals[0]
     try:
-        # A damaged state.json still lets --force kill by what was recorded; delete() reads the
-        # state again under the lock and refuses without --force.
-        container = context.runtime.get(container_id, allow_damaged=True)
-        container.delete(force=force)
+        # The state is read once, under the container's lock; a damaged state.json still lets
+        # --force kill by what was recorded, and is refused without it.
+        context.runtime.delete(container_id, force=force)
     except ContainerNotFound:
         if force:
             return 0  # runc: deleting a missing container (or one deleted meanwhile) succeeds

@@ -187,6 +187,12 @@ class Runtime:
             return Container(self, StoredContainer.load_damaged(self._store, container_id,
                                                                  damage))
 
+    def delete(self, container_id: str, *, force: bool = False) -> None:
+        """``get(container_id, allow_damaged=True).delete(force=force)`` reading the container's
+        state once, under its lock (what `oci-runtime delete` does)."""
+        Container(self, StoredContainer(self._store, container_id,
+                                        {"id": container_id})).delete(force=force)
+
     def list(self) -> "list[Container]":
         """Every container under the root, by id."""
         return [Container(self, inner) for inner in list_containers(self._store)]
@@ -397,12 +403,24 @@ class Container:
     def delete(self, force: bool = False) -> None:
         """Remove a stopped (or created) container and all that create made; ``force`` kills a
         running or paused one first.  Reaps the init if it is an unreaped child of ours."""
-        pid, start_time = self.pid, self._inner.record.get("init_start_time")
         self._inner.delete(force=force, warn=self._runtime._warn)
-        if pid and process_start_time(pid) is not None:  # a zombie left: ours to reap?
+        # The record as delete read it under the container's lock.
+        record = self._inner.record
+        pid = record.get("pid")
+        if pid and _exited_child(pid):
             from oci_runtime.process.children import reap_if_ours
 
-            reap_if_ours(pid, start_time, self._runtime._exit_statuses)
+            reap_if_ours(pid, record.get("init_start_time"), self._runtime._exit_statuses)
+
+
+def _exited_child(pid: int) -> bool:
+    """Whether ``pid`` is an exited child of this process, left unreaped (one waitid that reaps
+    nothing: ECHILD for the init of a container this process did not create)."""
+    try:
+        return hotpath.waitid(hotpath.P_PID, pid,
+                              hotpath.WEXITED | hotpath.WNOHANG | hotpath.WNOWAIT) is not None
+    except ChildProcessError:
+        return False
 
 
 class Process:

@@ -175,6 +175,8 @@ def _create_in(transaction: CreateTransaction, store: "StateStore", prepared: "P
         "created": _rfc3339_now(),
         "owner": "",
         "annotations": network.state_annotations(config.annotations, attached_networks[0]),
+        # Whether delete has CNI networks to detach (network.json): no need to look otherwise.
+        "network_record": network.recorded(attached_networks[0]),
         "hooks": {k: v for k, v in config.hooks.items() if k in _LATER_HOOKS and v},
         "cgroup": cgroup.to_dict() if cgroup is not None else None,
         "freezer_state_file": _freezer_state_file(cgroup),

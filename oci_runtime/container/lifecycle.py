@@ -8,7 +8,7 @@ from oci_runtime.errors import DamagedState, InvalidState, OCIError
 from oci_runtime.kernel import hotpath  # not os: see its docstring
 from oci_runtime.container.store import (
     CRIU_ROOT, SECCOMP_LISTENER_MESSAGE, START_RELEASED, START_REQUEST, START_SOCKET, StateStore,
-    derive_status, init_alive, public_state, start_socket_address,
+    derive_status, init_alive, is_frozen, public_state, start_socket_address,
 )
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
@@ -173,38 +173,48 @@ class StoredContainer:
         gone).  With --all the status does not matter: containerd's shim calls `kill --all ID 9`
         after the init of a container sharing a pid namespace exited, to kill what is left in
         its cgroup; whatever is there is signalled, and nothing left is success.  A SIGKILL to
-        a paused container thaws it, as runc's does: a frozen task dies only once thawed."""
+        a paused container thaws it, as runc's does: a frozen task dies only once thawed.
+
+        Created, running and paused are signalled alike, so which of them it is is never asked
+        (but whether it is paused, for a SIGKILL): a pidfd of the init, then one read of its
+        /proc stat says it is the recorded process and alive."""
         lock = self.store.lock(self.id)
         try:
-            status = self.status
-            if status == "creating":
+            if self.record.get("status") == "creating" and self.status == "creating":
                 raise InvalidState(f"container not running: {self.id!r} is being created",
-                                   status)
-            if all_processes:
-                self._signal_cgroup(signal_number, status)
-                return
-            if status not in ("created", "running", "paused"):
-                raise InvalidState(f"container not running: {self.id!r} is {status}", status)
-            if signal_number == hotpath.SIGKILL and not self._has_own_pid_namespace():
-                self._signal_cgroup(signal_number, status)
-                return
-            self._signal_init(signal_number)
-            if status == "paused" and signal_number == hotpath.SIGKILL:
-                manager = self._cgroup_manager()
-                if manager is not None:
-                    manager.thaw()
+                                   "creating")
+            pidfd = self._init_pidfd()
+            try:
+                if all_processes:
+                    self._signal_cgroup(signal_number, pidfd)
+                    return
+                if pidfd is None:
+                    raise InvalidState(f"container not running: {self.id!r} is stopped",
+                                       "stopped")
+                if signal_number == hotpath.SIGKILL and not self._has_own_pid_namespace():
+                    self._signal_cgroup(signal_number, pidfd)
+                    return
+                thaw = signal_number == hotpath.SIGKILL and is_frozen(self.record)
+                self._send(pidfd, signal_number)
+                if thaw:
+                    manager = self._cgroup_manager()
+                    if manager is not None:
+                        manager.thaw()
+            finally:
+                if pidfd is not None:
+                    hotpath.close(pidfd)
         finally:
             hotpath.close(lock)
 
-    def _signal_cgroup(self, signal_number: int, status: str) -> None:
+    def _signal_cgroup(self, signal_number: int, pidfd: int | None) -> None:
         """--all: every process of the cgroup (the cgroup's freezer keeps a paused container
         paused, except for SIGKILL); without a cgroup (rootless, none delegated) the init is
-        the one process the runtime can name."""
+        the one process the runtime can name (``pidfd``, None when it is not alive)."""
         manager = self._cgroup_manager()
         if manager is not None and manager.exists():
             manager.kill_all(signal_number)
-        elif status in ("created", "running", "paused"):
-            self._signal_init(signal_number)
+        elif pidfd is not None:
+            self._send(pidfd, signal_number)
 
     def _has_own_pid_namespace(self) -> bool:
         """Whether the init is pid 1 of a pid namespace of its own, so that the kernel kills
@@ -214,24 +224,26 @@ class StoredContainer:
         namespaces = self.record.get("namespaces") or {}
         return "pid" in namespaces and not namespaces["pid"]
 
-    def _signal_init(self, signal_number: int) -> None:
-        """Signal the init through a pidfd checked against the recorded start time, so a pid
-        reused by another process after the container exited is never signalled."""
-        from oci_runtime.kernel.files import process_start_time
-
+    def _init_pidfd(self) -> int | None:
+        """A pidfd of the recorded init while it is alive, or None.  Its start time is checked
+        after the pidfd is open, so a pid reused since the container exited is never
+        signalled."""
+        if not self.pid:
+            return None
         try:
-            pidfd = hotpath.pidfd_open(self.pid)
+            pidfd: int = hotpath.pidfd_open(self.pid)
         except ProcessLookupError:
-            raise OCIError(f"container {self.id!r}: no such process") from None
+            return None
+        if not init_alive(self.record):
+            hotpath.close(pidfd)
+            return None
+        return pidfd
+
+    def _send(self, pidfd: int, signal_number: int) -> None:
         try:
-            seen = process_start_time(self.pid)
-            if seen is None or seen[1] != self.record.get("init_start_time"):
-                raise OCIError(f"container {self.id!r}: no such process")
             hotpath.pidfd_send_signal(pidfd, signal_number)
         except ProcessLookupError:
             raise OCIError(f"container {self.id!r}: no such process") from None
-        finally:
-            hotpath.close(pidfd)
 
     # -- pause / resume / update / stats (the cgroup's side of a container) -------------------
 
@@ -312,30 +324,25 @@ class StoredContainer:
         if status in ("running", "paused") and not force:
             raise InvalidState(f"cannot delete container {self.id!r} that is {status}: "
                                "stop it first or use --force", status)
-        manager = self._cgroup_manager()
-        # created (runc deletes those without --force), forced, or stopped with stragglers (a
-        # shared pid namespace, a create that died half-way): nothing may survive.
-        if manager is not None:
-            if status == "paused":
-                manager.thaw()
-            manager.remove_after_kill()
-        if init_alive(self.record):  # no cgroup, or not placed in it yet
-            try:
-                self._signal_init(9)
-            except OCIError:
-                pass
-        self._wait_for_init_exit()
-        from oci_runtime import network
+        # The common case, a stopped container, costs one rmdir per cgroup directory: its init
+        # is gone and, unless something is left in its cgroup (EBUSY), so is everything else.
+        if status != "stopped" or not self._remove_empty_cgroup():
+            self._kill_and_remove_cgroup(status)
+        if self.record.get("network_record", True):
+            from oci_runtime import network
 
-        # CNI DEL; a failure stops a plain delete (to be retried), --force only warns.
-        network.detach(self.dir, warn=(warn or (lambda message: None)) if force else None)
+            # CNI DEL; a failure stops a plain delete (to be retried), --force only warns.
+            network.detach(self.dir, warn=(warn or (lambda message: None)) if force else None)
         if "host_mounts_before" in self.record:
             # No mount namespace: the container's mounts are on the host, under its rootfs.
             from oci_runtime.rootfs.leftover_mounts import remove_container_mounts
 
             remove_container_mounts(self.record["rootfs"], self.record["host_mounts_before"],
                                     warn)
-        self._detach_criu_root()
+        if self.record.get("status") == "creating" or self.damage is not None:
+            # Only a create or restore that died half-way (its record still the early one) can
+            # have left something mounted in the state directory.
+            self._detach_criu_root()
         hooks = self.record.get("hooks") or {}
         if hooks.get("poststop"):
             from oci_runtime.hooks.runner import hook_state, run_hooks
@@ -344,6 +351,36 @@ class StoredContainer:
                                self.record.get("annotations"))
             run_hooks(hooks, "poststop", state, warn=warn or (lambda message: None))
         self.store.remove(self.id)
+
+    def _remove_empty_cgroup(self) -> bool:
+        """rmdir of the cgroup directories create made, as recorded (no hierarchy probed);
+        False when that is not enough (a process or a child cgroup left in one, a systemd
+        unit): then _kill_and_remove_cgroup does the rest."""
+        saved = self.record.get("cgroup")
+        if not saved:
+            return True
+        from oci_runtime.cgroups import remove_empty
+
+        return remove_empty(saved)
+
+    def _kill_and_remove_cgroup(self, status: str) -> None:
+        """What delete does to a container that is not stopped (created: runc deletes those
+        without --force; forced), or stopped with stragglers (a shared pid namespace, a create
+        that died half-way): nothing may survive."""
+        manager = self._cgroup_manager()
+        if manager is not None:
+            if status == "paused":
+                manager.thaw()
+            manager.remove_after_kill()
+        pidfd = self._init_pidfd()  # no cgroup, or not placed in it yet
+        if pidfd is not None:
+            try:
+                self._send(pidfd, hotpath.SIGKILL)
+            except OCIError:
+                pass
+            finally:
+                hotpath.close(pidfd)
+        self._wait_for_init_exit()
 
     def _detach_criu_root(self) -> None:
         """A restore killed while CRIU ran (SIGKILL: nothing undone) leaves the rootfs bound at

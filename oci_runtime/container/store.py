@@ -27,7 +27,7 @@ from oci_runtime import OCI_VERSION
 from oci_runtime.errors import ContainerNotFound, DamagedState, OCIError
 from oci_runtime.kernel import hotpath
 from oci_runtime.kernel.files import (EXECUTOR_MEMFD_NAME, absolute_path, is_directory,
-                                     make_directories, process_start_time,
+                                     make_directories, process_start_time, read_file,
                                      running_in_user_namespace, write_atomically)
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
@@ -119,6 +119,7 @@ class StateStore:
             make_directories(self.root, 0o700)
         except OSError as exc:
             raise OCIError.from_os(f"state root {self.root}", exc) from None
+        self._sweep_removals()
         try:
             hotpath.mkdir(path, 0o700)
         except FileExistsError:
@@ -145,8 +146,7 @@ class StateStore:
         path = self.container_dir(container_id)
         state_path = f"{path}/{STATE_FILE}"
         try:
-            with open(state_path, "rb") as state_file:
-                data = state_file.read()
+            data = read_file(state_path)
         except FileNotFoundError:
             if is_directory(path):
                 # Never left by a create or a delete (see reserve, remove): the file was lost.
@@ -160,8 +160,7 @@ class StateStore:
         """The record from state.json.backup, or None when it is missing or damaged too."""
         path = f"{self.container_dir(container_id)}/{BACKUP_FILE}"
         try:
-            with open(path, "rb") as backup:
-                return parse_record(backup.read(), container_id, path)
+            return parse_record(read_file(path), container_id, path)
         except (OSError, OCIError):
             return None
 
@@ -221,11 +220,11 @@ class StateStore:
                 raise OCIError.from_os(f"removing {path}", exc) from None
             _remove_tree(doomed)
             hotpath.rename(path, doomed)
-        _remove_tree(doomed)
-        self._sweep_removals()
+        _remove_state_directory(doomed)
 
     def _sweep_removals(self) -> None:
-        """Finish removals whose delete was killed after its rename (their process is gone)."""
+        """Finish removals whose delete was killed after its rename (their process is gone):
+        create does it, so that delete touches nothing but its own container."""
         for name in hotpath.listdir(self.root):
             owner = name[len(_DELETING_PREFIX):].partition(".")[0]
             if name.startswith(_DELETING_PREFIX) and not _exists(f"/proc/{owner}"):
@@ -233,6 +232,25 @@ class StateStore:
                     _remove_tree(f"{self.root}/{name}")
                 except OSError:
                     pass  # a mount left in it (a failed CNI DEL): not ours to force
+
+
+def _remove_state_directory(path: str) -> None:
+    """Remove a container's renamed-away directory: the files the store writes, then the
+    directory; anything else there (start.sock of a container never started, network records,
+    CRIU's directories) is found by a listing only when the rmdir says it is not empty."""
+    for name in (STATE_FILE, BACKUP_FILE, CONFIG_FILE):
+        try:
+            hotpath.unlink(f"{path}/{name}")
+        except FileNotFoundError:
+            pass
+    try:
+        hotpath.rmdir(path)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        if exc.errno != 39:  # ENOTEMPTY
+            raise
+        _remove_tree(path)
 
 
 def _remove_tree(path: str) -> None:
@@ -273,7 +291,6 @@ def parse_record(data: bytes, container_id: str, path: str) -> "Record":
 
 def derive_status(record: "Record", container_dir: str) -> str:
     """The container's status from the kernel's view of its init process."""
-    pid = record.get("pid") or 0
     if record.get("status") == "creating":
         creator = record.get("creator_pid")
         if creator:
@@ -283,19 +300,27 @@ def derive_status(record: "Record", container_dir: str) -> str:
         return "creating"
     if not init_alive(record):
         return "stopped"
+    return live_status(record, container_dir)
+
+
+def live_status(record: "Record", container_dir: str) -> str:
+    """created, paused or running: the status of a container whose init is alive."""
     if _waits_for_start(record["pid"], container_dir):
         return "created"
+    return "paused" if is_frozen(record) else "running"
+
+
+def is_frozen(record: "Record") -> bool:
+    """Whether the container's cgroup is frozen (v1 freezer.state says FROZEN, v2 cgroup.freeze
+    holds 1); a container without a freezer, or whose file cannot be read, is not."""
     freezer_state = record.get("freezer_state_file")
-    if freezer_state:
-        try:
-            with open(freezer_state, "rb") as state_file:
-                frozen = state_file.read().strip()
-        except OSError:
-            frozen = b""
-        # v1 freezer.state says FROZEN; v2 cgroup.freeze holds 1.
-        if frozen in (b"FROZEN", b"1"):
-            return "paused"
-    return "running"
+    if not freezer_state:
+        return False
+    try:
+        frozen = read_file(freezer_state).strip()
+    except OSError:
+        return False
+    return frozen in (b"FROZEN", b"1")
 
 
 def init_alive(record: "Record") -> bool:
@@ -318,16 +343,16 @@ def start_socket_address(container_dir: str) -> "tuple[str, int]":
 
 def _waits_for_start(pid: int, container_dir: str) -> bool:
     """Whether the init has not exec'd yet: it waits on start.sock.  Ended by the init's own
-    execve, never by the `start` that released it (which may die before it tidies up)."""
-    if not _exists(f"{container_dir}/{START_SOCKET}"):
-        return False
-    # One readlink: the init is the executor until its execve.  Not readable when the caller
-    # may not ptrace it (the executor is non-dumpable): then ask its listening socket.
+    execve, never by the `start` that released it (which may die before it tidies up), and by
+    that `start` unlinking start.sock (between the release and the execve, it runs)."""
+    # One readlink: the init is the executor until its execve (a running container's is not:
+    # no more to ask).  Not readable when the caller may not ptrace it (the executor is
+    # non-dumpable): then ask its listening socket.
     try:
         executable = init_executable(pid)
     except OSError:
         return _start_socket_listens(container_dir)
-    return executable.startswith(_EXECUTOR_EXE)
+    return executable.startswith(_EXECUTOR_EXE) and _exists(f"{container_dir}/{START_SOCKET}")
 
 
 def init_executable(pid: int) -> str:

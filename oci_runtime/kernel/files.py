@@ -85,11 +85,34 @@ def running_in_user_namespace() -> bool:
         hotpath.close(fd)
 
 
+def read_file(path: str) -> bytes:
+    """The whole of a small file in three syscalls (open, read, close), where ``open()`` makes
+    eight (fstat twice, an isatty ioctl, two lseeks, a last read for EOF).  A read shorter
+    than asked is the end: so it is for regular files (a read is cut short only at the end,
+    never by a signal) and for the one-record /proc and cgroup files read here.  OSError as
+    ``open()`` raises it."""
+    fd = hotpath.open(path, hotpath.O_RDONLY | hotpath.O_CLOEXEC)
+    try:
+        data = hotpath.read(fd, _READ_SIZE)
+        if len(data) < _READ_SIZE:
+            return data
+        chunks = [data]
+        while data:
+            data = hotpath.read(fd, _READ_SIZE)
+            chunks.append(data)
+        return b"".join(chunks)
+    finally:
+        hotpath.close(fd)
+
+
+# One read holds a state.json, a /proc/<pid>/stat or a cgroup file; a larger file takes more.
+_READ_SIZE = 65536
+
+
 def process_start_time(pid: int) -> "tuple[str, int] | None":
     """(state letter, start time in clock ticks) from /proc/<pid>/stat, or None if gone."""
     try:
-        with open(f"/proc/{pid}/stat", "rb") as stat_file:
-            stat = stat_file.read()
+        stat = read_file(f"/proc/{pid}/stat")
     except (FileNotFoundError, ProcessLookupError):
         return None
     # The command name may contain spaces and parentheses: fields start after the last ')'.

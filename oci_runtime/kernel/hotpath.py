@@ -46,9 +46,10 @@ from _signal import (  # noqa: F401 - re-exported
 )
 from _thread import get_ident, start_new_thread  # noqa: F401 - re-exported
 from posix import (  # noqa: F401 - re-exported
-    O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_PATH, O_RDONLY, O_TRUNC, O_WRONLY, close,
-    environ, fstat, getcwd, getegid, geteuid, getpid, listdir, mkdir, open, pidfd_open, read,
-    readlink, rename, rmdir, scandir, stat, strerror, unlink, write,
+    O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_PATH, O_RDONLY, O_TRUNC, O_WRONLY, P_PID,
+    WEXITED, WNOHANG, WNOWAIT, close, environ, fstat, getcwd, getegid, geteuid, getpid, listdir,
+    mkdir, open, pidfd_open, read, readlink, rename, rmdir, scandir, stat, strerror, unlink,
+    waitid, write,
 )
 from posix import _exit as exit_now  # noqa: F401 - re-exported
 

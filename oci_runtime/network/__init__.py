@@ -168,6 +168,12 @@ def detach(container_dir: str, warn: "Callable[[str], None] | None" = None) -> N
     hotpath.unlink(f"{container_dir}/{RECORD_FILE}")
 
 
+def recorded(attached: "dict[str, Any] | None") -> bool:
+    """Whether attach() (which returned ``attached``) wrote the record detach() reads: only CNI
+    networks make one (with the namespace's bind mount)."""
+    return bool(attached and attached["networks"])
+
+
 def check(container_dir: str) -> None:
     """CNI CHECK of every network the container was given (raises OCIError if one fails)."""
     import json

@@ -332,7 +332,8 @@ def test_a_failed_write_names_the_path_and_leaves_no_temporary_file(tmp_path, mo
 
 def test_a_removal_interrupted_after_its_rename_is_hidden_and_finished_later(tmp_path):
     """A delete killed between its rename and its rmdir leaves ~deleting.<pid>: no id can have
-    that name, so list never shows it, and the next removal finishes it."""
+    that name, so list never shows it, and the next create finishes it (a delete touches its
+    own container only)."""
     store = StateStore(str(tmp_path / "root"))
     for container_id in ("c1", "c2"):
         store.reserve(container_id)
@@ -343,6 +344,20 @@ def test_a_removal_interrupted_after_its_rename_is_hidden_and_finished_later(tmp
     with pytest.raises(ContainerNotFound):
         store.load("c1")
     store.remove("c2")
+    assert os.listdir(store.root) == [f"~deleting.{dead.pid}"]
+    store.reserve("c3")
+    assert os.listdir(store.root) == ["c3"]
+
+
+def test_a_removal_takes_what_else_is_in_the_directory(tmp_path):
+    """The store's own files go by name; anything else (a start.sock of a container never
+    started, a network record, a directory) is found when the rmdir says it is not empty."""
+    store = StateStore(str(tmp_path / "root"))
+    path = store.reserve("c1")
+    open(f"{path}/config.json", "w").close()
+    open(f"{path}/{START_SOCKET}", "w").close()
+    os.makedirs(f"{path}/criu-root/inner")
+    store.remove("c1")
     assert os.listdir(store.root) == []
 
 
@@ -355,15 +370,15 @@ def test_two_threads_removing_at_once_each_remove_their_own(tmp_path, monkeypatc
     for container_id in ("c1", "c2"):
         store.reserve(container_id)
     renamed, second_done = threading.Event(), threading.Event()
-    remove_tree = state._remove_tree
+    remove_directory = state._remove_state_directory
 
     def first_thread_waits(path):
         if threading.current_thread() is not threading.main_thread() and not renamed.is_set():
             renamed.set()
             assert second_done.wait(10)
-        remove_tree(path)
+        remove_directory(path)
 
-    monkeypatch.setattr(state, "_remove_tree", first_thread_waits)
+    monkeypatch.setattr(state, "_remove_state_directory", first_thread_waits)
     errors = []
 
     def remove_c1():
