@@ -177,6 +177,12 @@ def main():
     args = parser.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("bench: needs root (real containers)")
+    if not args.in_namespace and os.path.abspath(args.oci_runtime) == os.path.join(
+            REPO, ".venv", "bin", "oci-runtime"):
+        # This checkout's launcher and import image as scripts/setup writes them: the sources
+        # may have changed since (a module changed since the image loads the usual way).
+        subprocess.run([launcher_python(args.oci_runtime), "-m", "oci_runtime.cli.launcher"],
+                       cwd=REPO, check=True, stdout=subprocess.DEVNULL)
     if not args.in_namespace:
         # Re-execute in a private mount namespace without the v2 "unified" mount (crun needs it),
         # then clean up the cgroup parent from out here, where every hierarchy is visible.

@@ -3,8 +3,14 @@
 The Python API (oci_runtime.container.api): ``Runtime``, ``Container``, ``Process``, the options of
 a create ``CreateOptions`` (oci_runtime.plan.options) and the errors
 ``OCIError``, ``ContainerNotFound``, ``InvalidState``, ``ConfigError``.  They are loaded on first
-use (PEP 562): every CLI call imports this package, and must not pay for them.
+use (PEP 562): every CLI call imports this package, and must not pay for them.  Importing it
+puts the import image's finder first (oci_runtime/_image.py): the package's other modules load
+from one file, each with a stat and a read.
 """
+
+from oci_runtime import _image
+
+_image.install()  # the package's modules from its import image, when it has a current one
 
 __version__ = "0.1.0"
 OCI_VERSION = "1.3.0"

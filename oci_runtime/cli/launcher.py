@@ -8,6 +8,7 @@ path fixed in it.  `scripts/setup` runs it after `pip install`; run it again aft
 
     .venv/bin/python -m oci_runtime.cli.launcher            # rewrites <venv>/bin/oci-runtime
 """
+import marshal
 import os
 import sys
 
@@ -22,14 +23,18 @@ TEMPLATE = """#!{python} -IS
 # Written by `python -m oci_runtime.cli.launcher` for this installation: the interpreter runs without
 # site (-S) and isolated (-I), so the package's location is given here instead of searched for.
 import sys
-sys.path[:0] = {paths!r}
+sys.path = [{package!r}, *sys.path, *{rest!r}]
 from oci_runtime.cli import main_and_exit
 main_and_exit()
 """
 
 
 def launcher_text(python: str, paths: "Iterable[str]") -> str:
-    return TEMPLATE.format(python=python, paths=list(paths))
+    """The package's directory first; the others (cffi's backend, in site-packages) after the
+    standard library's, where site would put them: looking for _json (lib-dynload) then lists
+    no site-packages."""
+    package, *rest = paths
+    return TEMPLATE.format(python=python, package=package, rest=rest)
 
 
 def installation_paths() -> "list[str]":
@@ -66,7 +71,73 @@ def install(bin_dir: str | None = None) -> str | None:
     return target
 
 
+# The commands callers make for every container, whose modules the image places first.
+HOT_COMMANDS = ("state", "start", "kill", "delete")
+
+
+def write_image(package_dir: str | None = None, first: "Iterable[str]" = ()) -> str:
+    """The import image of the package in ``package_dir`` (default: this one; the format is in
+    oci_runtime/_image.py), the modules ``first`` lists placed first, in that order; returns
+    its path."""
+    from oci_runtime import _image
+
+    package_dir = package_dir or os.path.dirname(_image.__file__)
+    modules = package_modules(package_dir)
+    order = [name for name in first if name in modules]
+    order += sorted(set(modules) - set(order))
+    codes, records = [], []
+    for name in order:
+        path, is_package = modules[name]
+        seen = os.stat(path)  # before the read: a change after it makes the record stale
+        with open(path, "rb") as source:
+            codes.append(marshal.dumps(compile(source.read(), path, "exec", dont_inherit=True)))
+        records.append((len(codes[-1]), seen.st_mtime_ns, seen.st_size, is_package))
+    names = "\n".join(order).encode()
+    offset = _image.HEADER + len(names) + len(order) * _image.RECORD
+    index = [_image.magic(), len(order).to_bytes(4, "little"), len(names).to_bytes(4, "little"),
+             names]
+    for length, mtime, size, is_package in records:
+        index.append(offset.to_bytes(4, "little") + length.to_bytes(4, "little")
+                     + mtime.to_bytes(8, "little") + size.to_bytes(4, "little")
+                     + bytes([is_package, 0, 0, 0]))
+        offset += length
+    target = _image.image_path(package_dir)
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    temporary = f"{target}.tmp.{os.getpid()}"
+    with open(temporary, "wb") as image:
+        image.write(b"".join(index + codes))
+    os.rename(temporary, target)
+    return target
+
+
+def hot_modules() -> "list[str]":
+    """The package's modules the hot commands import, in the order they do: the image's first."""
+    for command in HOT_COMMANDS:
+        __import__(f"oci_runtime.cli.cmd_{command}")
+    import oci_runtime.container.api  # noqa: F401 - what the commands call
+
+    # The package and _image itself are imported the usual way, before the image's finder.
+    return [name for name in sys.modules
+            if name.startswith("oci_runtime.") and name != "oci_runtime._image"]
+
+
+def package_modules(package_dir: str) -> "dict[str, tuple[str, bool]]":
+    """{module name: (source path, is a package)} of every module under ``package_dir``."""
+    root = os.path.dirname(package_dir)
+    modules = {}
+    for directory, subdirectories, names in os.walk(package_dir):
+        subdirectories[:] = sorted(d for d in subdirectories if d != "__pycache__")
+        for file_name in sorted(names):
+            if file_name.endswith(".py"):
+                path = os.path.join(directory, file_name)
+                parts = os.path.relpath(path, root)[:-3].split(os.sep)
+                is_package = parts[-1] == "__init__"
+                modules[".".join(parts[:-1] if is_package else parts)] = (path, is_package)
+    return modules
+
+
 if __name__ == "__main__":
     written = install(sys.argv[1] if len(sys.argv) > 1 else None)
     if written:
         print(f"wrote {written}")
+    print(f"wrote {write_image(first=hot_modules())}")

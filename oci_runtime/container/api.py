@@ -106,6 +106,7 @@ class Runtime:
         main thread only; the previous handlers are restored).  Unless ``keep``, it is deleted
         once it has exited.  With ``options.subreaper`` the caller is a child subreaper while it
         waits and reaps the container's processes orphaned to it (process/subreaper.py)."""
+        from oci_runtime.container.attached import known_status, wait_attached
         from oci_runtime.process.subreaper import ChildSubreaper
 
         subreaper = options is not None and options.subreaper and not detach
@@ -124,10 +125,10 @@ class Runtime:
                 raise
             if detach:
                 return 0
-            status = _wait_attached(container, console, adopter)
+            status = wait_attached(container, console, adopter)
             if not keep:
                 container.delete(force=True)  # then what it killed is reaped on the way out
-        return _known(status, container_id)
+        return known_status(status, container_id)
 
     def restore(self, container_id: str, bundle: str, *, image_path: str,
                 work_path: str | None = None, console_socket: str | None = None,
@@ -148,6 +149,7 @@ class Runtime:
         0-2; a terminal goes to ``console_socket`` (or, attached, is relayed).  The CRIU options
         mean what runc restore's do.  Raises OCIError naming CRIU's log (``work_path`` or
         ``image_path``/restore.log); a failed restore leaves nothing behind."""
+        from oci_runtime.container.attached import known_status, wait_attached
         from oci_runtime.container.restore import restore_container
         from oci_runtime.criu.options import RestoreOptions
         from oci_runtime.plan.options import CreateOptions
@@ -171,9 +173,9 @@ class Runtime:
             if detach:
                 return 0
             container = Container(self, restored.container)
-            status = _wait_attached(container, restored.console, adopter)
+            status = wait_attached(container, restored.console, adopter)
             container.delete(force=True)  # as runc's restore without --detach
-        return _known(status, container_id)
+        return known_status(status, container_id)
 
     def get(self, container_id: str, *, allow_damaged: bool = False) -> "Container":
         """The container ``container_id``; ContainerNotFound if there is none, DamagedState if
@@ -456,37 +458,6 @@ class Process:
             pass
         finally:
             hotpath.close(pidfd)
-
-
-def _wait_attached(container: Container, console: "Any", adopter: "Any") -> int | None:
-    """An attached run's or restore's wait: relay the terminal (``console``, or None) or
-    forward signals until the container exits, ``adopter`` (a ChildSubreaper) reaping what is
-    orphaned meanwhile; its status, None if another waiter took it."""
-    from oci_runtime.process.children import forwarding_signals, wait_for_exit
-
-    status: int | None
-    adopter.start_reaping(container.pid)
-    try:
-        if console is not None:
-            try:
-                console.receive_master()
-                relayed = console.relay_until_exit(container.pid, wait_for_exit)
-                status = None if relayed is None else int(relayed)
-            finally:
-                console.close()
-        else:
-            with forwarding_signals(container.pid):
-                status = container.wait()
-    finally:
-        adopter.stop_reaping()
-    return status
-
-
-def _known(status: int | None, container_id: str) -> int:
-    if status is None:
-        raise OCIError(f"container {container_id!r}: exited, but its status was taken by "
-                       "another waiter of this process (SIGCHLD ignored, waitpid(-1)?)")
-    return status
 
 
 def _typed(error: OCIError) -> OCIError:

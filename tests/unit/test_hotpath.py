@@ -86,7 +86,9 @@ def test_no_other_module_imports_a_private_module():
                     continue
                 if imported & PRIVATE_MODULES:
                     importers.add(os.path.relpath(path, package))
-    assert importers == {"kernel/hotpath.py"}, importers
+    # _image.py is imported before any other module of the package, hotpath included: it
+    # takes posix's open, pread and stat itself (oci_runtime/_image.py).
+    assert importers == {"kernel/hotpath.py", "_image.py"}, importers
 
 
 def test_posix_names_are_what_os_exports():

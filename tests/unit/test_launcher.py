@@ -10,7 +10,7 @@ from oci_runtime.cli import launcher
 def test_launcher_text_has_flags_and_paths():
     text = launcher.launcher_text("/opt/venv/bin/python3", ["/src", "/opt/site"])
     assert text.splitlines()[0] == "#!/opt/venv/bin/python3 -IS"
-    assert "sys.path[:0] = ['/src', '/opt/site']" in text
+    assert "sys.path = ['/src', *sys.path, *['/opt/site']]" in text
 
 
 def test_installed_launcher_runs_without_site(tmp_path):

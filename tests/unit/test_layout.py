@@ -11,7 +11,9 @@ PACKAGE = REPO / "oci_runtime"
 
 # Lowest first.  A package imports packages of its own rank (without a circle) or lower ones.
 LAYERS = (
-    ("errors",),  # the root: oci_runtime/__init__.py and errors.py, raised by every layer
+    # the root: oci_runtime/__init__.py, errors.py (raised by every layer) and _image.py (the
+    # import image's finder, which the package's __init__ installs before anything else)
+    ("errors", "_image"),
     ("kernel",),
     ("config", "userns", "process", "rootfs", "cgroups", "seccomp", "network", "hooks",
      "terminal", "executor", "criu"),

@@ -135,7 +135,7 @@ def test_validating_needs_neither_json_nor_re():
 def _copy_validator_package(destination):
     """The modules validate needs, copied without any schemas/ folder."""
     package = destination / "oci_runtime"
-    for module in ("__init__.py", "errors.py", "kernel/__init__.py", "kernel/hotpath.py",
+    for module in ("__init__.py", "_image.py", "errors.py", "kernel/__init__.py", "kernel/hotpath.py",
                    "config/__init__.py", "config/validate.py"):
         (package / module).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(REPO_ROOT / "oci_runtime" / module, package / module)

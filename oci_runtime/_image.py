@@ -1,0 +1,167 @@
+"""The import image: the package's modules compiled into one file, so that a command loads each
+module it imports with a stat (is the image still the source's?) and at most one pread, instead
+of importlib's path finder and source loader: a dozen system calls per module (a stat of the
+directory, two of the source, the .pyc's open, two fstats, an isatty ioctl, two lseeks, two
+reads, a close) and ~0.2 M instructions of importlib's Python.  Every CLI call is a new
+interpreter that imports 12 (`state`) to 60 (`create`) of the package's modules: those were
+the largest part of what a `state` added to the interpreter's own start (docs/performance.md).
+
+`python -m oci_runtime.cli.launcher` (scripts/setup) writes it (cli/launcher.py,
+``write_image``) as ``oci_runtime/__pycache__/image.<cache tag>``, beside the .pyc files:
+
+    MAGIC: importlib's MAGIC_NUMBER, this interpreter's bytecode (4 bytes)
+    the number of modules, the length of their names (4 bytes each, little-endian)
+    the names, UTF-8, one per line
+    one RECORD per module, in the names' order: offset and length of its code, its source's
+    mtime_ns and size (the .pyc's check), whether it is a package
+    each module's code object (marshal), at its offset: the hot path's (`state`, `start`,
+    `kill`, `delete`) first, in the order they are imported, so that the first read (the
+    index) brings the first of them too
+
+The package's ``__init__`` calls ``install()`` first: a finder ahead of importlib's on
+``sys.meta_path`` serves the modules whose source is unchanged since; anything else (a module
+changed since, one the image lacks, no image, another interpreter's) is imported the usual
+way.  The image is only ever a cache: rebuilding or deleting it changes nothing but the time
+an import takes.
+
+This module imports only what the interpreter has loaded before any code runs (``posix``,
+``marshal``, ``sys``); with the package's ``__init__`` it is imported the usual way.
+"""
+import marshal
+import sys
+from posix import O_CLOEXEC, O_RDONLY, close, pread, stat
+from posix import open as open_fd
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from importlib.machinery import ModuleSpec
+    from types import CodeType, ModuleType
+
+_PACKAGE_DIR = __file__.rpartition("/")[0]
+HEADER = 12
+# offset, length (4 bytes each), source mtime_ns (8), source size (4), is a package (1), pad (3)
+RECORD = 24
+# The index and the first modules come with the first read; a module further on, with its own
+# (one read per module: fewer page faults, measured, than reading all of the hot path's at once).
+_FIRST_READ = 65536
+
+
+def image_path(package_dir: str = _PACKAGE_DIR) -> str:
+    return f"{package_dir}/__pycache__/image.{sys.implementation.cache_tag}"
+
+
+def magic() -> bytes:
+    number: bytes = sys.modules["_frozen_importlib_external"].MAGIC_NUMBER
+    return number
+
+
+class ImageFinder:
+    """The meta path finder and loader of the image's modules (importlib's protocol: find_spec,
+    create_module, exec_module; get_code, get_source and is_package for runpy, linecache and
+    inspect)."""
+
+    def __init__(self, fd: int, head: bytes, positions: "dict[str, int]", records: int,
+                 package_dir: str) -> None:
+        self._fd = fd
+        self._head = head
+        self._positions = positions  # name -> index of its record
+        self._records = records      # where the records start in the head
+        self.package_dir = package_dir
+        self._root = package_dir.rpartition("/")[0]
+
+    def _record(self, name: str) -> "tuple[int, int, int, int, bool] | None":
+        position = self._positions.get(name)
+        if position is None:
+            return None
+        start = self._records + position * RECORD
+        record = self._head[start:start + RECORD]
+        return (int.from_bytes(record[0:4], "little"), int.from_bytes(record[4:8], "little"),
+                int.from_bytes(record[8:16], "little"), int.from_bytes(record[16:20], "little"),
+                record[20] == 1)
+
+    def source_path(self, name: str, is_package: bool) -> str:
+        path = f"{self._root}/{name.replace('.', '/')}"
+        return f"{path}/__init__.py" if is_package else f"{path}.py"
+
+    def find_spec(self, name: str, path: "Sequence[str] | None" = None,
+                  target: "ModuleType | None" = None) -> "ModuleSpec | None":
+        record = self._record(name)
+        if record is None:
+            return None
+        source = self.source_path(name, record[4])
+        try:
+            seen = stat(source)
+        except OSError:
+            return None
+        if seen.st_mtime_ns != record[2] or seen.st_size != record[3]:
+            return None  # changed since the image was made: importlib's .pyc is current
+        spec: "ModuleSpec" = sys.modules["_frozen_importlib"].ModuleSpec(
+            name, self, origin=source, is_package=record[4])
+        if record[4]:
+            spec.submodule_search_locations = [source.rpartition("/")[0]]
+        spec.loader_state = record
+        return spec
+
+    def create_module(self, spec: "ModuleSpec") -> None:
+        return None  # the default module
+
+    def exec_module(self, module: "ModuleType") -> None:
+        spec = module.__spec__
+        assert spec is not None  # importlib sets it before exec_module
+        module.__file__ = spec.origin
+        exec(self._code(spec.loader_state), module.__dict__)
+
+    def get_code(self, name: str) -> "CodeType":
+        record = self._record(name)
+        if record is None:
+            raise ImportError(f"{name} is not in the image", name=name)
+        return self._code(record)
+
+    def _code(self, record: "tuple[int, int, int, int, bool]") -> "CodeType":
+        offset, length = record[0], record[1]
+        if offset + length <= len(self._head):
+            data: "bytes | memoryview" = memoryview(self._head)[offset:offset + length]
+        else:
+            data = pread(self._fd, length, offset)
+        code: "CodeType" = marshal.loads(data)
+        return code
+
+    def get_source(self, name: str) -> str:
+        import io
+
+        with io.open(self.source_path(name, self.is_package(name)), "rb") as source:
+            return source.read().decode()
+
+    def is_package(self, name: str) -> bool:
+        record = self._record(name)
+        return record is not None and record[4]
+
+
+def install(package_dir: str = _PACKAGE_DIR) -> "ImageFinder | None":
+    """Put the image's finder first on sys.meta_path, if this interpreter has an image."""
+    for present in sys.meta_path:
+        if isinstance(present, ImageFinder) and present.package_dir == package_dir:
+            return present
+    try:
+        fd = open_fd(image_path(package_dir), O_RDONLY | O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        head = pread(fd, _FIRST_READ, 0)
+        if head[:4] != magic():
+            raise ValueError("another interpreter's image")
+        count = int.from_bytes(head[4:8], "little")
+        names_length = int.from_bytes(head[8:HEADER], "little")
+        records = HEADER + names_length
+        if records + count * RECORD > len(head):
+            head = pread(fd, records + count * RECORD, 0)
+        names = head[HEADER:records].decode().split("\n")
+        if len(names) != count:
+            raise ValueError("damaged image")
+    except (OSError, ValueError):
+        close(fd)
+        return None  # unreadable or damaged: the usual imports
+    finder = ImageFinder(fd, head, dict(zip(names, range(count))), records, package_dir)
+    sys.meta_path.insert(0, finder)
+    return finder
