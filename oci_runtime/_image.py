@@ -10,13 +10,17 @@ the largest part of what a `state` added to the interpreter's own start (docs/pe
 ``write_image``) as ``oci_runtime/__pycache__/image.<cache tag>``, beside the .pyc files:
 
     MAGIC: importlib's MAGIC_NUMBER, this interpreter's bytecode (4 bytes)
-    the number of modules, the length of their names (4 bytes each, little-endian)
+    the number of modules, the length of their names, the length of the head (4 bytes each,
+    little-endian)
     the names, UTF-8, one per line
     one RECORD per module, in the names' order: offset and length of its code, its source's
     mtime_ns and size (the .pyc's check), whether it is a package
     each module's code object (marshal), at its offset: the hot path's (`state`, `start`,
-    `kill`, `delete`) first, in the order they are imported, so that the first read (the
-    index) brings the first of them too
+    `kill`, `delete`) first, in the order they import them; with the index before them, they
+    make the head, which install() reads in one go (`state` reads nothing more)
+
+No descriptor of the image stays open: a module past the head is read by an open, a pread and a
+close (an fd held by the runtime would take a number a caller's --preserve-fds may name).
 
 The package's ``__init__`` calls ``install()`` first: a finder ahead of importlib's on
 ``sys.meta_path`` serves the modules whose source is unchanged since; anything else (a module
@@ -39,12 +43,9 @@ if TYPE_CHECKING:
     from types import CodeType, ModuleType
 
 _PACKAGE_DIR = __file__.rpartition("/")[0]
-HEADER = 12
+HEADER = 16
 # offset, length (4 bytes each), source mtime_ns (8), source size (4), is a package (1), pad (3)
 RECORD = 24
-# The index and the first modules come with the first read; a module further on, with its own
-# (one read per module: fewer page faults, measured, than reading all of the hot path's at once).
-_FIRST_READ = 65536
 
 
 def image_path(package_dir: str = _PACKAGE_DIR) -> str:
@@ -61,9 +62,9 @@ class ImageFinder:
     create_module, exec_module; get_code, get_source and is_package for runpy, linecache and
     inspect)."""
 
-    def __init__(self, fd: int, head: bytes, positions: "dict[str, int]", records: int,
+    def __init__(self, path: str, head: bytes, positions: "dict[str, int]", records: int,
                  package_dir: str) -> None:
-        self._fd = fd
+        self._path = path
         self._head = head
         self._positions = positions  # name -> index of its record
         self._records = records      # where the records start in the head
@@ -123,7 +124,11 @@ class ImageFinder:
         if offset + length <= len(self._head):
             data: "bytes | memoryview" = memoryview(self._head)[offset:offset + length]
         else:
-            data = pread(self._fd, length, offset)
+            fd = open_fd(self._path, O_RDONLY | O_CLOEXEC)
+            try:
+                data = pread(fd, length, offset)
+            finally:
+                close(fd)
         code: "CodeType" = marshal.loads(data)
         return code
 
@@ -143,25 +148,26 @@ def install(package_dir: str = _PACKAGE_DIR) -> "ImageFinder | None":
     for present in sys.meta_path:
         if isinstance(present, ImageFinder) and present.package_dir == package_dir:
             return present
+    path = image_path(package_dir)
     try:
-        fd = open_fd(image_path(package_dir), O_RDONLY | O_CLOEXEC)
+        fd = open_fd(path, O_RDONLY | O_CLOEXEC)
     except OSError:
         return None
     try:
-        head = pread(fd, _FIRST_READ, 0)
-        if head[:4] != magic():
+        header = pread(fd, HEADER, 0)
+        if header[:4] != magic():
             raise ValueError("another interpreter's image")
-        count = int.from_bytes(head[4:8], "little")
-        names_length = int.from_bytes(head[8:HEADER], "little")
+        count = int.from_bytes(header[4:8], "little")
+        names_length = int.from_bytes(header[8:12], "little")
+        head = pread(fd, int.from_bytes(header[12:HEADER], "little"), 0)
         records = HEADER + names_length
-        if records + count * RECORD > len(head):
-            head = pread(fd, records + count * RECORD, 0)
         names = head[HEADER:records].decode().split("\n")
-        if len(names) != count:
+        if len(names) != count or records + count * RECORD > len(head):
             raise ValueError("damaged image")
     except (OSError, ValueError):
-        close(fd)
         return None  # unreadable or damaged: the usual imports
-    finder = ImageFinder(fd, head, dict(zip(names, range(count))), records, package_dir)
+    finally:
+        close(fd)
+    finder = ImageFinder(path, head, dict(zip(names, range(count))), records, package_dir)
     sys.meta_path.insert(0, finder)
     return finder

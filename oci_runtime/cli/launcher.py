@@ -77,14 +77,14 @@ HOT_COMMANDS = ("state", "start", "kill", "delete")
 
 def write_image(package_dir: str | None = None, first: "Iterable[str]" = ()) -> str:
     """The import image of the package in ``package_dir`` (default: this one; the format is in
-    oci_runtime/_image.py), the modules ``first`` lists placed first, in that order; returns
-    its path."""
+    oci_runtime/_image.py), the modules ``first`` lists placed first, in that order, in its
+    head; returns its path."""
     from oci_runtime import _image
 
     package_dir = package_dir or os.path.dirname(_image.__file__)
     modules = package_modules(package_dir)
-    order = [name for name in first if name in modules]
-    order += sorted(set(modules) - set(order))
+    head = [name for name in first if name in modules]
+    order = head + sorted(set(modules) - set(head))
     codes, records = [], []
     for name in order:
         path, is_package = modules[name]
@@ -94,8 +94,9 @@ def write_image(package_dir: str | None = None, first: "Iterable[str]" = ()) -> 
         records.append((len(codes[-1]), seen.st_mtime_ns, seen.st_size, is_package))
     names = "\n".join(order).encode()
     offset = _image.HEADER + len(names) + len(order) * _image.RECORD
+    head_length = offset + sum(length for length, _, _, _ in records[:len(head)])
     index = [_image.magic(), len(order).to_bytes(4, "little"), len(names).to_bytes(4, "little"),
-             names]
+             head_length.to_bytes(4, "little"), names]
     for length, mtime, size, is_package in records:
         index.append(offset.to_bytes(4, "little") + length.to_bytes(4, "little")
                      + mtime.to_bytes(8, "little") + size.to_bytes(4, "little")

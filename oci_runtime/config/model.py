@@ -317,6 +317,12 @@ class Linux:
         namespace = self.namespaces.get(ns_type)
         return namespace is not None and namespace.path is None
 
+    def in_user_namespace(self, runtime_in_user_namespace: bool) -> bool:
+        """Whether the container's processes are in a user namespace other than the host's:
+        one of its own (new or joined), or the runtime's (``runtime_in_user_namespace``:
+        rootless podman runs the runtime inside one)."""
+        return "user" in self.namespaces or runtime_in_user_namespace
+
 
 class Config:
     __slots__ = (

@@ -13,14 +13,11 @@ import time
 from oci_runtime import OCI_VERSION, network
 from oci_runtime.container.launch import launch
 from oci_runtime.container.lifecycle import StoredContainer
-from oci_runtime.container.pid_file import write_pid_file
 from oci_runtime.container.prepare import prepare
 from oci_runtime.container.store import CONFIG_FILE
 from oci_runtime.container.transaction import KILL_TIMEOUT, CreateInterrupted, CreateTransaction
 from oci_runtime.errors import OCIError
-from oci_runtime.hooks.runner import HookError, hook_state, run_hooks
 from oci_runtime.kernel.files import write_atomically
-from oci_runtime.rootfs.leftover_mounts import mounts_before, remove_container_mounts
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 if TYPE_CHECKING:
@@ -88,15 +85,19 @@ def make_container(store: "StateStore", prepared: "Prepared", start_init: "Start
             created = _create_in(transaction, store, prepared, start_init, warn, debug)
     except CreateInterrupted as exc:
         raise OCIError(str(exc)) from None
-    except HookError:
+    except OCIError as error:
         config = prepared.config
         assert config is not None  # prepare() filled it
         if config.hooks.get("poststop"):
-            # runtime.md: a failing prestart/createRuntime/createContainer hook continues the
-            # lifecycle at "destroy" and then the poststop hooks, whose failures only warn.
-            state = hook_state(prepared.container_id, "stopped", 0, prepared.bundle,
-                               config.annotations)
-            run_hooks(config.hooks, "poststop", state, warn=warn or (lambda message: None))
+            from oci_runtime.hooks.runner import HookError, hook_state, run_hooks
+
+            if isinstance(error, HookError):
+                # runtime.md: a failing prestart/createRuntime/createContainer hook continues
+                # the lifecycle at "destroy" and then the poststop hooks, whose failures only
+                # warn.
+                state = hook_state(prepared.container_id, "stopped", 0, prepared.bundle,
+                                   config.annotations)
+                run_hooks(config.hooks, "poststop", state, warn=warn or (lambda message: None))
         raise
     return created
 
@@ -120,6 +121,8 @@ def _create_in(transaction: CreateTransaction, store: "StateStore", prepared: "P
     early = dict(store.load(container_id), bundle=bundle,
                  cgroup=cgroup.to_dict() if cgroup is not None else None)
     if "mount" not in config.linux.namespaces:
+        from oci_runtime.rootfs.leftover_mounts import mounts_before, remove_container_mounts
+
         # Its mounts land in the runtime's namespace: delete removes all but these.
         root_path = config.root_path
         early.update(rootfs=root_path, host_mounts_before=mounts_before(root_path))
@@ -190,6 +193,8 @@ def _create_in(transaction: CreateTransaction, store: "StateStore", prepared: "P
     store.save(container_id, record)
     pid_file = options.pid_file
     if pid_file:
+        from oci_runtime.container.pid_file import write_pid_file
+
         written = write_pid_file(pid_file, init_pid)
         transaction.on_undo(f"removing --pid-file {pid_file}", lambda: os.unlink(written))
     if debug is not None:

@@ -6,7 +6,6 @@ import os
 from oci_runtime.container.store import START_SOCKET, start_socket_address
 from oci_runtime.errors import OCIError
 from oci_runtime.executor import wire
-from oci_runtime.hooks.runner import hook_state, run_hooks
 from oci_runtime.kernel import hotpath
 from oci_runtime.process.attributes import reset_cpu_affinity
 from oci_runtime.process.children import kill_and_reap, reap
@@ -82,12 +81,14 @@ def launch(prepared: "Prepared", console: "ConsoleEndpoint | None",
             assert prepared.config is not None  # prepare() filled it
             _check_scheduler_fits(cgroup, prepared.config)
         reset_cpu_affinity(init_pid)  # to the cgroup's cpuset, not the caller's (runc)
-        states = [_state_bytes(prepared, status, init_pid) for status in ("creating", "created")]
+        states = _hook_states(prepared, init_pid)
         session.send(wire.MSG_GO, *states)
         reap(stage1_pid)
         stage1_pid = 0
         kind, _ = session.receive(wire.MSG_HOOKS, wire.MSG_CREATED)
         if kind == wire.MSG_HOOKS:
+            from oci_runtime.hooks.runner import hook_state, run_hooks
+
             # runtime.md: the container is "creating" until create has finished.
             state = hook_state(prepared.container_id, "creating", init_pid, prepared.bundle,
                                config.annotations)
@@ -125,9 +126,16 @@ def _check_scheduler_fits(cgroup: "CgroupManager", config: "Config") -> None:
             raise ConfigError(f"config.json: /process/scheduler/policy: {problem}")
 
 
-def _state_bytes(prepared: "Prepared", status: str, pid: int) -> bytes:
-    assert prepared.config is not None  # prepare() filled it
-    return hotpath.dumps(hook_state(prepared.container_id, status, pid, prepared.bundle,
-                                    prepared.config.annotations)).encode()
+def _hook_states(prepared: "Prepared", pid: int) -> "list[bytes]":
+    """What GO carries: the container's state, "creating" then "created", for the hooks the
+    executor runs (createContainer, startContainer); empty when the plan runs none."""
+    assert prepared.config is not None and prepared.plan is not None  # prepare() filled them
+    if not any(step.op is wire.RUN_HOOK for step in prepared.plan.steps):
+        return [b"", b""]
+    from oci_runtime.hooks.runner import hook_state
+
+    return [hotpath.dumps(hook_state(prepared.container_id, status, pid, prepared.bundle,
+                                     prepared.config.annotations)).encode()
+            for status in ("creating", "created")]
 
 

@@ -187,14 +187,14 @@ def gather_host_facts(config: "Config | None" = None, cgroup: "CgroupManager | N
     if config is None:
         return facts
     from oci_runtime.rootfs.devices import devices_to_create
-    from oci_runtime.rootfs.userns_devices import host_device_candidates, in_user_namespace as \
-        container_in_user_namespace
 
     table = mount_table if mount_table is not None else entries()
     facts.mount_points = tuple(entry.mount_point for entry in table)
     facts.cgroup_mounts = _cgroup_mounts(cgroup, config, table)
     paths = [mount.source for mount in config.mounts if mount.source.startswith("/")]
-    if container_in_user_namespace(config.linux, in_user_namespace):
+    if config.linux.in_user_namespace(in_user_namespace):
+        from oci_runtime.rootfs.userns_devices import host_device_candidates
+
         for device in devices_to_create(config.linux.devices):
             paths += host_device_candidates(device)
     for path in paths:

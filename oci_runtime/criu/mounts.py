@@ -40,9 +40,9 @@ def external_mounts(config: "Config", cgroup: "CgroupManager | None") -> "list[t
     dev_is_host_bind = any(m.destination == "/dev" and is_bind(m) for m in config.mounts)
     if not dev_is_host_bind:
         from oci_runtime.kernel.files import running_in_user_namespace
-        from oci_runtime.rootfs.userns_devices import device_plan, in_user_namespace
+        from oci_runtime.rootfs.userns_devices import device_plan
 
-        if in_user_namespace(config.linux, running_in_user_namespace()):
+        if config.linux.in_user_namespace(running_in_user_namespace()):
             found.extend((device["path"], device["bindSource"])
                          for device in device_plan(config.linux.devices, _mode_and_rdev)
                          if "bindSource" in device)

@@ -3,6 +3,11 @@
 Pure numbers from the kernel's uapi headers, importable without loading the cffi extension: the
 plan compiler uses them on create's path, where oci_runtime.kernel.syscalls (the seam) is not needed."""
 
+# capability numbers (linux/capability.h) the runtime itself asks about
+CAP_SETGID = 6
+CAP_SETUID = 7
+CAP_SYS_ADMIN = 21
+
 # clone/unshare namespace flags (linux/sched.h)
 CLONE_NEWTIME = 0x00000080
 CLONE_NEWNS = 0x00020000

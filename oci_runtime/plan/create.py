@@ -271,12 +271,10 @@ def _detached_tree(source: str, recursive: bool) -> FdArg:
 
 class _MountContext:
     def __init__(self, linux: "Linux", host: "HostFacts") -> None:
-        from oci_runtime.userns.idmap import CAP_SYS_ADMIN
-
         self.linux = linux
         self.host = host
         self.new_user_ns = linux.has_new("user")
-        self.may_clone_mounts = bool(host.effective_capabilities & (1 << CAP_SYS_ADMIN))
+        self.may_clone_mounts = bool(host.effective_capabilities & (1 << k.CAP_SYS_ADMIN))
         self.new_network_ns = linux.has_new("network")
         self.new_cgroup_ns = linux.has_new("cgroup")
         self.cgroup_mounts = host.cgroup_mounts
@@ -295,14 +293,15 @@ def _device_exists_error(device: "dict[str, Any]") -> "Describe":
 
 
 def _add_device_steps(plan: Plan, config: "Config", host: "HostFacts") -> None:
-    from oci_runtime.rootfs.userns_devices import device_plan, in_user_namespace
-
     linux = config.linux
     # mknod of devices is not allowed in a user namespace: there each is bound from the host's
     # node, decided (and refused) here (oci_runtime.rootfs.userns_devices).
-    devices = (device_plan(linux.devices, host.mode_and_rdev)
-               if in_user_namespace(linux, host.in_user_namespace)
-               else devices_to_create(linux.devices))
+    if linux.in_user_namespace(host.in_user_namespace):
+        from oci_runtime.rootfs.userns_devices import device_plan
+
+        devices = device_plan(linux.devices, host.mode_and_rdev)
+    else:
+        devices = devices_to_create(linux.devices)
     for device in devices:
         where = device.get("pointer", device["path"])
         what = f"creating device {device['path']} ({where})"
@@ -454,11 +453,12 @@ def compile_create(config: "Config", options: "CreateOptions", inputs: CreateInp
     if not options.no_new_keyring:
         plan.add(wire.KEYRING, "joining a new session keyring", None,
                  strings=(f"_ses.{inputs.container_id}",))
-    from oci_runtime.plan.process import add_memory_policy_step
-    from oci_runtime.process.mempolicy import allowed_nodes
+    if linux.memory_policy:
+        from oci_runtime.plan.process import add_memory_policy_step
+        from oci_runtime.process.mempolicy import allowed_nodes
 
-    add_memory_policy_step(plan, linux.memory_policy,
-                           allowed_nodes(host.memory_nodes, linux.resources))
+        add_memory_policy_step(plan, linux.memory_policy,
+                               allowed_nodes(host.memory_nodes, linux.resources))
     plan.add(wire.REPORT_CREATED, "reporting the container created")
     plan.add(wire.WAIT_START, "waiting for `start`", None, (inputs.start_listener,))
     hook_steps(plan, config.hooks, "startContainer", state_blob=1)

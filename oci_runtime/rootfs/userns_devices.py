@@ -21,18 +21,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from typing import Any, TypeAlias
 
-    from oci_runtime.config.model import Linux
-
     Lookup: TypeAlias = "Callable[[str], tuple[int, int] | None]"
 
 _LINK_DIRECTORY = {stat.S_IFCHR: "/dev/char", stat.S_IFBLK: "/dev/block"}
-
-
-def in_user_namespace(linux: "Linux", runtime_in_user_namespace: bool) -> bool:
-    """Whether the container's processes are in a user namespace other than the host's: one of
-    its own (new or joined), or the runtime's (``runtime_in_user_namespace``: rootless podman
-    runs the runtime inside one)."""
-    return "user" in linux.namespaces or runtime_in_user_namespace
 
 
 def device_plan(config_devices: "Sequence[dict[str, Any]]", lookup: "Lookup"

@@ -10,6 +10,7 @@ setuid helpers `newuidmap` / `newgidmap` (Debian package `uidmap`), as runc and 
 import os
 
 from oci_runtime.errors import OCIError
+from oci_runtime.kernel.constants import CAP_SETGID, CAP_SETUID
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 if TYPE_CHECKING:
@@ -18,9 +19,6 @@ if TYPE_CHECKING:
 
     IdMapping = dict[str, Any]  # config.md's {"containerID", "hostID", "size"}
 
-CAP_SETGID = 6
-CAP_SETUID = 7
-CAP_SYS_ADMIN = 21
 
 # kind -> (map file, setuid helper, the capability a direct write needs, the caller's own id)
 _KINDS = {

@@ -43,7 +43,7 @@ def test_package_import_loads_no_api():
     code = "import sys, oci_runtime; print(sorted(m for m in sys.modules if m.startswith('oci_runtime')))"
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
                          check=True).stdout
-    assert out.strip() == "['oci_runtime']"
+    assert out.strip() == "['oci_runtime', 'oci_runtime._image']"  # _image: no API
 
 
 def test_run_returns_the_exit_status(runtime, make_bundle):

@@ -58,6 +58,15 @@ def test_modules_load_from_the_image(package):
     assert finder.find_spec("imagepkg.absent") is None and finder.find_spec("os") is None
 
 
+def test_no_descriptor_of_the_image_stays_open(package):
+    """A descriptor the runtime held would take the lowest free number, one a caller's
+    --preserve-fds N may name (fd 3 not passed, ours taken for it)."""
+    before = sorted(os.listdir("/proc/self/fd"))
+    _image.install(str(package))
+    importlib.import_module("imagepkg.first")
+    assert sorted(os.listdir("/proc/self/fd")) == before
+
+
 def test_a_module_changed_since_loads_the_usual_way(package):
     (package / "second.py").write_text("VALUE = 'edited'\n")
     _image.install(str(package))
