@@ -8,7 +8,8 @@
     .venv/bin/python bench/run.py --only netdev --write-docs    # just create with a net device
     .venv/bin/python bench/run.py --only api --write-docs   # the Python API against the CLIs
 
-Options: --runtimes oci-runtime,runc,crun  --oci-runtime PATH  --output DIR  --only seccomp|netdev|api.
+Options: --runtimes oci-runtime,runc,crun  --oci-runtime PATH  --output DIR  --only seccomp|netdev|api
+--rounds N (more alternating rounds on a busy host).
 Needs root.
 
 Fairness: crun refuses a cgroup "hybrid" host, so the whole benchmark re-executes itself once in a
@@ -94,7 +95,10 @@ def launcher_python(binary):
 
 
 def measure(args):
-    counts = QUICK if args.quick else FULL
+    counts = dict(QUICK if args.quick else FULL)
+    if args.rounds:
+        # A busy host: more alternating rounds for the per-round ratios (docs/performance.md).
+        counts.update(rounds=args.rounds, cmd_rounds=args.rounds, floor_rounds=2 * args.rounds)
     everything = args.only is None
     with_seccomp = args.only in (None, "seccomp")
     found = find_runtimes(args)
@@ -170,6 +174,9 @@ def main():
     parser.add_argument("--output", default=os.path.join(HERE, "results"))
     parser.add_argument("--write-docs", action="store_true",
                         help="rewrite docs/performance.md's results sections (and plot) measured")
+    parser.add_argument("--rounds", type=int, default=None,
+                        help="alternating rounds of run, the lifecycle and each command (and "
+                             "twice as many of the floor) instead of the mode's")
     parser.add_argument("--only", choices=["seccomp", "netdev", "api"], default=None,
                         help="measure only this group (results-<mode>-<group>.*)")
     parser.add_argument("--in-namespace", action="store_true", help=argparse.SUPPRESS)

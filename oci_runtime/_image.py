@@ -19,8 +19,10 @@ the largest part of what a `state` added to the interpreter's own start (docs/pe
     `kill`, `delete`) first, in the order they import them; with the index before them, they
     make the head, which install() reads in one go (`state` reads nothing more)
 
-No descriptor of the image stays open: a module past the head is read by an open, a pread and a
-close (an fd held by the runtime would take a number a caller's --preserve-fds may name).
+No descriptor of the image stays open (one held by the runtime would take a number a caller's
+--preserve-fds may name): a module past the head is read by an open, an fstat (is it still the
+image the index came from? a rebuild replaces the file), a pread and a close; a replaced image
+makes the usual import.
 
 The package's ``__init__`` calls ``install()`` first: a finder ahead of importlib's on
 ``sys.meta_path`` serves the modules whose source is unchanged since; anything else (a module
@@ -33,7 +35,7 @@ This module imports only what the interpreter has loaded before any code runs (`
 """
 import marshal
 import sys
-from posix import O_CLOEXEC, O_RDONLY, close, pread, stat
+from posix import O_CLOEXEC, O_RDONLY, close, fstat, pread, stat
 from posix import open as open_fd
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
@@ -62,9 +64,10 @@ class ImageFinder:
     create_module, exec_module; get_code, get_source and is_package for runpy, linecache and
     inspect)."""
 
-    def __init__(self, path: str, head: bytes, positions: "dict[str, int]", records: int,
-                 package_dir: str) -> None:
+    def __init__(self, path: str, identity: "tuple[int, int, int]", head: bytes,
+                 positions: "dict[str, int]", records: int, package_dir: str) -> None:
         self._path = path
+        self._identity = identity  # the image's (device, inode, mtime_ns) the index came from
         self._head = head
         self._positions = positions  # name -> index of its record
         self._records = records      # where the records start in the head
@@ -97,11 +100,14 @@ class ImageFinder:
             return None
         if seen.st_mtime_ns != record[2] or seen.st_size != record[3]:
             return None  # changed since the image was made: importlib's .pyc is current
+        data = self._data(record)
+        if data is None:
+            return None  # the image was rebuilt since: the usual import
         spec: "ModuleSpec" = sys.modules["_frozen_importlib"].ModuleSpec(
             name, self, origin=source, is_package=record[4])
         if record[4]:
             spec.submodule_search_locations = [source.rpartition("/")[0]]
-        spec.loader_state = record
+        spec.loader_state = data
         return spec
 
     def create_module(self, spec: "ModuleSpec") -> None:
@@ -111,26 +117,35 @@ class ImageFinder:
         spec = module.__spec__
         assert spec is not None  # importlib sets it before exec_module
         module.__file__ = spec.origin
-        exec(self._code(spec.loader_state), module.__dict__)
+        exec(marshal.loads(spec.loader_state), module.__dict__)
 
     def get_code(self, name: str) -> "CodeType":
         record = self._record(name)
-        if record is None:
+        data = None if record is None else self._data(record)
+        if data is None:
             raise ImportError(f"{name} is not in the image", name=name)
-        return self._code(record)
-
-    def _code(self, record: "tuple[int, int, int, int, bool]") -> "CodeType":
-        offset, length = record[0], record[1]
-        if offset + length <= len(self._head):
-            data: "bytes | memoryview" = memoryview(self._head)[offset:offset + length]
-        else:
-            fd = open_fd(self._path, O_RDONLY | O_CLOEXEC)
-            try:
-                data = pread(fd, length, offset)
-            finally:
-                close(fd)
         code: "CodeType" = marshal.loads(data)
         return code
+
+    def _data(self, record: "tuple[int, int, int, int, bool]") -> "bytes | memoryview | None":
+        """The module's marshalled code: from the head, else read from the image if it is
+        still the one the index came from (else None)."""
+        offset, length = record[0], record[1]
+        if offset + length <= len(self._head):
+            return memoryview(self._head)[offset:offset + length]
+        try:
+            fd = open_fd(self._path, O_RDONLY | O_CLOEXEC)
+        except OSError:
+            return None
+        try:
+            if _identity(fd) != self._identity:
+                return None
+            data: bytes = pread(fd, length, offset)
+        except OSError:
+            return None
+        finally:
+            close(fd)
+        return data if len(data) == length else None
 
     def get_source(self, name: str) -> str:
         import io
@@ -141,6 +156,11 @@ class ImageFinder:
     def is_package(self, name: str) -> bool:
         record = self._record(name)
         return record is not None and record[4]
+
+
+def _identity(fd: int) -> "tuple[int, int, int]":
+    seen = fstat(fd)
+    return seen.st_dev, seen.st_ino, seen.st_mtime_ns
 
 
 def install(package_dir: str = _PACKAGE_DIR) -> "ImageFinder | None":
@@ -154,6 +174,7 @@ def install(package_dir: str = _PACKAGE_DIR) -> "ImageFinder | None":
     except OSError:
         return None
     try:
+        identity = _identity(fd)
         header = pread(fd, HEADER, 0)
         if header[:4] != magic():
             raise ValueError("another interpreter's image")
@@ -168,6 +189,7 @@ def install(package_dir: str = _PACKAGE_DIR) -> "ImageFinder | None":
         return None  # unreadable or damaged: the usual imports
     finally:
         close(fd)
-    finder = ImageFinder(path, head, dict(zip(names, range(count))), records, package_dir)
+    finder = ImageFinder(path, identity, head, dict(zip(names, range(count))), records,
+                         package_dir)
     sys.meta_path.insert(0, finder)
     return finder

@@ -67,6 +67,18 @@ def test_no_descriptor_of_the_image_stays_open(package):
     assert sorted(os.listdir("/proc/self/fd")) == before
 
 
+def test_an_image_rebuilt_since_it_was_installed_is_not_misread(package):
+    """A rebuild (scripts/setup, bench/run.py, a test) replaces the file under a process whose
+    index came from the old one: a module past the head then loads the usual way."""
+    finder = _image.install(str(package))
+    (package / "second.py").write_text("VALUE = 'rebuilt, and a longer module than it was'\n")
+    write_image(str(package), first=["imagepkg.first"])
+    assert finder.find_spec("imagepkg.sub.deep") is None or \
+        finder._record("imagepkg.sub.deep")[0] < len(finder._head)
+    assert importlib.import_module("imagepkg.first").VALUE == \
+        "first rebuilt, and a longer module than it was"
+
+
 def test_a_module_changed_since_loads_the_usual_way(package):
     (package / "second.py").write_text("VALUE = 'edited'\n")
     _image.install(str(package))
