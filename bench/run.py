@@ -36,8 +36,8 @@ from report import (api_markdown, markdown, netdev_markdown, seccomp_markdown, s
                     summarise_api, summarise_netdev, summarise_seccomp, targets, write_docs,
                     write_section_docs)
 from scenarios import (bench_api, bench_commands, bench_concurrent, bench_floor, bench_lifecycle,
-                       bench_many, bench_memory, bench_netdev, bench_run, bench_seccomp,
-                       bench_sequential)
+                       bench_many, bench_memory, bench_netdev, bench_run, bench_run_parts,
+                       bench_seccomp, bench_sequential)
 
 CGROUP_ROOT = "/sys/fs/cgroup"
 
@@ -124,7 +124,10 @@ def measure(args):
             log("lifecycle")
             raw["lifecycle"] = bench_lifecycle(runtimes, counts["rounds"])
             log("commands")
-            raw["commands"] = bench_commands(runtimes, counts["cmd_rounds"])
+            raw["commands"] = bench_commands(runtimes, counts["cmd_rounds"], python)
+            if {"oci-runtime", "runc"} <= set(names):
+                log("run, in parts")
+                raw["run_parts"] = bench_run_parts(runtimes, python, counts["rounds"])
             log("memory")
             raw["rss"], raw["waiting_rss"] = bench_memory(runtimes, counts["memory_rounds"])
             log("sequential")

@@ -218,10 +218,14 @@ def bench_api(runtimes, count, repeats, python):
     return {"cli": cli, "api": api}
 
 
-def bench_commands(runtimes, count):
-    """Per-command timings on one container: create, state (created), start, kill, delete."""
+def bench_commands(runtimes, count, python=None):
+    """Per-command timings on one container: create, state (created), start, kill, delete; with
+    ``python``, the floor (`python -I -S -c pass`) right after oci-runtime's commands of each
+    round, so that each command's ratio to the floor is taken in the same round."""
     names = ("create", "state", "start", "kill", "delete")
     times = {r.name: {n: [0.0] * count for n in names} for r in runtimes}
+    if python is not None and "oci-runtime" in times:
+        times["oci-runtime"]["floor"] = [0.0] * count
     for index, runtime in rounds(runtimes, count):
         container_id, bundle = runtime.new_container(["/bin/sleep", "1000"])
 
@@ -237,6 +241,56 @@ def bench_commands(runtimes, count):
         timed("kill", "kill", container_id, "KILL")
         runtime.wait_stopped(container_id)
         timed("delete", "delete", container_id)
+        if "floor" in times[runtime.name]:
+            times[runtime.name]["floor"][index] = spawn([python, "-I", "-S", "-c", "pass"])[0]
+    return times
+
+
+def run_imports(runtime, python):
+    """The modules oci-runtime's `run` imports beyond the interpreter's start-up, as the
+    statements that import them in that order: `python -X importtime`'s top-level lines."""
+    container_id, bundle = runtime.new_container(["/bin/true"])
+    done = subprocess.run([python, "-IS", "-X", "importtime", runtime.binary, "--root",
+                           runtime.root, "run", "--bundle", bundle, container_id],
+                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True, check=True)
+    bare = subprocess.run([python, "-IS", "-X", "importtime", "-c", "pass"],
+                          capture_output=True, text=True).stderr
+    start_up = {line.rsplit("|", 1)[1].strip() for line in bare.splitlines()
+                if line.startswith("import time:")}
+    return [line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines()
+            if line.startswith("import time:") and line.rsplit("|", 1)[1].startswith(" ")
+            and not line.rsplit("|", 1)[1].startswith("  ")
+            and line.rsplit("|", 1)[1].strip() not in start_up]
+
+
+def bench_run_parts(runtimes, python, count):
+    """(i) Where oci-runtime's `run` goes, against runc's in the same rounds: the interpreter's
+    start without finalisation (the command exits by posix._exit), then with the imports of
+    `run` (from the launcher's first lines, the import image included), then `run` itself."""
+    oci = next(r for r in runtimes if r.name == "oci-runtime")
+    runc = next(r for r in runtimes if r.name == "runc")
+    prelude = open(oci.binary).read().split("from oci_runtime")[0]
+    script = os.path.join(oci.bundles, "imports-of-run.py")
+    with open(script, "w") as imports:
+        imports.write(prelude + "".join(f"import {name}\n" for name in run_imports(oci, python))
+                      + "import posix\nposix._exit(0)\n")
+    parts = {
+        "start": lambda: spawn([python, "-IS", "-c", "import posix; posix._exit(0)"])[0],
+        "imports": lambda: spawn([python, "-IS", script])[0],
+    }
+    times = {name: [0.0] * count for name in ("start", "imports", "oci-runtime", "runc")}
+    for index in range(count):
+        steps = ["start", "imports", "oci-runtime", "runc"]
+        shift = index % len(steps)
+        for step in steps[shift:] + steps[:shift]:
+            if step in parts:
+                times[step][index] = parts[step]()
+                continue
+            runtime = oci if step == "oci-runtime" else runc
+            container_id, bundle = runtime.new_container(["/bin/true"])
+            times[step][index] = runtime.call("run", "--bundle", bundle, container_id)[0]
+            spawn(runtime.argv("delete", "--force", container_id))
     return times
 
 
