@@ -148,7 +148,17 @@ def test_the_hot_commands_import_their_listed_modules(oci, make_bundle):
             f"no longer {sorted(expected - seen[command])}")
 
 
+def _v1_or_hybrid():
+    """CREATE lists a cgroup v1 or hybrid host's modules (this kind of host, CI's); a pure v2
+    host's manager is another module (the v2 bed runs a subset without tests/perf)."""
+    from oci_runtime.cgroups import detect_mode
+
+    if detect_mode() == "v2":
+        pytest.skip("CREATE lists a cgroup v1/hybrid host's modules; this host is cgroup v2")
+
+
 def test_create_imports_only_what_a_plain_config_uses(oci, make_bundle):
+    _v1_or_hybrid()
     python, launcher = _launcher(oci)
     bundle, cid = make_bundle(["true"])
     names = _create(oci, python, launcher, bundle, cid)
