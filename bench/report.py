@@ -260,7 +260,11 @@ def write_docs(results, table):
     plotted = plot(results, image)
     begin, end = "<!-- bench:begin -->", "<!-- bench:end -->"
     block = [begin, "",
-             f"Run of {results['date']} ({results['mode']} mode, {results['duration_s']:.0f} s), "
+             f"Run of {results['date']} ({results['mode']} mode, "
+             f"{results['raw']['counts']['rounds']} alternating rounds, "
+             f"{results['duration_s']:.0f} s"
+             + (", load average {:.1f} at the start, {:.1f} at the end".format(*results["load"])
+                if results.get("load") else "") + "), "
              f"Linux {results['kernel']}, {results['cpus']} CPUs; "
              + ", ".join(f"{n}: {v}" for n, v in results["versions"].items()) + ".", "", table]
     if plotted:

@@ -114,6 +114,7 @@ def measure(args):
     python = launcher_python(oci_binary)
     raw = {"counts": counts}
     started = time.time()
+    load_before = os.getloadavg()[0]
     try:
         log = lambda text: print(f"bench: [{time.time() - started:5.1f}s] {text}", file=sys.stderr)
         if everything:
@@ -159,7 +160,8 @@ def measure(args):
     results = {"mode": "quick" if args.quick else "full", "runtimes": names, "binaries": dict(found),
                "versions": versions, "python": python, "kernel": os.uname().release,
                "cpus": os.cpu_count(), "date": time.strftime("%Y-%m-%d %H:%M:%S"), "raw": raw,
-               "duration_s": time.time() - started}
+               "duration_s": time.time() - started,
+               "load": (load_before, os.getloadavg()[0])}
     results["summary"] = summarise(raw, names) if everything else None
     results["targets"] = targets(results["summary"]) if everything and "oci-runtime" in names else []
     results["seccomp_summary"] = summarise_seccomp(raw["seccomp"], names) if with_seccomp else None
