@@ -1,19 +1,12 @@
 """config.md: root, mounts, process, hostname, hooks."""
 import json
 import os
-import time
 import uuid
 
 import pytest
 
 from clause import clause
-
-
-def wait_stopped(oci, cid):
-    deadline = time.monotonic() + 10
-    while oci.state(cid)["status"] != "stopped" and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return oci.state(cid)["status"]
+from tests.waiting import wait_for_status
 
 
 def _run(oci, make_bundle, args, edit=None):
@@ -183,7 +176,7 @@ def test_every_kind_of_hook_gets_its_args_env_and_timeout(oci, make_bundle, tmp_
         if kind == "poststop":
             assert started.returncode == 0, started.stderr
             oci("kill", cid, "KILL", check=True)
-            assert wait_stopped(oci, cid) == "stopped"
+            wait_for_status(oci, cid, "stopped")
             deleted = oci("delete", cid, env=runtime_env)
             assert deleted.returncode == 0 and "warning" in deleted.stderr
             assert timed_out in deleted.stderr

@@ -4,9 +4,10 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import pytest
+
+from tests.waiting import wait_for_program, wait_for_status
 
 NAMESPACES = ("pid", "mnt", "net", "ipc", "uts", "cgroup")
 
@@ -71,8 +72,7 @@ def test_exec_detached_writes_pid_file(oci, running, tmp_path):
     pid_file = tmp_path / "exec.pid"
     oci("exec", "--detach", "--pid-file", str(pid_file), cid, "sleep", "1000", check=True)
     pid = int(pid_file.read_text())
-    with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
-        assert cmdline.read().split(b"\0")[:2] == [b"sleep", b"1000"]
+    wait_for_program(pid, ["sleep", "1000"])  # exec --detach returns as the execve begins
     listed = json.loads(oci("ps", "--format", "json", cid, check=True).stdout)
     assert pid in listed and oci.state(cid)["pid"] in listed
 
@@ -103,9 +103,7 @@ def test_exec_exit_statuses_are_runcs(oci, running, tmp_path):
 def test_exec_into_a_stopped_container_fails(oci, make_bundle):
     bundle, cid = make_bundle(["true"])
     oci("run", "--detach", "--bundle", str(bundle), cid, check=True)
-    deadline = time.monotonic() + 5
-    while oci.state(cid)["status"] != "stopped" and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for_status(oci, cid, "stopped")
     result = oci("exec", cid, "true")
     assert result.returncode == 255  # runc's status for an exec that failed
     assert f"cannot exec in container {cid}: it is stopped" in result.stderr

@@ -13,6 +13,7 @@ import time
 import pytest
 
 from oci_runtime.cgroups import manager_from_dict
+from tests.waiting import wait_for_status, wait_until
 
 
 @pytest.fixture
@@ -25,10 +26,15 @@ def running(oci, make_bundle):
     return start
 
 
+def container_manager(oci, cid):
+    """The container's cgroup, as its saved state has it."""
+    with open(f"{oci.root}/{cid}/state.json") as state:
+        return manager_from_dict(json.load(state)["cgroup"])
+
+
 def container_cgroups(oci, cid):
     """{controller: host directory} of the container's cgroup ('' = the v2 hierarchy)."""
-    with open(f"{oci.root}/{cid}/state.json") as state:
-        return manager_from_dict(json.load(state)["cgroup"]).directories()
+    return container_manager(oci, cid).directories()
 
 
 def host_cgroups_of(pid):
@@ -60,13 +66,6 @@ def exec_detached(oci, cid, tmp_path, *options):
     return int(pid_file.read_text())
 
 
-def wait_for_status(oci, cid, wanted, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while oci.state(cid)["status"] != wanted:
-        assert time.monotonic() < deadline, f"{cid} never became {wanted}"
-        time.sleep(0.02)
-
-
 # -- statuses ----------------------------------------------------------------------------------
 
 
@@ -92,14 +91,18 @@ def test_exec_into_a_paused_container_needs_ignore_paused(oci, running):
         assert "--ignore-paused" in refused.stderr
 
         # With --ignore-paused the process joins the frozen cgroup: it cannot finish before
-        # `resume`, then it does, with its output and status.
+        # `resume`, then it does, with its output and status.  Seen, not slept on: the joiner
+        # is in the cgroup and the freezer says every task of it is frozen.
+        manager = container_manager(oci, cid)
+        directories = manager.directories()
         waiting = subprocess.Popen(
             oci.command + ["--root", oci.root, "exec", "--ignore-paused", cid, "sh", "-c",
                            "echo thawed; exit 3"],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
-            with pytest.raises(subprocess.TimeoutExpired):
-                waiting.wait(timeout=1.0)
+            wait_until(lambda: len(manager.pids()) > 1 and every_task_frozen(directories),
+                       "the exec'd process to be frozen in the container's cgroup")
+            assert waiting.poll() is None
             oci("resume", cid, check=True)
             stdout, stderr = waiting.communicate(timeout=30)
         finally:
@@ -111,6 +114,16 @@ def test_exec_into_a_paused_container_needs_ignore_paused(oci, running):
     finally:
         if oci.state(cid)["status"] == "paused":
             oci("resume", cid)
+
+
+def every_task_frozen(directories):
+    """The freezer's own word that every task of the cgroup is frozen (not only asked to be):
+    v1's freezer.state reads FREEZING until then, v2's cgroup.events says "frozen 0"."""
+    if "freezer" in directories:
+        with open(f"{directories['freezer']}/freezer.state") as state:
+            return state.read().strip() == "FROZEN"
+    with open(f"{directories['']}/cgroup.events") as events:
+        return "frozen 1" in events.read().splitlines()
 
 
 # -- --cgroup ----------------------------------------------------------------------------------

@@ -1,20 +1,11 @@
 """create -> start -> state -> kill -> delete with real containers, and the error cases."""
 import json
 import os
-import time
 
 import pytest
 
-
-def wait_for_status(oci, container_id, wanted, timeout=60):
-    # The timeout only bounds a failure: a loaded host may take seconds per `state` call.
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = oci.state(container_id)["status"]
-        if status == wanted:
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"{container_id} never became {wanted} (last: {status})")
+from tests.waiting import (process_alive, program_of, wait_for_file, wait_for_program,
+                           wait_for_status)
 
 
 def test_run_prints_pid_1_and_hostname_and_exits_with_the_code(oci, make_bundle):
@@ -35,12 +26,11 @@ def test_full_lifecycle(oci, make_bundle, tmp_path):
     assert state["id"] == cid and state["bundle"] == str(bundle)
     assert int(pid_file.read_text()) == state["pid"]
     # created: the init exists but has not executed the user program yet
-    with open(f"/proc/{state['pid']}/cmdline", "rb") as cmdline:
-        assert b"sleep" not in cmdline.read()
+    assert "sleep" not in program_of(state["pid"])
     oci("start", cid, check=True)
     assert oci.state(cid)["status"] == "running"
-    with open(f"/proc/{state['pid']}/cmdline", "rb") as cmdline:
-        assert cmdline.read().split(b"\0")[0] == b"sleep"
+    # start returns once the init is past all but execve (as runc's): then it runs the program
+    wait_for_program(state["pid"], ["sleep", "30"])
     oci("kill", cid, "KILL", check=True)
     wait_for_status(oci, cid, "stopped")
     oci("delete", cid, check=True)
@@ -93,7 +83,7 @@ def test_delete_running_needs_force(oci, make_bundle):
     assert result.returncode != 0 and "running" in result.stderr
     assert oci.state(cid)["status"] == "running"
     oci("delete", "--force", cid, check=True)
-    assert not os.path.exists(f"/proc/{pid}/stat") or open(f"/proc/{pid}/stat").read().split()[2] in "ZX"
+    assert not process_alive(pid)  # delete --force waits for the init it killed
 
 
 def test_unknown_container_errors(oci):
@@ -109,13 +99,6 @@ def test_invalid_ids_are_refused(oci, make_bundle):
     for bad in ("../escape", "a/b", ".."):
         result = oci("create", "--bundle", str(bundle), bad)
         assert result.returncode != 0 and "invalid container id" in result.stderr
-
-
-def wait_for_file(path, timeout=30):
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        assert time.monotonic() < deadline, f"{path} never appeared"
-        time.sleep(0.02)
 
 
 def test_signal_names_and_numbers(oci, make_bundle):
@@ -268,19 +251,13 @@ def test_a_create_killed_half_way_can_be_deleted(oci, make_bundle, tmp_path, cgr
                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        deadline = time.monotonic() + 10
-        while not os.path.exists(os.path.join(oci.root, cid, "state.json")):
-            assert time.monotonic() < deadline, "create never reserved the id"
-            time.sleep(0.01)
+        wait_for_file(os.path.join(oci.root, cid, "state.json"))  # create reserved the id
         wait_for_status(oci, cid, "creating")
-        while not hook_running.exists():
-            assert time.monotonic() < deadline + 20, "the createRuntime hook never ran"
-            time.sleep(0.01)
+        wait_for_file(hook_running)
         # createRuntime hooks run once the cgroup is made, in every hierarchy
         directories = cgroup_dirs(bundle)
         assert all(os.path.isdir(d) for d in directories)
         assert "being created" in oci("delete", cid).stderr
-        time.sleep(0.3)
     finally:
         os.killpg(creator.pid, signal.SIGKILL)  # the create, its hook and its forked init
         creator.wait()
