@@ -4,16 +4,19 @@ Every container a test makes lives under the test's own state root and cgroup pa
 (/oci-runtime-test-<pid>/...), and is force-deleted at teardown; the cgroup parents are removed too.
 """
 import copy
+import fcntl
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 
 import pytest
+
+from tests.waiting import wait_until
 
 REPO = os.path.dirname(os.path.abspath(__file__))
 BUSYBOX = shutil.which("busybox") or "/bin/busybox"
@@ -189,6 +192,44 @@ def make_bundle(tmp_path, rootfs_template):
     return factory
 
 
+# One lock file per /24 of 10.213.0.0/16 (a private range that only these tests put on the
+# interfaces they make): held by the test using it, whichever run of the suite that is.
+SUBNET_LOCKS = "/run/oci-runtime-tests/subnets"
+
+
+@pytest.fixture
+def test_subnet():
+    """test_subnet() -> "10.213.N": a /24 no other test holds, of this run or of another run
+    on this machine (each is reserved by an flock on a file of its own until the test ends; a
+    fixed or merely random one would be shared sooner or later, and two interfaces with one
+    subnet route each other's packets).  One with a route on the host (a killed run's bridge)
+    is passed over."""
+    held = []
+
+    def reserve():
+        os.makedirs(SUBNET_LOCKS, exist_ok=True)
+        routes = subprocess.run(["ip", "-o", "-4", "route", "show", "table", "all"],
+                                capture_output=True, text=True, check=True).stdout
+        for third in random.sample(range(1, 255), 254):
+            subnet = f"10.213.{third}"
+            fd = os.open(f"{SUBNET_LOCKS}/{subnet}", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            if f"{subnet}." in routes:
+                os.close(fd)
+                continue
+            held.append(fd)
+            return subnet
+        raise AssertionError("every test subnet of 10.213.0.0/16 is taken")
+
+    yield reserve
+    for fd in held:
+        os.close(fd)
+
+
 @pytest.fixture
 def veth_pair():
     """veth_pair() -> (host end, other end): a veth pair with unique names (this kernel has no
@@ -208,8 +249,7 @@ def veth_pair():
         for name in (host_end, other_end):
             if os.path.exists(f"/sys/class/net/{name}"):
                 subprocess.run(["ip", "link", "del", name], capture_output=True)
-        # A network namespace (and the veth in it) is freed asynchronously after its last process.
-        deadline = time.monotonic() + 5
-        while os.path.exists(f"/sys/class/net/{host_end}") and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert not os.path.exists(f"/sys/class/net/{host_end}"), f"{host_end} left behind"
+        # A network namespace (and the veth in it) is freed asynchronously after its last
+        # process, by a kernel worker a loaded host may take seconds to run.
+        wait_until(lambda: not os.path.exists(f"/sys/class/net/{host_end}"),
+                   f"{host_end} to go (left behind?)")

@@ -2,9 +2,9 @@
 import json
 import os
 import subprocess
-import time
 
 from clause import clause
+from tests.waiting import wait_until
 
 
 def _run(oci, make_bundle, script, edit=None):
@@ -261,13 +261,12 @@ def test_namespaced_sysctls_are_applied_in_the_container(oci, make_bundle):
 
 @clause("config.md", "Hostname", "a hostname may be set in a uts namespace joined by path")
 def test_hostname_in_a_joined_uts_namespace(oci, make_bundle):
-    holder = subprocess.Popen(["unshare", "--uts", "sleep", "60"])
+    holder = subprocess.Popen(["unshare", "--uts", "sleep", "1000"])
     try:
         path = f"/proc/{holder.pid}/ns/uts"
-        for _ in range(200):  # until unshare has made the namespace
-            if os.readlink(path) != os.readlink("/proc/self/ns/uts"):
-                break
-            time.sleep(0.01)
+        # Until unshare has made the namespace: joining the host's would rename the host.
+        wait_until(lambda: os.readlink(path) != os.readlink("/proc/self/ns/uts"),
+                   "unshare to make its uts namespace")
         result = _run(oci, make_bundle, "hostname; readlink /proc/self/ns/uts", lambda c: (
             _set_namespace_path(c, "uts", path), c.update(hostname="joined-box")))
         assert result.returncode == 0, result.stderr

@@ -3,6 +3,7 @@ import os
 import subprocess
 
 from clause import clause
+from tests.waiting import wait_until
 
 
 def _ip(*args):
@@ -20,24 +21,26 @@ def _moving(devices):
 @clause("config-linux.md", "Network Devices", "netDevices MUST be made available in the container")
 @clause("config-linux.md", "Network Devices", "MUST preserve permanent IP addresses of any family with global scope")
 @clause("config-linux.md", "Network Devices", "MUST set the network device state to up after moving it")
-def test_device_moved_renamed_addressed_and_up(oci, make_bundle, veth_pair):
+def test_device_moved_renamed_addressed_and_up(oci, make_bundle, veth_pair, test_subnet):
     host_end, other_end = veth_pair()
-    _ip("addr", "add", "10.213.250.1/24", "dev", host_end)
+    subnet = test_subnet()  # 10.213.N, this test's alone
+    ipv6 = f"fd13:{subnet.rsplit('.', 1)[1]}::2/64"
+    _ip("addr", "add", f"{subnet}.1/24", "dev", host_end)
     _ip("link", "set", host_end, "up")
-    _ip("addr", "add", "10.213.250.2/24", "dev", other_end)
-    _ip("addr", "add", "fd13:250::2/64", "dev", other_end, "nodad")
-    _ip("addr", "add", "10.213.250.3/24", "dev", other_end, "valid_lft", "300", "preferred_lft", "300")
-    _ip("addr", "add", "10.213.250.4/32", "dev", other_end, "scope", "host")
+    _ip("addr", "add", f"{subnet}.2/24", "dev", other_end)
+    _ip("addr", "add", ipv6, "dev", other_end, "nodad")
+    _ip("addr", "add", f"{subnet}.3/24", "dev", other_end, "valid_lft", "300", "preferred_lft", "300")
+    _ip("addr", "add", f"{subnet}.4/32", "dev", other_end, "scope", "host")
     script = ("cat /sys/class/net/eth1/operstate; ip -o addr show dev eth1 | awk '{print $4}'; "
-              "ping -c 1 -W 5 10.213.250.1 >/dev/null && echo pinged")
+              f"ping -c 1 -W 60 {subnet}.1 >/dev/null && echo pinged")
     bundle, cid = make_bundle(["sh", "-c", script], _moving({other_end: {"name": "eth1"}}))
     result = oci("run", "--bundle", str(bundle), cid)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.split()
     assert lines[0] in ("up", "unknown")
-    assert "10.213.250.2/24" in lines and "fd13:250::2/64" in lines  # permanent, global
-    assert "10.213.250.3/24" not in lines  # not permanent
-    assert "10.213.250.4/32" not in lines  # host scope
+    assert f"{subnet}.2/24" in lines and ipv6 in lines  # permanent, global
+    assert f"{subnet}.3/24" not in lines  # not permanent
+    assert f"{subnet}.4/32" not in lines  # host scope
     assert lines[-1] == "pinged"
 
 
@@ -76,13 +79,11 @@ def test_name_taken_in_the_container(oci, make_bundle, veth_pair):
 @clause("config-linux.md", "Network Devices", "MUST NOT attempt to move the interface out of the namespace before deletion")
 def test_device_stays_in_the_namespace_after_delete(oci, make_bundle, veth_pair):
     _, other_end = veth_pair()
-    holder = subprocess.Popen(["unshare", "--net", "sleep", "60"])
+    holder = subprocess.Popen(["unshare", "--net", "sleep", "1000"])
     try:
         netns = f"/proc/{holder.pid}/ns/net"
-        for _ in range(100):
-            if os.readlink(netns) != os.readlink("/proc/self/ns/net"):
-                break
-            subprocess.run(["sleep", "0.02"])
+        wait_until(lambda: os.readlink(netns) != os.readlink("/proc/self/ns/net"),
+                   "unshare to make its network namespace")
 
         def edit(config):
             _moving({other_end: {"name": "moved0"}})(config)

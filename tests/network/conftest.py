@@ -6,11 +6,11 @@ import uuid
 
 import pytest
 
-from netlib import ip, link_exists, random_test_subnet
+from netlib import ip, link_exists
 
 
 @pytest.fixture
-def cni_network(tmp_path):
+def cni_network(tmp_path, test_subnet):
     """cni_network(name=None) -> dict(name, conf_dir, data_dir, bridge, subnet, gateway): a
     bridge + host-local network whose conflist is in a private directory; the bridge (which the
     bridge plugin never removes) is deleted at teardown."""
@@ -18,7 +18,7 @@ def cni_network(tmp_path):
 
     def factory():
         tag = uuid.uuid4().hex[:8]
-        subnet = random_test_subnet()
+        subnet = test_subnet()
         network = {"name": f"t13net-{tag}", "conf_dir": str(tmp_path / f"cni-{tag}"),
                    "data_dir": str(tmp_path / f"ipam-{tag}"), "bridge": f"o{tag}br",
                    "subnet": f"{subnet}.0/24", "gateway": f"{subnet}.1"}

@@ -1,7 +1,6 @@
 """Helpers of the networking tests (addresses in 10.213.0.0/16: a private range used only on
-interfaces these tests create)."""
+interfaces these tests create, each /24 reserved by the test_subnet fixture of conftest.py)."""
 import os
-import random
 import subprocess
 
 CNI_BIN_DIR = "/usr/lib/cni"
@@ -13,11 +12,6 @@ def ip(*args, check=True):
 
 def link_exists(name):
     return os.path.exists(f"/sys/class/net/{name}")
-
-
-def random_test_subnet():
-    """A /24 in 10.213.0.0/16 no other test of this run uses (random: runs may overlap)."""
-    return f"10.213.{random.randrange(1, 255)}"
 
 
 def leased_addresses(network):

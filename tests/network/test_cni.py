@@ -4,11 +4,11 @@ directory), also after a failed create and for a container that died."""
 import json
 import os
 import signal
-import time
 
 import pytest
 
 from netlib import CNI_BIN_DIR, leased_addresses, link_exists, with_ping
+from tests.waiting import wait_for_status, wait_until
 
 pytestmark = pytest.mark.skipif(not os.access(f"{CNI_BIN_DIR}/bridge", os.X_OK),
                                 reason="containernetworking-plugins is not installed (scripts/setup)")
@@ -27,7 +27,7 @@ def _mounted(path):
 def test_run_gets_an_address_pings_the_gateway_and_frees_it(oci, make_bundle, cni_network):
     network = cni_network()
     script = (f"ip -o -4 addr show dev eth0 | awk '{{print $4}}'; "
-              f"ping -c 1 -W 5 {network['gateway']} >/dev/null && echo pinged")
+              f"ping -c 1 -W 60 {network['gateway']} >/dev/null && echo pinged")
     bundle, cid = make_bundle(["sh", "-c", script], with_ping)
     result = oci("run", *_flags(network), "--bundle", str(bundle), cid)
     assert result.returncode == 0, result.stderr
@@ -71,9 +71,7 @@ def test_a_container_that_died_is_deleted_with_its_network(oci, make_bundle, cni
     bundle, cid = make_bundle(["sleep", "30"])
     oci("run", "--detach", *_flags(network), "--bundle", str(bundle), cid, check=True)
     os.kill(oci.state(cid)["pid"], signal.SIGKILL)
-    deadline = time.monotonic() + 5
-    while oci.state(cid)["status"] != "stopped" and time.monotonic() < deadline:
-        time.sleep(0.02)
+    wait_for_status(oci, cid, "stopped")
     assert len(leased_addresses(network)) == 1
     oci("delete", "--force", cid, check=True)
     assert leased_addresses(network) == []
@@ -98,7 +96,7 @@ def test_two_containers_on_one_bridge_ping_each_other(oci, make_bundle, cni_netw
     bundle, first = make_bundle(["sleep", "30"])
     oci("run", "--detach", *_flags(network), "--bundle", str(bundle), first, check=True)
     first_address = oci.state(first)["annotations"][f"org.oci-runtime.network.{network['name']}.ips"]
-    script = f"ping -c 1 -W 5 {first_address.split('/')[0]} >/dev/null && echo pinged"
+    script = f"ping -c 1 -W 60 {first_address.split('/')[0]} >/dev/null && echo pinged"
     bundle, second = make_bundle(["sh", "-c", script], with_ping)
     result = oci("run", *_flags(network), "--bundle", str(bundle), second)
     assert result.returncode == 0, result.stderr
@@ -207,10 +205,8 @@ def test_a_create_killed_during_add_is_undone_by_delete(oci, make_bundle, cni_ne
                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 20
-        while not marker.exists() and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert marker.exists() and len(leased_addresses(network)) == 1
+        wait_until(lambda: marker.exists() and marker.read_text().strip(), "the slow plugin's ADD")
+        assert len(leased_addresses(network)) == 1
         creator.kill()
         creator.wait()
     finally:

@@ -8,6 +8,7 @@
   files, if the test made them) are removed at teardown.
 """
 import contextlib
+import fcntl
 import json
 import os
 import pwd
@@ -19,6 +20,9 @@ import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SUBORDINATE_COUNT = 65536
+# Held while /etc/subuid and /etc/subgid are read and rewritten: two suites running at once on
+# one machine would otherwise pick the same range, or drop each other's entry.
+SUBORDINATE_LOCK = "/run/oci-runtime-tests-subordinate.lock"
 
 
 @pytest.fixture(scope="session")
@@ -124,6 +128,16 @@ def owned_file_dir(tmp_path):
     return data
 
 
+@contextlib.contextmanager
+def _subordinate_files_locked():
+    fd = os.open(SUBORDINATE_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 def _free_subordinate_start(paths):
     """A range of SUBORDINATE_COUNT ids above every range already in ``paths``."""
     end = 1_000_000_000 + (os.getpid() % 1000) * SUBORDINATE_COUNT
@@ -164,16 +178,17 @@ def rootless_user():
     home = os.path.join(base, "home")
     subordinate_files = ("/etc/subuid", "/etc/subgid")
     existed = {path: os.path.exists(path) for path in subordinate_files}
-    start = _free_subordinate_start(subordinate_files)
     created = False
     runtime_dir = None
     try:
-        subprocess.run(["useradd", "--no-create-home", "--home-dir", home, "--shell", "/bin/sh",
-                        "--user-group", name], check=True, capture_output=True)
-        created = True
-        for path in subordinate_files:
-            with open(path, "a") as entries:
-                entries.write(f"{name}:{start}:{SUBORDINATE_COUNT}\n")
+        with _subordinate_files_locked():  # useradd may write them too
+            subprocess.run(["useradd", "--no-create-home", "--home-dir", home, "--shell",
+                            "/bin/sh", "--user-group", name], check=True, capture_output=True)
+            created = True
+            start = _free_subordinate_start(subordinate_files)
+            for path in subordinate_files:
+                with open(path, "a") as entries:
+                    entries.write(f"{name}:{start}:{SUBORDINATE_COUNT}\n")
         # As short as /run/user/<uid>: <runtime dir>/oci-runtime/<podman's 64-character id>/
         # start.sock must fit in a unix socket address (108 bytes).
         runtime_dir = tempfile.mkdtemp(prefix="rl", dir="/tmp")
@@ -182,10 +197,11 @@ def rootless_user():
         user.make_dir(user.runtime_dir, 0o700)
         yield user
     finally:
-        for path in subordinate_files:
-            _remove_entries(path, name, existed[path])
-        if created:
-            subprocess.run(["userdel", name], capture_output=True)
+        with _subordinate_files_locked():
+            for path in subordinate_files:
+                _remove_entries(path, name, existed[path])
+            if created:
+                subprocess.run(["userdel", name], capture_output=True)
         shutil.rmtree(base, ignore_errors=True)
         if runtime_dir:
             shutil.rmtree(runtime_dir, ignore_errors=True)

@@ -4,10 +4,11 @@ with them (this host's cgroups are not delegated to the user)."""
 import json
 import os
 import shutil
-import time
 import uuid
 
 import pytest
+
+from tests.waiting import wait_until
 
 
 pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason="creating users needs root")]
@@ -91,10 +92,8 @@ def test_rootless_bundle_runs_as_root_inside_and_the_user_outside(user_oci, root
         refused = user_oci(*command, container_id)
         assert refused.returncode == 1 and "has no cgroup" in refused.stderr, refused.stderr
     assert user_oci("kill", container_id, "KILL").returncode == 0
-    deadline = time.monotonic() + 10
-    while json.loads(user_oci("state", container_id).stdout)["status"] != "stopped":
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    wait_until(lambda: json.loads(user_oci("state", container_id).stdout)["status"] == "stopped",
+               "the killed container to stop")
     assert user_oci("delete", container_id).returncode == 0
     assert not os.path.exists(os.path.join(user_oci.root, container_id))
 

@@ -3,9 +3,10 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import pytest
+
+from tests.waiting import FAILURE_AFTER, wait_until
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 AGENT = os.path.join(REPO, "examples", "seccomp_notify_agent.py")
@@ -19,11 +20,10 @@ def test_example_agent_answers_mkdir(oci, make_bundle, tmp_path):
                               "--pretend", "/fake", "--once"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 20
-        while not socket_path.exists():
+        def listening():
             assert agent.poll() is None, agent.stderr.read()
-            assert time.monotonic() < deadline, "the agent did not listen"
-            time.sleep(0.02)
+            return socket_path.exists()
+        wait_until(listening, "the agent to listen")
 
         def notify_mkdir(config):
             config["linux"]["seccomp"] = {
@@ -40,7 +40,7 @@ def test_example_agent_answers_mkdir(oci, make_bundle, tmp_path):
         assert result.returncode == 0, result.stderr
         assert result.stdout.split() == ["made=yes", "exists=yes", "fake=ok", "fake=absent",
                                          "nope=denied"]
-        out, err = agent.communicate(timeout=20)
+        out, err = agent.communicate(timeout=FAILURE_AFTER)
     finally:
         if agent.poll() is None:
             agent.kill()

@@ -10,7 +10,6 @@ import json
 import os
 import socket
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -19,11 +18,12 @@ from oci_runtime import OCI_VERSION
 from oci_runtime.errors import OCIError
 from oci_runtime.seccomp import notify
 from oci_runtime.seccomp._libseccomp import syscall_number
+from tests.waiting import FAILURE_AFTER, wait_for_status
 
 DOCKER_PROFILE = Path(__file__).resolve().parents[1] / "data" / "seccomp" / "docker-default.json"
 SIGSYS = 31
 PER_LINUX32 = 0x0008
-AGENT_TIMEOUT = 20.0
+AGENT_TIMEOUT = FAILURE_AFTER  # a quiet agent gives up after it: a bound on a failure only
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="real containers need root")
 
@@ -58,13 +58,6 @@ def status_field(output, name):
         if line.startswith(f"{name}:"):
             return line.split(":", 1)[1].strip()
     raise AssertionError(f"{name} not in the container's output: {output!r}")
-
-
-def wait_for_status(oci, container_id, wanted, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while (status := oci.state(container_id)["status"]) != wanted:
-        assert time.monotonic() < deadline, f"{container_id} never became {wanted} (last: {status})"
-        time.sleep(0.02)
 
 
 def unique_strerror(error_number):

@@ -10,6 +10,8 @@ import time
 
 import pytest
 
+from tests.waiting import FAILURE_AFTER, wait_for_status
+
 
 def terminal_config(rows=40, columns=120):
     def edit(config):
@@ -29,7 +31,7 @@ class ConsoleReceiver:
         self.master = None
         self.name = None
 
-    def receive(self, timeout=10):
+    def receive(self, timeout=FAILURE_AFTER):
         self.listener.settimeout(timeout)
         connection, _ = self.listener.accept()
         with connection:
@@ -42,7 +44,7 @@ class ConsoleReceiver:
         self.master = fds[0]
         return self.master
 
-    def converse(self, text, until, timeout=10):
+    def converse(self, text, until, timeout=FAILURE_AFTER):
         """Type ``text`` on the terminal, read until ``until`` shows up; return what was read."""
         os.write(self.master, text.encode())
         output = b""
@@ -80,10 +82,7 @@ def test_console_socket_receives_a_working_pty(oci, make_bundle, receiver):
     assert receiver.name in output  # the slave is the shell's terminal, as the container names it
     # The shell is the session leader of its controlling terminal: ^C reaches it, exit works.
     receiver.converse("exit 3\n", "exit")
-    deadline = time.monotonic() + 10
-    while oci.state(cid)["status"] != "stopped" and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert oci.state(cid)["status"] == "stopped"
+    wait_for_status(oci, cid, "stopped")
 
 
 def test_window_size_follows_the_master(oci, make_bundle, receiver):
@@ -161,7 +160,7 @@ def test_run_on_a_terminal_still_shows_lines_one_under_the_other(oci, make_bundl
         os.close(slave)
         slave = None
         output = b""
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + FAILURE_AFTER
         while process.poll() is None or select.select([master], [], [], 0)[0]:
             if time.monotonic() > deadline:
                 process.kill()
@@ -171,7 +170,7 @@ def test_run_on_a_terminal_still_shows_lines_one_under_the_other(oci, make_bundl
                     output += os.read(master, 4096)
                 except OSError:
                     break
-        process.wait(timeout=10)
+        process.wait(timeout=FAILURE_AFTER)
     finally:
         os.close(master)
         if slave is not None:
