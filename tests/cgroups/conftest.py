@@ -13,6 +13,8 @@ import uuid
 
 import pytest
 
+from tests.waiting import FAILURE_AFTER
+
 CGROOT = "/sys/fs/cgroup"
 
 
@@ -58,7 +60,7 @@ def _cgroup_mounts():
     return out
 
 
-def _rmtree_cgroup(path, timeout=5.0):
+def _rmtree_cgroup(path, timeout=FAILURE_AFTER):
     deadline = time.monotonic() + timeout
     while os.path.isdir(path):
         dirs = [d for d, _s, _f in os.walk(path)]
@@ -120,7 +122,7 @@ class Children:
                     pass
         for p in self.procs:
             try:
-                p.wait(timeout=10)
+                p.wait(timeout=FAILURE_AFTER)
             except subprocess.TimeoutExpired:
                 pass
             for s in (p.stdin, p.stdout, p.stderr):

@@ -15,6 +15,7 @@ import time
 import pytest
 
 from oci_runtime.cgroups import detect_mode
+from tests.waiting import FAILURE_AFTER, process_alive, wait_exited, wait_for_status, wait_until
 
 CGROOT = "/sys/fs/cgroup"
 MODE = detect_mode(CGROOT)
@@ -58,14 +59,6 @@ def oom_kills(bundle):
     return read_keyed(cgroup_dir(bundle, "memory") + "/memory.oom_control")["oom_kill"]
 
 
-def wait_until(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
-
-
 def status(oci, container_id):
     return oci.state(container_id)["status"]
 
@@ -90,10 +83,14 @@ def test_cpu_quota_holds_a_busy_loop_to_half_a_cpu(oci, make_bundle):
     # The quota is what holds the loop back, by the kernel's own count: periods in which the
     # cgroup ran out of quota.  Waited for, not slept for: on a loaded host the loop may need
     # several periods before it gets 50 ms of CPU in one of them.
-    wait_until(lambda: read_keyed(stat)["nr_throttled"] > 0, 60, "cpu.stat nr_throttled > 0")
-    usage_before, wall_before = cpu_usage_seconds(bundle), time.monotonic()
+    wait_until(lambda: read_keyed(stat)["nr_throttled"] > 0, "cpu.stat nr_throttled > 0")
+    # The wall-clock window holds the usage window (read before the first usage, after the
+    # last): a test descheduled between two reads can only lower the fraction, never raise it.
+    wall_before = time.monotonic()
+    usage_before = cpu_usage_seconds(bundle)
     time.sleep(2)  # a measuring window, not a wait for the kernel: the bound holds for any window
-    usage_after, wall_after = cpu_usage_seconds(bundle), time.monotonic()
+    usage_after = cpu_usage_seconds(bundle)
+    wall_after = time.monotonic()
     fraction = (usage_after - usage_before) / (wall_after - wall_before)
     print(f"busy loop under quota 50000/100000: {fraction:.3f} CPU")
     # The quota guarantees an upper bound only: 0.5 CPU plus one period's quota at the window's
@@ -141,7 +138,7 @@ class EventStream:
     def close(self):
         if self.process.poll() is None:
             self.process.kill()
-        self.process.wait(timeout=10)
+        self.process.wait(timeout=FAILURE_AFTER)
         self.process.stdout.close()
         self.process.stderr.close()
 
@@ -154,13 +151,13 @@ def test_events_streams_stats_and_reports_the_oom_kill(oci, make_bundle):
     oci("run", "--detach", "--bundle", str(bundle), cid, check=True)
     stream = EventStream(oci, "--interval", "1s", cid)
     try:
-        first = stream.next_event(timeout=30)
+        first = stream.next_event(timeout=FAILURE_AFTER)
         assert first["type"] == "stats" and first["id"] == cid
         assert first["data"]["memory"]["usage"]["limit"] == 256 * MiB
         (bundle / "rootfs" / "go").touch()
         seen = []
         while not any(event["type"] == "oom" for event in seen):
-            event = stream.next_event(timeout=60)
+            event = stream.next_event(timeout=FAILURE_AFTER)
             assert event is not None, f"events ended before reporting the OOM: {seen}"
             seen.append(event)
         assert {"type": "oom", "id": cid} in seen
@@ -168,9 +165,9 @@ def test_events_streams_stats_and_reports_the_oom_kill(oci, make_bundle):
         assert status(oci, cid) == "running"  # only dd was killed
         oci("kill", cid, "KILL", check=True)
         # The stream ends by itself once the container has stopped.
-        while (event := stream.next_event(timeout=30)) is not None:
+        while (event := stream.next_event(timeout=FAILURE_AFTER)) is not None:
             assert event["type"] == "stats"
-        assert stream.process.wait(timeout=10) == 0, stream.process.stderr.read()
+        assert stream.process.wait(timeout=FAILURE_AFTER) == 0, stream.process.stderr.read()
     finally:
         stream.close()
 
@@ -188,7 +185,9 @@ def test_events_stats_once_reports_cpu_memory_and_pids(oci, make_bundle):
 
 
 def test_pids_limit_makes_fork_fail_inside(oci, make_bundle):
-    bundle, cid = make_bundle(["sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10; do sleep 1 & done; wait"],
+    # Sleeps that outlast the loop (however slowly it forks): the limit, not a sleep ending,
+    # decides how many run at once; the shell's exit ends them (pid 1 of their namespace).
+    bundle, cid = make_bundle(["sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10; do sleep 1000 & done"],
                               resources(pids={"limit": 5}))
     result = oci("run", "--bundle", str(bundle), cid, timeout=60)
     assert "can't fork" in result.stderr + result.stdout, (result.stdout, result.stderr)
@@ -260,7 +259,8 @@ def test_memory_high_throttles_without_killing(oci, make_bundle):
     oci("run", "--detach", "--bundle", str(bundle), cid, check=True)
     memory = cgroup_dir(bundle, "memory")
     events = memory + "/memory.events"
-    wait_until(lambda: read_keyed(events)["high"] > 0, 120, "memory.events high > 0")
+    wait_until(lambda: read_keyed(events)["high"] > 0, "memory.events high > 0",
+               timeout=2 * FAILURE_AFTER)  # under the v2bed's TCG emulation
     # The charge that raised the event went over memory.high and none of it can be reclaimed;
     # only busybox's own page cache (a few hundred KiB) can go, hence the slack.
     usage = int(read(memory + "/memory.current"))
@@ -268,14 +268,15 @@ def test_memory_high_throttles_without_killing(oci, make_bundle):
     assert usage < 128 * MiB + 32 * MiB, f"memory.current {usage}: more than dd's buffer and a shell"
     stall = _memory_stall_microseconds(bundle)
     if stall is not None:  # every reclaim over memory.high is a memory stall in PSI
-        wait_until(lambda: _memory_stall_microseconds(bundle) > 0, 60, "a memory stall in memory.pressure")
+        wait_until(lambda: _memory_stall_microseconds(bundle) > 0, "a memory stall in memory.pressure")
     assert status(oci, cid) == "running"
     update = bundle / "lift-memory-high.json"
     update.write_text(json.dumps({"unified": {"memory.high": "max"}}))
     oci("update", "--resources", str(update), cid, check=True)
     assert read(memory + "/memory.high") == "max"
     (bundle / "rootfs" / "release").touch()
-    wait_until((bundle / "rootfs" / "dd-finished").exists, 120, "dd to finish once released")
+    wait_until((bundle / "rootfs" / "dd-finished").exists, "dd to finish once released",
+               timeout=2 * FAILURE_AFTER)
     assert status(oci, cid) == "running"
     counters = read_keyed(events)
     assert counters["oom_kill"] == 0 and counters["oom"] == 0 and counters["max"] == 0, counters
@@ -336,7 +337,7 @@ def test_update_rejects_a_memory_limit_below_usage_when_asked_to_check(oci, make
     bundle, cid = make_bundle(["sh", "-c", "dd if=/dev/zero bs=40M count=1 | sleep 120"])
     oci("run", "--detach", "--bundle", str(bundle), cid, check=True)
     usage_file = cgroup_dir(bundle, "memory") + ("/memory.current" if MODE == "v2" else "/memory.usage_in_bytes")
-    wait_until(lambda: int(read(usage_file)) > 8 * MiB, 30, "the container to use some memory")
+    wait_until(lambda: int(read(usage_file)) > 8 * MiB, "the container to use some memory")
     update = tmp_path / "tight.json"
     update.write_text(json.dumps({"memory": {"limit": 4 * MiB, "checkBeforeUpdate": True}}))
     result = oci("update", "--resources", str(update), cid)
@@ -369,18 +370,10 @@ def test_kill_all_empties_the_cgroup(oci, make_bundle):
                               lambda c: c["linux"]["namespaces"].remove({"type": "pid"}))
     oci("run", "--detach", "--bundle", str(bundle), cid, check=True)
     procs = cgroup_dir(bundle, "pids") + "/cgroup.procs"
-    wait_until(lambda: len(read(procs).split()) == 3, 30, "three processes in the cgroup")
+    wait_until(lambda: len(read(procs).split()) == 3, "three processes in the cgroup")
     oci("kill", "--all", cid, "KILL", check=True)
-    wait_until(lambda: read(procs) == "", 30, "the cgroup to empty")
-    wait_until(lambda: status(oci, cid) == "stopped", 30, "the container to stop")
-
-
-def _alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rpartition(")")[2].split()[0] not in "ZX"
-    except FileNotFoundError:
-        return False
+    wait_until(lambda: read(procs) == "", "the cgroup to empty")
+    wait_for_status(oci, cid, "stopped")
 
 
 def test_delete_kills_leftovers_and_removes_the_cgroup_everywhere(oci, make_bundle, cgroup_dirs):
@@ -388,13 +381,15 @@ def test_delete_kills_leftovers_and_removes_the_cgroup_everywhere(oci, make_bund
     bundle, cid = make_bundle(["sh", "-c", "sleep 120 & exec sleep 0.2"],
                               lambda c: c["linux"]["namespaces"].remove({"type": "pid"}))
     oci("run", "--detach", "--bundle", str(bundle), cid, check=True)
-    wait_until(lambda: status(oci, cid) == "stopped", 30, "the init to exit")
+    wait_for_status(oci, cid, "stopped")
     leftovers = [int(pid) for pid in read(cgroup_dir(bundle, "pids") + "/cgroup.procs").split()]
-    assert len(leftovers) == 1 and _alive(leftovers[0])
+    assert len(leftovers) == 1 and process_alive(leftovers[0])
     directories = cgroup_dirs(bundle)
     assert all(os.path.isdir(d) for d in directories)
     oci("delete", cid, check=True)
-    assert not _alive(leftovers[0])
+    # delete waits for the cgroup to empty; the leftover, SIGKILLed, may still be finishing
+    # its exit (past leaving the cgroup, not yet a zombie)
+    wait_exited(leftovers[0])
     assert [d for d in directories if os.path.exists(d)] == []
 
 
@@ -434,7 +429,7 @@ def test_systemd_driver_runs_the_container_in_a_scope_and_delete_removes_it(oci,
         oci("--systemd-cgroup", "start", cid, check=True)
         assert status(oci, cid) == "running"
         oci("--systemd-cgroup", "kill", cid, "KILL", check=True)
-        wait_until(lambda: status(oci, cid) == "stopped", 30, "the container to stop")
+        wait_for_status(oci, cid, "stopped")
         oci("--systemd-cgroup", "delete", cid, check=True)
         assert not os.path.exists(scope_dir)
         assert _unit_load_state(unit) == ["not-found", "inactive"]

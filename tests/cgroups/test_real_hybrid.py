@@ -126,7 +126,7 @@ def test_devices_allow_deny_in_order(real):
                        {"allow": False, "type": "c", "major": 1, "minor": 5, "access": "r"}]})
     assert f(m, "devices", "devices.list").splitlines() == ["c 1:3 rwm", "c 1:5 wm"]
     children.go(p)
-    out, _ = p.communicate(timeout=30)
+    out, _ = p.communicate(timeout=60)
     assert out.split("\n")[:2] == ["/dev/null ok", "/dev/zero EPERM"]
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from oci_runtime.cgroups import manager_from_dict, open_manager
 from oci_runtime.errors import OCIError
+from tests.waiting import FAILURE_AFTER
 
 from conftest import read
 
@@ -165,7 +166,8 @@ def test_kill_all_uses_cgroup_kill(real):
     m.apply(a.pid)
     m.apply(b.pid)
     m.kill_all(signal.SIGKILL)
-    assert a.wait(timeout=10) == -signal.SIGKILL and b.wait(timeout=10) == -signal.SIGKILL
+    assert a.wait(timeout=FAILURE_AFTER) == -signal.SIGKILL
+    assert b.wait(timeout=FAILURE_AFTER) == -signal.SIGKILL
 
 
 # -- systemd driver ----------------------------------------------------------------------------------
@@ -210,7 +212,7 @@ def test_systemd_scope_lifecycle(unit_name, children):
         m2.thaw()
         assert m2.pids() == [p.pid]
         m2.kill_all()
-        p.wait(timeout=10)
+        p.wait(timeout=FAILURE_AFTER)
     finally:
         m.destroy()
     assert not os.path.exists(path)
