@@ -50,11 +50,11 @@ def test_debug_create_logs_config_namespaces_cgroup_seccomp_and_stage_times(oci,
                 for m in first if m.startswith("stage ")]
     total = float(re.search(r"(\d+\.\d\d) ms in total", first[-1]).group(1))
     # The stages are back to back from `begin`, so they cannot add up to more than the total
-    # (0.005 ms of rounding each); what is left is the writing of the last stage's line.  That
-    # gap is not bounded in ms: it grew to 0.63 ms in the TCG-emulated v2bed and a preemption
-    # stretches it on a loaded host, so it is bounded as a share of create only.
+    # (0.005 ms of rounding each); what is left is the writing of the last stage's line.  How
+    # much that is, a wall clock on a loaded host cannot say (a preemption there stretches it
+    # past any bound): that the stages account for all but it is tests/unit/test_logging.py's,
+    # with a clock of its own.
     assert sum(stage_ms) <= total + 0.005 * len(stage_ms), (stage_ms, total)
-    assert total - sum(stage_ms) < 0.25 * total, (stage_ms, total)  # the stages account for create
 
 
 def test_debug_without_log_goes_to_stderr_in_text_format(oci, make_bundle):

@@ -13,6 +13,7 @@ import time
 import pytest
 
 from test_transaction import cgroup_dirs, config_of
+from tests.waiting import FAILURE_AFTER, wait_until
 
 STRACE = shutil.which("strace")
 pytestmark = pytest.mark.skipif(STRACE is None, reason="strace is not installed (scripts/setup)")
@@ -53,20 +54,18 @@ def leftover_processes(root):
     return found
 
 
-def assert_nothing_left(oci, bundle, cid, wait=3.0):
-    deadline = time.monotonic() + wait
-    while leftover_processes(oci.root):
-        # An init whose runtime died before placing it in its cgroup must end by itself (EOF on
-        # the sync socket); one in its cgroup is delete --force's to kill.
-        assert time.monotonic() < deadline, f"processes left: {leftover_processes(oci.root)}"
-        time.sleep(0.02)
+def assert_nothing_left(oci, bundle, cid):
+    # An init whose runtime died before placing it in its cgroup must end by itself (EOF on
+    # the sync socket); one in its cgroup is delete --force's to kill.
+    wait_until(lambda: not leftover_processes(oci.root),
+               lambda: f"the processes left to end: {leftover_processes(oci.root)}")
     leftovers = [n for n in os.listdir(oci.root) if not n.startswith(".")] if os.path.isdir(oci.root) else []
     assert leftovers == [], leftovers
     assert cgroup_dirs(config_of(bundle)["linux"]["cgroupsPath"]) == []
     assert "does not exist" in oci("state", cid).stderr
 
 
-def run_under_strace(oci, bundle, cid, strace_args, tmp_path, timeout=30):
+def run_under_strace(oci, bundle, cid, strace_args, tmp_path, timeout=2 * FAILURE_AFTER):
     """`create` under strace; returns (exit status, stderr).  Should create succeed anyway (the
     point is past its end), the container is force-deleted: strace -f waits for the init."""
     err_path = tmp_path / f"{cid}.err"

@@ -3,11 +3,11 @@ import os
 import signal
 import socket
 import subprocess
-import time
 
 import pytest
 
 from oci_runtime.kernel.fdpass import receive_with_fd
+from tests.waiting import FAILURE_AFTER, wait_for_status
 
 
 class PidfdListener:
@@ -18,7 +18,7 @@ class PidfdListener:
         self.socket = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.socket.bind(path)
         self.socket.listen(4)
-        self.socket.settimeout(30)
+        self.socket.settimeout(FAILURE_AFTER)
         self.received = []
 
     def accept_pidfd(self):
@@ -58,10 +58,7 @@ def test_create_and_run_send_a_pidfd_of_the_init(oci, make_bundle, pidfd_listene
     assert data == b"standard"  # runc's initType of a container's init
     assert pid_of_pidfd(fd) == oci.state(cid)["pid"]
     signal.pidfd_send_signal(fd, signal.SIGKILL)  # what the caller holds it for
-    deadline = time.monotonic() + 10
-    while oci.state(cid)["status"] != "stopped" and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert oci.state(cid)["status"] == "stopped"
+    wait_for_status(oci, cid, "stopped")
 
 
 def test_exec_sends_a_pidfd_of_its_process(oci, make_bundle, pidfd_listener, tmp_path):

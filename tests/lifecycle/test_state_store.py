@@ -6,11 +6,11 @@ import json
 import os
 import socket
 import subprocess
-import time
 
 import pytest
 
 from test_transaction import assert_nothing_left, cgroup_dirs, config_of
+from tests.waiting import FAILURE_AFTER, process_alive, wait_exited, wait_for_status, wait_until
 
 DAMAGES = {
     "empty": b"",
@@ -59,12 +59,9 @@ def test_a_damaged_state_file_is_one_line_and_delete_force_still_cleans_up(oci, 
     assert "listed as unknown" in listing.stderr
     assert sorted(oci("list", "-q").stdout.split()) == sorted([good, cid])
 
-    assert os.path.exists(f"/proc/{init_pid}")
+    assert process_alive(init_pid)
     oci("delete", "--force", cid, check=True)
-    deadline = time.monotonic() + 5
-    while os.path.exists(f"/proc/{init_pid}") and open(f"/proc/{init_pid}/stat").read().split()[2] != "Z":
-        assert time.monotonic() < deadline, "the init of the damaged container survived"
-        time.sleep(0.01)
+    wait_exited(init_pid)  # the init of the damaged container did not survive
     assert not os.path.exists(os.path.join(oci.root, cid))
     assert cgroup_dirs(config_of(bundle)["linux"]["cgroupsPath"]) == []
     assert oci.state(good)["status"] == "created"
@@ -152,7 +149,7 @@ def test_state_never_says_creating_while_a_delete_runs(oci, make_bundle):
                 assert "does not exist" in result.stderr, result.stderr
                 break
             seen.add(json.loads(result.stdout)["status"])
-        deleter.wait(timeout=30)
+        deleter.wait(timeout=FAILURE_AFTER)
     # "paused": killing on cgroup v1 freezes the cgroup first (nothing forks in between).
     assert "creating" not in seen and seen <= {"running", "paused", "stopped"}, seen
 
@@ -169,10 +166,7 @@ def test_a_start_that_dies_after_releasing_the_init_leaves_a_running_container(o
         connection.sendall(b"start")
         assert connection.recv(1) == b"\0"
     assert os.path.exists(path)
-    deadline = time.monotonic() + 5
-    while oci.state(cid)["status"] != "running":
-        assert time.monotonic() < deadline, "a started container still reads created"
-        time.sleep(0.01)
+    wait_for_status(oci, cid, "running")  # not `created` once the init has exec'd
     assert "cannot start a container that is running" in oci("start", cid).stderr
 
 
@@ -197,15 +191,29 @@ def test_commands_that_change_a_container_wait_for_its_lock(oci, make_bundle, co
         "--bundle", str(bundle), cid, check=True)
     if command[0] == "resume":
         oci("pause", cid, check=True)
-    lock = os.open(os.path.join(oci.root, cid), os.O_RDONLY | os.O_DIRECTORY)
+    directory = os.path.join(oci.root, cid)
+    lock = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
     try:
         fcntl.flock(lock, fcntl.LOCK_EX)
         args = ["kill", cid, "KILL"] if command[0] == "kill" else [command[0], *command[1:], cid]
         waiter = subprocess.Popen(oci.command + ["--root", oci.root, *args],
                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.PIPE, text=True)
-        time.sleep(0.5)
-        assert waiter.poll() is None, f"{command[0]} did not wait for the lock"
+        # Not "still running half a second later": the kernel lists it as blocked on our lock.
+        def blocked():
+            assert waiter.poll() is None, f"{command[0]} did not wait for the lock"
+            return _blocked_on_flock(directory)
+        wait_until(blocked, f"{command[0]} to wait for the container's lock")
     finally:
         os.close(lock)
-    assert waiter.wait(timeout=30) == 0, waiter.stderr.read()
+    assert waiter.wait(timeout=FAILURE_AFTER) == 0, waiter.stderr.read()
+
+
+def _blocked_on_flock(path):
+    """Whether some process waits for an flock on ``path`` (/proc/locks lists a waiter as
+    "N: -> FLOCK ADVISORY WRITE pid major:minor:inode ...")."""
+    status = os.stat(path)
+    where = f"{os.major(status.st_dev):02x}:{os.minor(status.st_dev):02x}:{status.st_ino}"
+    with open("/proc/locks") as locks:
+        return any(fields[1:3] == ["->", "FLOCK"] and fields[6] == where
+                   for fields in (line.split() for line in locks) if len(fields) > 6)

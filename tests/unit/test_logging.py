@@ -42,6 +42,31 @@ def test_debug_log_to_a_stream_with_stage_times_adding_up():
     assert stages <= total + 0.02
 
 
+def test_stages_are_back_to_back_so_only_the_last_line_is_outside_them(monkeypatch):
+    """With a clock that moves only inside the stages, the total is exactly their sum: each
+    stage runs from the end of the one before (or `begin`), and writing a line costs the
+    total nothing but what the clock says it took."""
+    import types
+
+    from oci_runtime.cli import logging as logging_module
+
+    now = [100.0]
+    clock = types.SimpleNamespace(**{name: getattr(logging_module.time, name)
+                                     for name in ("time", "strftime", "gmtime")},
+                                  perf_counter=lambda: now[0])
+    monkeypatch.setattr(logging_module, "time", clock)
+    stream = io.StringIO()
+    debug = DebugLog(stream=stream)
+    debug.begin("create c1")
+    for name, seconds in (("config", 0.004), ("cgroup", 0.0015), ("init", 0.02)):
+        now[0] += seconds
+        debug.stage(name)
+    debug.total("create c1")
+    messages = [re.search(r'msg="(.*)"$', line).group(1) for line in stream.getvalue().splitlines()]
+    assert messages[1:] == ["stage config: 4.00 ms", "stage cgroup: 1.50 ms",
+                            "stage init: 20.00 ms", "create c1: 25.50 ms in total"]
+
+
 def test_debug_log_prefers_the_log_file(tmp_path):
     stream = io.StringIO()
     path = tmp_path / "log"
