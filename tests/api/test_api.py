@@ -5,9 +5,10 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 
 import pytest
+
+from tests.waiting import FAILURE_AFTER, wait_until
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from oci_runtime.process.children import FORWARDED_SIGNALS
@@ -80,15 +81,15 @@ def test_caller_process_is_left_as_it_was(runtime, make_bundle):
         assert before[0] is False
         bundle, container_id = make_bundle(["true"])
         assert runtime.run(container_id, str(bundle)) == 0
-        bundle, container_id = make_bundle(["sleep", "10"])
+        bundle, container_id = make_bundle(["sleep", "1000"])  # until killed, however slow
         container = runtime.create(container_id, str(bundle))
         assert _caller_process_settings() == before  # no subreaper after create
         container.start()
         assert container.exec(["sh", "-c", "exit 4"]) == 4
         process = container.exec(["sleep", "0.1"], detach=True)
-        assert process.wait(timeout=10) == 0
+        assert process.wait(timeout=FAILURE_AFTER) == 0
         container.kill("KILL")
-        assert container.wait(timeout=10) == 128 + 9
+        assert container.wait(timeout=FAILURE_AFTER) == 128 + 9
         container.delete()
         after = _caller_process_settings()
         assert after == before
@@ -98,25 +99,49 @@ def test_caller_process_is_left_as_it_was(runtime, make_bundle):
 
 
 def test_callers_other_children_keep_their_status(runtime, make_bundle):
-    child = subprocess.Popen(["sh", "-c", "sleep 0.3; exit 9"])
-    bundle, container_id = make_bundle(["sh", "-c", "sleep 0.5"])
-    assert runtime.run(container_id, str(bundle)) == 0
-    assert child.wait(timeout=10) == 9  # not reaped by the runtime's wait
+    """A child of the caller that exits while `run` waits keeps its status for the caller.
+    Ordered, not timed: the child exits once the container has started (it opens the fifo's
+    writing end, which blocks until the container reads), and the container ends only once
+    the child has (the fifo's EOF: the child's end closes when it exits)."""
+    bundle, container_id = make_bundle(["sh", "-c", "cat /sync >/dev/null"])
+    os.mkfifo(bundle / "rootfs" / "sync")
+    child = subprocess.Popen(["sh", "-c", f"exec 3>{bundle}/rootfs/sync; exit 9"])
+    try:
+        assert runtime.run(container_id, str(bundle)) == 0
+        assert child.wait(timeout=FAILURE_AFTER) == 9  # not reaped by the runtime's wait
+    finally:
+        if child.poll() is None:  # the container never opened the fifo
+            child.kill()
+            child.wait()
 
 
 def test_run_forwards_signals_while_waiting(runtime, make_bundle):
-    bundle, container_id = make_bundle(["sh", "-c", "trap 'exit 7' TERM; sleep 10 & wait"])
+    bundle, container_id = make_bundle(["sh", "-c", "trap 'exit 7' TERM; touch /trapped; "
+                                                    "sleep 1000 & wait"])
 
-    def send_term_soon():
-        time.sleep(1.0)
+    failed = []
+
+    def send_term_once_forwarded():
+        # Once the container's trap is set and `run` forwards (its handler is in place): a TERM
+        # before either would be dropped by pid 1, or end this test process.
+        try:
+            wait_until(lambda: (bundle / "rootfs" / "trapped").exists()
+                       and signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL,
+                       "the trap and the forwarding handler")
+        except AssertionError as error:
+            failed.append(error)
+            runtime.get(container_id).kill("KILL")  # run returns (137), the test fails below
+            return
         os.kill(os.getpid(), signal.SIGTERM)
 
-    sender = threading.Thread(target=send_term_soon)
+    sender = threading.Thread(target=send_term_once_forwarded)
     sender.start()
     try:
-        assert runtime.run(container_id, str(bundle)) == 7
+        status = runtime.run(container_id, str(bundle))
     finally:
         sender.join()
+    assert not failed, failed
+    assert status == 7
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
 
 
@@ -130,7 +155,7 @@ def test_wait_for_a_container_this_process_did_not_start(runtime, make_bundle, o
         container.wait(timeout=0.1)
     container.start()
     # Not our child: the kernel gives its status to its parent only; we learn that it exited.
-    assert container.wait(timeout=10) is None
+    assert container.wait(timeout=FAILURE_AFTER) is None
     assert container.status == "stopped"
     container.delete()
 
