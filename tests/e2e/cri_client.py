@@ -4,10 +4,10 @@ crictl runp/create).  Each Cri removes the pods it made."""
 import json
 import os
 import shlex
-import time
 import uuid
 
 from tests.e2e import cri_images
+from tests.waiting import FAILURE_AFTER, wait_until
 
 BUSYBOX = cri_images.BUSYBOX_IMAGE
 POD, CONTAINER, NODE = 0, 1, 2                       # runtime.v1 NamespaceMode
@@ -73,14 +73,14 @@ class Cri:
                                check=False, input="")
         return result.returncode, _without_echoed_eof(result.stdout)
 
-    def wait_state(self, container, wanted, timeout=60):
-        deadline = time.monotonic() + timeout
-        while True:
-            status = self.inspect(container)["status"]
-            if status["state"] == wanted:
-                return status
-            assert time.monotonic() < deadline, f"{container}: {status['state']}, not {wanted}"
-            time.sleep(0.1)
+    def wait_state(self, container, wanted, timeout=FAILURE_AFTER):
+        seen = []
+
+        def reached():
+            seen[:] = [self.inspect(container)["status"]]
+            return seen[0] if seen[0]["state"] == wanted else None
+        return wait_until(reached, lambda: f"{container} to be {wanted} ({seen[0]['state']})",
+                          timeout, interval=0.1)
 
     def remove_all(self):
         for pod in self.pods:
@@ -130,11 +130,16 @@ class Container:
         except FileNotFoundError:
             return []
 
-    def wait_log(self, text, timeout=30):
-        deadline = time.monotonic() + timeout
-        while not any(text in line for _, line in self.log_lines()):
-            assert time.monotonic() < deadline, f"{text!r} never logged: {self.log_lines()}"
-            time.sleep(0.1)
+    def wait_log(self, text, timeout=FAILURE_AFTER):
+        wait_until(lambda: any(text in line for _, line in self.log_lines()),
+                   lambda: f"{text!r} in the log: {self.log_lines()}", timeout, interval=0.1)
+
+    def logged(self, count):
+        """The log's lines once it has ``count`` of them: an exited container's log may still
+        be written (containerd's CRI writes the file from its own goroutine, after the exit)."""
+        wait_until(lambda: len(self.log_lines()) >= count,
+                   lambda: f"{count} lines in the log: {self.log_lines()}", interval=0.1)
+        return self.log_lines()
 
 
 def _without_echoed_eof(shown):

@@ -25,6 +25,7 @@ import tempfile
 import time
 
 from tests.e2e import cri_images, integration_doc
+from tests.waiting import FAILURE_AFTER
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RUNTIME = os.path.join(REPO, ".venv", "bin", "oci-runtime")
@@ -176,7 +177,7 @@ class Node:
                                         "--propagation", "private", "--", "sleep", "infinity"],
                                        start_new_session=True)
         mine = os.readlink("/proc/self/ns/net")
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + FAILURE_AFTER
         while True:
             try:
                 if os.readlink(f"/proc/{self.holder.pid}/ns/net") != mine:
@@ -208,7 +209,7 @@ class Node:
         self.spawn("registry", ["docker-registry", "serve", config])
         probe = ("import sys, urllib.request\n"
                  f"urllib.request.urlopen('http://{REGISTRY_ADDRESS}/v2/', timeout=1)\n")
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + FAILURE_AFTER
         while self.run([sys.executable, "-c", probe], check=False).returncode != 0:
             if self.processes["registry"][0].poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("docker-registry did not start:\n" + self.log("registry"))
@@ -248,7 +249,7 @@ class Node:
     def _start_containerd(self):
         self._write_containerd_config()
         self.spawn("containerd", ["containerd", "--config", f"{self.base}/containerd.toml"])
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + FAILURE_AFTER
         while True:
             info = self.crictl("info", check=False)
             if info.returncode == 0 and json.loads(info.stdout)["status"]["conditions"]:

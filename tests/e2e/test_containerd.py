@@ -17,6 +17,7 @@ import time
 import pytest
 
 from tests.e2e import images, integration_doc
+from tests.waiting import FAILURE_AFTER, wait_until
 
 RUNTIME = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                        ".venv", "bin", "oci-runtime")
@@ -85,21 +86,18 @@ class Ctr:
                 return fields[2]
         return None
 
-    def wait_status(self, name, wanted, timeout=10):
-        deadline = time.monotonic() + timeout
-        status = None
-        while time.monotonic() < deadline:
-            status = self.task_status(name)
-            if status == wanted:
-                return
-            time.sleep(0.05)
-        raise AssertionError(f"task {name}: status {status!r}, wanted {wanted!r}")
+    def wait_status(self, name, wanted, timeout=FAILURE_AFTER):
+        wait_until(lambda: self.task_status(name) == wanted,
+                   lambda: f"task {name} to be {wanted} (it is {self.task_status(name)})",
+                   timeout, interval=0.05)
 
     def remove(self, name):
         self("task", "kill", "-s", "SIGKILL", name, check=False)
-        deadline = time.monotonic() + 10
-        while self.task_status(name) not in (None, "STOPPED") and time.monotonic() < deadline:
-            time.sleep(0.05)
+        try:
+            wait_until(lambda: self.task_status(name) in (None, "STOPPED"),
+                       f"task {name} to stop after SIGKILL", interval=0.05)
+        except AssertionError:
+            pass  # a cleanup: the deletes below say what is wrong, the test's own error stays
         self("task", "delete", name, check=False)
         self("container", "delete", name, check=False)
 
@@ -117,7 +115,7 @@ def ctr(cgroup_tree_remover):
                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     client = Ctr(base)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + FAILURE_AFTER
         while client("version", check=False).returncode != 0:
             if daemon.poll() is not None or time.monotonic() > deadline:
                 with open(f"{base}/containerd.log") as output:
@@ -193,10 +191,11 @@ def test_sigterm_with_handler(ctr):
     try:
         ctr.wait_status("term", "RUNNING")
         # The trap is set once sh says so (a TERM before it would be dropped: pid 1).
-        assert select.select([attached.stdout], [], [], 30)[0], "sh never set its TERM trap"
+        assert select.select([attached.stdout], [], [], FAILURE_AFTER)[0], \
+            "sh never set its TERM trap"
         assert attached.stdout.readline().strip() == "trapped"
         ctr("task", "kill", "term")  # SIGTERM
-        _, err = attached.communicate(timeout=15)
+        _, err = attached.communicate(timeout=FAILURE_AFTER)
         assert attached.returncode == 42, err
     finally:
         if attached.poll() is None:
@@ -217,7 +216,8 @@ def test_task_exec(ctr):
     import select
 
     def line_of(stream):
-        assert select.select([stream], [], [], 30)[0], "no output from the exec'd process"
+        assert select.select([stream], [], [], FAILURE_AFTER)[0], \
+            "no output from the exec'd process"
         return stream.readline()
 
     ctr.run("-d", IMAGE, "ex", "sleep", "1000")
@@ -233,7 +233,7 @@ def test_task_exec(ctr):
             exec_process.stdin.flush()
             assert line_of(exec_process.stdout) == "got ok\n"
             # communicate() closes stdin: cat sees EOF, and the process exits 3.
-            out, err = exec_process.communicate(timeout=30)
+            out, err = exec_process.communicate(timeout=FAILURE_AFTER)
             assert (out, exec_process.returncode) == ("", 3), err
         finally:
             if exec_process.poll() is None:

@@ -8,6 +8,7 @@ import pytest
 
 from tests.criu.conftest import CRIU
 from tests.e2e.test_containerd import IMAGE, ctr  # noqa: F401 - the fixture
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.skipif(CRIU is None and os.environ.get("CI") != "true",
                                 reason="no CRIU 4 or newer on PATH")
@@ -24,9 +25,7 @@ def test_task_checkpoint_and_live_restore(ctr):
     ctr.run("-d", IMAGE, "ckpt", "sh", "-c", counter, traced=True)
     try:
         ctr.wait_status("ckpt", "RUNNING")
-        deadline = time.monotonic() + 10
-        while _count(ctr, "ckpt") < 5 and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_until(lambda: _count(ctr, "ckpt") >= 5, "the counter to count", interval=0.1)
         # --rw: the container's own files (its counter) go with it, or a file it had open
         # would be missing from the fresh snapshot restore makes
         ctr("containers", "checkpoint", "--task", "--rw", "ckpt", "checkpoint/ckpt:1")
@@ -34,10 +33,8 @@ def test_task_checkpoint_and_live_restore(ctr):
         ctr.remove("ckpt")
         ctr("containers", "restore", "--live", "--rw", "ckpt", "checkpoint/ckpt:1")
         ctr.wait_status("ckpt", "RUNNING")
-        deadline = time.monotonic() + 10
-        while _count(ctr, "ckpt") <= saved and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert _count(ctr, "ckpt") > saved
+        wait_until(lambda: _count(ctr, "ckpt") > saved, f"the counter to go on past {saved}",
+                   interval=0.1)
         with open(f"{ctr.base}/calls.log") as calls:
             called = calls.read()
         assert " checkpoint " in called and " restore " in called, called

@@ -20,6 +20,7 @@ import pytest
 from tests.e2e import cri_images, cri_node, integration_doc
 from tests.e2e.cri_client import (CONTAINER, LOCALHOST, NODE, POD, RUNTIME_DEFAULT, UNCONFINED,
                                   Cri)
+from tests.waiting import process_alive, program_of, wait_for_program, wait_until
 
 pytestmark = pytest.mark.parametrize("handler", cri_node.HANDLERS)
 
@@ -35,21 +36,6 @@ def runtime_state_dir(node, handler):
     return os.path.join(node.base, "runtime-state", handler, "k8s.io")
 
 
-def wait_until(condition, what, timeout=30):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.1)
-
-
-def process_alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] not in "ZX"
-    except FileNotFoundError:
-        return False
-
-
 # -- pod sandboxes ---------------------------------------------------------------------------
 
 def test_pod_sandbox_runs_stops_and_is_removed(cri, node, handler):
@@ -59,12 +45,13 @@ def test_pod_sandbox_runs_stops_and_is_removed(cri, node, handler):
     assert status["status"]["runtimeHandler"] == handler
     assert status["status"]["network"]["ip"].startswith("10.121.0.")
     pause = status["info"]["pid"]
-    with open(f"/proc/{pause}/cmdline", "rb") as cmdline:
-        assert cmdline.read() == b"/pause\0"
+    # runp returns once the runtime's start has, before the init's execve (runc's too)
+    wait_for_program(pause, ["/pause"])
+    assert program_of(pause) == ["/pause"]
     assert pod.id in os.listdir(runtime_state_dir(node, handler))
     cri("stopp", pod.id)
     assert cri.inspect_pod(pod)["status"]["state"] == "SANDBOX_NOTREADY"
-    wait_until(lambda: not process_alive(pause), "the pause process outlived stopp")
+    wait_until(lambda: not process_alive(pause), "the pause process to end after stopp")
     cri("rmp", pod.id)
     assert cri("inspectp", pod.id, check=False).returncode != 0
     assert pod.id not in os.listdir(runtime_state_dir(node, handler))
@@ -75,9 +62,9 @@ def test_a_pod_is_reachable_at_its_address(cri):
     pod.run(None, image=cri_images.NGINX_IMAGE)
     address = cri.inspect_pod(pod)["status"]["network"]["ip"]
     fetch = ("import sys, urllib.request\n"
-             f"print(urllib.request.urlopen('http://{address}:80/', timeout=2).status)\n")
+             f"print(urllib.request.urlopen('http://{address}:80/', timeout=10).status)\n")
     wait_until(lambda: cri.node.run([sys.executable, "-c", fetch], check=False)
-               .stdout.strip() == "200", "the pod's web server never answered at its address")
+               .stdout.strip() == "200", "the pod's web server to answer at its address")
 
 
 # -- pid, network and IPC namespaces ---------------------------------------------------------
@@ -86,7 +73,9 @@ def test_a_container_with_its_own_pid_namespace(cri):
     pod = cri.run_pod(pid=CONTAINER)
     container = pod.run(["sh", "-c", "echo pid $$; exec sleep 1000"])
     container.wait_log("pid 1")
-    assert cri.exec_sync(container.id, "cat", "/proc/1/cmdline").startswith("sleep")
+    # the shell said so before its exec: the sleep comes a moment later
+    wait_until(lambda: cri.exec_sync(container.id, "cat", "/proc/1/cmdline").startswith("sleep"),
+               "pid 1 to be the sleep")
 
 
 def test_containers_sharing_the_pod_s_pid_namespace(cri):
@@ -95,8 +84,9 @@ def test_containers_sharing_the_pod_s_pid_namespace(cri):
     second = pod.run(["sleep", "1002"])
     cri.wait_state(second.id, "CONTAINER_RUNNING")
     assert cri.exec_sync(first.id, "cat", "/proc/1/cmdline").startswith("/pause")
-    processes = cri.exec_sync(first.id, "ps", "-o", "args")
-    assert "sleep 1001" in processes and "sleep 1002" in processes
+    # RUNNING once start returned, before the second init's execve
+    wait_until(lambda: all(f"sleep {n}" in cri.exec_sync(first.id, "ps", "-o", "args")
+                           for n in (1001, 1002)), "both sleeps in the pod's ps")
 
 
 def test_the_node_s_network_pid_and_ipc_namespaces(cri, node):
@@ -176,7 +166,7 @@ def test_stop_and_remove_of_running_and_stopped_containers(cri, node, handler):
     pid = cri.inspect(running.id)["info"]["pid"]
     assert cri("rm", running.id, check=False).returncode != 0
     cri("rm", "--force", running.id)
-    wait_until(lambda: not process_alive(pid), "rm --force left the process running")
+    wait_until(lambda: not process_alive(pid), "the process rm --force killed to end")
     # a created container, never started
     created = pod.create(["true"])
     cri("rm", created.id)
@@ -200,7 +190,7 @@ def test_what_an_exited_container_leaves_in_a_pod_shared_pid_namespace_is_killed
     leaver = pod.run(["sh", "-c", "sleep 1234 & echo left; exit 0"])
     cri.wait_state(leaver.id, "CONTAINER_EXITED")
     wait_until(lambda: "sleep 1234" not in cri.exec_sync(watcher.id, "ps", "-o", "args"),
-               "the exited container's child still runs in the pod")
+               "the exited container's child to be killed")
     cri("stopp", pod.id)
     cri("rmp", pod.id)
     assert cri("inspectp", pod.id, check=False).returncode != 0
@@ -215,7 +205,7 @@ def test_run_as_user_and_group(cri):
                                   "run_as_group": {"value": 1002},
                                   "supplemental_groups": [1234]})
     cri.wait_state(container.id, "CONTAINER_EXITED")
-    assert container.log_lines() == [("stdout", "1001:1002:1002 1234")]
+    assert container.logged(1) == [("stdout", "1001:1002:1002 1234")]
 
 
 def test_an_image_s_configured_user_and_groups(cri):
@@ -223,13 +213,13 @@ def test_an_image_s_configured_user_and_groups(cri):
     pod = cri.run_pod()
     as_configured = pod.run(["id"], image=image)   # the image's config: "User": "1000"
     cri.wait_state(as_configured.id, "CONTAINER_EXITED")
-    assert as_configured.log_lines() == [
+    assert as_configured.logged(1) == [
         ("stdout", "uid=1000(default-user) gid=1000(default-user) groups=1000(default-user)")]
     # RunAsUser: the groups the image's /etc/group gives that user, and supplemental ones
     grouped = pod.run(["id", "-G"], image=image, security={
         "run_as_user": {"value": 1000}, "supplemental_groups": [1234]})
     cri.wait_state(grouped.id, "CONTAINER_EXITED")
-    assert grouped.log_lines() == [("stdout", "1000 1234 50000")]
+    assert grouped.logged(1) == [("stdout", "1000 1234 50000")]
 
 
 def test_read_only_rootfs(cri):
@@ -237,6 +227,7 @@ def test_read_only_rootfs(cri):
     container = pod.run(["sh", "-c", "touch /file; echo written to /tmp >/tmp/x && cat /tmp/x"],
                         security={"readonly_rootfs": True})
     cri.wait_state(container.id, "CONTAINER_EXITED")
+    container.wait_log("touch: /file: Read-only file system")
     assert ("stderr", "touch: /file: Read-only file system") in container.log_lines()
 
 
@@ -246,7 +237,7 @@ def test_no_new_privs(cri, no_new_privs, euid):
                                   security={"run_as_user": {"value": 1000},
                                             "no_new_privs": no_new_privs})
     cri.wait_state(container.id, "CONTAINER_EXITED")
-    assert container.log_lines() == [("stdout", f"Effective uid: {euid}")]
+    assert container.logged(1) == [("stdout", f"Effective uid: {euid}")]
 
 
 def _capabilities(cri, container):
@@ -344,7 +335,7 @@ def test_update_container_resources(cri):
 def test_an_oom_kill_is_reported_as_oomkilled(cri):
     container = cri.run_pod().run(["sh", "-c", "echo start; tail /dev/zero"],
                                   resources={"memory_limit_in_bytes": 32 << 20})
-    status = cri.wait_state(container.id, "CONTAINER_EXITED", timeout=120)
+    status = cri.wait_state(container.id, "CONTAINER_EXITED", timeout=120)  # the OOM's way
     assert status["reason"] == "OOMKilled", status
     assert status["exitCode"] == 137
 
@@ -359,7 +350,7 @@ def test_stats(cri):
         return stats
 
     wait_until(lambda: int(usage()["cpu"]["usageCoreNanoSeconds"]["value"]) > 0,
-               "no CPU usage reported")
+               "CPU usage in the stats")
     stats = usage()
     assert stats["attributes"]["id"] == container.id
     assert int(stats["memory"]["workingSetBytes"]["value"]) > 0
@@ -372,7 +363,7 @@ def test_a_docker_io_name_is_pulled_from_the_local_mirror(cri):
     container = cri.run_pod().run(["echo", "from docker.io"],
                                   image=cri_images.DOCKER_BUSYBOX_IMAGE)
     cri.wait_state(container.id, "CONTAINER_EXITED")
-    assert container.log_lines() == [("stdout", "from docker.io")]
+    assert container.logged(1) == [("stdout", "from docker.io")]
 
 
 def test_the_documented_pod(cri):

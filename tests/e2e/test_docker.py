@@ -20,6 +20,7 @@ import pytest
 
 from tests.e2e import docker_daemon, integration_doc
 from tests.e2e.conftest import cannot_run
+from tests.waiting import wait_until
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RUNTIME = os.path.join(REPO, ".venv", "bin", "oci-runtime")
@@ -74,13 +75,6 @@ def detached(docker, runtime, *args, options=()):
     docker("run", "--detach", "--name", container, "--network", "none", "--runtime", runtime,
            *options, IMAGE, *args)
     return container
-
-
-def wait_for(condition, what, timeout=60):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.1)
 
 
 def cgroup_value(docker, container, controller, name):
@@ -169,7 +163,7 @@ def test_the_runtime_s_warnings_never_reach_the_container_s_output(docker, runti
     if created.returncode != 0:
         assert runtime == "runc" and not grantable, created.stderr
         return
-    wait_for(lambda: docker("logs", container).stderr == "err\n", "no stderr line")
+    wait_until(lambda: docker("logs", container).stderr == "err\n", "the stderr line in the logs")
     logs = docker("logs", container)
     assert (logs.stdout, logs.stderr) == ("out\n", "err\n")
     if runtime == "oci-runtime" and not grantable:
@@ -185,7 +179,8 @@ def test_the_runtime_s_warnings_never_reach_the_container_s_output(docker, runti
 
 def test_top(docker, runtime):
     container = detached(docker, runtime, "sleep", "1234")
-    assert "sleep 1234" in docker("top", container).stdout
+    # `docker run -d` returns once the runtime's start has (before the init's execve, as runc's)
+    wait_until(lambda: "sleep 1234" in docker("top", container).stdout, "sleep in docker top")
 
 
 def test_stats(docker, runtime):
@@ -226,8 +221,10 @@ def test_stop(docker, runtime):
     stubborn = detached(docker, runtime, "sleep", "1000")
     docker("stop", "--time", "1", stubborn)
     assert docker.inspect(stubborn)["State"]["ExitCode"] == 137
+    # The TERM must come after the trap: pid 1 drops a signal it has no handler for.
     polite = detached(docker, runtime, "sh", "-c",
-                      "trap 'exit 42' TERM; while :; do sleep 0.1; done")
+                      "trap 'exit 42' TERM; echo trapped; while :; do sleep 0.1; done")
+    wait_until(lambda: "trapped" in docker("logs", polite).stdout, "the shell's TERM trap")
     docker("stop", "--time", "60", polite)
     assert docker.inspect(polite)["State"]["ExitCode"] == 42
 
@@ -236,7 +233,7 @@ def test_kill_with_a_signal(docker, runtime):
     container = detached(docker, runtime, "sh", "-c",
                          "trap 'echo got USR1; exit 3' USR1; echo ready; "
                          "while :; do sleep 0.1; done")
-    wait_for(lambda: "ready" in docker("logs", container).stdout, "never ready")
+    wait_until(lambda: "ready" in docker("logs", container).stdout, "the shell's USR1 trap")
     docker("kill", "--signal", "USR1", container)
     assert docker("wait", container).stdout.strip() == "3"
     assert "got USR1" in docker("logs", container).stdout
@@ -245,9 +242,9 @@ def test_kill_with_a_signal(docker, runtime):
 def test_restart_policy(docker, runtime):
     container = detached(docker, runtime, "sh", "-c", "echo run; exit 1",
                          options=("--restart", "on-failure:2"))
-    wait_for(lambda: docker.inspect(container)["RestartCount"] == 2
-             and docker.inspect(container)["State"]["Status"] == "exited",
-             "not restarted twice")
+    wait_until(lambda: docker.inspect(container)["RestartCount"] == 2
+               and docker.inspect(container)["State"]["Status"] == "exited",
+               "two restarts")
     assert docker("logs", container).stdout == "run\nrun\nrun\n"
 
 
@@ -265,8 +262,11 @@ def test_cpus_and_pids_limit(docker, runtime):
                          options=("--cpus", "0.5", "--pids-limit", "10"))
     assert cgroup_value(docker, container, "cpu", "cpu.cfs_quota_us") == "50000"
     assert cgroup_value(docker, container, "pids", "pids.max") == "10"
+    # Sleeps that outlast the loop however slowly it forks (a sleep ending would free a pid),
+    # killed by the shell afterwards.
     forked = docker("exec", container, "sh", "-c",
-                    "for i in $(seq 20); do sleep 1 & done; wait", check=False)
+                    "for i in $(seq 20); do sleep 1000 & pids=\"$pids $!\"; done; kill $pids",
+                    check=False)
     assert "can't fork" in forked.stderr
 
 
@@ -380,11 +380,11 @@ def test_health_check(docker, runtime):
     container = detached(docker, runtime, "sleep", "1000", options=(
         "--health-cmd", "test -e /tmp/healthy", "--health-interval", "1s",
         "--health-retries", "1"))
-    wait_for(lambda: docker.inspect(container)["State"]["Health"]["Status"] == "unhealthy",
-             "never unhealthy")
+    wait_until(lambda: docker.inspect(container)["State"]["Health"]["Status"] == "unhealthy",
+               "the health check to fail")
     docker("exec", container, "touch", "/tmp/healthy")
-    wait_for(lambda: docker.inspect(container)["State"]["Health"]["Status"] == "healthy",
-             "never healthy")
+    wait_until(lambda: docker.inspect(container)["State"]["Health"]["Status"] == "healthy",
+               "the health check to pass")
 
 
 def test_host_namespaces(docker, runtime):

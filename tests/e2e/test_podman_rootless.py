@@ -12,6 +12,7 @@ import pytest
 
 from tests.e2e import images
 from tests.e2e.test_podman import IMAGE, Podman, _wait_status
+from tests.waiting import wait_until
 
 pytestmark = [
     pytest.mark.skipif(shutil.which("podman") is None, reason="podman is not installed"),
@@ -88,7 +89,7 @@ def test_rootless_run_output_and_exit_code(podman):
 
 def test_rootless_detached_exec_logs_stop_rm(podman):
     podman("run", "-d", "--name", "rl-life", "--network", "none", IMAGE, "sh", "-c",
-           "echo started; trap 'exit 42' TERM; while true; do sleep 0.1; done")
+           "trap 'exit 42' TERM; echo started; while true; do sleep 0.1; done")
     try:
         _wait_status(podman, "rl-life", "running")
         pid = int(podman.inspect("rl-life", "{{.State.Pid}}"))
@@ -96,8 +97,10 @@ def test_rootless_detached_exec_logs_stop_rm(podman):
         assert os.stat(f"/proc/{pid}").st_uid == podman.user.uid
         result = podman("exec", "rl-life", "sh", "-c", "id -u; exit 4", check=False)
         assert (result.returncode, result.stdout) == (4, "0\n"), result.stderr
-        assert "started" in podman("logs", "rl-life").stdout
-        podman("stop", "-t", "10", "rl-life")
+        # the trap is set once the shell says so (podman run -d returns before its execve)
+        wait_until(lambda: "started" in podman("logs", "rl-life").stdout, "the shell's trap",
+                   interval=0.1)
+        podman("stop", "-t", "60", "rl-life")
         assert podman.inspect("rl-life", "{{.State.ExitCode}}") == "42"
     finally:
         podman("rm", "-f", "-t", "0", "rl-life", check=False)
