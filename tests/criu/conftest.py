@@ -4,9 +4,10 @@ CI (CI=true), where that is a failure: setup must have provided it."""
 import os
 import shutil
 import subprocess
-import time
 
 import pytest
+
+from tests.waiting import FAILURE_AFTER, wait_until
 
 
 def _usable_criu():
@@ -57,28 +58,10 @@ def read_count(bundle):
         return 0
 
 
-def wait_for(predicate, timeout=10.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def wait_counting(bundle, above=0):
     """Wait until the counter is past ``above``; return the value seen."""
-    return wait_for(lambda: read_count(bundle) > above and read_count(bundle),
-                    what=f"the counter to pass {above}")
-
-
-def alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] not in "ZX"
-    except FileNotFoundError:
-        return False
+    return wait_until(lambda: read_count(bundle) > above and read_count(bundle),
+                      f"the counter to pass {above}")
 
 
 def mounts_under(path):
@@ -94,7 +77,7 @@ def _runtime(oci, *args):
     with open(errors, "w+") as stderr:
         returncode = subprocess.run(oci.command + ["--root", oci.root, *args],
                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                    stderr=stderr, timeout=60).returncode
+                                    stderr=stderr, timeout=FAILURE_AFTER).returncode
         stderr.seek(0)
         return subprocess.CompletedProcess(args, returncode, "", stderr.read())
 

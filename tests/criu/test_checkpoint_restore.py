@@ -7,8 +7,9 @@ import sys
 
 import pytest
 
-from tests.criu.conftest import (COUNTER, CRIU, alive, mounts_under, read_count, restore,
-                                 run_detached, wait_counting, wait_for)
+from tests.criu.conftest import (COUNTER, CRIU, mounts_under, read_count, restore, run_detached,
+                                 wait_counting)
+from tests.waiting import FAILURE_AFTER, process_alive, wait_until
 
 
 def counter_bundle(make_bundle, edit=None):
@@ -37,13 +38,13 @@ def test_the_counter_goes_on_after_checkpoint_and_restore(oci, make_bundle, tmp_
     oci("checkpoint", "--image-path", str(images), cid, check=True)
     # runc's semantics: the checkpointed container is stopped and gone.
     assert cid not in oci("list", "--quiet", check=True).stdout.split()
-    assert not alive(old_pid)
+    assert not process_alive(old_pid)
     assert not any(os.path.isdir(d) for d in cgroup_dirs(bundle))
     saved = read_count(bundle)
     assert read_count(bundle) == saved  # nothing counts any more
     restore(oci, bundle, cid, images)
     state = oci.state(cid)
-    assert state["status"] == "running" and alive(state["pid"])
+    assert state["status"] == "running" and process_alive(state["pid"])
     assert cid in oci("list", "--quiet", check=True).stdout.split()
     # It goes on from where it was (a fresh start would count from 1 again).
     assert wait_counting(bundle, saved + 3) > saved + 3
@@ -55,7 +56,7 @@ def test_the_counter_goes_on_after_checkpoint_and_restore(oci, make_bundle, tmp_
     result = oci("exec", cid, "tail", "-n", "1", "/tmp/count", check=True)
     assert int(result.stdout) >= saved
     oci("delete", "--force", cid, check=True)
-    assert not alive(state["pid"])
+    assert not process_alive(state["pid"])
 
 
 def test_leave_running_keeps_the_container_and_its_image_restores(oci, make_bundle, tmp_path):
@@ -164,7 +165,7 @@ def test_restore_onto_an_existing_id_is_refused(oci, make_bundle, tmp_path):
     result = restore(oci, bundle, cid, images, check=False)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [f"oci-runtime: container {cid!r} already exists"]
-    assert oci.state(cid)["pid"] == pid and alive(pid)
+    assert oci.state(cid)["pid"] == pid and process_alive(pid)
 
 
 def test_a_damaged_image_is_refused_and_leaves_nothing(oci, make_bundle, tmp_path, cgroup_dirs):
@@ -297,14 +298,14 @@ def test_an_attached_restore_waits_and_exits_with_the_status(oci, make_bundle, t
                                                    cid],
                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                     stderr=errors)
-        wait_for(lambda: oci("state", cid).returncode == 0, what="the restored container")
+        wait_until(lambda: oci("state", cid).returncode == 0, "the restored container")
         (bundle / "rootfs" / "tmp" / "stop").write_text("")
-        assert restorer.wait(timeout=30) == 7, (tmp_path / "restorer.err").read_text()
+        assert restorer.wait(timeout=FAILURE_AFTER) == 7, (tmp_path / "restorer.err").read_text()
     assert oci("state", cid).returncode == 1  # deleted once it exited, as runc does
 
 
 API_SCRIPT = """
-import sys, time
+import os, sys, time
 from oci_runtime import Runtime
 from oci_runtime.errors import InvalidState
 root, bundle, cid, images = sys.argv[1:]
@@ -316,7 +317,12 @@ try:
 except InvalidState:
     pass
 container.start()
-time.sleep(0.3)
+# Checkpointed once it counts (start returns before the program's execve): waited for, with a
+# bound on a failure only.
+count, deadline = os.path.join(bundle, "rootfs", "tmp", "count"), time.monotonic() + 60
+while not (os.path.exists(count) and os.path.getsize(count)):
+    assert time.monotonic() < deadline, "the counter never counted"
+    time.sleep(0.02)
 container.checkpoint(images, leave_running=False)
 assert runtime.list() == [], runtime.list()
 assert runtime.restore(cid, bundle, image_path=images, detach=True) == 0

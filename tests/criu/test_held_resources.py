@@ -4,7 +4,8 @@ import json
 import os
 import subprocess
 
-from tests.criu.conftest import mounts_under, restore, run_detached, wait_counting, wait_for
+from tests.criu.conftest import mounts_under, restore, run_detached, wait_counting
+from tests.waiting import FAILURE_AFTER, wait_until
 from tests.criu.test_checkpoint_restore import counter_bundle
 
 
@@ -19,10 +20,10 @@ def test_open_files_and_pipes_survive_and_stdio_is_the_restorers(oci, make_bundl
                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.DEVNULL)
         reader = proc.stdout
-        proc.wait(timeout=30)
+        proc.wait(timeout=FAILURE_AFTER)
         assert proc.returncode == 0
         log = bundle / "rootfs" / "tmp" / "log"
-        wait_for(lambda: log.exists() and log.read_text().count("\n") >= 5, what="the log")
+        wait_until(lambda: log.exists() and log.read_text().count("\n") >= 5, "the log")
         assert reader.read1(4096).startswith(b"out")  # its stdout is our pipe
         images = tmp_path / "images"
         oci("checkpoint", "--image-path", str(images), cid, check=True)
@@ -37,12 +38,12 @@ def test_open_files_and_pipes_survive_and_stdio_is_the_restorers(oci, make_bundl
                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                     stderr=subprocess.PIPE)
         new_reader = restorer.stdout
-        restorer.wait(timeout=60)
+        restorer.wait(timeout=FAILURE_AFTER)
         assert restorer.returncode == 0, restorer.stderr.read()
         data = new_reader.read1(4096)
         assert data.startswith(b"out") or b"\nout" in data, data
     # (new_reader stays open until the test ends: a closed pipe would SIGPIPE the container)
-    wait_for(lambda: len(log.read_text().splitlines()) > len(lines_before) + 3, what="more lines")
+    wait_until(lambda: len(log.read_text().splitlines()) > len(lines_before) + 3, "more lines")
     lines = log.read_text().splitlines()
     # the file offset and the counter went on: no line twice, none lost, no restart at 1
     numbers = [int(line[4:]) for line in lines]
@@ -79,7 +80,10 @@ def test_an_established_tcp_connection_survives_with_tcp_established(oci, make_b
                                                                        tmp_path):
     """A server and a client talking over the container's own loopback: refused without
     --tcp-established (and left running), restored with it, the stream going on unbroken."""
-    script = ("sleep 1000 | nc -l -p 5555 > /tmp/received & sleep 0.3; "
+    # The client starts once the server listens (/proc/net/tcp[6] shows port 5555, 15B3, in
+    # state 0A): a connection tried before would be refused, and the stream would never start.
+    script = ("sleep 1000 | nc -l -p 5555 > /tmp/received & "
+              "until grep -qs ':15B3 0*:0000 0A' /proc/net/tcp /proc/net/tcp6; do sleep 0.05; done; "
               "i=0; while :; do i=$((i+1)); echo $i; sleep 0.05; done | nc 127.0.0.1 5555")
     bundle, cid = make_bundle(["sh", "-c", script])
     run_detached(oci, bundle, cid)
@@ -87,17 +91,17 @@ def test_an_established_tcp_connection_survives_with_tcp_established(oci, make_b
 
     def lines():
         return received.read_text().split() if received.exists() else []
-    wait_for(lambda: len(lines()) >= 5, what="data over the connection")
+    wait_until(lambda: len(lines()) >= 5, "data over the connection")
     images = tmp_path / "images"
     refused = oci("checkpoint", "--image-path", str(images), cid)
     assert refused.returncode == 1 and f"(log: {images}/dump.log)" in refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
     count = len(lines())
-    wait_for(lambda: len(lines()) > count + 3, what="the stream to go on after the refusal")
+    wait_until(lambda: len(lines()) > count + 3, "the stream to go on after the refusal")
     oci("checkpoint", "--tcp-established", "--image-path", str(images), cid, check=True)
     before = lines()
     restore(oci, bundle, cid, images, "--tcp-established")
-    wait_for(lambda: len(lines()) > len(before) + 5, what="the stream after restore")
+    wait_until(lambda: len(lines()) > len(before) + 5, "the stream after restore")
     numbers = [int(n) for n in lines()]
     assert numbers == list(range(1, len(numbers) + 1))  # nothing lost, nothing twice
 
@@ -140,9 +144,10 @@ def test_lazy_pages_status_fd_and_the_page_server(oci, make_bundle, tmp_path):
             assert os.read(ready, 1) == b""  # written once, then closed
             assert (images / "pstree.img").exists()  # all but the memory is dumped already
             assert checkpointer.poll() is None  # serving pages
-            with socket.create_connection(("127.0.0.1", port), timeout=10):
+            with socket.create_connection(("127.0.0.1", port), timeout=FAILURE_AFTER):
                 pass
-            assert checkpointer.wait(timeout=60) == 0, (tmp_path / "checkpoint.err").read_text()
+            assert checkpointer.wait(timeout=FAILURE_AFTER) == 0, \
+                (tmp_path / "checkpoint.err").read_text()
         finally:
             os.close(ready)
             if checkpointer.poll() is None:
@@ -170,7 +175,7 @@ def test_a_restore_killed_while_criu_runs_is_deleted_with_its_mount(oci, make_bu
                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
     criu_root = os.path.join(oci.root, cid, "criu-root")
-    wait_for(lambda: mounts_under(criu_root), what="the restore to bind the rootfs")
+    wait_until(lambda: mounts_under(criu_root), "the restore to bind the rootfs")
     restorer.kill()
     restorer.wait()
     assert oci.state(cid)["status"] == "stopped"

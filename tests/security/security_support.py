@@ -3,7 +3,6 @@ import hashlib
 import os
 import subprocess
 import sys
-import time
 
 import oci_runtime
 
@@ -71,14 +70,3 @@ def digests(paths):
         with open(path, "rb") as handle:
             result[path] = (hashlib.sha256(handle.read()).hexdigest(), os.stat(path).st_size)
     return result
-
-
-def wait_until(predicate, timeout=10.0, what="the condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)

@@ -17,14 +17,14 @@ executor and the package before and after.
 import fcntl
 import hashlib
 import os
+import re
 import shutil
-import time
 import uuid
 
 import pytest
 
-from security_support import digests, protected_files, shared_libraries, runtime_interpreters, \
-    wait_until
+from security_support import digests, protected_files, shared_libraries, runtime_interpreters
+from tests.waiting import wait_exited, wait_for_status, wait_until
 
 F_GET_SEALS = 1034
 F_SEAL_SHRINK, F_SEAL_GROW, F_SEAL_WRITE = 0x2, 0x4, 0x8
@@ -140,6 +140,7 @@ SCANNER = LOG_HELPERS + r"""
 static int held[MAX_HELD];
 static char held_target[MAX_HELD][512];
 static int held_state[MAX_HELD]; /* -1 busy, 0 refused, 1 written */
+static int noted_busy[MAX_HELD];
 static int seen_pid[MAX_HELD];
 static int count;
 
@@ -193,8 +194,13 @@ int main(void)
     for (int round = 0; round < 3000; round++) { /* at most ~30 s */
         scan(self.st_dev, self.st_ino);
         for (int k = 0; k < count; k++)
-            if (held_state[k] < 0)
+            if (held_state[k] < 0) {
                 held_state[k] = try_write(held[k], held_target[k]);
+                if (held_state[k] < 0 && !noted_busy[k]) { /* tried, will try again */
+                    note("BUSY %s\n", held_target[k]);
+                    noted_busy[k] = 1;
+                }
+            }
         if (access("/results/stop", F_OK) == 0)
             break;
         usleep(5000);
@@ -282,7 +288,7 @@ def test_run_of_a_proc_self_exe_script_cannot_write_the_runtime(oci, make_bundle
     # Detached, as under a shim: the runtime's own process is gone while the container runs, so
     # nothing but the container keeps its binary busy.
     oci("run", "--detach", "--bundle", str(bundle), cid, check=True)
-    wait_until(lambda: oci.state(cid)["status"] == "stopped", 15, "the container to stop")
+    wait_for_status(oci, cid, "stopped")
     _wait_for_verdict(results)
     # The executor, re-run as the script's interpreter, refuses to do anything (exit 127); a
     # vulnerable runtime's interpreter runs the payload.
@@ -291,19 +297,10 @@ def test_run_of_a_proc_self_exe_script_cannot_write_the_runtime(oci, make_bundle
         f"a dynamically linked runtime binary ran in the container:\n{_log(results)}"
 
 
-def _ended(pid):
-    """Gone, or a zombie (the container's init, its new parent, need not reap it)."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except FileNotFoundError:
-        return True
-
-
 def _wait_for_verdict(results):
     if "PRELOADED" in _log(results):  # a vulnerable runtime: let the writer finish
         wait_until(lambda: "WROTE" in _log(results) or "DENIED" in _log(results)
-                   or "REFUSED" in _log(results), 5, "the writer's verdict")
+                   or "REFUSED" in _log(results), "the writer's verdict")
 
 
 def test_exec_detached_of_a_proc_self_exe_script_cannot_write_the_runtime(oci, make_bundle,
@@ -314,7 +311,7 @@ def test_exec_detached_of_a_proc_self_exe_script_cannot_write_the_runtime(oci, m
     pid_file = tmp_path / "exec.pid"
     oci("exec", "--detach", "--pid-file", str(pid_file), cid, "/evil.sh", check=True)
     pid = int(pid_file.read_text())
-    wait_until(lambda: _ended(pid), 10, "the exec'd script to end")
+    wait_exited(pid)  # the exec'd script
     _wait_for_verdict(results)
     _assert_nothing_written(results, before, oci)
     assert "PRELOADED" not in _log(results), _log(results)
@@ -342,16 +339,19 @@ def test_runtime_processes_a_container_can_see_cannot_be_written(oci, make_bundl
     before = digests(protected_files(oci.command))
     oci("run", "--detach", "--bundle", str(bundle), cid, check=True)
     try:
-        wait_until(lambda: "SEEN" in _log(results), 10, "the scanner to see the waiting init")
-        time.sleep(0.2)  # the scanner keeps trying while the init waits
+        seen_init = wait_until(lambda: re.search(r"^SEEN pid 1 exe (.*)$", _log(results),
+                                                 re.MULTILINE), "the scanner to see the waiting init")
+        # Its first try on the waiting init's binary (it keeps trying while the init waits)
+        target = re.escape(seen_init.group(1))
+        wait_until(lambda: re.search(rf"^(BUSY|DENIED|WRITE-REFUSED|WROTE) {target}", _log(results),
+                                     re.MULTILINE), "the scanner's first try on the waiting init")
         _assert_is_the_executor(f"/proc/{init_pid}/exe")
         oci("start", waiting_id, check=True)  # the init execs: its binary is no longer busy
-        for _ in range(3):
+        for _ in range(3):  # joiners the scanner may catch while they run
             oci("exec", "--detach", waiting_id, "true", check=True)
-        time.sleep(0.3)
     finally:
         (results / "stop").write_text("")
-    wait_until(lambda: "SCANNER-DONE" in _log(results), 20, "the scanner to finish")
+    wait_until(lambda: "SCANNER-DONE" in _log(results), "the scanner to finish")
     log = _log(results)
     seen = [line for line in log.splitlines() if line.startswith("SEEN")]
     assert any("pid 1 exe" in line for line in seen), f"the waiting init was not seen:\n{log}"

@@ -10,8 +10,6 @@ import uuid
 
 import pytest
 
-from security_support import wait_until
-
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="real containers need root")
 
 PASSWD = ("root:x:0:0:root:/root:/bin/sh\n"
