@@ -74,6 +74,17 @@ def wait_for_program(pid, argv, timeout=FAILURE_AFTER):
                       lambda: f"process {pid} to run {argv} (it runs {program_of(pid)})", timeout)
 
 
+def waits_for_flock(path):
+    """Whether some process is blocked taking an flock on ``path``: /proc/locks lists a waiter
+    as "N: -> FLOCK ADVISORY WRITE pid major:minor:inode ..." (a positive sign that it waits,
+    where "not done yet after a while" is no sign of anything)."""
+    status = os.stat(path)
+    where = f"{os.major(status.st_dev):02x}:{os.minor(status.st_dev):02x}:{status.st_ino}"
+    with open("/proc/locks") as locks:
+        return any(fields[1:3] == ["->", "FLOCK"] and fields[6] == where
+                   for fields in (line.split() for line in locks) if len(fields) > 6)
+
+
 def wait_for_status(oci, container_id, wanted, timeout=FAILURE_AFTER):
     """Wait until `state` says the container is ``wanted`` (each `state` is a new process: a
     loaded host may take seconds per call)."""

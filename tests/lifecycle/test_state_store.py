@@ -10,7 +10,8 @@ import subprocess
 import pytest
 
 from test_transaction import assert_nothing_left, cgroup_dirs, config_of
-from tests.waiting import FAILURE_AFTER, process_alive, wait_exited, wait_for_status, wait_until
+from tests.waiting import (FAILURE_AFTER, process_alive, wait_exited, wait_for_status, wait_until,
+                           waits_for_flock)
 
 DAMAGES = {
     "empty": b"",
@@ -202,18 +203,8 @@ def test_commands_that_change_a_container_wait_for_its_lock(oci, make_bundle, co
         # Not "still running half a second later": the kernel lists it as blocked on our lock.
         def blocked():
             assert waiter.poll() is None, f"{command[0]} did not wait for the lock"
-            return _blocked_on_flock(directory)
+            return waits_for_flock(directory)
         wait_until(blocked, f"{command[0]} to wait for the container's lock")
     finally:
         os.close(lock)
     assert waiter.wait(timeout=FAILURE_AFTER) == 0, waiter.stderr.read()
-
-
-def _blocked_on_flock(path):
-    """Whether some process waits for an flock on ``path`` (/proc/locks lists a waiter as
-    "N: -> FLOCK ADVISORY WRITE pid major:minor:inode ...")."""
-    status = os.stat(path)
-    where = f"{os.major(status.st_dev):02x}:{os.minor(status.st_dev):02x}:{status.st_ino}"
-    with open("/proc/locks") as locks:
-        return any(fields[1:3] == ["->", "FLOCK"] and fields[6] == where
-                   for fields in (line.split() for line in locks) if len(fields) > 6)

@@ -12,13 +12,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 if __name__ == "__main__":
     sys.path.insert(0, REPO)
 
 from oci_runtime.kernel import hotpath  # noqa: E402
+from tests.waiting import FAILURE_AFTER, wait_until  # noqa: E402
 
 # The modules hotpath exists to avoid: importing it must load none of them.
 AVOIDED = ("os", "json", "re", "signal", "enum", "socket", "hashlib", "_socket", "threading")
@@ -140,10 +140,7 @@ def test_signal_names_and_their_behaviour():
         finally:
             hotpath.pthread_sigmask(hotpath.SIG_SETMASK, blocked)
         os.kill(os.getpid(), number)  # unblocked: the handler runs
-        for _ in range(100):
-            if seen:
-                break
-            time.sleep(0.01)
+        wait_until(lambda: seen, "the handler to run")
         assert seen == [number]
     finally:
         hotpath.signal(number, previous)
@@ -156,16 +153,13 @@ def test_pidfd_send_signal_kills_through_a_pidfd():
         hotpath.pidfd_send_signal(pidfd, hotpath.SIGKILL)
     finally:
         hotpath.close(pidfd)
-    assert child.wait(timeout=10) == -hotpath.SIGKILL
+    assert child.wait(timeout=FAILURE_AFTER) == -hotpath.SIGKILL
 
 
 def test_start_new_thread_runs_the_function():
     done = []
     hotpath.start_new_thread(done.append, (1,))
-    for _ in range(200):
-        if done:
-            break
-        time.sleep(0.01)
+    wait_until(lambda: done, "the new thread to run")
     assert done == [1]
 
 

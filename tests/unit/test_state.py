@@ -5,13 +5,13 @@ derive_status reads /proc/<pid>/stat through process_start_time; the tests repla
 import os
 import shutil
 import subprocess
-import time
 
 import pytest
 
 
 from oci_runtime.container import store as state
 from oci_runtime.errors import ContainerNotFound, OCIError
+from tests.waiting import FAILURE_AFTER, wait_until, waits_for_flock
 from oci_runtime.container.store import (
     START_SOCKET, StateStore, check_container_id, derive_status, process_start_time, public_state,
 )
@@ -168,10 +168,7 @@ def test_process_start_time_with_spaces_and_parentheses_in_the_command_name(tmp_
     shutil.copy(shutil.which("sleep"), odd)
     with subprocess.Popen([str(odd), "30"]) as child:
         try:
-            deadline = time.monotonic() + 5
-            while _comm(child.pid) != "a) S (9":  # until the child has exec'd
-                assert time.monotonic() < deadline
-                time.sleep(0.01)
+            wait_until(lambda: _comm(child.pid) == "a) S (9", "the child to exec")
             with open(f"/proc/{child.pid}/stat") as stat:
                 expected = int(stat.read().rsplit(")", 1)[1].split()[19])
             letter, started = process_start_time(child.pid)
@@ -277,10 +274,10 @@ def test_a_lock_taken_after_a_delete_says_not_found(tmp_path):
     outcome = []
     waiter = threading.Thread(target=lambda: outcome.append(_lock_outcome(store)))
     waiter.start()
-    time.sleep(0.1)
+    wait_until(lambda: waits_for_flock(store.container_dir("c1")), "the waiter to block")
     store.remove("c1")
     os.close(first)
-    waiter.join(5)
+    waiter.join(FAILURE_AFTER)
     assert outcome == ["not found"]
 
 
