@@ -67,7 +67,9 @@ class StoredContainer:
     # -- start ---------------------------------------------------------------------------------
 
     def start(self, warn: "Warn | None" = None) -> None:
-        """Release the init blocked in create; returns once the user program is executing.
+        """Release the init blocked in create; returns once the init is past everything that can
+        fail but the execve of the user program (as runc's start): the program may not be in
+        place yet when this returns (/proc/<pid>/cmdline is still the init's, or empty).
 
         A failing poststart hook fails start (runtime.md lifecycle step 9): the container is
         stopped and deleted, poststop hooks included (steps 12-13; ``warn`` reports their

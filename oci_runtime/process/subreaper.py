@@ -22,6 +22,11 @@ if TYPE_CHECKING:
     from typing import Any
 
 _SIGCHLD = 17
+_SIGKILL_BIT = 1 << 8   # SIGKILL (9) in /proc/<pid>/status' signal masks
+_PF_EXITING = 0x4       # /proc/<pid>/stat's flags: the task is in do_exit
+# How long the end of a run waits for an adopted process that is on its way out (SIGKILLed by
+# delete): it leaves in milliseconds, but only once it is scheduled, on a loaded host later.
+_EXITING_WAIT = 10.0
 
 
 def children() -> "set[int]":
@@ -38,6 +43,35 @@ def children() -> "set[int]":
         except OSError:
             continue
     return found
+
+
+def _exiting(pid: int) -> bool:
+    """Whether process ``pid`` is on its way out: a zombie, in do_exit (PF_EXITING), or with a
+    SIGKILL pending that it has not acted on yet."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        if fields[0] in "ZX" or int(fields[6]) & _PF_EXITING:
+            return True
+        with open(f"/proc/{pid}/status") as status:
+            return any(line.startswith(("SigPnd:", "ShdPnd:"))
+                       and int(line.split()[1], 16) & _SIGKILL_BIT for line in status)
+    except (OSError, ValueError, IndexError):
+        return False
+
+
+def _wait_exited(pid: int, timeout: float) -> None:
+    """Wait (``timeout`` seconds at most) until ``pid`` has exited: its pidfd is readable."""
+    import select
+
+    try:
+        pidfd = os.pidfd_open(pid)
+    except OSError:
+        return
+    try:
+        select.select([pidfd], [], [], timeout)
+    finally:
+        os.close(pidfd)
 
 
 class ChildSubreaper:
@@ -68,12 +102,17 @@ class ChildSubreaper:
         from oci_runtime.kernel import syscalls as kernel
 
         self.keep = 0
-        self.reap_adopted()
+        self.reap_adopted(wait_for_exiting=True)
         kernel.set_child_subreaper(self.was_subreaper)
 
-    def reap_adopted(self) -> None:
-        """Reap every exited child this run adopted (not ``keep``, not the caller's own)."""
+    def reap_adopted(self, wait_for_exiting: bool = False) -> None:
+        """Reap every exited child this run adopted (not ``keep``, not the caller's own).  At the
+        end of the run (``wait_for_exiting``) also those still on their way out: delete's
+        SIGKILL is delivered when they next run, and one reaped too early would be left to the
+        caller as a zombie once the subreaper is off."""
         for pid in children() - self.before - {self.keep}:
+            if wait_for_exiting and _exiting(pid):
+                _wait_exited(pid, _EXITING_WAIT)
             try:
                 os.waitpid(pid, os.WNOHANG)
             except ChildProcessError:
