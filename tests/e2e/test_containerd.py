@@ -22,7 +22,9 @@ from tests.waiting import FAILURE_AFTER, wait_until
 RUNTIME = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                        ".venv", "bin", "oci-runtime")
 IMAGE = "docker.io/library/oci-e2e-busybox:latest"
-NAMESPACE = "oci-e2e"
+# ctr run puts a container's cgroup at /<namespace>/<id>: a namespace of this run's own, or two
+# suites running at once would share /oci-e2e/bg (and one's teardown remove the other's tree).
+NAMESPACE = f"oci-e2e-{os.getpid()}"
 
 pytestmark = [
     pytest.mark.skipif(shutil.which("containerd") is None or shutil.which("ctr") is None,
