@@ -81,12 +81,18 @@ class Runtime:
         return json.loads(self("state", container_id, check=True).stdout)
 
     def cleanup(self):
+        """delete --force every container left; one that cannot be deleted fails the test (its
+        processes and cgroup would outlive it and disturb others), once all were tried."""
         if not os.path.isdir(self.root):
             return
+        failed = []
         for container_id in os.listdir(self.root):
             if os.path.isdir(os.path.join(self.root, container_id)) and not container_id.startswith("."):
-                self("delete", "--force", container_id)
+                deleted = self("delete", "--force", container_id)
+                if deleted.returncode != 0 and "does not exist" not in deleted.stderr:
+                    failed.append(f"{container_id}: {deleted.stderr.strip()}")
         shutil.rmtree(self.root, ignore_errors=True)
+        assert not failed, f"containers left behind: {failed}"
 
 
 @pytest.fixture
