@@ -183,14 +183,3 @@ def mgr(real):
     m = make()
     m.create()
     return m
-
-
-def read(path):
-    with open(path) as f:
-        return f.read().strip()
-
-
-def proc_state(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        data = f.read()
-    return data[data.rindex(")") + 2]

@@ -11,7 +11,7 @@ from oci_runtime.cgroups import manager_from_dict
 from oci_runtime.errors import OCIError
 from tests.waiting import FAILURE_AFTER, wait_until
 
-from conftest import read
+from tests.cgroups.cgroupfs import read
 
 pytestmark = pytest.mark.common
 

@@ -8,7 +8,7 @@ import pytest
 
 from oci_runtime.errors import OCIError
 
-from conftest import read
+from tests.cgroups.cgroupfs import read
 
 pytestmark = pytest.mark.hybrid
 

@@ -12,7 +12,7 @@ from oci_runtime.cgroups import manager_from_dict, open_manager
 from oci_runtime.errors import OCIError
 from tests.waiting import FAILURE_AFTER
 
-from conftest import read
+from tests.cgroups.cgroupfs import read
 
 pytestmark = pytest.mark.v2
 
