@@ -28,7 +28,8 @@ from oci_runtime.errors import ContainerNotFound, DamagedState, OCIError
 from oci_runtime.kernel import hotpath
 from oci_runtime.kernel.files import (EXECUTOR_MEMFD_NAME, absolute_path, is_directory,
                                      make_directories, process_start_time, read_file,
-                                     running_in_user_namespace, write_atomically)
+                                     running_in_user_namespace, unix_socket_address,
+                                     write_atomically)
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 if TYPE_CHECKING:
@@ -46,8 +47,6 @@ _EXECUTOR_EXE = f"/memfd:{EXECUTOR_MEMFD_NAME} "
 BACKUP_FILE = "state.json.backup"
 # Prefix of a directory being removed; "~" is in no container id, so list and load never see it.
 _DELETING_PREFIX = "~deleting."
-# sockaddr_un.sun_path holds 108 bytes with the NUL: a longer path is reached through a dir fd.
-_SUN_PATH_MAX = 107
 # The start socket's protocol (the C side is made from these three: cext/generate_format.py
 # writes them into cext/generated/format.h; they live here, not in executor/wire.py, because
 # `start` is the hot path and imports no executor module).  `start` connects and sends START_REQUEST; the
@@ -331,14 +330,9 @@ def init_alive(record: "Record") -> bool:
 
 
 def start_socket_address(container_dir: str) -> "tuple[str, int]":
-    """(address for bind/connect, fd to close or -1): the path itself when it fits in
-    sockaddr_un, else /proc/self/fd/N/start.sock through an O_PATH fd of the directory (any
-    --root, any id: the 108-byte limit never applies)."""
-    path = f"{container_dir}/{START_SOCKET}"
-    if len(path.encode()) <= _SUN_PATH_MAX:
-        return path, -1
-    fd = hotpath.open(container_dir, hotpath.O_PATH | hotpath.O_DIRECTORY | hotpath.O_CLOEXEC)
-    return f"/proc/self/fd/{fd}/{START_SOCKET}", fd
+    """(address for bind/connect, fd to close or -1) of the container's start.sock
+    (kernel.files.unix_socket_address: any --root, any id)."""
+    return unix_socket_address(f"{container_dir}/{START_SOCKET}")
 
 
 def _waits_for_start(pid: int, container_dir: str) -> bool:

@@ -25,6 +25,22 @@ def absolute_path(path: str) -> str:
     return "/" + "/".join(parts)
 
 
+# sockaddr_un.sun_path holds 108 bytes with the NUL.
+_SUN_PATH_MAX = 107
+
+
+def unix_socket_address(path: str) -> "tuple[str, int]":
+    """(address for bind/connect, fd to close or -1): ``path`` itself when it fits in
+    sockaddr_un, else /proc/self/fd/N/<name> through an O_PATH fd of its directory, so that no
+    socket path (any --root, any id, any caller's socket) meets the 108-byte limit."""
+    if len(path.encode()) <= _SUN_PATH_MAX:
+        return path, -1
+    directory, _, name = path.rpartition("/")
+    fd = hotpath.open(directory or ("/" if path.startswith("/") else "."),
+                      hotpath.O_PATH | hotpath.O_DIRECTORY | hotpath.O_CLOEXEC)
+    return f"/proc/self/fd/{fd}/{name}", fd
+
+
 def is_directory(path: str) -> bool:
     try:
         return hotpath.stat(path).st_mode & 0o170000 == 0o040000

@@ -12,6 +12,7 @@ import os
 
 from oci_runtime.errors import OCIError
 from oci_runtime.kernel import hotpath
+from oci_runtime.kernel.files import unix_socket_address
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 if TYPE_CHECKING:
@@ -19,7 +20,6 @@ if TYPE_CHECKING:
 
 INIT = b"standard"  # runc's initType of a container's init
 EXEC = b"setns"  # and of an exec'd process
-_SUN_PATH_MAX = 107  # sizeof(sockaddr_un.sun_path) less the terminating NUL
 
 
 class PidfdSocket:
@@ -31,19 +31,14 @@ class PidfdSocket:
             hotpath.AF_UNIX, hotpath.SOCK_STREAM | hotpath.SOCK_CLOEXEC)
         directory_fd = -1
         try:
-            address = path
-            if len(os.fsencode(path)) > _SUN_PATH_MAX:
-                # Deeper than sun_path holds: reached through its directory's fd.
-                directory, name = os.path.split(path)
-                directory_fd = os.open(directory or ".", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-                address = f"/proc/self/fd/{directory_fd}/{name}"
+            address, directory_fd = unix_socket_address(path)
             self.connection.connect(address)
         except OSError as exc:
             self.close()
             raise OCIError.from_os(f"--pidfd-socket: connecting to {path}", exc) from exc
         finally:
             if directory_fd >= 0:
-                os.close(directory_fd)
+                hotpath.close(directory_fd)
 
     def send(self, pidfd: int, kind: bytes) -> None:
         """Send ``pidfd`` (a copy travels; ours stays open) with runc's ``kind`` as data."""

@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     from typing import Any
 
 SECCOMP_FD_NAME = "seccompFd"  # specs-go SeccompFdName
-_SUN_PATH_MAX = 107  # sizeof(sockaddr_un.sun_path) - 1 for the terminating NUL
 
 
 def container_process_state(state: "dict[str, Any]", metadata: str = "",
@@ -52,18 +51,14 @@ def send_listener_fd(listener_path: str, listener_fd: int, state: "dict[str, Any
     import socket
 
     from oci_runtime.kernel.fdpass import send_fd
+    from oci_runtime.kernel.files import unix_socket_address
 
     payload = json.dumps(container_process_state(state, metadata, process_pid)).encode()
-    directory_fd = None
+    directory_fd = -1
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC) as connection:
             connection.settimeout(timeout)
-            address = listener_path
-            if len(os.fsencode(listener_path)) > _SUN_PATH_MAX:
-                # sun_path is 108 bytes; reach deeper sockets through their directory's fd instead.
-                directory, name = os.path.split(listener_path)
-                directory_fd = os.open(directory or ".", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-                address = f"/proc/self/fd/{directory_fd}/{name}"
+            address, directory_fd = unix_socket_address(listener_path)
             connection.connect(address)
             sent = send_fd(connection, payload, listener_fd)
             if sent < len(payload):
@@ -73,5 +68,5 @@ def send_listener_fd(listener_path: str, listener_fd: int, state: "dict[str, Any
     except OSError as exc:
         raise OCIError.from_os(f"seccomp: sending the listener fd to {listener_path}", exc) from exc
     finally:
-        if directory_fd is not None:
+        if directory_fd >= 0:
             os.close(directory_fd)
