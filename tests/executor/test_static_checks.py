@@ -10,6 +10,8 @@ import sys
 
 import pytest
 
+from tests.executor_c import format_header_directory
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CEXT = os.path.join(REPO, "cext")
 sys.path.insert(0, CEXT)
@@ -33,10 +35,7 @@ def _tool(name):
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("static") / "generated"
-    subprocess.run([sys.executable, os.path.join(CEXT, "generate_format.py"),
-                    str(directory / "format.h")], check=True)
-    return str(directory)
+    return format_header_directory(tmp_path_factory.mktemp("static"))
 
 
 def _run(command):

@@ -9,12 +9,11 @@ directory, in hex in the message: `fuzz_executor CRASH_FILE` reproduces it)."""
 import os
 import shutil
 import subprocess
-import sys
 
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-CEXT = os.path.join(REPO, "cext")
+from tests.executor_c import CEXT, format_header_directory
+
 CORPUS = os.path.join(CEXT, "fuzz", "corpus")
 UNDER_CI = os.environ.get("CI") == "true"
 SECONDS = int(os.environ.get("OCI_FUZZ_SECONDS", "120" if UNDER_CI else "20"))
@@ -29,9 +28,7 @@ def harness(tmp_path_factory):
                         "libclang-rt-dev, libFuzzer's runtime)")
         pytest.skip("clang is not installed (scripts/setup installs it)")
     directory = tmp_path_factory.mktemp("fuzz")
-    generated = directory / "generated"
-    subprocess.run([sys.executable, os.path.join(CEXT, "generate_format.py"),
-                    str(generated / "format.h")], check=True)
+    generated = format_header_directory(directory)
     program = directory / "fuzz_executor"
     subprocess.run([clang, "-g", "-O1", "-fsanitize=fuzzer,address,undefined",
                     "-fno-sanitize-recover=all", "-Wall", "-Wextra", "-Werror",

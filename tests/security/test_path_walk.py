@@ -10,9 +10,10 @@ import os
 import pathlib
 import shutil
 import subprocess
-import sys
 
 import pytest
+
+from tests.executor_c import format_header_directory
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
@@ -139,9 +140,7 @@ def test_the_userspace_walk_opens_what_openat2_opens(tmp_path):
     driver_source = tmp_path / "walk_driver.c"
     driver_source.write_text(DRIVER)
     driver = tmp_path / "walk_driver"
-    generated = tmp_path / "generated"
-    subprocess.run([sys.executable, str(REPO / "cext" / "generate_format.py"),
-                    str(generated / "format.h")], check=True)
+    generated = format_header_directory(tmp_path)
     subprocess.run([gcc, "-O1", "-Wall", "-Werror", "-I", str(generated), "-I", str(REPO / "cext"),
                     "-o", str(driver), str(driver_source), str(REPO / "cext" / "walk.c")],
                    check=True)

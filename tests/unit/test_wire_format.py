@@ -12,14 +12,12 @@ import shutil
 import socket
 import struct
 import subprocess
-import sys
 
 import pytest
 
 from oci_runtime.executor import wire
+from tests.executor_c import CEXT, format_header_directory
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-CEXT = os.path.join(REPO, "cext")
 
 DRIVER = r"""
 #include "executor.h"
@@ -121,9 +119,7 @@ def driver(tmp_path_factory):
     if gcc is None:
         pytest.skip("gcc is not installed (apt-get install gcc libc6-dev)")
     directory = tmp_path_factory.mktemp("wire")
-    generated = directory / "generated"
-    subprocess.run([sys.executable, os.path.join(CEXT, "generate_format.py"),
-                    str(generated / "format.h")], check=True)
+    generated = format_header_directory(directory)
     source = directory / "driver.c"
     source.write_text(DRIVER)
     program = directory / "driver"
