@@ -24,6 +24,9 @@ class V1Manager(CgroupManager):
     unified: str | None
     unified_mount: str | None
     mode: str
+    # Set by create(): apply() then places the process without making every directory again
+    # (create's launch makes them before the executor starts, and places the init later).
+    created: bool = False
 
     def __init__(self, root: str, inner: str, paths: dict[str, str], mounts: dict[str, str],
                  unified: str | None = None, unified_mount: str | None = None,
@@ -102,9 +105,11 @@ class V1Manager(CgroupManager):
                 files.mkdir_p(p)
         if self.unified:
             files.mkdir_p(self.unified)
+        self.created = True
 
     def apply(self, pid: int) -> None:
-        self.create()
+        if not self.created:
+            self.create()
         for p in self._dirs():
             files.write_procs(p, pid)
 

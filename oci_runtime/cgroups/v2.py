@@ -22,6 +22,8 @@ class V2Manager(CgroupManager):
     root: str
     inner: str
     path: str
+    # Set by create(): apply() then places the process without walking the ancestors again.
+    created: bool = False
 
     def __init__(self, root: str, inner: str, path: str) -> None:
         self.root = root            # the cgroup2 mountpoint
@@ -70,6 +72,7 @@ class V2Manager(CgroupManager):
             self._enable_all(cur)
             cur = os.path.join(cur, comp)
             files.mkdir_p(cur)
+        self.created = True
 
     @staticmethod
     def _enable_all(d: str) -> None:
@@ -89,7 +92,8 @@ class V2Manager(CgroupManager):
                     pass
 
     def apply(self, pid: int) -> None:
-        self.create()
+        if not self.created:
+            self.create()
         try:
             files.write_procs(self.path, pid)
         except OCIError as exc:
