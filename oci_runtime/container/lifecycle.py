@@ -6,6 +6,7 @@ validation, rootfs, cgroups, hooks) inside the methods that need them.
 """
 from oci_runtime.errors import DamagedState, InvalidState, OCIError
 from oci_runtime.kernel import hotpath  # not os: see its docstring
+from oci_runtime.kernel.files import pidfd_of
 from oci_runtime.container.store import (
     CRIU_ROOT, SECCOMP_LISTENER_MESSAGE, START_RELEASED, START_REQUEST, START_SOCKET, StateStore,
     derive_status, init_alive, is_frozen, public_state, start_socket_address,
@@ -232,9 +233,8 @@ class StoredContainer:
         signalled."""
         if not self.pid:
             return None
-        try:
-            pidfd: int = hotpath.pidfd_open(self.pid)
-        except ProcessLookupError:
+        pidfd = pidfd_of(self.pid)
+        if pidfd is None:
             return None
         if not init_alive(self.record):
             hotpath.close(pidfd)

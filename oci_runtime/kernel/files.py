@@ -41,6 +41,21 @@ def unix_socket_address(path: str) -> "tuple[str, int]":
     return f"/proc/self/fd/{fd}/{name}", fd
 
 
+def pidfd_of(pid: int) -> "int | None":
+    """A pidfd of process ``pid``, or None when it is gone: ESRCH, or EINVAL for a pid number
+    still held (by a pidfd, a /proc file, a pid namespace's init) after its process was reaped:
+    pidfd_open finds the number but no thread-group leader (seen under a Debian 6.1 kernel)."""
+    try:
+        pidfd: int = hotpath.pidfd_open(pid)
+    except ProcessLookupError:
+        return None
+    except OSError as exc:
+        if exc.errno == 22 and pid > 0:  # EINVAL
+            return None
+        raise
+    return pidfd
+
+
 def is_directory(path: str) -> bool:
     try:
         return hotpath.stat(path).st_mode & 0o170000 == 0o040000

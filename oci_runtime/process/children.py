@@ -99,13 +99,12 @@ def kill_and_reap(pid: int) -> None:
 def open_pidfd(pid: int, start_time: int | None) -> int | None:
     """A pidfd for ``pid`` if it is still the process that started at ``start_time`` (clock
     ticks, /proc/<pid>/stat; a zombie included), else None: a reused pid is never acted on."""
-    from oci_runtime.kernel.files import process_start_time
+    from oci_runtime.kernel.files import pidfd_of, process_start_time
 
     if not pid:
         return None
-    try:
-        pidfd = os.pidfd_open(pid)
-    except ProcessLookupError:
+    pidfd = pidfd_of(pid)
+    if pidfd is None:
         return None
     seen = process_start_time(pid)
     if seen is None or seen[1] != start_time:

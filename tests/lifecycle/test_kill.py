@@ -10,7 +10,7 @@ import json
 import os
 import signal
 
-from tests.waiting import process_alive, wait_exited, wait_for_status
+from tests.waiting import process_alive, wait_exited, wait_for_status, wait_until
 
 
 def _without_pid_namespace(config):
@@ -110,21 +110,34 @@ def test_sigkill_of_a_paused_container_thaws_it_so_it_dies(oci, make_bundle):
         oci("delete", cid, check=True)
 
 
-def test_kill_all_with_sigterm_keeps_a_paused_container_paused(oci, make_bundle):
+def test_kill_all_with_a_caught_signal_keeps_a_paused_container_paused(oci, make_bundle):
     # runc 1.1 thaws the cgroup after signalling whatever the signal; a paused container stays
-    # paused here and gets the signal when resumed (only SIGKILL thaws, as above).  No pid
-    # namespace: a pid 1 without a handler would ignore SIGTERM.
-    bundle, cid = make_bundle(["sleep", "300"], _without_pid_namespace)
+    # paused here and gets the signal when resumed (only SIGKILL thaws, as above).  A caught
+    # signal: on cgroup v2 a fatal one (SIGTERM without a handler) kills a frozen process
+    # without a thaw (the kernel's cgroup-v2.rst, "Processes in the frozen cgroup can be killed
+    # by a fatal signal"), on v1 it waits for the thaw: a handler makes both hosts the same.
+    # No pid namespace: the shell is not a pid 1, whose signals the kernel treats apart.
+    bundle, cid = make_bundle(["sh", "-c", "trap 'exit 7' USR1; while :; do sleep 1; done"],
+                              _without_pid_namespace)
     oci("run", "--detach", "--bundle", str(bundle), cid, check=True)
-    oci("pause", cid, check=True)
     init = oci.state(cid)["pid"]
-    oci("kill", "--all", cid, "TERM", check=True)
+    usr1 = 1 << signal.SIGUSR1 - 1
+    wait_until(lambda: _caught_signals(init) & usr1, "the shell's USR1 trap")
+    oci("pause", cid, check=True)
+    oci("kill", "--all", cid, "USR1", check=True)
     # Not "still paused a while later": kill has returned, so a thaw would already show, and
-    # the TERM it sent is there, pending on the frozen process (delivered, not acted on).
+    # the USR1 it sent is there, pending on the frozen shell (delivered, not acted on).
     assert oci.state(cid)["status"] == "paused"
-    assert _pending_signals(init) & 1 << signal.SIGTERM - 1
+    assert _pending_signals(init) & usr1
     oci("resume", cid, check=True)
     wait_for_status(oci, cid, "stopped")
+
+
+def _caught_signals(pid):
+    """The mask of the signals process ``pid`` has a handler for."""
+    with open(f"/proc/{pid}/status") as status:
+        fields = dict(line.split(":", 1) for line in status if ":" in line)
+    return int(fields["SigCgt"], 16)
 
 
 def _pending_signals(pid):
