@@ -395,7 +395,7 @@ class StoredContainer:
         from oci_runtime.kernel import syscalls as kernel
 
         try:
-            kernel.umount2(criu_root, kernel.MNT_DETACH | 0x8)  # UMOUNT_NOFOLLOW
+            kernel.umount2(criu_root, kernel.MNT_DETACH | kernel.UMOUNT_NOFOLLOW)
         except OSError:
             pass  # not mounted: an empty directory, removed with the rest
 

@@ -42,9 +42,6 @@ if TYPE_CHECKING:
     Warn = Callable[[str], None]
 
 RESTORE_LOG = "restore.log"
-_MS_BIND = 0x1000
-_MS_REC = 0x4000
-_MNT_DETACH = 2
 
 
 def restore_container(store: "StateStore", container_id: str, bundle: str,
@@ -250,7 +247,7 @@ def _bind_criu_root(rootfs: str, state_dir: str) -> str:
     root = f"{state_dir}/{CRIU_ROOT}"
     os.mkdir(root, 0o755)
     try:
-        kernel.mount(rootfs, root, None, _MS_BIND | _MS_REC)
+        kernel.mount(rootfs, root, None, kernel.MS_BIND | kernel.MS_REC)
     except OSError as exc:
         os.rmdir(root)
         raise OCIError.from_os(f"binding the rootfs {rootfs} for CRIU at {root}", exc) from None
@@ -261,7 +258,7 @@ def _unbind_criu_root(root: str, warn: "Warn | None") -> None:
     from oci_runtime.kernel import syscalls as kernel
 
     try:
-        kernel.umount2(root, _MNT_DETACH)
+        kernel.umount2(root, kernel.MNT_DETACH)
         os.rmdir(root)
     except OSError as exc:
         if warn is not None:

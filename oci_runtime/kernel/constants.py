@@ -42,6 +42,7 @@ MS_RELATIME = 0x200000
 MS_STRICTATIME = 0x1000000
 MS_LAZYTIME = 0x2000000
 MNT_DETACH = 0x2
+UMOUNT_NOFOLLOW = 0x8  # umount2(2): a symlink at the target is not followed
 
 # mount_setattr(2) attributes and flags
 MOUNT_ATTR_RDONLY = 0x1

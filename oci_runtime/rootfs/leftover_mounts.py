@@ -20,7 +20,6 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy rea
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
-_UMOUNT_NOFOLLOW = 0x8
 _EINVAL, _ENOENT = 22, 2
 
 
@@ -58,7 +57,7 @@ def remove_container_mounts(rootfs: str, kept_ids: "Iterable[int]",
     removed: "list[str]" = []
     for _, _, point in sorted(leftovers, reverse=True):
         try:
-            kernel.umount2(point, kernel.MNT_DETACH | _UMOUNT_NOFOLLOW)
+            kernel.umount2(point, kernel.MNT_DETACH | kernel.UMOUNT_NOFOLLOW)
             removed.append(point)
         except OSError as exc:
             if exc.errno in (_EINVAL, _ENOENT):
