@@ -206,38 +206,16 @@ def _in_rootfs(root: str, covered: "list[str]", path: str) -> "str | bool | None
     """Container path ``path`` resolved in the rootfs ``root`` as the executor resolves it (its
     symlinks inside the root, '..' stopped at it): the host path of what is there, None when
     nothing is, True when it is under one of the mount destinations ``covered``."""
-    import stat
+    from oci_runtime.rootfs.inside import resolve_in_root
 
-    pending = [part for part in path.split("/") if part]
-    resolved: "list[str]" = []
-    links = 0
-    while pending:
-        part = pending.pop(0)
-        if part in (".", ""):
-            continue
-        if part == "..":
-            if resolved:
-                resolved.pop()
-            continue
-        resolved.append(part)
-        inside = "/" + "/".join(resolved)
-        if any(inside == mount or inside.startswith(mount + "/") for mount in covered):
-            return True
-        host = root + inside
-        try:
-            if not stat.S_ISLNK(os.lstat(host).st_mode):
-                continue
-            target = os.readlink(host)
-        except OSError:
-            return None
-        links += 1
-        if links > 40:  # ELOOP
-            return None
-        resolved.pop()
-        if target.startswith("/"):
-            resolved.clear()
-        pending[:0] = target.split("/")
-    return root + "/" + "/".join(resolved)
+    try:
+        inside = resolve_in_root(root, path, stop_under=covered)
+    except OCIError:
+        return None  # ELOOP
+    if any(inside == mount or inside.startswith(mount + "/") for mount in covered):
+        return True
+    host = root + inside
+    return host if os.path.lexists(host) else None
 
 
 def _without_pointer(error: ConfigError) -> str:

@@ -13,13 +13,19 @@ import stat
 
 from oci_runtime.errors import OCIError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
 _MAX_LINKS = 40  # as the kernel's MAXSYMLINKS
 
 
-def resolve_in_root(root: str, path: str) -> str:
+def resolve_in_root(root: str, path: str, stop_under: "Sequence[str]" = ()) -> str:
     """``path`` (absolute, inside the container) with every symlink that exists in ``root``
     followed as the container would see it: "/" is ``root``, ".." stops there.  Components that
-    do not exist are kept as they are."""
+    do not exist are kept as they are.  Once the path reached is one of ``stop_under`` (mount
+    destinations, without a trailing "/") or below one, the rest is kept as it is: what lies
+    there is the mount's, not the rootfs's."""
     pending = [part for part in path.split("/") if part]
     resolved: "list[str]" = []
     links = 0
@@ -31,6 +37,9 @@ def resolve_in_root(root: str, path: str) -> str:
             if resolved:
                 resolved.pop()
             continue
+        inside = "/" + "/".join(resolved + [part])
+        if any(inside == mount or inside.startswith(mount + "/") for mount in stop_under):
+            return "/".join([inside] + pending)
         candidate = root + "/" + "/".join(resolved + [part])
         try:
             is_link = stat.S_ISLNK(os.lstat(candidate).st_mode)
