@@ -1,12 +1,15 @@
 /* Namespaces and what belongs to one: joining and creating them, the fork into a new pid
- * namespace, root of a new user namespace, the loopback interface of a new network namespace,
- * the host and domain names, the session keyring, dumpability. */
+ * namespace and the entry into the container's cgroup, root of a new user namespace, the
+ * loopback interface of a new network namespace, the host and domain names, the session
+ * keyring, dumpability. */
 #include "executor.h"
 
 #include <fcntl.h>
+#include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -56,15 +59,63 @@ void op_loopback_up(const struct step *st)
     close(sock);
 }
 
+/* Write "0" to a cgroup file the runtime opened: the calling thread joins that cgroup.  A
+ * thread that moves itself into a cgroup v1 hierarchy (its `tasks` file) is the one move the
+ * kernel makes without write-locking cgroup_threadgroup_rwsem, whose first writer after a quiet
+ * spell waits for an RCU grace period (5-15 ms here, per placement); the executor is
+ * single-threaded, so the thread is the whole process.  The permission is checked against the
+ * opener's credentials (kernel >= 5.16) or the writer's own, which a process always has over
+ * itself. */
+static void write_zero(int fd)
+{
+    ssize_t written = write(fd, "0", 1);
+    if (written < 0)
+        fail(errno);
+    if (written != 1)
+        fail(EIO);
+}
+
+void op_join_cgroup(const struct step *st)
+{
+    int fd = (int)st->i[I_JOIN_CGROUP_FILE];
+    write_zero(fd);
+    close(fd);
+}
+
+/* The process the plan goes on in: clone(CLONE_PARENT), or clone3(CLONE_PARENT |
+ * CLONE_INTO_CGROUP) when the runtime gave a cgroup v2 directory, the child then being born in
+ * it: no move at all, so no cgroup_threadgroup_rwsem (crun does the same).  A kernel without
+ * CLONE_INTO_CGROUP (ENOSYS before 5.3, E2BIG before 5.7) gets the plain clone and
+ * the child writes "0" to the directory's cgroup.procs instead. */
+static pid_t fork_into(int cgroup, int *moved)
+{
+    *moved = 0;
+    if (cgroup >= 0) {
+        struct clone_args args;
+        memset(&args, 0, sizeof(args));
+        /* exit_signal stays 0: clone3 refuses one with CLONE_PARENT, whose child signals
+         * the runtime as this process would (SIGCHLD, posix_spawn's). */
+        args.flags = CLONE_PARENT | CLONE_INTO_CGROUP;
+        args.cgroup = (uint64_t)cgroup;
+        pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+        if (pid >= 0 || (errno != ENOSYS && errno != E2BIG)) {
+            *moved = 1;
+            return pid;
+        }
+    }
+    return (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+}
+
 /* The caller sends PID(child) and exits; the child continues the plan. */
 void op_fork(const struct step *st)
 {
-    (void)st;
+    int cgroup = (int)st->i[I_FORK_CGROUP];
     int go[2];
     CHECK(pipe2(go, O_CLOEXEC));
     /* CLONE_PARENT: the new process is the runtime's child, not ours, so the runtime can wait
      * for it without being a subreaper; a new pid namespace makes it pid 1 there. */
-    pid_t pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+    int moved;
+    pid_t pid = fork_into(cgroup, &moved);
     if (pid < 0)
         fail(errno);
     if (pid > 0) {
@@ -81,6 +132,16 @@ void op_fork(const struct step *st)
     if (read(go[0], &g, 1) != 1)
         _exit(1);
     close(go[0]);
+    if (cgroup >= 0) {
+        if (!moved) {
+            int procs = openat(cgroup, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+            if (procs < 0)
+                fail(errno);
+            write_zero(procs);
+            close(procs);
+        }
+        close(cgroup);
+    }
 }
 
 void op_sethostname(const struct step *st)

@@ -10,19 +10,22 @@ the largest part of what a `state` added to the interpreter's own start (docs/pe
 ``write_image``) as ``oci_runtime/__pycache__/image.<cache tag>``, beside the .pyc files:
 
     MAGIC: importlib's MAGIC_NUMBER, this interpreter's bytecode (4 bytes)
-    the number of modules, the length of their names, the length of the head (4 bytes each,
-    little-endian)
+    FORMAT: b"img2", this layout (4 bytes)
+    the number of modules, the length of their names, where the head ends, where the warm
+    part ends (4 bytes each, little-endian)
     the names, UTF-8, one per line
     one RECORD per module, in the names' order: offset and length of its code, its source's
     mtime_ns and size (the .pyc's check), whether it is a package
     each module's code object (marshal), at its offset: the hot path's (`state`, `start`,
-    `kill`, `delete`) first, in the order they import them; with the index before them, they
-    make the head, which install() reads in one go (`state` reads nothing more)
+    `kill`, `delete`) first; with the index before them, they make the head, which install()
+    reads in one go (`state` reads nothing more).  Then the warm part, the rest of `create`'s
+    and `run`'s modules, read in one go when the first of them is imported.  Then the others.
+    oci_runtime/cli/import_sets.py lists each command's modules.
 
 No descriptor of the image stays open (one held by the runtime would take a number a caller's
---preserve-fds may name): a module past the head is read by an open, an fstat (is it still the
-image the index came from? a rebuild replaces the file), a pread and a close; a replaced image
-makes the usual import.
+--preserve-fds may name): the warm part, or a module past it, is read by an open, an fstat (is
+it still the image the index came from? a rebuild replaces the file), a pread and a close; a
+replaced image makes the usual import.
 
 The package's ``__init__`` calls ``install()`` first: a finder ahead of importlib's on
 ``sys.meta_path`` serves the modules whose source is unchanged since; anything else (a module
@@ -45,7 +48,8 @@ if TYPE_CHECKING:
     from types import CodeType, ModuleType
 
 _PACKAGE_DIR = __file__.rpartition("/")[0]
-HEADER = 16
+FORMAT = b"img2"
+HEADER = 24
 # offset, length (4 bytes each), source mtime_ns (8), source size (4), is a package (1), pad (3)
 RECORD = 24
 
@@ -65,10 +69,13 @@ class ImageFinder:
     inspect)."""
 
     def __init__(self, path: str, identity: "tuple[int, int, int]", head: bytes,
-                 positions: "dict[str, int]", records: int, package_dir: str) -> None:
+                 positions: "dict[str, int]", records: int, package_dir: str,
+                 warm_end: int = 0) -> None:
         self._path = path
         self._identity = identity  # the image's (device, inode, mtime_ns) the index came from
         self._head = head
+        self._warm_end = warm_end
+        self._warm: "bytes | None" = None  # the warm part, once read
         self._positions = positions  # name -> index of its record
         self._records = records      # where the records start in the head
         self.package_dir = package_dir
@@ -131,8 +138,20 @@ class ImageFinder:
         """The module's marshalled code: from the head, else read from the image if it is
         still the one the index came from (else None)."""
         offset, length = record[0], record[1]
-        if offset + length <= len(self._head):
+        head = len(self._head)
+        if offset + length <= head:
             return memoryview(self._head)[offset:offset + length]
+        if offset + length <= self._warm_end:
+            if self._warm is None:
+                self._warm = self._read(head, self._warm_end - head)
+                if self._warm is None:
+                    return None
+            return memoryview(self._warm)[offset - head:offset - head + length]
+        return self._read(offset, length)
+
+    def _read(self, offset: int, length: int) -> "bytes | None":
+        """``length`` bytes at ``offset`` of the image, if it is still the one the index came
+        from (else None)."""
         try:
             fd = open_fd(self._path, O_RDONLY | O_CLOEXEC)
         except OSError:
@@ -176,20 +195,21 @@ def install(package_dir: str = _PACKAGE_DIR) -> "ImageFinder | None":
     try:
         identity = _identity(fd)
         header = pread(fd, HEADER, 0)
-        if header[:4] != magic():
-            raise ValueError("another interpreter's image")
-        count = int.from_bytes(header[4:8], "little")
-        names_length = int.from_bytes(header[8:12], "little")
-        head = pread(fd, int.from_bytes(header[12:HEADER], "little"), 0)
+        if header[:4] != magic() or header[4:8] != FORMAT:
+            raise ValueError("another interpreter's image, or another layout")
+        count = int.from_bytes(header[8:12], "little")
+        names_length = int.from_bytes(header[12:16], "little")
+        head = pread(fd, int.from_bytes(header[16:20], "little"), 0)
+        warm_end = int.from_bytes(header[20:24], "little")
         records = HEADER + names_length
         names = head[HEADER:records].decode().split("\n")
-        if len(names) != count or records + count * RECORD > len(head):
+        if len(names) != count or records + count * RECORD > len(head) or warm_end < len(head):
             raise ValueError("damaged image")
     except (OSError, ValueError):
         return None  # unreadable or damaged: the usual imports
     finally:
         close(fd)
     finder = ImageFinder(path, identity, head, dict(zip(names, range(count))), records,
-                         package_dir)
+                         package_dir, warm_end)
     sys.meta_path.insert(0, finder)
     return finder

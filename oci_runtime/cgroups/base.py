@@ -16,6 +16,26 @@ if TYPE_CHECKING:
     from .controllers.memory import OOMNotifier
 
 
+class CgroupJoin:
+    """How a new process enters the container's cgroup by itself, the runtime writing no pid for
+    it (the executor's FORK and JOIN_CGROUP steps): born in ``clone_into`` (a cgroup v2
+    directory: clone3's CLONE_INTO_CGROUP), then writing "0" to each of ``thread_files``
+    (cgroup v1 ``tasks`` files: the calling thread, of a single-threaded process).  Neither
+    write-locks the kernel's cgroup_threadgroup_rwsem, whose first writer after a quiet spell
+    waits for an RCU grace period (5-15 ms per create on this host, holding cgroup_mutex, so
+    that every cgroup mkdir meanwhile waits too).  ``by_runtime``: directories the runtime
+    still places the pid in (a cgroup v2 hierarchy the process, in a new user namespace, may
+    not enter by itself)."""
+
+    __slots__ = ("clone_into", "thread_files", "by_runtime")
+
+    def __init__(self, clone_into: str | None = None, thread_files: "tuple[str, ...]" = (),
+                 by_runtime: "tuple[str, ...]" = ()) -> None:
+        self.clone_into = clone_into
+        self.thread_files = thread_files
+        self.by_runtime = by_runtime
+
+
 class CgroupManager:
     """One container's cgroup (on every hierarchy that applies).
 
@@ -34,6 +54,21 @@ class CgroupManager:
     def apply(self, pid: int) -> None:
         """Place ``pid`` in the cgroup on every hierarchy (creating the directories if needed)."""
         raise NotImplementedError
+
+    def join(self, new_user_namespace: bool) -> CgroupJoin | None:
+        """How a new process (not yet forked) may enter the cgroup by itself, or None: the
+        runtime places it with apply() (systemd, which moves it itself).
+        ``new_user_namespace``: it forks in a user namespace of its own."""
+        return None
+
+    def place(self, pid: int, join: CgroupJoin | None) -> None:
+        """Finish placing ``pid``, which entered the cgroup as ``join`` (this manager's join())
+        says: apply() when it did not, else the directories left to the runtime."""
+        if join is None:
+            self.apply(pid)
+            return
+        for directory in join.by_runtime:
+            files.write_procs(directory, pid)
 
     def set(self, resources: "dict[str, Any] | None") -> None:
         """Apply a raw ``linux.resources`` dict (config.json)."""

@@ -98,6 +98,12 @@ def write_procs(dirpath: str, pid: int, field: str = CGROUPS_PATH) -> None:
             time.sleep(0.03)
 
 
+def v2_leaf_rule(directory: str) -> str:
+    """Why cgroup v2 refuses a process in ``directory`` with EBUSY: for the message."""
+    return (f"cgroup v2 forbids processes in a cgroup that has controllers enabled for its "
+            f"children; {directory} must be a leaf")
+
+
 def join_existing(directories: "Iterable[str]", pid: int) -> None:
     """Move ``pid`` into existing cgroup directories (`exec --cgroup`'s sub-cgroups): unlike the
     container's own cgroup, a sub-cgroup is never created (runc neither): a typo must not make

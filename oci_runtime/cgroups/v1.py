@@ -7,7 +7,7 @@ import os
 from oci_runtime.errors import OCIError
 
 from . import dispatch, files
-from .base import CgroupManager
+from .base import CgroupJoin, CgroupManager
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -112,6 +112,14 @@ class V1Manager(CgroupManager):
             self.create()
         for p in self._dirs():
             files.write_procs(p, pid)
+
+    def join(self, new_user_namespace: bool) -> CgroupJoin:
+        v1 = tuple(f"{p}/tasks" for p in self._dirs() if p != self.unified)
+        if not self.unified:
+            return CgroupJoin(thread_files=v1)
+        if new_user_namespace:  # CLONE_INTO_CGROUP checks the child's credentials
+            return CgroupJoin(thread_files=v1, by_runtime=(self.unified,))
+        return CgroupJoin(clone_into=self.unified, thread_files=v1)
 
     def destroy(self, timeout: float = 5.0) -> None:
         files.rmdir_paths(self._dirs(), timeout)

@@ -7,7 +7,7 @@ from oci_runtime.errors import OCIError
 from oci_runtime.kernel import hotpath
 
 from . import dispatch, files
-from .base import CgroupManager
+from .base import CgroupJoin, CgroupManager
 from .fields import CGROUPS_PATH
 
 TYPE_CHECKING = False
@@ -98,9 +98,13 @@ class V2Manager(CgroupManager):
             files.write_procs(self.path, pid)
         except OCIError as exc:
             if exc.errno == errno.EBUSY:
-                raise OCIError(f"{exc} (cgroup v2 forbids processes in a cgroup that has controllers "
-                               f"enabled for its children; {self.path} must be a leaf)", exc.errno) from None
+                raise OCIError(f"{exc} ({files.v2_leaf_rule(self.path)})", exc.errno) from None
             raise
+
+    def join(self, new_user_namespace: bool) -> CgroupJoin | None:
+        # CLONE_INTO_CGROUP checks the child's credentials: one in a new user namespace is
+        # placed by the runtime, with apply().
+        return None if new_user_namespace else CgroupJoin(clone_into=self.path)
 
     def destroy(self, timeout: float = 5.0) -> None:
         files.rmdir_paths([self.path], timeout)

@@ -71,20 +71,18 @@ def install(bin_dir: str | None = None) -> str | None:
     return target
 
 
-# The commands callers make for every container, whose modules the image places first.
-HOT_COMMANDS = ("state", "start", "kill", "delete")
-
-
-def write_image(package_dir: str | None = None, first: "Iterable[str]" = ()) -> str:
+def write_image(package_dir: str | None = None, first: "Iterable[str]" = (),
+                warm: "Iterable[str]" = ()) -> str:
     """The import image of the package in ``package_dir`` (default: this one; the format is in
-    oci_runtime/_image.py), the modules ``first`` lists placed first, in that order, in its
-    head; returns its path."""
+    oci_runtime/_image.py): the modules ``first`` lists make its head, those ``warm`` lists
+    its warm part (each in that order); returns its path."""
     from oci_runtime import _image
 
     package_dir = package_dir or os.path.dirname(_image.__file__)
     modules = package_modules(package_dir)
     head = [name for name in first if name in modules]
-    order = head + sorted(set(modules) - set(head))
+    warm_part = [name for name in warm if name in modules and name not in head]
+    order = head + warm_part + sorted(set(modules) - set(head) - set(warm_part))
     codes, records = [], []
     for name in order:
         path, is_package = modules[name]
@@ -95,8 +93,11 @@ def write_image(package_dir: str | None = None, first: "Iterable[str]" = ()) -> 
     names = "\n".join(order).encode()
     offset = _image.HEADER + len(names) + len(order) * _image.RECORD
     head_length = offset + sum(length for length, _, _, _ in records[:len(head)])
-    index = [_image.magic(), len(order).to_bytes(4, "little"), len(names).to_bytes(4, "little"),
-             head_length.to_bytes(4, "little"), names]
+    warm_end = head_length + sum(length for length, _, _, _ in
+                                 records[len(head):len(head) + len(warm_part)])
+    index = [_image.magic(), _image.FORMAT, len(order).to_bytes(4, "little"),
+             len(names).to_bytes(4, "little"), head_length.to_bytes(4, "little"),
+             warm_end.to_bytes(4, "little"), names]
     for length, mtime, size, is_package in records:
         index.append(offset.to_bytes(4, "little") + length.to_bytes(4, "little")
                      + mtime.to_bytes(8, "little") + size.to_bytes(4, "little")
@@ -111,15 +112,12 @@ def write_image(package_dir: str | None = None, first: "Iterable[str]" = ()) -> 
     return target
 
 
-def hot_modules() -> "list[str]":
-    """The package's modules the hot commands import, in the order they do: the image's first."""
-    for command in HOT_COMMANDS:
-        __import__(f"oci_runtime.cli.cmd_{command}")
-    import oci_runtime.container.api  # noqa: F401 - what the commands call
+def write_package_image() -> str:
+    """This package's image, its parts as oci_runtime/cli/import_sets.py orders them."""
+    from oci_runtime.cli.import_sets import image_order
 
-    # The package and _image itself are imported the usual way, before the image's finder.
-    return [name for name in sys.modules
-            if name.startswith("oci_runtime.") and name != "oci_runtime._image"]
+    head, warm = image_order()
+    return write_image(first=head, warm=warm)
 
 
 def package_modules(package_dir: str) -> "dict[str, tuple[str, bool]]":
@@ -142,6 +140,6 @@ if __name__ == "__main__":
     if written:
         print(f"wrote {written}")
     try:
-        print(f"wrote {write_image(first=hot_modules())}")
+        print(f"wrote {write_package_image()}")
     except OSError as exc:  # a cache: without it, every module is imported the usual way
         print(f"oci-runtime launcher: no import image ({exc})", file=sys.stderr)

@@ -105,14 +105,16 @@ class Runtime:
         TERM, USR1, USR2, WINCH and CONT received by the caller are forwarded to it (from the
         main thread only; the previous handlers are restored).  Unless ``keep``, it is deleted
         once it has exited.  With ``options.subreaper`` the caller is a child subreaper while it
-        waits and reaps the container's processes orphaned to it (process/subreaper.py)."""
+        waits and reaps the container's processes orphaned to it (process/subreaper.py): from
+        its start on, and only for a container in the caller's pid namespace (in one of its
+        own, an orphan goes to the container's init, never to the caller)."""
         from oci_runtime.container.attached import known_status, wait_attached
         from oci_runtime.process.subreaper import ChildSubreaper
 
-        subreaper = options is not None and options.subreaper and not detach
+        container, console = self._create(container_id, bundle, options, attached=not detach)
+        subreaper = (options is not None and options.subreaper and not detach
+                     and not container._inner.has_own_pid_namespace())
         with ChildSubreaper(subreaper) as adopter:
-            container, console = self._create(container_id, bundle, options,
-                                              attached=not detach)
             try:
                 container.start()
             except OCIError:

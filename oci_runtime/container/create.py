@@ -60,9 +60,6 @@ def create_container(store: "StateStore", container_id: str, bundle: str,
     settings; ``attached``: an attached `run`, which relays a terminal itself; ``debug``: None,
     or --debug's DebugLog (oci_runtime.cli.logging): every use is behind `if debug is not
     None`, so without --debug nothing is formatted or timed."""
-    from oci_runtime.cgroups.files import warm_up_attach
-
-    warm_up_attach()  # the init's cgroup attach, a few ms from now, then skips a grace period
     if debug is not None:
         debug.begin(f"create {container_id}: bundle {os.path.abspath(bundle)}")
     prepared = prepare(store, container_id, bundle, options, systemd_cgroup=systemd_cgroup,
@@ -108,8 +105,22 @@ def _create_in(transaction: CreateTransaction, store: "StateStore", prepared: "P
     config, cgroup, options = prepared.config, prepared.cgroup, prepared.options
     container_id, bundle = prepared.container_id, prepared.bundle
     assert config is not None and config.process is not None  # prepare() checked it
-    state_dir = store.reserve(container_id)
+    # Recorded before it is made (with the "creating" record reserve writes): if this process
+    # dies half-way, `delete` removes it.
+    early: "dict[str, Any]" = {"bundle": bundle,
+                               "cgroup": cgroup.to_dict() if cgroup is not None else None}
+    if "mount" not in config.linux.namespaces:
+        from oci_runtime.rootfs.leftover_mounts import mounts_before, remove_container_mounts
+
+        # Its mounts land in the runtime's namespace: delete removes all but these.
+        root_path = config.root_path
+        early.update(rootfs=root_path, host_mounts_before=mounts_before(root_path))
+    state_dir = store.reserve(container_id, early)
     transaction.on_undo(f"removing {state_dir}", lambda: store.remove(container_id))
+    if "host_mounts_before" in early:
+        transaction.on_undo("removing the container's mounts under its rootfs",
+                            lambda: remove_container_mounts(root_path,
+                                                            early["host_mounts_before"], warn))
     if cgroup is not None:
         # Before the undo that would kill and remove it: the cgroup may be another container's.
         cgroup.check_before_create()
@@ -117,19 +128,6 @@ def _create_in(transaction: CreateTransaction, store: "StateStore", prepared: "P
     write_atomically(f"{state_dir}/{CONFIG_FILE}", prepared.config_bytes)
     if debug is not None:
         debug.stage("state directory", state_dir)
-    # Recorded before it is made: if this process dies half-way, `delete` removes it.
-    early = dict(store.load(container_id), bundle=bundle,
-                 cgroup=cgroup.to_dict() if cgroup is not None else None)
-    if "mount" not in config.linux.namespaces:
-        from oci_runtime.rootfs.leftover_mounts import mounts_before, remove_container_mounts
-
-        # Its mounts land in the runtime's namespace: delete removes all but these.
-        root_path = config.root_path
-        early.update(rootfs=root_path, host_mounts_before=mounts_before(root_path))
-        transaction.on_undo("removing the container's mounts under its rootfs",
-                            lambda: remove_container_mounts(root_path,
-                                                            early["host_mounts_before"], warn))
-    store.save(container_id, early)
     if cgroup is not None:
         # Registered before launch() creates it: an undo of a cgroup never made does nothing.
         transaction.on_undo("removing the container's cgroup",

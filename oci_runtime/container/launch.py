@@ -56,8 +56,13 @@ def launch(prepared: "Prepared", console: "ConsoleEndpoint | None",
     stage1_pid = 0
     session = None
     try:
+        join = prepared.cgroup_join
         if cgroup is not None:
             cgroup.create()
+            if join is None or join.by_runtime:
+                from oci_runtime.cgroups.files import warm_up_attach
+
+                warm_up_attach()  # the attach below, a few ms from now, skips a grace period
         session = executor.spawn(plan, prepared.options.preserve_fds)
         stage1_pid = session.pid
         if config.linux.has_new("user"):
@@ -73,10 +78,11 @@ def launch(prepared: "Prepared", console: "ConsoleEndpoint | None",
         # The one point where the parent learns the init: the undo kills it from here on, and
         # the transaction's steps that must precede the init going on (networks) run now.
         transaction.init_started(init_pid, cgroup)
-        # The init builds its rootfs meanwhile, and waits for this only before it creates its
-        # cgroup namespace: placing a process costs an RCU grace period on cgroup v1 (~5 ms).
+        # The init entered its cgroup by itself (prepared.cgroup_join) where it could; what is
+        # left is placed here while it builds its rootfs: it waits for GO only before it
+        # creates its cgroup namespace.
         if cgroup is not None:
-            cgroup.apply(init_pid)
+            cgroup.place(init_pid, join)
             cgroup.set(prepared.resources)
             assert prepared.config is not None  # prepare() filled it
             _check_scheduler_fits(cgroup, prepared.config)

@@ -194,7 +194,7 @@ class StoredContainer:
                 if pidfd is None:
                     raise InvalidState(f"container not running: {self.id!r} is stopped",
                                        "stopped")
-                if signal_number == hotpath.SIGKILL and not self._has_own_pid_namespace():
+                if signal_number == hotpath.SIGKILL and not self.has_own_pid_namespace():
                     self._signal_cgroup(signal_number, pidfd)
                     return
                 thaw = signal_number == hotpath.SIGKILL and is_frozen(self.record)
@@ -219,7 +219,7 @@ class StoredContainer:
         elif pidfd is not None:
             self._send(pidfd, signal_number)
 
-    def _has_own_pid_namespace(self) -> bool:
+    def has_own_pid_namespace(self) -> bool:
         """Whether the init is pid 1 of a pid namespace of its own, so that the kernel kills
         every other process of the container when it dies.  Sharing the host's (or joining
         another by path), it does not: a SIGKILL then goes to every process of the cgroup,

@@ -24,7 +24,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy rea
 if TYPE_CHECKING:
     from typing import Any
 
-    from oci_runtime.cgroups.base import CgroupManager
+    from oci_runtime.cgroups.base import CgroupJoin, CgroupManager
     from oci_runtime.config.model import Config
     from oci_runtime.container.store import StateStore
     from oci_runtime.kernel.mountinfo import MountEntry
@@ -37,13 +37,13 @@ if TYPE_CHECKING:
 class Prepared:
     """One create, decided.  Made from its inputs (the store, the id, the bundle, the options);
     ``decide`` fills in the rest: ``config`` (and ``config_bytes``, what it was parsed from),
-    ``rootless``, ``cgroup`` (a manager, or None) and ``resources``, ``seccomp_program``, the
+    ``rootless``, ``cgroup`` (a manager, or None), ``cgroup_join`` and ``resources``, ``seccomp_program``, the
     fds the plan refers to (``start_listener``, ``console_socket``), ``plan`` and ``warnings``
     (capabilities that cannot be granted: create logs them, `check` shows them)."""
 
     __slots__ = ("container_id", "bundle", "state_dir", "options", "config", "config_bytes",
                  "rootless", "cgroup", "resources", "seccomp_program", "start_listener",
-                 "console_socket", "plan", "warnings")
+                 "console_socket", "plan", "warnings", "cgroup_join")
 
     def __init__(self, store: "StateStore", container_id: str, bundle: str,
                  options: "CreateOptions") -> None:
@@ -61,6 +61,7 @@ class Prepared:
         self.console_socket: FdArg | None = None
         self.plan: Plan | None = None
         self.warnings: list[str] = []
+        self.cgroup_join: CgroupJoin | None = None  # how the init enters the cgroup by itself
 
     def decide(self, config: "Config", config_bytes: bytes, store: "StateStore", *,
                systemd_cgroup: bool = False, rootless: bool | None = None,
@@ -121,15 +122,42 @@ class Prepared:
                                       last=host.last_capability)
         # The compiler expects a config that passed every rule above.
         stop_if_problems()
+        cgroup_directory, cgroup_files = self._cgroup_entry(config)
         inputs = CreateInputs(self.container_id, start_listener=self.start_listener,
                               capabilities=capabilities, console_socket=self.console_socket,
-                              seccomp_program=self.seccomp_program)
+                              seccomp_program=self.seccomp_program,
+                              cgroup_directory=cgroup_directory, cgroup_files=cgroup_files)
         try:
             self.plan = compile_create(config, options, inputs, host)
         except OCIError as exc:
             _report(exc, None)
         if debug is not None:
             debug.stage("plan", f"{len(self.plan.steps) if self.plan else 0} steps")
+
+
+    def _cgroup_entry(self, config: "Config") -> "tuple[FdArg | None, tuple[FdArg, ...]]":
+        """The fds the init enters its cgroup through by itself (cgroups.base.CgroupJoin),
+        opened at launch, once create has made the directories; ``cgroup_join`` keeps what is
+        left to the runtime."""
+        if self.cgroup is None:
+            return None, ()
+        self.cgroup_join = join = self.cgroup.join(config.linux.has_new("user"))
+        if join is None:
+            return None, ()
+        directory = None
+        if join.clone_into is not None:
+            directory = _cgroup_fd(join.clone_into, os.O_RDONLY | os.O_DIRECTORY)
+        return directory, tuple(_cgroup_fd(path, os.O_WRONLY) for path in join.thread_files)
+
+
+def _cgroup_fd(path: str, flags: int) -> FdArg:
+    def opener() -> int:
+        try:
+            return os.open(path, flags | os.O_CLOEXEC)
+        except OSError as exc:
+            raise OCIError.from_os(f"config.json: /linux/cgroupsPath: opening {path}",
+                                   exc) from exc
+    return FdArg(path, opener)
 
 
 def prepare(store: "StateStore", container_id: str, bundle: str, options: "CreateOptions", *,

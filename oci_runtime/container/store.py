@@ -111,8 +111,9 @@ class StateStore:
         check_container_id(container_id)
         return f"{self.root}/{container_id}"
 
-    def reserve(self, container_id: str) -> str:
-        """Make the container's directory; fails if the id is taken.  Returns its path."""
+    def reserve(self, container_id: str, fields: "Record | None" = None) -> str:
+        """Make the container's directory, its record saying "creating" (with ``fields``);
+        fails if the id is taken.  Returns its path."""
         path = self.container_dir(container_id)
         try:
             make_directories(self.root, 0o700)
@@ -131,8 +132,8 @@ class StateStore:
         creator = hotpath.getpid()
         seen = process_start_time(creator)
         try:
-            self.save(container_id, {"id": container_id, "status": "creating", "pid": 0,
-                                     "creator_pid": creator,
+            self.save(container_id, {**(fields or {}), "id": container_id, "status": "creating",
+                                     "pid": 0, "creator_pid": creator,
                                      "creator_start_time": seen[1] if seen else 0})
         except BaseException:
             self.remove(container_id)

@@ -171,7 +171,9 @@ SYNC_SETUP = Op("send SETUP(pid), wait for OK (id maps, cgroup)")
 BECOME_ROOT = Op("setresgid/setresuid 0 in a new user namespace")
 WRITE_PROC = Op("write to a file of the host's procfs (sysctl, oom_score_adj, timens offsets, "
                 "LSM labels)", (), ("path:path", "data:text"))
-FORK = Op("clone(CLONE_PARENT): the parent sends PID(child) and exits")
+FORK = Op("clone(CLONE_PARENT): the parent sends PID(child) and exits; with a cgroup v2 "
+          "directory, clone3(CLONE_INTO_CGROUP) into it", ("cgroup:fd",))
+JOIN_CGROUP = Op("write 0 (this thread) to a cgroup's tasks or cgroup.procs file", ("file:fd",))
 SETSID = Op("setsid()")
 LOOPBACK_UP = Op("bring up lo of a new network namespace")
 PREPARE_ROOT = Op("make the rootfs a mount of its own and open it",

@@ -45,16 +45,22 @@ class CreateInputs:
     process's capability sets."""
 
     __slots__ = ("container_id", "start_listener", "console_socket", "seccomp_program",
-                 "capabilities")
+                 "capabilities", "cgroup_directory", "cgroup_files")
 
     def __init__(self, container_id: str, *, start_listener: FdArg,
                  capabilities: "CapabilityPlan", console_socket: FdArg | None = None,
-                 seccomp_program: "CompiledFilter | None" = None) -> None:
+                 seccomp_program: "CompiledFilter | None" = None,
+                 cgroup_directory: FdArg | None = None,
+                 cgroup_files: "tuple[FdArg, ...]" = ()) -> None:
         self.container_id = container_id
         self.start_listener = start_listener  # start.sock's listening socket
         self.capabilities = capabilities
         self.console_socket = console_socket  # the socket the pty master goes out on
         self.seccomp_program = seccomp_program
+        # How the init enters its cgroup by itself (cgroups.base.CgroupJoin): born in the
+        # cgroup v2 directory, then writing "0" to each cgroup v1 tasks file.
+        self.cgroup_directory = cgroup_directory
+        self.cgroup_files = cgroup_files
 
 
 def namespace_fd(namespace: "Namespace") -> FdArg:
@@ -350,6 +356,28 @@ def _setgroups_denied(linux: "Linux", host: "HostFacts") -> bool:
                        (host.euid, host.egid))[1]
 
 
+def _add_fork_into_cgroup(plan: Plan, inputs: CreateInputs) -> None:
+    """The init's fork, and its entry into the cgroup as far as it makes it by itself: first
+    of all, so that what it does is the container's (as runc's init, placed before it goes on)."""
+    directory = inputs.cgroup_directory
+    if directory is None:
+        plan.add(wire.FORK, "forking the container's init", "/linux/namespaces", (-1,))
+    else:
+        def describe(step: "Step", errno: int, detail: str) -> OCIError:
+            reason = os.strerror(errno)
+            if errno == 16:  # EBUSY
+                from oci_runtime.cgroups.files import v2_leaf_rule
+
+                reason += f" ({v2_leaf_rule(directory.label)})"
+            return OCIError(f"{step.what}: {reason}", errno)
+
+        plan.add(wire.FORK, f"forking the container's init into its cgroup {directory.label}",
+                 "/linux/cgroupsPath", (directory,), describe=describe)
+    for tasks in inputs.cgroup_files:
+        plan.add(wire.JOIN_CGROUP, f"joining the container's cgroup: writing 0 to {tasks.label}",
+                 "/linux/cgroupsPath", (tasks,))
+
+
 def compile_create(config: "Config", options: "CreateOptions", inputs: CreateInputs,
                    host: "HostFacts") -> Plan:
     """The Plan of create for ``config`` (config.model.Config with paths resolved) with the
@@ -362,7 +390,7 @@ def compile_create(config: "Config", options: "CreateOptions", inputs: CreateInp
     if not linux.has_new("user"):
         plan.add(wire.NONDUMPABLE, "making the runtime's process non-dumpable")
     _add_namespace_steps(plan, linux)
-    plan.add(wire.FORK, "forking the container's init", "/linux/namespaces")
+    _add_fork_into_cgroup(plan, inputs)
     plan.add(wire.SETSID, "setsid")
     rootfs = config.root_path
     # Nothing of the caller's reaches the container, not even the working directory the

@@ -58,7 +58,7 @@ def compile_exec(process: "Process", personality: "dict[str, Any] | None",
     for name, flag, fd_arg in namespaces:
         plan.add(wire.SETNS, f"joining the container's {name} namespace", "/linux/namespaces",
                  (fd_arg, flag))
-    plan.add(wire.FORK, "forking the process", "/linux/namespaces")
+    plan.add(wire.FORK, "forking the process", "/linux/namespaces", (-1,))
     plan.add(wire.OPEN_CWD_ROOT, "opening the container's root")
     plan.add(wire.SETSID, "setsid")
     if process.terminal:

@@ -3,7 +3,9 @@
 A container without a pid namespace of its own shares the host's: a process of it whose parent
 exits is reparented to the nearest subreaper above it, else to the host's pid 1.  While `run`
 waits for the container, it is that subreaper (prctl PR_SET_CHILD_SUBREAPER), reaping them as
-they exit so no zombie of the container lingers, as runc's signal loop does.
+they exit so no zombie of the container lingers, as runc's signal loop does.  A container
+with a pid namespace of its own cannot orphan anything to it (its init is the reaper there): for
+one, `run` is no subreaper (runc is, to no effect), and skips the prctl calls and their binding.
 
 Only what this run adopted is reaped: the children the caller had before are left to it, the
 init is left to its own waiter (the caller's exit status comes from it), and reaping happens only

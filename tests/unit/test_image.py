@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from oci_runtime import _image
-from oci_runtime.cli.launcher import hot_modules, write_image
+from oci_runtime.cli.launcher import write_image, write_package_image
 
 MODULES = {
     "__init__.py": "VALUE = 'package'\n",
@@ -29,7 +29,7 @@ def package(tmp_path, monkeypatch):
     for name, text in MODULES.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(text)
-    write_image(str(root), first=["imagepkg.first"])
+    write_image(str(root), first=["imagepkg.first"], warm=["imagepkg.sub", "imagepkg.sub.deep"])
     monkeypatch.syspath_prepend(str(tmp_path))
     yield root
     for name in [name for name in sys.modules if name.split(".")[0] == "imagepkg"]:
@@ -119,10 +119,34 @@ def test_the_first_modules_are_placed_first(package):
     assert finder._record("imagepkg.first")[0] < finder._record("imagepkg.second")[0]
 
 
+def test_the_warm_part_is_read_in_one_go(package, monkeypatch):
+    """create's and run's modules past the head: one read for all of them, then none."""
+    finder = _image.install(str(package))
+    importlib.import_module("imagepkg")  # the package itself: neither head nor warm part here
+    reads = []
+    real_read = finder._read
+    monkeypatch.setattr(finder, "_read", lambda offset, length: reads.append(offset) or
+                        real_read(offset, length))
+    assert finder._record("imagepkg.sub")[0] >= len(finder._head)
+    assert importlib.import_module("imagepkg.sub.deep").where().endswith("deep.py")
+    assert loaded_from_image(sys.modules["imagepkg.sub.deep"])
+    assert reads == [len(finder._head)]
+    importlib.import_module("imagepkg.second")  # past the warm part: a read of its own
+    assert len(reads) == 2
+
+
+def test_an_image_of_another_layout_is_not_read(package):
+    path = _image.image_path(str(package))
+    data = open(path, "rb").read()
+    with open(path, "wb") as image:
+        image.write(data[:4] + b"img1" + data[8:])
+    assert _image.install(str(package)) is None
+
+
 def test_the_hot_path_loads_from_the_image_once_it_is_written():
     """What scripts/setup does, then the imports of the hot commands: every module of the
     package but the package itself and _image come from the image."""
-    write_image(first=hot_modules())
+    write_package_image()
     code = ("import sys; sys.path.insert(0, sys.argv[1]); "
             "import oci_runtime.cli.cmd_state, oci_runtime.cli.cmd_kill, "
             "oci_runtime.cli.cmd_start, oci_runtime.cli.cmd_delete, oci_runtime.container.api; "
