@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
+    from oci_runtime.cgroups.base import CgroupJoin
     from oci_runtime.container.exec_request import ExecRequest
     from oci_runtime.container.lifecycle import StoredContainer
     from oci_runtime.container.store import StateStore
@@ -65,9 +66,6 @@ def exec_in_container(container: "StoredContainer", saved_config: "dict[str, Any
                            "(use --ignore-paused to override)", status)
     if status not in ("created", "running", "paused"):
         raise InvalidState(f"cannot exec in container {container.id}: it is {status}", status)
-    from oci_runtime.cgroups.files import warm_up_attach
-
-    warm_up_attach()  # the joiner's cgroup attach then skips an RCU grace period
     check_strings(request.process, request.source, request.pointer)
     if request.pid_file:
         check_pid_file(request.pid_file)
@@ -103,6 +101,7 @@ def exec_in_container(container: "StoredContainer", saved_config: "dict[str, Any
                 debug(warning)
     manager = container._cgroup_manager()
     cgroup_join: "Callable[[int], None] | None" = None
+    entry: "CgroupJoin | None" = None  # how the process enters the cgroup by itself
     if request.sub_cgroups:
         if manager is None:
             raise OCIError(f"exec --cgroup: container {container.id} has no cgroup")
@@ -112,7 +111,7 @@ def exec_in_container(container: "StoredContainer", saved_config: "dict[str, Any
             manager.join_existing(directories, pid)
         cgroup_join = join_sub_cgroups
     elif manager is not None:
-        cgroup_join = manager.apply
+        cgroup_join = manager.apply  # unless the process enters it by itself (below)
     if manager is not None and process.scheduler and not request.sub_cgroups:
         # A real-time policy in a cgroup without real-time runtime: EPERM in the process, said
         # here with the budget and the fields that set it.
@@ -120,6 +119,19 @@ def exec_in_container(container: "StoredContainer", saved_config: "dict[str, Any
         if problem:
             raise ConfigError(f"{request.source}: {request.pointer}/scheduler/policy: {problem}")
     namespace_fds = _open_namespaces_to_join(container.pid)
+    if manager is not None and not request.sub_cgroups:
+        # The executor forks after joining the container's user namespace, if it has one.
+        entry = manager.join(any(flag == kernel.CLONE_NEWUSER for flag, _ in namespace_fds))
+        if entry is not None:
+            entered = entry
+
+            def place(pid: int) -> None:
+                manager.place(pid, entered)
+            cgroup_join = place
+    if cgroup_join is not None and (entry is None or entry.by_runtime):
+        from oci_runtime.cgroups.files import warm_up_attach
+
+        warm_up_attach()  # the joiner's cgroup attach then skips an RCU grace period
     if debug is not None:
         flag_names = {flag: name for name, flag in _NAMESPACE_ORDER}
         debug(f"exec in {container.id} ({status}, init {container.pid}): args {process.args!r}, "
@@ -139,7 +151,7 @@ def exec_in_container(container: "StoredContainer", saved_config: "dict[str, Any
             console = terminal.ConsoleEndpoint(request.console_socket)
         pid = _fork_and_join(container, process, capabilities, seccomp_program, request,
                              namespace_fds, cgroup_join, console, personality, host,
-                             memory_policy)
+                             memory_policy, entry)
     except BaseException:
         if console is not None:
             console.close()
@@ -217,7 +229,7 @@ def _fork_and_join(container: "StoredContainer", process: Process, capabilities:
                    cgroup_join: "Callable[[int], None] | None",
                    console: "terminal.ConsoleEndpoint | None",
                    personality: "dict[str, Any] | None", host: "HostFacts",
-                   memory_policy: "dict[str, Any] | None") -> int:
+                   memory_policy: "dict[str, Any] | None", entry: "CgroupJoin | None") -> int:
 
     from oci_runtime.executor import session as executor
     from oci_runtime.plan.exec import compile_exec
@@ -231,12 +243,16 @@ def _fork_and_join(container: "StoredContainer", process: Process, capabilities:
     console_socket = None
     if console is not None:
         console_socket = FdArg("console socket", fd=console.detach_sender())
+    from oci_runtime.container.prepare import cgroup_fd_args
+
+    cgroup_directory, cgroup_files = cgroup_fd_args(entry)
     plan = compile_exec(process, personality, namespaces, host, container_id=container.id,
                         capabilities=capabilities, seccomp_program=seccomp_program,
                         preserve_fds=request.preserve_fds, console_socket=console_socket,
                         console_owner=(process.user.uid, process.user.gid),
                         setgroups_denied=_setgroups_denied(container.pid),
-                        memory_policy=memory_policy)
+                        memory_policy=memory_policy, cgroup_directory=cgroup_directory,
+                        cgroup_files=cgroup_files)
     namespace_fds.clear()  # spawn closes them once the executor has its copies
     session = executor.spawn(plan, request.preserve_fds)
     joiner_pid = session.pid

@@ -141,13 +141,19 @@ class Prepared:
         left to the runtime."""
         if self.cgroup is None:
             return None, ()
-        self.cgroup_join = join = self.cgroup.join(config.linux.has_new("user"))
-        if join is None:
-            return None, ()
-        directory = None
-        if join.clone_into is not None:
-            directory = _cgroup_fd(join.clone_into, os.O_RDONLY | os.O_DIRECTORY)
-        return directory, tuple(_cgroup_fd(path, os.O_WRONLY) for path in join.thread_files)
+        self.cgroup_join = self.cgroup.join(config.linux.has_new("user"))
+        return cgroup_fd_args(self.cgroup_join)
+
+
+def cgroup_fd_args(join: "CgroupJoin | None") -> "tuple[FdArg | None, tuple[FdArg, ...]]":
+    """The plan's fds for ``join``: the cgroup v2 directory FORK clones into (or None), the
+    cgroup v1 tasks files JOIN_CGROUP writes to."""
+    if join is None:
+        return None, ()
+    directory = None
+    if join.clone_into is not None:
+        directory = _cgroup_fd(join.clone_into, os.O_RDONLY | os.O_DIRECTORY)
+    return directory, tuple(_cgroup_fd(path, os.O_WRONLY) for path in join.thread_files)
 
 
 def _cgroup_fd(path: str, flags: int) -> FdArg:

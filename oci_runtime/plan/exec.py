@@ -37,11 +37,16 @@ def compile_exec(process: "Process", personality: "dict[str, Any] | None",
                  preserve_fds: int = 0, console_socket: "FdArg | None" = None,
                  console_owner: "tuple[int, int] | None" = None,
                  setgroups_denied: bool = False,
-                 memory_policy: "dict[str, Any] | None" = None) -> Plan:
+                 memory_policy: "dict[str, Any] | None" = None,
+                 cgroup_directory: "FdArg | None" = None,
+                 cgroup_files: "tuple[FdArg, ...]" = ()) -> Plan:
     """``namespaces``: [(name, CLONE_NEW* flag, FdArg)] in the order to join them;
     ``setgroups_denied``: the container's user namespace denies setgroups (rootless);
-    ``memory_policy``: the container's linux.memoryPolicy."""
-    from oci_runtime.process.attributes import cpu_mask
+    ``memory_policy``: the container's linux.memoryPolicy; ``cgroup_directory`` and
+    ``cgroup_files``: how the process enters the container's cgroup by itself (as create's
+    init: cgroups.base.CgroupJoin), born in the v2 directory, the executor writing "0" to each
+    v1 tasks file before it forks."""
+    from oci_runtime.process.attributes import cpu_mask, every_cpu_list
 
     plan = Plan("exec")
     plan.add(wire.NONDUMPABLE, "making the runtime's process non-dumpable")
@@ -54,11 +59,25 @@ def compile_exec(process: "Process", personality: "dict[str, Any] | None",
     add_oom_score_step(plan, process)
     # Through the host's procfs, before joining: the forked process inherits the label.
     add_process_attribute_steps(plan, process, personality, "thread-self", host)
+    for tasks in cgroup_files:
+        plan.add(wire.JOIN_CGROUP, f"joining the container's cgroup: writing 0 to {tasks.label}",
+                 "/linux/cgroupsPath", (tasks,))
     plan.add(wire.SYNC_SETUP, "joining the container's cgroup", "/linux/cgroupsPath")
     for name, flag, fd_arg in namespaces:
         plan.add(wire.SETNS, f"joining the container's {name} namespace", "/linux/namespaces",
                  (fd_arg, flag))
-    plan.add(wire.FORK, "forking the process", "/linux/namespaces", (-1,))
+    if cgroup_directory is None:
+        plan.add(wire.FORK, "forking the process", "/linux/namespaces", (-1,))
+    else:
+        plan.add(wire.FORK, f"forking the process into the container's cgroup "
+                 f"{cgroup_directory.label}", "/linux/cgroupsPath", (cgroup_directory,))
+        if not affinity.get("final"):
+            # Every CPU, which the kernel narrows to the cgroup's cpuset, as the runtime does
+            # for a process it places (Linux before 6.2 gives a child born in a cgroup its
+            # parent's affinity).
+            plan.add(wire.AFFINITY, "resetting the CPU affinity to the cgroup's cpuset",
+                     "/linux/resources/cpu/cpus",
+                     strings=(cpu_mask(every_cpu_list(), "/sys/devices/system/cpu/possible"),))
     plan.add(wire.OPEN_CWD_ROOT, "opening the container's root")
     plan.add(wire.SETSID, "setsid")
     if process.terminal:

@@ -128,6 +128,12 @@ def _every_cpu() -> range:
         return range(8192)
 
 
+def every_cpu_list() -> str:
+    """_every_cpu as a CPU list ("0-63")."""
+    cpus = _every_cpu()
+    return f"0-{cpus[-1]}"
+
+
 def reset_cpu_affinity(pid: int) -> None:
     """runc's tryResetCPUAffinity, once ``pid`` is in the container's cgroup: every CPU, which
     the kernel narrows to the cgroup's cpuset.  A runtime started under taskset (kubelet's
