@@ -94,19 +94,24 @@ def _v1_or_hybrid():
         pytest.skip("CREATE lists a cgroup v1/hybrid host's modules; this host is cgroup v2")
 
 
+def _check_listed(command, names, listed, python):
+    """``names`` (what ``command`` imported) are the ``listed`` set, ours and, on the
+    interpreter the lists are for, the standard library's."""
+    assert ours(names) == ours(listed), (
+        f"{command} imports {sorted(ours(names) - listed)} not listed, no longer "
+        f"{sorted(ours(listed) - names)}")
+    if _stdlib_checked(python):
+        stdlib = (listed - ours(listed)) | CREATE_STDLIB_311
+        assert names - ours(names) == stdlib, (
+            f"{command} imports {sorted(names - ours(names) - stdlib)} of the standard library "
+            f"not listed, no longer {sorted(stdlib - names)}")
+
+
 def test_create_imports_only_what_a_plain_config_uses(oci, make_bundle):
     _v1_or_hybrid()
     python, launcher = _launcher(oci)
     bundle, cid = make_bundle(["true"])
-    names = _create(oci, python, launcher, bundle, cid)
-    assert ours(names) == ours(CREATE), (
-        f"create imports {sorted(ours(names) - CREATE)} not listed in CREATE, no longer "
-        f"{sorted(ours(CREATE) - names)}")
-    if _stdlib_checked(python):
-        stdlib = (CREATE - ours(CREATE)) | CREATE_STDLIB_311
-        assert names - ours(names) == stdlib, (
-            f"create imports {sorted(names - ours(names) - stdlib)} of the standard library "
-            f"not listed, no longer {sorted(stdlib - names)}")
+    _check_listed("create", _create(oci, python, launcher, bundle, cid), CREATE, python)
 
 
 def test_run_imports_create_s_modules_and_its_wait(oci, make_bundle):
@@ -116,14 +121,7 @@ def test_run_imports_create_s_modules_and_its_wait(oci, make_bundle):
     names, result = imported(python, launcher, "--root", oci.root, "run", "--bundle",
                              str(bundle), cid)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert ours(names) == ours(RUN), (
-        f"run imports {sorted(ours(names) - RUN)} not listed in RUN, no longer "
-        f"{sorted(ours(RUN) - names)}")
-    if _stdlib_checked(python):
-        stdlib = (RUN - ours(RUN)) | CREATE_STDLIB_311
-        assert names - ours(names) == stdlib, (
-            f"run imports {sorted(names - ours(names) - stdlib)} of the standard library not "
-            f"listed, no longer {sorted(stdlib - names)}")
+    _check_listed("run", names, RUN, python)
 
 
 def _with_feature(feature, make_bundle, tmp_path):
