@@ -55,10 +55,13 @@ class CgroupManager:
         """Place ``pid`` in the cgroup on every hierarchy (creating the directories if needed)."""
         raise NotImplementedError
 
-    def join(self, new_user_namespace: bool) -> CgroupJoin | None:
+    def join(self, clone_into: bool) -> CgroupJoin | None:
         """How a new process (not yet forked) may enter the cgroup by itself, or None: the
-        runtime places it with apply() (systemd, which moves it itself).
-        ``new_user_namespace``: it forks in a user namespace of its own."""
+        runtime places it with apply() (systemd, which moves it itself).  ``clone_into``: it is
+        forked with the runtime's credentials and cgroup namespace, so that CLONE_INTO_CGROUP
+        may place it (that checks the child's credentials, and a cgroup2 mounted with
+        nsdelegate refuses, ENOENT, a move across what the forking process's cgroup namespace
+        sees)."""
         return None
 
     def place(self, pid: int, join: CgroupJoin | None) -> None:

@@ -113,11 +113,11 @@ class V1Manager(CgroupManager):
         for p in self._dirs():
             files.write_procs(p, pid)
 
-    def join(self, new_user_namespace: bool) -> CgroupJoin:
+    def join(self, clone_into: bool) -> CgroupJoin:
         v1 = tuple(f"{p}/tasks" for p in self._dirs() if p != self.unified)
         if not self.unified:
             return CgroupJoin(thread_files=v1)
-        if new_user_namespace:  # CLONE_INTO_CGROUP checks the child's credentials
+        if not clone_into:
             return CgroupJoin(thread_files=v1, by_runtime=(self.unified,))
         return CgroupJoin(clone_into=self.unified, thread_files=v1)
 

@@ -101,10 +101,8 @@ class V2Manager(CgroupManager):
                 raise OCIError(f"{exc} ({files.v2_leaf_rule(self.path)})", exc.errno) from None
             raise
 
-    def join(self, new_user_namespace: bool) -> CgroupJoin | None:
-        # CLONE_INTO_CGROUP checks the child's credentials: one in a new user namespace is
-        # placed by the runtime, with apply().
-        return None if new_user_namespace else CgroupJoin(clone_into=self.path)
+    def join(self, clone_into: bool) -> CgroupJoin | None:
+        return CgroupJoin(clone_into=self.path) if clone_into else None  # else apply()
 
     def destroy(self, timeout: float = 5.0) -> None:
         files.rmdir_paths([self.path], timeout)

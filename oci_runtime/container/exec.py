@@ -120,8 +120,10 @@ def exec_in_container(container: "StoredContainer", saved_config: "dict[str, Any
             raise ConfigError(f"{request.source}: {request.pointer}/scheduler/policy: {problem}")
     namespace_fds = _open_namespaces_to_join(container.pid)
     if manager is not None and not request.sub_cgroups:
-        # The executor forks after joining the container's user namespace, if it has one.
-        entry = manager.join(any(flag == kernel.CLONE_NEWUSER for flag, _ in namespace_fds))
+        # The executor forks after joining the container's user and cgroup namespaces, if it
+        # has its own.
+        entry = manager.join(not any(flag in (kernel.CLONE_NEWUSER, kernel.CLONE_NEWCGROUP)
+                                     for flag, _ in namespace_fds))
         if entry is not None:
             entered = entry
 

@@ -141,7 +141,13 @@ class Prepared:
         left to the runtime."""
         if self.cgroup is None:
             return None, ()
-        self.cgroup_join = self.cgroup.join(config.linux.has_new("user"))
+        # The init forks after the user namespace (new or joined) and a cgroup namespace given
+        # by path (its new one comes later).
+        namespaces = config.linux.namespaces
+        cgroup_namespace = namespaces.get("cgroup")
+        self.cgroup_join = self.cgroup.join(
+            "user" not in namespaces
+            and (cgroup_namespace is None or cgroup_namespace.path is None))
         return cgroup_fd_args(self.cgroup_join)
 
 

@@ -200,6 +200,49 @@ def test_cpuset_pins_the_container_to_cpu_0(oci, make_bundle):
     assert result.stdout.split() == ["Cpus_allowed_list:", "0"]
 
 
+def _without_cgroup_namespace(config):
+    config["linux"]["namespaces"] = [n for n in config["linux"]["namespaces"]
+                                     if n["type"] != "cgroup"]
+
+
+def _with_user_namespace(config):
+    _without_cgroup_namespace(config)
+    identity = [{"containerID": 0, "hostID": 0, "size": 65536}]
+    config["linux"].update(uidMappings=identity, gidMappings=identity)
+    config["linux"]["namespaces"].append({"type": "user"})
+    config["mounts"] = [m for m in config["mounts"] if m["type"] != "cgroup"]
+
+
+@pytest.mark.parametrize("edit", [_without_cgroup_namespace, _with_user_namespace],
+                         ids=["plain", "user namespace"])
+def test_the_init_and_an_exec_are_in_the_cgroup_on_every_hierarchy(oci, make_bundle, edit):
+    """The init enters its cgroup by itself (born in the v2 directory, "0" to each v1 tasks
+    file), an exec'd process too; in a user namespace, CLONE_INTO_CGROUP is not theirs to use
+    and the runtime places them in a v2 hierarchy.  Either way each line of
+    /proc/<pid>/cgroup names the container's cgroup, before `start` and after."""
+    bundle, cid = make_bundle(["sleep", "1000"], edit)
+    oci("create", "--bundle", str(bundle), cid, check=True)
+    expected = cgroups_path(bundle)
+
+    def cgroups(pid):
+        lines = read(f"/proc/{pid}/cgroup").splitlines()
+        return {line.split(":", 2)[1]: line.split(":", 2)[2] for line in lines}
+
+    init = oci.state(cid)["pid"]
+    assert set(cgroups(init).values()) == {expected}, cgroups(init)
+    plan = oci("plan", "--bundle", str(bundle), check=True).stdout
+    forks = [line for line in plan.splitlines() if " fork " in line]
+    joins = [line for line in plan.splitlines() if " join_cgroup " in line]
+    if MODE == "v2":
+        assert joins == []
+    else:
+        assert len(joins) == len([name for name in cgroups(init) if name]), plan
+    assert ("cgroup=fd<" in forks[0]) is (MODE != "v1" and edit is _without_cgroup_namespace)
+    oci("start", cid, check=True)
+    exec_process = oci("exec", cid, "cat", "/proc/self/cgroup", check=True).stdout.splitlines()
+    assert {line.split(":", 2)[2] for line in exec_process} == {expected}, exec_process
+
+
 def test_the_container_sees_its_own_cgroup_at_sys_fs_cgroup(oci, make_bundle):
     # Default spec: a cgroup namespace and a cgroup mount, so the container's cgroup is the root.
     limit_file = "/sys/fs/cgroup/memory.max" if MODE == "v2" else \
