@@ -36,3 +36,28 @@ def test_a_mount_on_a_file_names_the_mount(oci, make_bundle):
 def test_a_missing_program_is_runc_s_message(oci, make_bundle):
     message = _create_error(oci, make_bundle, None, args=("no-such-program",))
     assert message == ("oci-runtime: exec: 'no-such-program': executable file not found in $PATH")
+
+
+def test_a_fork_into_what_is_not_a_cgroup_fails_that_step(tmp_path):
+    """clone3(CLONE_INTO_CGROUP) refusing the directory (EBADF: not a cgroup2 one) is the
+    step's error, not a silent plain fork (only ENOSYS and E2BIG, a kernel without it, are)."""
+    import os
+
+    import pytest
+
+    from oci_runtime.errors import OCIError
+    from oci_runtime.executor import session, wire
+    from oci_runtime.plan.model import FdArg, Plan
+
+    plan = Plan("create")
+    not_a_cgroup = FdArg(str(tmp_path),
+                         lambda: os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC))
+    plan.add(wire.FORK, f"forking the container's init into its cgroup {tmp_path}", None,
+             (not_a_cgroup,))
+    executor = session.spawn(plan)
+    try:
+        with pytest.raises(OCIError, match="into its cgroup .*: Bad file descriptor"):
+            executor.receive(wire.MSG_PID)
+    finally:
+        executor.close()
+        os.waitpid(executor.pid, 0)

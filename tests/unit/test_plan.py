@@ -465,3 +465,21 @@ def test_exec_cap_is_never_inheritable():
     assert process["capabilities"]["inheritable"] == []
     for key in ("bounding", "effective", "permitted", "ambient"):
         assert process["capabilities"][key] == ["CAP_NET_RAW"]
+
+
+def test_the_init_enters_its_cgroup_first_and_a_non_leaf_v2_cgroup_reads_as_the_rule(tmp_path):
+    """Born in the cgroup v2 directory (FORK's fd), then "0" to each v1 tasks file, before
+    anything else of the init; cgroup v2's EBUSY at that fork names the rule and the
+    directory."""
+    directory = FdArg("/sys/fs/cgroup/unified/c")
+    tasks = (FdArg("/sys/fs/cgroup/cpu/c/tasks"), FdArg("/sys/fs/cgroup/memory/c/tasks"))
+    plan = compiled(config_of(tmp_path), cgroup_directory=directory, cgroup_files=tasks)
+    fork = names(plan).index("fork")
+    assert names(plan)[fork:fork + 4] == ["fork", "join_cgroup", "join_cgroup", "setsid"]
+    assert plan.steps[fork].ints == (directory,)
+    assert [step.ints for step in ops(plan, wire.JOIN_CGROUP)] == [(tasks[0],), (tasks[1],)]
+    message = str(plan.steps[fork].error(16, ""))
+    assert "into its cgroup /sys/fs/cgroup/unified/c: Device or resource busy" in message
+    assert "/sys/fs/cgroup/unified/c must be a leaf" in message
+    plain = compiled(config_of(tmp_path))
+    assert ops(plain, wire.JOIN_CGROUP) == [] and ops(plain, wire.FORK)[0].ints == (-1,)
