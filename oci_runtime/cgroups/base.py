@@ -64,6 +64,13 @@ class CgroupManager:
         sees)."""
         return None
 
+    def expect_placement(self, join: CgroupJoin | None) -> None:
+        """Before a process is forked that will enter the cgroup as ``join`` says: when the
+        runtime is to move it in from outside (place()), start paying the kernel's RCU grace
+        period now, in the background (files.warm_up_attach)."""
+        if join is None or join.by_runtime:
+            files.warm_up_attach()
+
     def place(self, pid: int, join: CgroupJoin | None) -> None:
         """Finish placing ``pid``, which entered the cgroup as ``join`` (this manager's join())
         says: apply() when it did not, else the directories left to the runtime."""

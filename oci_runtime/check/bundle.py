@@ -206,13 +206,13 @@ def _in_rootfs(root: str, covered: "list[str]", path: str) -> "str | bool | None
     """Container path ``path`` resolved in the rootfs ``root`` as the executor resolves it (its
     symlinks inside the root, '..' stopped at it): the host path of what is there, None when
     nothing is, True when it is under one of the mount destinations ``covered``."""
-    from oci_runtime.rootfs.inside import resolve_in_root
+    from oci_runtime.rootfs.inside import resolve_in_root, under_any
 
     try:
         inside = resolve_in_root(root, path, stop_under=covered)
     except OCIError:
         return None  # ELOOP
-    if any(inside == mount or inside.startswith(mount + "/") for mount in covered):
+    if under_any(inside, covered):
         return True
     host = root + inside
     return host if os.path.lexists(host) else None

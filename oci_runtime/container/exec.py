@@ -110,8 +110,6 @@ def exec_in_container(container: "StoredContainer", saved_config: "dict[str, Any
         def join_sub_cgroups(pid: int) -> None:
             manager.join_existing(directories, pid)
         cgroup_join = join_sub_cgroups
-    elif manager is not None:
-        cgroup_join = manager.apply  # unless the process enters it by itself (below)
     if manager is not None and process.scheduler and not request.sub_cgroups:
         # A real-time policy in a cgroup without real-time runtime: EPERM in the process, said
         # here with the budget and the fields that set it.
@@ -124,16 +122,13 @@ def exec_in_container(container: "StoredContainer", saved_config: "dict[str, Any
         # has its own.
         entry = manager.join(not any(flag in (kernel.CLONE_NEWUSER, kernel.CLONE_NEWCGROUP)
                                      for flag, _ in namespace_fds))
-        if entry is not None:
-            entered = entry
+        joined_manager, entered = manager, entry
 
-            def place(pid: int) -> None:
-                manager.place(pid, entered)
-            cgroup_join = place
-    if cgroup_join is not None and (entry is None or entry.by_runtime):
-        from oci_runtime.cgroups.files import warm_up_attach
-
-        warm_up_attach()  # the joiner's cgroup attach then skips an RCU grace period
+        def place(pid: int) -> None:
+            joined_manager.place(pid, entered)
+        cgroup_join = place
+    if manager is not None:
+        manager.expect_placement(entry)  # `--cgroup`: None, moved in from outside
     if debug is not None:
         flag_names = {flag: name for name, flag in _NAMESPACE_ORDER}
         debug(f"exec in {container.id} ({status}, init {container.pid}): args {process.args!r}, "

@@ -59,10 +59,7 @@ def launch(prepared: "Prepared", console: "ConsoleEndpoint | None",
         join = prepared.cgroup_join
         if cgroup is not None:
             cgroup.create()
-            if join is None or join.by_runtime:
-                from oci_runtime.cgroups.files import warm_up_attach
-
-                warm_up_attach()  # the attach below, a few ms from now, skips a grace period
+            cgroup.expect_placement(join)
         session = executor.spawn(plan, prepared.options.preserve_fds)
         stage1_pid = session.pid
         if config.linux.has_new("user"):

@@ -19,8 +19,9 @@ from oci_runtime.kernel import constants as k
 from oci_runtime.errors import OCIError
 from oci_runtime.executor import wire
 from oci_runtime.plan.model import FdArg, Plan
-from oci_runtime.plan.process import (add_exec_steps, add_oom_score_step,
-                                       add_process_attribute_steps, hook_steps)
+from oci_runtime.plan.process import (add_cgroup_join_steps, add_exec_steps,
+                                       add_oom_score_step, add_process_attribute_steps,
+                                       hook_steps)
 from oci_runtime.rootfs.devices import DEV_SYMLINKS, TYPE_BITS, devices_to_create
 from oci_runtime.rootfs.mount_options import plan_mount_options, propagation_flags
 
@@ -373,9 +374,7 @@ def _add_fork_into_cgroup(plan: Plan, inputs: CreateInputs) -> None:
 
         plan.add(wire.FORK, f"forking the container's init into its cgroup {directory.label}",
                  "/linux/cgroupsPath", (directory,), describe=describe)
-    for tasks in inputs.cgroup_files:
-        plan.add(wire.JOIN_CGROUP, f"joining the container's cgroup: writing 0 to {tasks.label}",
-                 "/linux/cgroupsPath", (tasks,))
+    add_cgroup_join_steps(plan, inputs.cgroup_files)
 
 
 def compile_create(config: "Config", options: "CreateOptions", inputs: CreateInputs,

@@ -14,9 +14,8 @@ container's pivoted rootfs: paths then resolve there, never on the host.
 from oci_runtime.executor import wire
 from oci_runtime.plan.model import FdArg, Plan
 from oci_runtime.plan.process import (
-    add_credential_steps, add_exec_steps, add_memory_policy_step, add_oom_score_step,
-    add_process_attribute_steps,
-    add_rlimit_steps,
+    add_cgroup_join_steps, add_credential_steps, add_exec_steps, add_memory_policy_step,
+    add_oom_score_step, add_process_attribute_steps, add_rlimit_steps,
 )
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
@@ -59,9 +58,7 @@ def compile_exec(process: "Process", personality: "dict[str, Any] | None",
     add_oom_score_step(plan, process)
     # Through the host's procfs, before joining: the forked process inherits the label.
     add_process_attribute_steps(plan, process, personality, "thread-self", host)
-    for tasks in cgroup_files:
-        plan.add(wire.JOIN_CGROUP, f"joining the container's cgroup: writing 0 to {tasks.label}",
-                 "/linux/cgroupsPath", (tasks,))
+    add_cgroup_join_steps(plan, cgroup_files)
     plan.add(wire.SYNC_SETUP, "joining the container's cgroup", "/linux/cgroupsPath")
     for name, flag, fd_arg in namespaces:
         plan.add(wire.SETNS, f"joining the container's {name} namespace", "/linux/namespaces",

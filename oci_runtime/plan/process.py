@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from oci_runtime.config.model import Process
     from oci_runtime.hooks.runner import HookError
     from oci_runtime.plan.host import HostFacts
-    from oci_runtime.plan.model import Describe, Plan, Step
+    from oci_runtime.plan.model import Describe, FdArg, Plan, Step
     from oci_runtime.process.capabilities import CapabilityPlan
     from oci_runtime.seccomp.filter import CompiledFilter
 
@@ -79,6 +79,14 @@ def hook_steps(plan: "Plan", hooks: "dict[str, Any]", kind: str, state_blob: int
                  (hook.get("timeout") or 0, len(args), -1 if env is None else len(env),
                   state_blob),
                  (path, _blob(args), _blob(env or ()), kind), describe=_hook_error)
+
+
+def add_cgroup_join_steps(plan: "Plan", tasks_files: "Iterable[FdArg]") -> None:
+    """The process writes "0" (itself) to each cgroup v1 tasks file the runtime opened
+    (cgroups.base.CgroupJoin): create's init after its fork, exec's executor before its own."""
+    for tasks in tasks_files:
+        plan.add(wire.JOIN_CGROUP, f"joining the container's cgroup: writing 0 to {tasks.label}",
+                 "/linux/cgroupsPath", (tasks,))
 
 
 def add_oom_score_step(plan: "Plan", process: "Process") -> None:

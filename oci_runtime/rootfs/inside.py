@@ -20,6 +20,11 @@ if TYPE_CHECKING:
 _MAX_LINKS = 40  # as the kernel's MAXSYMLINKS
 
 
+def under_any(path: str, mounts: "Sequence[str]") -> bool:
+    """Whether container path ``path`` is one of ``mounts`` (no trailing "/") or below one."""
+    return any(path == mount or path.startswith(mount + "/") for mount in mounts)
+
+
 def resolve_in_root(root: str, path: str, stop_under: "Sequence[str]" = ()) -> str:
     """``path`` (absolute, inside the container) with every symlink that exists in ``root``
     followed as the container would see it: "/" is ``root``, ".." stops there.  Components that
@@ -38,7 +43,7 @@ def resolve_in_root(root: str, path: str, stop_under: "Sequence[str]" = ()) -> s
                 resolved.pop()
             continue
         inside = "/" + "/".join(resolved + [part])
-        if any(inside == mount or inside.startswith(mount + "/") for mount in stop_under):
+        if under_any(inside, stop_under):
             return "/".join([inside] + pending)
         candidate = root + "/" + "/".join(resolved + [part])
         try:
